@@ -1,0 +1,558 @@
+"""The validated journey model: what a `.journey` file means.
+
+Every quantity is in canonical units: times in days, money in the journey's
+one currency, shares as fractions (0.3 for 30%). Models are frozen pydantic
+models; ``span`` fields point back into the source for diagnostics and are
+left out of ``model_dump()`` (so two journeys that mean the same dump the
+same, wherever their text was).
+
+Segments and scenarios hold :class:`Overrides`; :func:`apply_overrides`
+merges them into a base journey and gives a journey that is itself a valid
+model. The compile step checks that overrides name things that exist; the
+merge here trusts it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from journeydsl.source import Span
+
+__all__ = [
+    "DAYS",
+    "CashFlow",
+    "Dist",
+    "Journey",
+    "Overrides",
+    "Purchases",
+    "Removal",
+    "Scenario",
+    "Segment",
+    "Stage",
+    "StagePatch",
+    "Touchpoint",
+    "TouchpointPatch",
+    "Transition",
+    "Trigger",
+    "TriggerPatch",
+    "apply_overrides",
+]
+
+#: Days in each duration unit of the language (singular names).
+DAYS: dict[str, float] = {
+    "day": 1.0,
+    "week": 7.0,
+    "month": 365.0 / 12.0,
+    "quarter": 365.0 / 4.0,
+    "year": 365.0,
+}
+
+
+def _span_field() -> Any:
+    return Field(default=None, exclude=True, repr=False)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+
+DistKind = Literal["fixed", "exponential", "gamma", "lognormal", "uniform", "weibull", "normal"]
+
+#: The parameters each distribution takes, in the order the language writes them.
+DIST_PARAMS: dict[str, tuple[str, ...]] = {
+    "fixed": ("value",),
+    "exponential": ("mean",),
+    "gamma": ("shape", "mean"),
+    "lognormal": ("mean", "sd"),
+    "uniform": ("low", "high"),
+    "weibull": ("shape", "scale"),
+    "normal": ("mean", "sd"),
+}
+
+
+class Dist(_Model):
+    """A distribution of a non-negative quantity: days, or money.
+
+    >>> Dist(kind="gamma", shape=2, mean=5).expected()
+    5.0
+    >>> Dist(kind="uniform", low=7, high=14).expected()
+    10.5
+    """
+
+    kind: DistKind
+    value: float | None = None
+    mean: float | None = None
+    sd: float | None = None
+    shape: float | None = None
+    scale: float | None = None
+    low: float | None = None
+    high: float | None = None
+    span: Span | None = _span_field()
+
+    @model_validator(mode="after")
+    def _check(self) -> Dist:
+        problem = self.problem()
+        if problem:
+            raise ValueError(problem)
+        return self
+
+    def params(self) -> dict[str, float]:
+        """The parameters this kind takes, by name."""
+        return {p: float(getattr(self, p)) for p in DIST_PARAMS[self.kind]}
+
+    def problem(self) -> str | None:
+        """Why the parameters are invalid, or ``None`` when they are fine."""
+        needed = DIST_PARAMS[self.kind]
+        for name in ("value", "mean", "sd", "shape", "scale", "low", "high"):
+            v = getattr(self, name)
+            if name in needed and v is None:
+                return f"{self.kind} needs '{name}'"
+            if name not in needed and v is not None:
+                return f"{self.kind} takes no '{name}'"
+            if v is not None and not math.isfinite(v):
+                return f"'{name}' must be a finite number, got {v}"
+        p = self.params()
+        if self.kind == "fixed" and p["value"] < 0:
+            return f"a fixed value must be at least 0, got {p['value']:g}"
+        if "mean" in p and p["mean"] <= 0:
+            return f"the mean must be positive, got {p['mean']:g}"
+        if "sd" in p and p["sd"] < 0:
+            return f"the sd must be at least 0, got {p['sd']:g}"
+        if "shape" in p and p["shape"] <= 0:
+            return f"the shape must be positive, got {p['shape']:g}"
+        if "scale" in p and p["scale"] <= 0:
+            return f"the scale must be positive, got {p['scale']:g}"
+        if self.kind == "uniform":
+            if p["low"] < 0:
+                return f"the low end must be at least 0, got {p['low']:g}"
+            if p["low"] > p["high"]:
+                return f"the low end {p['low']:g} is above the high end {p['high']:g}"
+        return None
+
+    def expected(self) -> float:
+        """The mean of the distribution (for ``normal``, of the part above zero)."""
+        p = self.params()
+        if self.kind == "fixed":
+            return p["value"]
+        if self.kind in ("exponential", "gamma", "lognormal"):
+            return p["mean"]
+        if self.kind == "uniform":
+            return (p["low"] + p["high"]) / 2
+        if self.kind == "weibull":
+            return p["scale"] * math.gamma(1 + 1 / p["shape"])
+        # normal truncated at zero: mu + sigma * phi(a) / (1 - Phi(a)), a = -mu/sigma
+        mu, sigma = p["mean"], p["sd"]
+        if sigma == 0:
+            return mu
+        a = -mu / sigma
+        pdf = math.exp(-a * a / 2) / math.sqrt(2 * math.pi)
+        tail = 0.5 * math.erfc(a / math.sqrt(2))
+        return mu + sigma * pdf / tail
+
+    def can_be_zero(self) -> bool:
+        """True when a draw can be exactly zero (a fixed 0 days, or a uniform from 0 to 0)."""
+        p = self.params()
+        if self.kind == "fixed":
+            return p["value"] == 0
+        if self.kind == "uniform":
+            return p["high"] == 0
+        return False
+
+
+class CashFlow(_Model):
+    """Money at a stage: once on enter (``period_days`` is None) or every period of the stay."""
+
+    amount: float
+    period_days: float | None = Field(default=None, gt=0)
+    span: Span | None = _span_field()
+
+
+class Purchases(_Model):
+    """Purchases made while in a stage: a Poisson process of ``rate`` per ``per_days``."""
+
+    rate: float = Field(ge=0)
+    per_days: float = Field(gt=0)
+    worth: Dist
+    span: Span | None = _span_field()
+
+    @property
+    def rate_per_day(self) -> float:
+        return self.rate / self.per_days
+
+
+class Stage(_Model):
+    """A lifecycle stage: a place a customer is in for a while.
+
+    ``entry`` is the share of entering customers who start here (None: not
+    an entry stage). ``touches`` are touchpoints contacted on every enter.
+    """
+
+    name: str
+    label: str | None = None
+    phase: str | None = None
+    entry: float | None = None
+    terminal: bool = False
+    goal: bool = False
+    active: bool = False
+    dwell: Dist | None = None
+    touches: tuple[str, ...] = ()
+    revenue: tuple[CashFlow, ...] = ()
+    costs: tuple[CashFlow, ...] = ()
+    purchases: tuple[Purchases, ...] = ()
+    span: Span | None = _span_field()
+
+    @property
+    def title(self) -> str:
+        """The label, else the name."""
+        return self.label or self.name
+
+
+class Transition(_Model):
+    """An edge from ``source`` to ``target``.
+
+    Branch form: ``share`` (a fraction) or ``otherwise``; optional ``after``
+    delay. Rate form: ``rate`` is the chance of leaving by this edge within
+    ``period_days`` were it the only exit. ``via`` names a touchpoint charged
+    when the transition happens.
+    """
+
+    source: str
+    target: str
+    share: float | None = None
+    otherwise: bool = False
+    rate: float | None = None
+    period_days: float | None = None
+    after: Dist | None = None
+    via: str | None = None
+    span: Span | None = _span_field()
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Transition:
+        forms = (self.share is not None) + self.otherwise + (self.rate is not None)
+        if forms != 1:
+            raise ValueError("a transition has exactly one of a share, 'otherwise' or a rate")
+        if self.rate is not None and self.period_days is None:
+            raise ValueError("a rate transition needs a period")
+        return self
+
+    @property
+    def kind(self) -> Literal["branch", "rate"]:
+        return "rate" if self.rate is not None else "branch"
+
+    @property
+    def hazard(self) -> float:
+        """Exits per day of a rate edge: ``-ln(1 - P) / period`` (``inf`` for P = 100%)."""
+        if self.rate is None or self.period_days is None:
+            raise ValueError("only rate transitions have a hazard")
+        if self.rate >= 1:
+            return math.inf
+        return -math.log1p(-self.rate) / self.period_days
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.source, self.target)
+
+
+class Touchpoint(_Model):
+    """A contact with the customer on a channel, with its cost and response share."""
+
+    name: str
+    label: str | None = None
+    channel: str
+    cost: float = 0.0
+    response: float | None = None
+    span: Span | None = _span_field()
+
+    @property
+    def title(self) -> str:
+        return self.label or self.name
+
+
+WhenKind = Literal["enter", "in", "every"]
+
+
+class Trigger(_Model):
+    """Automation: when ``when`` happens in ``stage``, send, and perhaps reroute.
+
+    ``when='enter'``: on entering; ``'in'``: after ``days`` in the stage;
+    ``'every'``: every ``days`` in the stage, at most ``limit`` times a stay.
+    """
+
+    name: str
+    label: str | None = None
+    when: WhenKind
+    stage: str
+    days: float | None = None
+    send: str | None = None
+    response: float | None = None
+    then_share: float | None = None
+    then_stage: str | None = None
+    limit: int | None = None
+    span: Span | None = _span_field()
+
+    @property
+    def title(self) -> str:
+        return self.label or self.name
+
+
+# --- overrides ----------------------------------------------------------
+
+
+class StagePatch(_Model):
+    """``stage NAME { ... }`` inside a segment or scenario: the properties it names replace the base ones.
+
+    A field left ``None`` keeps the base value; flags that are ``True`` are set.
+    """
+
+    name: str
+    label: str | None = None
+    entry: float | None = None
+    terminal: bool | None = None
+    goal: bool | None = None
+    active: bool | None = None
+    dwell: Dist | None = None
+    touches: tuple[str, ...] | None = None
+    revenue: tuple[CashFlow, ...] | None = None
+    costs: tuple[CashFlow, ...] | None = None
+    purchases: tuple[Purchases, ...] | None = None
+    span: Span | None = _span_field()
+
+
+class TouchpointPatch(_Model):
+    """``touchpoint NAME { ... }`` in overrides: replaces the properties it names (or adds a whole touchpoint)."""
+
+    name: str
+    label: str | None = None
+    channel: str | None = None
+    cost: float | None = None
+    response: float | None = None
+    span: Span | None = _span_field()
+
+
+class TriggerPatch(_Model):
+    """``trigger NAME { ... }`` in overrides: replaces the properties it names (or adds a whole trigger)."""
+
+    name: str
+    label: str | None = None
+    when: WhenKind | None = None
+    stage: str | None = None
+    days: float | None = None
+    send: str | None = None
+    response: float | None = None
+    then_share: float | None = None
+    then_stage: str | None = None
+    limit: int | None = None
+    span: Span | None = _span_field()
+
+
+class Removal(_Model):
+    """``without trigger NAME`` (``kind='trigger'``) or ``without A -> B`` (``kind='transition'``)."""
+
+    kind: Literal["trigger", "transition"]
+    names: tuple[str, ...]
+    span: Span | None = _span_field()
+
+
+class Overrides(_Model):
+    """What a segment or scenario changes in the base journey."""
+
+    stages: tuple[StagePatch, ...] = ()
+    transitions: tuple[Transition, ...] = ()
+    touchpoints: tuple[TouchpointPatch, ...] = ()
+    triggers: tuple[TriggerPatch, ...] = ()
+    removals: tuple[Removal, ...] = ()
+
+
+class Segment(_Model):
+    """A share of entering customers for whom the journey differs by ``overrides``."""
+
+    name: str
+    label: str | None = None
+    share: float
+    overrides: Overrides = Overrides()
+    span: Span | None = _span_field()
+
+    @property
+    def title(self) -> str:
+        return self.label or self.name
+
+
+class Scenario(_Model):
+    """An alternative journey: the base with ``overrides`` applied."""
+
+    name: str
+    label: str | None = None
+    overrides: Overrides = Overrides()
+    span: Span | None = _span_field()
+
+    @property
+    def title(self) -> str:
+        return self.label or self.name
+
+
+#: Defaults when a journey does not say.
+DEFAULT_HORIZON_DAYS = 365.0
+DEFAULT_CUSTOMERS = 10_000
+
+
+class Journey(_Model):
+    """A whole journey: settings, stages, transitions, touchpoints, triggers, segments, scenarios."""
+
+    name: str
+    currency: str | None = None
+    horizon_days: float = DEFAULT_HORIZON_DAYS
+    discount: float = 0.0
+    customers: int = DEFAULT_CUSTOMERS
+    phases: tuple[str, ...] = ()
+    stages: tuple[Stage, ...]
+    transitions: tuple[Transition, ...] = ()
+    touchpoints: tuple[Touchpoint, ...] = ()
+    triggers: tuple[Trigger, ...] = ()
+    segments: tuple[Segment, ...] = ()
+    scenarios: tuple[Scenario, ...] = ()
+    source: str | None = Field(default=None, exclude=True, repr=False)
+    span: Span | None = _span_field()
+
+    # --- lookups ---------------------------------------------------------
+
+    def stage(self, name: str) -> Stage:
+        """The stage called ``name`` (``KeyError`` if there is none)."""
+        for s in self.stages:
+            if s.name == name:
+                return s
+        raise KeyError(name)
+
+    def touchpoint(self, name: str) -> Touchpoint:
+        for t in self.touchpoints:
+            if t.name == name:
+                return t
+        raise KeyError(name)
+
+    def trigger(self, name: str) -> Trigger:
+        for t in self.triggers:
+            if t.name == name:
+                return t
+        raise KeyError(name)
+
+    def scenario(self, name: str) -> Scenario:
+        for s in self.scenarios:
+            if s.name == name:
+                return s
+        raise KeyError(name)
+
+    def out_edges(self, name: str) -> tuple[Transition, ...]:
+        """Transitions out of stage ``name``, in file order."""
+        return tuple(t for t in self.transitions if t.source == name)
+
+    @property
+    def entries(self) -> tuple[Stage, ...]:
+        return tuple(s for s in self.stages if s.entry is not None)
+
+    @property
+    def goals(self) -> tuple[Stage, ...]:
+        return tuple(s for s in self.stages if s.goal)
+
+    # --- variants --------------------------------------------------------
+
+    def with_scenario(self, name: str) -> Journey:
+        """The journey that scenario ``name`` describes (no scenarios of its own).
+
+        ``"baseline"`` gives the base journey without its scenarios.
+        """
+        base = self.model_copy(update={"scenarios": ()})
+        if name == "baseline":
+            return base
+        return apply_overrides(base, self.scenario(name).overrides)
+
+    def segment_journeys(self) -> list[tuple[str, float, Journey]]:
+        """Each segment as ``(name, share, journey)``; the remainder is ``"default"``.
+
+        The journeys have no segments or scenarios of their own. ``default``
+        is listed first and left out when the segments take 100%.
+        """
+        plain = self.model_copy(update={"segments": (), "scenarios": ()})
+        rest = 1.0 - sum(s.share for s in self.segments)
+        out: list[tuple[str, float, Journey]] = []
+        if rest > 1e-12 or not self.segments:
+            out.append(("default", max(rest, 0.0) if self.segments else 1.0, plain))
+        for seg in self.segments:
+            out.append((seg.name, seg.share, apply_overrides(plain, seg.overrides)))
+        return out
+
+    def iter_variants(self) -> Iterator[tuple[str, Journey]]:
+        """``("baseline", base)`` then each scenario's journey, in file order."""
+        yield "baseline", self.with_scenario("baseline")
+        for sc in self.scenarios:
+            yield sc.name, self.with_scenario(sc.name)
+
+
+def _patched(obj: BaseModel, patch: BaseModel) -> dict[str, Any]:
+    """The fields of ``patch`` that are set (not None), except its name and span."""
+    return {
+        k: v
+        for k, v in patch
+        if k not in ("name", "span") and v is not None and k in type(obj).model_fields
+    }
+
+
+def apply_overrides(base: Journey, ov: Overrides) -> Journey:
+    """Merge ``ov`` into ``base``; the result is a journey in its own right.
+
+    - ``stage NAME { ... }`` replaces the properties it names;
+    - a transition with the same endpoints as a base one replaces it, a new one is added;
+    - ``touchpoint`` / ``trigger`` blocks replace the properties they name, or add
+      a whole new one when the base has none of that name;
+    - ``without trigger NAME`` and ``without A -> B`` remove.
+    """
+    stages = {s.name: s for s in base.stages}
+    for sp in ov.stages:
+        if sp.name in stages:
+            stages[sp.name] = stages[sp.name].model_copy(update=_patched(stages[sp.name], sp))
+
+    transitions = list(base.transitions)
+    for tr in ov.transitions:
+        for i, old in enumerate(transitions):
+            if old.key == tr.key:
+                transitions[i] = tr
+                break
+        else:
+            transitions.append(tr)
+
+    touchpoints = {t.name: t for t in base.touchpoints}
+    for tp in ov.touchpoints:
+        if tp.name in touchpoints:
+            touchpoints[tp.name] = touchpoints[tp.name].model_copy(
+                update=_patched(touchpoints[tp.name], tp)
+            )
+        else:
+            touchpoints[tp.name] = Touchpoint.model_validate(
+                {k: v for k, v in tp if v is not None} | {"span": tp.span}
+            )
+
+    triggers = {t.name: t for t in base.triggers}
+    for tg in ov.triggers:
+        if tg.name in triggers:
+            triggers[tg.name] = triggers[tg.name].model_copy(update=_patched(triggers[tg.name], tg))
+        else:
+            triggers[tg.name] = Trigger.model_validate(
+                {k: v for k, v in tg if v is not None} | {"span": tg.span}
+            )
+
+    for rm in ov.removals:
+        if rm.kind == "trigger":
+            triggers.pop(rm.names[0], None)
+        else:
+            transitions = [t for t in transitions if t.key != tuple(rm.names)]
+
+    return base.model_copy(
+        update={
+            "stages": tuple(stages.values()),
+            "transitions": tuple(transitions),
+            "touchpoints": tuple(touchpoints.values()),
+            "triggers": tuple(triggers.values()),
+        }
+    )

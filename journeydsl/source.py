@@ -1,0 +1,102 @@
+"""Source text and positions in it.
+
+A :class:`Source` is a file's path and text; a :class:`Span` is a 1-based
+region in it. Diagnostics carry spans; the excerpt with a caret is drawn late,
+by :meth:`Source.excerpt`, when an error is shown to a person.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["Source", "Span"]
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Span:
+    """A region of source text: 1-based line and column, end exclusive.
+
+    >>> Span(3, 5, 3, 10).width
+    5
+    """
+
+    line: int
+    col: int
+    end_line: int
+    end_col: int
+
+    @property
+    def width(self) -> int:
+        """Columns covered on the first line (at least 1)."""
+        if self.end_line != self.line:
+            return 1
+        return max(1, self.end_col - self.col)
+
+    @classmethod
+    def point(cls, line: int, col: int) -> Span:
+        """A span one column wide."""
+        return cls(line, col, line, col + 1)
+
+    @classmethod
+    def from_meta(cls, meta: object) -> Span | None:
+        """Build a span from a lark ``Meta`` or ``Token`` (``None`` when it has no position)."""
+        if getattr(meta, "empty", False):
+            return None
+        line = getattr(meta, "line", None)
+        col = getattr(meta, "column", None)
+        if line is None or col is None:
+            return None
+        end_line = getattr(meta, "end_line", None) or line
+        end_col = getattr(meta, "end_column", None) or col + 1
+        return cls(line, col, end_line, end_col)
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A journey file's text and the name it is shown by."""
+
+    path: str
+    text: str
+
+    @classmethod
+    def read(cls, path: str | Path) -> Source:
+        """Read a file as UTF-8 (a byte-order mark is dropped).
+
+        Raises ``UnicodeDecodeError`` for bytes that are not UTF-8 and
+        ``OSError`` when the file cannot be read; the CLI turns both into
+        diagnostics.
+        """
+        data = Path(path).read_bytes()
+        text = data.decode("utf-8")
+        if text.startswith("\ufeff"):
+            text = text[1:]
+        return cls(str(path), text)
+
+    def line_text(self, line: int) -> str:
+        """The text of a 1-based line, without its line break ("" past the end)."""
+        lines = self.text.splitlines()
+        if 1 <= line <= len(lines):
+            return lines[line - 1]
+        return ""
+
+    def excerpt(self, span: Span) -> str:
+        """The source line of ``span`` with a caret line under the span.
+
+        >>> print(Source("x", "a -> trail 30%").excerpt(Span(1, 6, 1, 11)))
+            1 | a -> trail 30%
+              |      ^^^^^
+        """
+        text = self.line_text(span.line).replace("\t", " ")
+        if len(text) > 200:  # keep a huge line readable around the caret
+            start = max(0, span.col - 80)
+            text = text[start : start + 160]
+            col = span.col - start
+        else:
+            col = span.col
+        number = str(span.line)
+        gutter = " " * max(4, len(number) + 1)
+        width = max(1, min(span.width, len(text) - col + 2))
+        first = f"{number.rjust(len(gutter))} | {text}"
+        caret = f"{gutter} | {' ' * (col - 1)}{'^' * width}"
+        return f"{first}\n{caret}"
