@@ -22,10 +22,10 @@ __all__ = [
     "JourneySyntaxError",
     "JourneyValidationError",
     "Severity",
+    "diagnostics_to_json",
     "did_you_mean",
     "format_diagnostic",
     "format_diagnostics",
-    "diagnostics_to_json",
 ]
 
 Severity = Literal["error", "warning"]

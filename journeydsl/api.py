@@ -1,0 +1,212 @@
+"""The Python API: each step of the tool callable on its own, from a notebook or a script.
+
+>>> import journeydsl as jd                                   # doctest: +SKIP
+>>> journey = jd.load("examples/journeys/saas_trial.journey")  # doctest: +SKIP
+>>> results = jd.simulate(journey, customers=20_000, seed=42)  # doctest: +SKIP
+>>> results.to_dict()["scenarios"][0]["metrics"]["conversion_rate"]["mean"]  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from journeydsl.compile import compile_source
+from journeydsl.errors import Diagnostic, JourneyError
+from journeydsl.model import DAYS, Journey
+from journeydsl.source import Source
+
+if TYPE_CHECKING:
+    from journeydsl.render import Flows
+    from journeydsl.results import Results
+
+__all__ = [
+    "check",
+    "compare",
+    "flows_from",
+    "load",
+    "loads",
+    "parse_duration",
+    "render",
+    "simulate",
+]
+
+ProgressFn = Callable[[int, int], None]
+
+
+def loads(text: str, path: str = "<journey>") -> Journey:
+    """Compile journey text into a validated :class:`~journeydsl.model.Journey`.
+
+    Raises :class:`~journeydsl.errors.JourneyError` with every diagnostic when
+    the text is not a valid journey.
+    """
+    journey, _warnings = compile_source(Source(path, text))
+    return journey
+
+
+def load(path: str | Path) -> Journey:
+    """Read and compile a ``.journey`` file (raises ``JourneyError`` when it is invalid)."""
+    from journeydsl.compile import load as _load
+
+    return _load(path)
+
+
+def check(path: str | Path) -> list[Diagnostic]:
+    """Every diagnostic for a file, errors and warnings, sorted by position (empty when clean).
+
+    Raises ``OSError`` when the file cannot be read at all.
+    """
+    try:
+        source = Source.read(path)
+    except UnicodeDecodeError:
+        source = None
+    try:
+        if source is None:
+            load(path)  # reports the encoding problem as a diagnostic
+            return []
+        _journey, warnings = compile_source(source)
+    except JourneyError as exc:
+        return list(exc.diagnostics)
+    return sorted(warnings, key=lambda d: d.sort_key)
+
+
+def _arms(journey: Journey, scenarios: Sequence[str] | None) -> list[tuple[str, Journey]]:
+    """The baseline and the chosen scenarios (``None``: all of them) as simulation arms."""
+    names = [s.name for s in journey.scenarios] if scenarios is None else list(scenarios)
+    known = {s.name for s in journey.scenarios}
+    for name in names:
+        if name not in known:
+            from journeydsl.errors import did_you_mean
+
+            hint = did_you_mean(name, known)
+            raise KeyError(
+                f"no scenario '{name}' in '{journey.name}'" + (f"; {hint}" if hint else "")
+            )
+    return [("baseline", journey.with_scenario("baseline"))] + [
+        (name, journey.with_scenario(name)) for name in names
+    ]
+
+
+def simulate(
+    journey: Journey,
+    customers: int | None = None,
+    seed: int = 0,
+    *,
+    scenarios: Sequence[str] | None = (),
+    horizon_days: float | None = None,
+    workers: int = 1,
+    progress: ProgressFn | None = None,
+) -> Results:
+    """Simulate ``customers`` customers through the journey (default: the file's ``customers``).
+
+    ``scenarios``: ``()`` for the baseline alone (the default here), ``None``
+    for every scenario in the file, or a list of names. Scenarios run on common
+    random numbers and carry ``versus_baseline`` comparisons. The same journey,
+    customers, seed and horizon always give the same numbers, whatever ``workers``.
+    """
+    from journeydsl.simulate import run
+
+    n = journey.customers if customers is None else customers
+    return run(
+        _arms(journey, scenarios),
+        n,
+        seed,
+        horizon_days=horizon_days,
+        workers=workers,
+        progress=progress,
+    )
+
+
+def compare(
+    journeys: Sequence[Journey],
+    customers: int | None = None,
+    seed: int = 0,
+    *,
+    names: Sequence[str] | None = None,
+    horizon_days: float | None = None,
+    workers: int = 1,
+    progress: ProgressFn | None = None,
+) -> Results:
+    """Compare whole journeys as arms on common random numbers; the first is the baseline.
+
+    ``names`` label the arms (default: each file's stem, else the journey's name).
+    """
+    from journeydsl.simulate import run
+
+    if len(journeys) < 2:
+        raise ValueError("compare needs at least two journeys")
+    if names is None:
+        names = [Path(j.source).stem if j.source else j.name for j in journeys]
+    unique: list[str] = []
+    for name in names:
+        candidate, k = name, 2
+        while candidate in unique:
+            candidate, k = f"{name}_{k}", k + 1
+        unique.append(candidate)
+    arms = [(name, j.with_scenario("baseline")) for name, j in zip(unique, journeys, strict=True)]
+    n = journeys[0].customers if customers is None else customers
+    return run(arms, n, seed, horizon_days=horizon_days, workers=workers, progress=progress)
+
+
+def flows_from(results: Results, arm: int = 0) -> Flows:
+    """The forecast flows of one arm, for drawing on a map (customers per 1,000 on each edge)."""
+    from journeydsl.render import Flows
+
+    data = results.to_dict()["scenarios"][arm]
+    stages = data["stages"]
+    reach = {name: float(s["reached"]) for name, s in stages.items()}
+    edges: dict[tuple[str, str], float] = {}
+    for name, s in stages.items():
+        for target, per_customer in s.get("traversals", {}).items():
+            edges[(name, target)] = 1000.0 * float(per_customer)
+    return Flows(per_1000_edges=edges, stage_reach=reach)
+
+
+def render(
+    journey: Journey,
+    path: str | Path | None = None,
+    *,
+    format: str = "svg",
+    scenario: str | None = None,
+    flows: bool | Results = False,
+    direction: str = "LR",
+    customers: int | None = None,
+    seed: int = 0,
+) -> bytes | str:
+    """Draw the journey map (``svg``, ``png``, ``dot`` or ``mermaid``); write it to ``path`` if given.
+
+    ``flows=True`` simulates first and overlays the forecast (or pass the
+    :class:`~journeydsl.results.Results` of an earlier run of the same journey).
+    """
+    from journeydsl.render import render as _render
+
+    drawn = journey.with_scenario(scenario) if scenario else journey
+    overlay = None
+    if flows is True:
+        results = simulate(drawn, customers=customers, seed=seed)
+        overlay = flows_from(results)
+    elif flows is not False:
+        overlay = flows_from(flows)
+    return _render(drawn, path, format=format, flows=overlay, direction=direction)
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-z]*?)s?\s*$")
+
+
+def parse_duration(text: str) -> float:
+    """Days in a duration such as ``730``, ``90 days``, ``2 years`` or ``6 months``.
+
+    >>> parse_duration("2 years")
+    730.0
+    >>> parse_duration("90")
+    90.0
+    """
+    m = _DURATION.match(text.lower())
+    if not m:
+        raise ValueError(f"'{text}' is not a duration like '365', '90 days' or '2 years'")
+    number, unit = float(m.group(1)), m.group(2) or "day"
+    if unit not in DAYS:
+        raise ValueError(f"unknown unit '{unit}' in '{text}' (use days, weeks, months, quarters or years)")
+    return number * DAYS[unit]
