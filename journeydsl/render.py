@@ -1,0 +1,851 @@
+"""Journey maps: DOT, Mermaid, and SVG/PNG through Graphviz.
+
+This is the only module that speaks DOT or Mermaid or calls Graphviz.
+:func:`to_dot` and :func:`to_mermaid` are pure string builders (same journey
+in, same text out); :func:`render` turns a journey into ``svg``, ``png``,
+``dot`` or ``mermaid`` and writes it atomically when given a path.
+
+The map shows phases as labelled clusters in the journey's order, stages
+styled by role (entry, goal, active, terminal; the role is also written in
+the node so colour is never the only cue), transitions labelled with their
+share or rate and delay, touchpoints on the edges and stages that use them,
+triggers as dashed purple edges (or notes when they do not reroute), and a
+small legend. With :class:`Flows` the edges are drawn as wide as the number
+of customers per 1,000 that travel them and the stages show their reach.
+
+Every piece of user text is escaped: XML-escaped inside DOT HTML-like
+labels, backslash-escaped inside DOT quoted strings, and entity-coded in
+Mermaid labels, so hostile names and labels cannot break the output.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import textwrap
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from journeydsl.model import DAYS, CashFlow, Dist, Journey, Stage, Transition, Trigger
+
+__all__ = [
+    "FORMATS",
+    "Flows",
+    "RenderError",
+    "render",
+    "to_dot",
+    "to_mermaid",
+]
+
+#: The output formats :func:`render` knows.
+FORMATS: tuple[str, ...] = ("svg", "png", "dot", "mermaid")
+
+#: A font with Latin, Cyrillic and Greek coverage that Debian and most systems ship.
+FONT = "DejaVu Sans"
+
+INSTALL_HINT = (
+    "install Graphviz: apt-get install graphviz / brew install graphviz, "
+    "or use --format dot|mermaid"
+)
+
+_DIRECTIONS = ("LR", "TB", "RL", "BT")
+
+
+class RenderError(Exception):
+    """A map could not be drawn or written (Graphviz missing or failing, bad option)."""
+
+
+@dataclass(frozen=True)
+class Flows:
+    """A forecast to draw on the map.
+
+    ``per_1000_edges`` maps ``(source, target)`` to the customers per 1,000
+    entering that travel that edge; ``stage_reach`` maps a stage name to the
+    share (a fraction) of entering customers that ever reach it.
+    """
+
+    per_1000_edges: dict[tuple[str, str], float] = field(default_factory=dict)
+    stage_reach: dict[str, float] = field(default_factory=dict)
+
+
+# --- palette ---------------------------------------------------------------
+# Light fills with dark text (contrast above 10:1 everywhere) and a darker
+# border of the same hue; the role is also spelt out in each node.
+
+
+@dataclass(frozen=True)
+class _Look:
+    fill: str
+    border: str
+    badge: str
+    hint: str
+
+
+_TEXT = "#111827"
+_MUTED = "#374151"
+_LOOKS: dict[str, _Look] = {
+    "entry": _Look("#DBEAFE", "#1D4ED8", "ENTRY", "where customers start"),
+    "stage": _Look("#F8FAFC", "#475569", "", "a stage customers pass through"),
+    "goal": _Look("#DCFCE7", "#15803D", "GOAL", "reaching it counts as a conversion"),
+    "active": _Look("#CCFBF1", "#0F766E", "ACTIVE", "being in it counts as retained"),
+    "terminal": _Look("#E5E7EB", "#4B5563", "END", "the journey ends here"),
+}
+_BRANCH_COLOR = "#475569"
+_RATE_COLOR = "#B45309"
+_TRIGGER_COLOR = "#7C3AED"
+_NOTE_FILL = "#FEF9C3"
+_NOTE_BORDER = "#A16207"
+_CLUSTER_FILL = "#F1F5F9"
+_CLUSTER_BORDER = "#CBD5E1"
+_FLOW_COLOR = "#1D4ED8"
+
+
+def _roles(stage: Stage) -> list[str]:
+    out = []
+    if stage.entry is not None:
+        out.append("entry")
+    if stage.goal:
+        out.append("goal")
+    if stage.active:
+        out.append("active")
+    if stage.terminal:
+        out.append("terminal")
+    return out
+
+
+def _primary_role(stage: Stage) -> str:
+    """The role that picks the colour: goal, then entry, terminal, active, else stage."""
+    for role in ("goal", "entry", "terminal", "active"):
+        if role in _roles(stage):
+            return role
+    return "stage"
+
+
+# --- numbers and units, as a strategist writes them --------------------------
+
+
+def _num(x: float, digits: int = 2) -> str:
+    """A number without trailing zeros: 3, 2.5, 0.33."""
+    r = round(x, digits)
+    if r == int(r):
+        return f"{int(r):,}"
+    return f"{r:,.{digits}f}".rstrip("0").rstrip(".")
+
+
+def _pct(share: float) -> str:
+    """A fraction as a percentage: 0.3 -> '30%', 0.125 -> '12.5%', 0.0005 -> '0.05%'."""
+    v = share * 100
+    return f"{_num(v, 1 if abs(v) >= 1 else 2)}%"
+
+
+def _unit_of(days: float) -> tuple[float, str] | None:
+    """``(count, unit)`` when ``days`` is a whole number of the largest fitting unit."""
+    for unit in ("year", "quarter", "month", "week", "day"):
+        n = days / DAYS[unit]
+        if n >= 1 and abs(n - round(n)) < 1e-9:
+            return round(n), unit
+    return None
+
+
+def _duration(days: float) -> str:
+    """Days in the largest whole unit: 7 -> '1 week', 30.41.. -> '1 month', 2.5 -> '2.5 days'."""
+    u = _unit_of(days)
+    if u is not None:
+        n, unit = u
+        return f"{_num(n)} {unit}{'' if n == 1 else 's'}"
+    return f"{_num(days, 1)} day{'' if days == 1 else 's'}"
+
+
+def _per(period_days: float) -> str:
+    """A period as a rate suffix: '/month', ' per 2 weeks', ' per 10 days'."""
+    u = _unit_of(period_days)
+    if u is not None and u[0] == 1:
+        return f"/{u[1]}"
+    return f" per {_duration(period_days)}"
+
+
+def _dist_days(d: Dist) -> str:
+    """A delay distribution in a few characters: '3 days', '~5 days', '7–14 days'."""
+    if d.kind == "fixed":
+        return _duration(d.expected())
+    if d.kind == "uniform":
+        p = d.params()
+        low, high = p["low"], p["high"]
+        for unit in ("year", "quarter", "month", "week", "day"):
+            a, b = low / DAYS[unit], high / DAYS[unit]
+            if a >= 1 and abs(a - round(a)) < 1e-9 and abs(b - round(b)) < 1e-9:
+                return f"{_num(a)}–{_num(b)} {unit}s"
+        return f"{_num(low, 1)}–{_num(high, 1)} days"
+    return f"~{_duration(d.expected())}"
+
+
+def _money(amount: float, currency: str | None) -> str:
+    text = _num(amount) if amount == int(amount) else f"{amount:,.2f}"
+    return f"{text} {currency}" if currency else text
+
+
+def _dist_money(d: Dist, currency: str | None) -> str:
+    if d.kind == "fixed":
+        return _money(d.expected(), currency)
+    return f"~{_money(d.expected(), currency)}"
+
+
+def _cash(flow: CashFlow, currency: str | None) -> str:
+    money = _money(flow.amount, currency)
+    if flow.period_days is None:
+        return f"{money} on enter"
+    return f"{money}{_per(flow.period_days)}"
+
+
+# --- what the map says ---------------------------------------------------------
+
+
+def _touch_text(journey: Journey, name: str) -> str:
+    """'Paid social (paid_social)' for a touchpoint, or the bare name if it is unknown."""
+    try:
+        tp = journey.touchpoint(name)
+    except KeyError:
+        return name
+    return f"{tp.title} ({tp.channel})"
+
+
+def _stage_lines(journey: Journey, stage: Stage, flows: Flows | None) -> list[str]:
+    """The compact property lines under a stage's title."""
+    cur = journey.currency
+    lines: list[str] = []
+    if stage.entry is not None and len(journey.entries) > 1:
+        lines.append(f"{_pct(stage.entry)} of entries")
+    if stage.dwell is not None:
+        lines.append(f"stay {_dist_days(stage.dwell)}")
+    for r in stage.revenue:
+        lines.append(f"revenue {_cash(r, cur)}")
+    for c in stage.costs:
+        lines.append(f"cost {_cash(c, cur)}")
+    for p in stage.purchases:
+        lines.append(f"{_num(p.rate)} purchases{_per(p.per_days)} × {_dist_money(p.worth, cur)}")
+    for t in stage.touches:
+        lines.append(f"on enter: {_touch_text(journey, t)}")
+    if flows is not None and stage.name in flows.stage_reach:
+        lines.append(f"reached by {_pct(flows.stage_reach[stage.name])}")
+    return lines
+
+
+def _remainder(journey: Journey, t: Transition) -> float:
+    taken = sum(e.share or 0.0 for e in journey.out_edges(t.source) if e.share is not None)
+    return max(0.0, 1.0 - taken)
+
+
+def _edge_lines(journey: Journey, t: Transition) -> tuple[str, list[str]]:
+    """The headline (share or rate) and the detail lines of a transition."""
+    if t.rate is not None and t.period_days is not None:
+        head = f"{_pct(t.rate)}{_per(t.period_days)}"
+    elif t.otherwise:
+        rest = _remainder(journey, t)
+        head = f"rest {_pct(rest)}" if rest > 0 else "rest"
+    else:
+        head = _pct(t.share or 0.0)
+    lines = []
+    if t.after is not None:
+        lines.append(f"after {_dist_days(t.after)}")
+    if t.via is not None:
+        lines.append(f"via {_touch_text(journey, t.via)}")
+    return head, lines
+
+
+def _trigger_lines(journey: Journey, tg: Trigger) -> tuple[str, str]:
+    """The trigger's title and its rule: 'day 7: Trial nudge (email) → 30%'."""
+    if tg.when == "enter":
+        when = "on enter"
+    elif tg.when == "in":
+        when = f"day {_num(tg.days or 0.0, 1)}"
+    else:
+        every = _duration(tg.days or 0.0)
+        when = f"every {every[2:] if every.startswith('1 ') else every}"
+        if tg.limit is not None:
+            when += f" (max {tg.limit})"
+    parts = [_touch_text(journey, tg.send) if tg.send else "no contact"]
+    response = tg.response
+    if response is None and tg.send is not None:
+        with contextlib.suppress(KeyError):
+            response = journey.touchpoint(tg.send).response
+    if response is not None:
+        parts.append(f"{_pct(response)} respond")
+    rule = f"{when}: {', '.join(parts)}"
+    if tg.then_stage is not None:
+        share = _pct(tg.then_share) if tg.then_share is not None else "all"
+        rule += f" → {share}"
+    return tg.title, rule
+
+
+def _wrap(text: str, width: int = 26) -> list[str]:
+    return textwrap.wrap(text, width=width, break_long_words=True) or [text]
+
+
+def _ordered_phases(journey: Journey) -> list[str]:
+    """Phases in the journey's order, then any phase only a stage names."""
+    out = list(dict.fromkeys(journey.phases))
+    for s in journey.stages:
+        if s.phase is not None and s.phase not in out:
+            out.append(s.phase)
+    return out
+
+
+def _penwidth(value: float, top: float) -> float:
+    """1 to 9 points, by the square root of the share of the busiest edge (area-like)."""
+    if top <= 0 or value <= 0:
+        return 1.0
+    return round(1.0 + 8.0 * math.sqrt(min(value / top, 1.0)), 2)
+
+
+def _flow_text(value: float) -> str:
+    return f"{_num(value, 0 if value >= 10 else 1)} per 1,000"
+
+
+def _fresh_id(base: str, taken: set[str]) -> str:
+    out = base
+    while out in taken:
+        out += "_"
+    taken.add(out)
+    return out
+
+
+def _check_direction(direction: str) -> str:
+    d = direction.upper()
+    if d not in _DIRECTIONS:
+        raise RenderError(f"unknown direction '{direction}' (expected one of {', '.join(_DIRECTIONS)})")
+    return d
+
+
+# --- DOT -------------------------------------------------------------------
+
+
+def _xml(text: str) -> str:
+    """Escape text for a Graphviz HTML-like label (XML character data).
+
+    >>> _xml('<a href="x">&</a>')
+    '&lt;a href=&quot;x&quot;&gt;&amp;&lt;/a&gt;'
+    """
+    out = (
+        text.replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace('"', "&quot;")
+        .replace("'", "&#39;")
+    )
+    # characters XML 1.0 forbids would make Graphviz reject the label
+    return "".join(ch if ch in "\t\n\r" or ord(ch) >= 0x20 else "\ufffd" for ch in out).replace(
+        "\n", " "
+    )
+
+
+def _q(text: str) -> str:
+    """A DOT double-quoted string; backslashes and quotes escaped, line breaks as ``\\n``.
+
+    >>> print(_q('say "hi" \\\\ bye'))
+    "say \\"hi\\" \\\\ bye"
+    """
+    body = text.replace("\\", "\\\\").replace('"', '\\"')
+    body = body.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\\n")
+    return f'"{body}"'
+
+
+def _font(text: str, size: int | None = None, color: str | None = None, bold: bool = False) -> str:
+    body = _xml(text)
+    if bold:
+        body = f"<B>{body}</B>"
+    attrs = ""
+    if size is not None:
+        attrs += f' POINT-SIZE="{size}"'
+    if color is not None:
+        attrs += f' COLOR="{color}"'
+    return f"<FONT{attrs}>{body}</FONT>" if attrs else body
+
+
+def _dot_stage_label(journey: Journey, stage: Stage, flows: Flows | None) -> str:
+    look = _LOOKS[_primary_role(stage)]
+    rows: list[str] = []
+    badges = [_LOOKS[r].badge for r in _roles(stage)]
+    if badges:
+        rows.append(_font(" · ".join(badges), 8, look.border, bold=True))
+    rows.extend(_font(line, 12, _TEXT, bold=True) for line in _wrap(stage.title))
+    for line in _stage_lines(journey, stage, flows):
+        color = _FLOW_COLOR if line.startswith("reached by") else _MUTED
+        rows.append(_font(line, 9, color, bold=color == _FLOW_COLOR))
+    return "<" + "<BR/>".join(rows) + ">"
+
+
+def _dot_edge_label(head: str, lines: Sequence[str], color: str, extra: str | None = None) -> str:
+    rows = [_font(head, 10, color, bold=True)]
+    rows.extend(_font(line, 8, _MUTED) for line in lines)
+    if extra is not None:
+        rows.append(_font(extra, 9, _FLOW_COLOR, bold=True))
+    cells = "<BR/>".join(rows)
+    return (
+        '<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1" BGCOLOR="#FFFFFFCC">'
+        f"<TR><TD>{cells}</TD></TR></TABLE>>"
+    )
+
+
+def _attrs(pairs: Iterable[tuple[str, str]]) -> str:
+    return "[" + ", ".join(f"{k}={v}" for k, v in pairs) + "]"
+
+
+def _dot_stage(journey: Journey, stage: Stage, flows: Flows | None, indent: str) -> str:
+    role = _primary_role(stage)
+    look = _LOOKS[role]
+    style = '"filled"' if role == "terminal" else '"rounded,filled"'
+    pairs = [
+        ("label", _dot_stage_label(journey, stage, flows)),
+        ("shape", "box"),
+        ("style", style),
+        ("fillcolor", _q(look.fill)),
+        ("color", _q(look.border)),
+        ("penwidth", "2" if role in ("entry", "goal") else "1.2"),
+        ("tooltip", _q(f"{stage.name}: {stage.title}")),
+    ]
+    if stage.goal:
+        pairs.append(("peripheries", "2"))
+    return f"{indent}{_q(stage.name)} {_attrs(pairs)};"
+
+
+def _legend_rows(journey: Journey, flows: Flows | None) -> list[tuple[str, str, str]]:
+    """(sample, sample colour, meaning) for each kind of thing this map shows."""
+    used = {r for s in journey.stages for r in _roles(s)}
+    rows: list[tuple[str, str, str]] = []
+    for role in ("entry", "stage", "goal", "active", "terminal"):
+        if role == "stage" or role in used:
+            rows.append((f"role:{role}", "", _LOOKS[role].hint))
+    if any(t.kind == "branch" for t in journey.transitions):
+        rows.append(("30%", _BRANCH_COLOR, "share of customers leaving the stage that go this way"))
+    if any(t.kind == "rate" for t in journey.transitions):
+        rows.append(("5%/month", _RATE_COLOR, "chance of leaving this way within the period"))
+    if journey.triggers:
+        rows.append(("╌╌▶", _TRIGGER_COLOR, "automation trigger (reroutes responders)"))
+    if flows is not None:
+        rows.append(("━━▶", _BRANCH_COLOR, "wider line: more customers per 1,000 entering"))
+    return rows
+
+
+def _dot_legend(journey: Journey, flows: Flows | None) -> str:
+    trs = []
+    for sample, color, meaning in _legend_rows(journey, flows):
+        if sample.startswith("role:"):
+            role = sample[5:]
+            look = _LOOKS[role]
+            name = look.badge or "STAGE"
+            cell = (
+                f'<TD BGCOLOR="{look.fill}" COLOR="{look.border}" BORDER="1" STYLE="rounded">'
+                f"{_font(name, 8, look.border, bold=True)}</TD>"
+            )
+        else:
+            cell = f'<TD BORDER="0">{_font(sample, 9, color, bold=True)}</TD>'
+        trs.append(f'<TR>{cell}<TD ALIGN="LEFT" BORDER="0">{_font(meaning, 8, _MUTED)}</TD></TR>')
+    table = (
+        '<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="3" CELLPADDING="3">'
+        f'<TR><TD COLSPAN="2" ALIGN="LEFT">{_font("Legend", 9, _TEXT, bold=True)}</TD></TR>'
+        + "".join(trs)
+        + "</TABLE>"
+    )
+    return f"<{table}>"
+
+
+def to_dot(
+    journey: Journey,
+    *,
+    flows: Flows | None = None,
+    direction: str = "LR",
+    title: str | None = None,
+) -> str:
+    """The journey map as Graphviz DOT text (deterministic for the same input).
+
+    ``title`` defaults to the journey's name; ``direction`` is ``LR`` or ``TB``
+    (also ``RL``, ``BT``).
+
+    >>> from journeydsl.model import Journey, Stage, Transition
+    >>> j = Journey(name="j", stages=(Stage(name="a", entry=1.0), Stage(name="b", terminal=True)),
+    ...             transitions=(Transition(source="a", target="b", share=0.3),))
+    >>> '"a" -> "b"' in to_dot(j)
+    True
+    """
+    rankdir = _check_direction(direction)
+    ids = {s.name for s in journey.stages}
+    heading = title if title is not None else journey.name
+    out: list[str] = [
+        f"digraph {_q(heading)} {{",
+        "  graph "
+        + _attrs(
+            [
+                ("label", "<" + _font(heading, 18, _TEXT, bold=True) + ">"),
+                ("labelloc", "t"),
+                ("labeljust", "l"),
+                ("rankdir", rankdir),
+                ("charset", '"UTF-8"'),
+                ("fontname", _q(FONT)),
+                ("bgcolor", '"white"'),
+                ("pad", "0.3"),
+                ("nodesep", "0.35"),
+                ("ranksep", "0.55"),
+                ("newrank", "true"),
+                ("compound", "true"),
+            ]
+        )
+        + ";",
+        "  node "
+        + _attrs([("fontname", _q(FONT)), ("fontcolor", _q(_TEXT)), ("margin", '"0.15,0.08"')])
+        + ";",
+        "  edge "
+        + _attrs(
+            [
+                ("fontname", _q(FONT)),
+                ("color", _q(_BRANCH_COLOR)),
+                ("arrowsize", "0.7"),
+                ("penwidth", "1.2"),
+            ]
+        )
+        + ";",
+    ]
+
+    for i, phase in enumerate(_ordered_phases(journey), start=1):
+        members = [s for s in journey.stages if s.phase == phase]
+        if not members:
+            continue
+        out.append(f"  subgraph cluster_phase_{i} {{")
+        out.append(
+            "    graph "
+            + _attrs(
+                [
+                    ("label", "<" + _font(phase, 11, _MUTED, bold=True) + ">"),
+                    ("style", '"rounded,filled"'),
+                    ("fillcolor", _q(_CLUSTER_FILL)),
+                    ("color", _q(_CLUSTER_BORDER)),
+                    ("labeljust", "l"),
+                    ("margin", "14"),
+                ]
+            )
+            + ";"
+        )
+        out.extend(_dot_stage(journey, s, flows, "    ") for s in members)
+        out.append("  }")
+    for s in journey.stages:
+        if s.phase is None:
+            out.append(_dot_stage(journey, s, flows, "  "))
+
+    per_edge = flows.per_1000_edges if flows is not None else {}
+    top = max(per_edge.values(), default=0.0)
+    keys = {t.key for t in journey.transitions}
+    for t in journey.transitions:
+        head, lines = _edge_lines(journey, t)
+        color = _RATE_COLOR if t.kind == "rate" else _BRANCH_COLOR
+        extra = _flow_text(per_edge[t.key]) if t.key in per_edge else None
+        pairs = [("label", _dot_edge_label(head, lines, color, extra)), ("color", _q(color))]
+        if t.key in per_edge:
+            pairs.append(("penwidth", str(_penwidth(per_edge[t.key], top))))
+        pairs.append(("tooltip", _q(f"{t.source} -> {t.target}")))
+        out.append(f"  {_q(t.source)} -> {_q(t.target)} {_attrs(pairs)};")
+
+    for tg in journey.triggers:
+        name, rule = _trigger_lines(journey, tg)
+        tip = _q(f"trigger {tg.name}")
+        if tg.then_stage is not None:
+            key = (tg.stage, tg.then_stage)
+            extra = _flow_text(per_edge[key]) if key in per_edge and key not in keys else None
+            pairs = [
+                ("label", _dot_edge_label(name, [rule], _TRIGGER_COLOR, extra)),
+                ("color", _q(_TRIGGER_COLOR)),
+                ("style", "dashed"),
+                ("arrowhead", "vee"),
+                ("constraint", "false"),
+                ("tooltip", tip),
+            ]
+            if extra is not None:
+                pairs.append(("penwidth", str(_penwidth(per_edge[key], top))))
+            out.append(f"  {_q(tg.stage)} -> {_q(tg.then_stage)} {_attrs(pairs)};")
+        else:
+            note = _fresh_id(f"trigger {tg.name}", ids)
+            label = (
+                "<"
+                + _font(f"⚡ {name}", 9, _TRIGGER_COLOR, bold=True)
+                + "<BR/>"
+                + _font(rule, 8, _MUTED)
+                + ">"
+            )
+            pairs = [
+                ("label", label),
+                ("shape", "note"),
+                ("style", "filled"),
+                ("fillcolor", _q(_NOTE_FILL)),
+                ("color", _q(_NOTE_BORDER)),
+                ("tooltip", tip),
+            ]
+            out.append(f"  {_q(note)} {_attrs(pairs)};")
+            out.append(
+                f"  {_q(tg.stage)} -> {_q(note)} "
+                + _attrs(
+                    [
+                        ("style", "dotted"),
+                        ("color", _q(_TRIGGER_COLOR)),
+                        ("arrowhead", "none"),
+                        ("tooltip", tip),
+                    ]
+                )
+                + ";"
+            )
+
+    legend = _fresh_id("legend", ids)
+    out.append("  subgraph cluster_legend {")
+    out.append(
+        "    graph "
+        + _attrs([("label", '""'), ("style", '"rounded"'), ("color", _q(_CLUSTER_BORDER))])
+        + ";"
+    )
+    out.append(
+        f"    {_q(legend)} "
+        + _attrs([("label", _dot_legend(journey, flows)), ("shape", "plain")])
+        + ";"
+    )
+    out.append("  }")
+    # pull the legend to the far end of the flow, after the stages nothing leaves
+    sinks = [s.name for s in journey.stages if not journey.out_edges(s.name)]
+    for name in sinks or [journey.stages[-1].name]:
+        out.append(f"  {_q(name)} -> {_q(legend)} [style=invis, weight=0];")
+    out.append("}")
+    return "\n".join(out) + "\n"
+
+
+# --- Mermaid ---------------------------------------------------------------
+
+_MERMAID_ENTITIES = {
+    "#": "#35;",
+    "&": "#amp;",
+    "<": "#lt;",
+    ">": "#gt;",
+    '"': "#quot;",
+    "`": "#96;",
+}
+
+
+def _mm(text: str) -> str:
+    """Text for inside a double-quoted Mermaid label, with entity codes for the risky characters.
+
+    >>> _mm('<script>"x"</script>')
+    '#lt;script#gt;#quot;x#quot;#lt;/script#gt;'
+    """
+    out = "".join(_MERMAID_ENTITIES.get(ch, ch) for ch in text)
+    return re.sub(r"[\x00-\x1f\x7f]", " ", out)
+
+
+def _mm_label(lines: Sequence[str]) -> str:
+    return '"' + "<br/>".join(_mm(line) for line in lines) + '"'
+
+
+def _mm_id(prefix: str, name: str, index: int) -> str:
+    """A Mermaid node id that no keyword or edge syntax can clash with."""
+    if re.fullmatch(r"[A-Za-z0-9_]+", name):
+        return f"{prefix}_{name}"
+    return f"{prefix}x_{index}"
+
+
+_MM_SHAPES = {
+    "entry": ("([", "])"),
+    "stage": ("(", ")"),
+    "goal": ("{{", "}}"),
+    "active": ("(", ")"),
+    "terminal": ("[", "]"),
+}
+
+
+def to_mermaid(
+    journey: Journey,
+    *,
+    flows: Flows | None = None,
+    direction: str = "LR",
+    title: str | None = None,
+) -> str:
+    """The journey map as a Mermaid flowchart (deterministic for the same input).
+
+    Shapes by role: entry a stadium, goal a hexagon, terminal a square box,
+    other stages rounded boxes; triggers are dotted edges or notes.
+
+    >>> from journeydsl.model import Journey, Stage, Transition
+    >>> j = Journey(name="j", stages=(Stage(name="a", entry=1.0), Stage(name="b", terminal=True)),
+    ...             transitions=(Transition(source="a", target="b", share=0.3),))
+    >>> 'st_a -->|"30%"| st_b' in to_mermaid(j)
+    True
+    """
+    rankdir = _check_direction(direction)
+    heading = title if title is not None else journey.name
+    yaml_title = json.dumps(heading, ensure_ascii=False)
+    yaml_title = yaml_title.replace("<", "\\u003c").replace(">", "\\u003e")
+    out = ["---", f"title: {yaml_title}", "---", f"flowchart {rankdir}"]
+    ids = {s.name: _mm_id("st", s.name, i) for i, s in enumerate(journey.stages)}
+
+    def node(stage: Stage, indent: str) -> str:
+        role = _primary_role(stage)
+        opening, closing = _MM_SHAPES[role]
+        badges = [_LOOKS[r].badge for r in _roles(stage)]
+        lines = ([" · ".join(badges)] if badges else []) + [stage.title]
+        lines += _stage_lines(journey, stage, flows)
+        return f"{indent}{ids[stage.name]}{opening}{_mm_label(lines)}{closing}"
+
+    for i, phase in enumerate(_ordered_phases(journey), start=1):
+        members = [s for s in journey.stages if s.phase == phase]
+        if not members:
+            continue
+        out.append(f"  subgraph phase_{i}[{_mm_label([phase])}]")
+        out.append(f"    direction {rankdir}")
+        out.extend(node(s, "    ") for s in members)
+        out.append("  end")
+    out.extend(node(s, "  ") for s in journey.stages if s.phase is None)
+
+    per_edge = flows.per_1000_edges if flows is not None else {}
+    top = max(per_edge.values(), default=0.0)
+    keys = {t.key for t in journey.transitions}
+    link_styles: list[str] = []
+    link = 0
+
+    def ref(name: str) -> str:
+        # an edge to a stage the journey does not declare still gets a safe id
+        if name not in ids:
+            ids[name] = _mm_id("st", name, len(ids))
+        return ids[name]
+
+    for t in journey.transitions:
+        head, lines = _edge_lines(journey, t)
+        if t.key in per_edge:
+            lines = [*lines, _flow_text(per_edge[t.key])]
+        arrow = "==>" if t.key in per_edge else "-->"
+        out.append(f"  {ref(t.source)} {arrow}|{_mm_label([head, *lines])}| {ref(t.target)}")
+        style = f"stroke:{_RATE_COLOR if t.kind == 'rate' else _BRANCH_COLOR}"
+        if t.key in per_edge:
+            style += f",stroke-width:{_penwidth(per_edge[t.key], top)}px"
+        link_styles.append(f"  linkStyle {link} {style}")
+        link += 1
+
+    for i, tg in enumerate(journey.triggers):
+        name, rule = _trigger_lines(journey, tg)
+        if tg.then_stage is not None:
+            key = (tg.stage, tg.then_stage)
+            lines = [f"⚡ {name}", rule]
+            if key in per_edge and key not in keys:
+                lines.append(_flow_text(per_edge[key]))
+            out.append(f"  {ref(tg.stage)} -.->|{_mm_label(lines)}| {ref(tg.then_stage)}")
+        else:
+            note = _mm_id("tg", tg.name, i)
+            out.append(f"  {note}>{_mm_label([f'⚡ {name}', rule])}]")
+            out.append(f"  {ref(tg.stage)} -.- {note}")
+            out.append(f"  class {note} trigger")
+        link_styles.append(f"  linkStyle {link} stroke:{_TRIGGER_COLOR}")
+        link += 1
+
+    legend = [
+        (f"lg_{role}", _MM_SHAPES[role], [_LOOKS[role].badge or "STAGE", _LOOKS[role].hint], role)
+        for role, _s, _m in (
+            (r[5:], c, m) for r, c, m in _legend_rows(journey, flows) if r.startswith("role:")
+        )
+    ]
+    out.append('  subgraph legend["Legend"]')
+    out.append("    direction TB")
+    for lid, (opening, closing), lines, _role in legend:
+        out.append(f"    {lid}{opening}{_mm_label(lines)}{closing}")
+    out.append("  end")
+
+    for role, look in _LOOKS.items():
+        width = "3px" if role in ("entry", "goal") else "1px"
+        out.append(
+            f"  classDef {role} fill:{look.fill},stroke:{look.border},"
+            f"stroke-width:{width},color:{_TEXT}"
+        )
+    out.append(f"  classDef trigger fill:{_NOTE_FILL},stroke:{_NOTE_BORDER},color:{_TEXT}")
+    for s in journey.stages:
+        out.append(f"  class {ids[s.name]} {_primary_role(s)}")
+    for lid, _shape, _lines, role in legend:
+        out.append(f"  class {lid} {role}")
+    for i, phase in enumerate(_ordered_phases(journey), start=1):
+        if any(s.phase == phase for s in journey.stages):
+            out.append(f"  style phase_{i} fill:{_CLUSTER_FILL},stroke:{_CLUSTER_BORDER}")
+    out.append(f"  style legend fill:#FFFFFF,stroke:{_CLUSTER_BORDER}")
+    out.extend(link_styles)
+    return "\n".join(out) + "\n"
+
+
+# --- Graphviz and files -------------------------------------------------------
+
+
+def _graphviz(dot_text: str, fmt: str) -> bytes:
+    """Run Graphviz ``dot`` on ``dot_text`` and return the ``svg`` or ``png`` bytes."""
+    exe = shutil.which("dot")
+    if exe is None:
+        raise RenderError(f"Graphviz 'dot' was not found on PATH; {INSTALL_HINT}")
+    args = [exe, f"-T{fmt}"]
+    if fmt == "png":
+        args.append("-Gdpi=150")
+    try:
+        done = subprocess.run(
+            args, input=dot_text.encode("utf-8"), capture_output=True, timeout=120, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise RenderError(f"Graphviz 'dot' could not run: {exc}; {INSTALL_HINT}") from None
+    if done.returncode != 0 or not done.stdout:
+        detail = done.stderr.decode("utf-8", "replace").strip() or f"exit code {done.returncode}"
+        raise RenderError(f"Graphviz 'dot' failed: {detail}")
+    return done.stdout
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Write through a temporary file in the same folder, then rename: whole or nothing."""
+    folder = path.parent if str(path.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def render(
+    journey: Journey,
+    path: str | Path | None = None,
+    *,
+    format: str = "svg",
+    flows: Flows | None = None,
+    direction: str = "LR",
+    title: str | None = None,
+) -> bytes | str:
+    """Draw the journey map as ``svg`` or ``png`` (bytes, via Graphviz) or ``dot`` or ``mermaid`` (text).
+
+    When ``path`` is given the result is also written there atomically: the
+    file is replaced whole or left untouched. Raises :class:`RenderError` for
+    an unknown format or direction, a missing or failing Graphviz, or a file
+    that cannot be written.
+    """
+    fmt = format.lower()
+    if fmt == "mmd":
+        fmt = "mermaid"
+    if fmt not in FORMATS:
+        raise RenderError(f"unknown format '{format}' (expected one of {', '.join(FORMATS)})")
+    result: bytes | str
+    if fmt == "mermaid":
+        result = to_mermaid(journey, flows=flows, direction=direction, title=title)
+    else:
+        text = to_dot(journey, flows=flows, direction=direction, title=title)
+        result = text if fmt == "dot" else _graphviz(text, fmt)
+    if path is not None:
+        data = result.encode("utf-8") if isinstance(result, str) else result
+        try:
+            _write_atomic(Path(path), data)
+        except OSError as exc:
+            raise RenderError(f"cannot write '{path}': {exc.strerror or exc}") from None
+    return result
