@@ -1,0 +1,403 @@
+"""Results as text: the strategist's table, Markdown, CSV and JSON.
+
+Everything here reads the results contract (``Results.to_dict()``, see
+``docs/metrics.md``), so what a table shows is exactly what the JSON says.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from journeydsl.model import Journey
+    from journeydsl.results import Results
+
+__all__ = ["HEADLINE", "customers_needed", "format_exact", "format_results", "to_json"]
+
+# key, row label, kind of number: the headline figures in the order a strategist reads them
+HEADLINE: tuple[tuple[str, str, str], ...] = (
+    ("conversion_rate", "Conversion rate", "share"),
+    ("time_to_convert_days", "Days to convert (mean)", "days"),
+    ("retention.30", "Retention at 30 days", "share"),
+    ("retention.90", "Retention at 90 days", "share"),
+    ("retention.180", "Retention at 180 days", "share"),
+    ("retention.365", "Retention at 365 days", "share"),
+    ("churn_rate", "Churn rate", "share"),
+    ("revenue_per_customer", "Revenue per customer", "money"),
+    ("cost_per_customer", "Cost per customer", "money"),
+    ("value_per_customer", "Value per customer", "money"),
+    ("ltv", "LTV (mean)", "money"),
+    ("cac", "CAC", "money"),
+    ("ltv_to_cac", "LTV : CAC", "ratio"),
+)
+
+#: Figures compared between arms, in the order of the comparison block.
+COMPARED: tuple[str, ...] = (
+    "conversion_rate",
+    "value_per_customer",
+    "revenue_per_customer",
+    "cost_per_customer",
+    "ltv",
+    "cac",
+    "retention.90",
+)
+
+
+def to_json(results: Results) -> str:
+    """The results contract as indented JSON (never NaN: undefined figures are null)."""
+    return json.dumps(results.to_dict(), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def _get(metrics: dict[str, Any], key: str) -> Any:
+    node: Any = metrics
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def _mean(figure: Any) -> float | None:
+    value = figure.get("mean") if isinstance(figure, dict) else figure
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return None
+    return float(value)
+
+
+def _money(x: float, currency: str) -> str:
+    sign = "-" if x < 0 else ""
+    x = abs(x)
+    digits = 2 if x < 1000 else 0
+    return f"{sign}{currency} {x:,.{digits}f}".strip()
+
+
+def _number(x: float, kind: str, currency: str) -> str:
+    if kind == "share":
+        return f"{100 * x:.1f}%" if x >= 0.001 or x == 0 else f"{100 * x:.2g}%"
+    if kind == "money":
+        return _money(x, currency)
+    if kind == "days":
+        return f"{x:,.1f} d"
+    return f"{x:,.2f}"
+
+
+def _interval(ci: Any, kind: str, currency: str) -> str:
+    if not (isinstance(ci, (list, tuple)) and len(ci) == 2) or None in ci:
+        return ""
+    lo, hi = (float(v) for v in ci)
+    if kind == "share":
+        return f"{100 * lo:.1f}–{100 * hi:.1f}%"
+    if kind == "money":
+        return f"{_money(lo, currency)} – {_money(hi, currency).removeprefix(currency).strip()}"
+    return f"{lo:,.1f}–{hi:,.1f}"
+
+
+def _cell(figure: Any, kind: str, currency: str, *, intervals: bool = True) -> str:
+    value = _mean(figure)
+    if value is None:
+        return "n/a"
+    text = _number(value, kind, currency)
+    if intervals and isinstance(figure, dict):
+        ci = _interval(figure.get("ci95"), kind, currency)
+        if ci:
+            text += f" ({ci})"
+    return text
+
+
+def _delta_cell(cmp: Any, kind: str, currency: str) -> str:
+    if not isinstance(cmp, dict) or cmp.get("delta") is None:
+        return "n/a"
+    delta = float(cmp["delta"])
+    if kind == "share":
+        text = f"{100 * delta:+.1f} pp"
+    elif kind == "money":
+        text = ("+" if delta >= 0 else "-") + _money(abs(delta), currency)
+    else:
+        text = f"{delta:+,.2f}"
+    ci = cmp.get("ci95")
+    if isinstance(ci, (list, tuple)) and len(ci) == 2 and None not in ci:
+        lo, hi = float(ci[0]), float(ci[1])
+        if lo > 0 or hi < 0:
+            better = cmp.get("p_better")
+            text += " ▲" if better is None or better >= 0.5 else " ▼"
+    pb = cmp.get("p_better")
+    if pb is not None:
+        text += f"  P(better) {100 * float(pb):.0f}%"
+    return text
+
+
+def customers_needed(cmp: dict[str, Any], customers: int, *, power: float = 0.8) -> int | None:
+    """Customers per arm for a difference like the observed one to be told from zero.
+
+    From the observed paired interval: the standard error shrinks as
+    ``1/sqrt(N)``, so ``N * ((z_0.975 + z_power) * se / |delta|)^2`` customers
+    give a 95% interval that excludes zero with probability ``power``.
+    None when there is no difference or no interval.
+
+    >>> customers_needed({"delta": 1.0, "ci95": [-0.96, 2.96]}, 10_000)
+    78500
+    """
+    ci = cmp.get("ci95")
+    delta = cmp.get("delta")
+    if delta is None or not ci or None in ci or float(delta) == 0:
+        return None
+    se = (float(ci[1]) - float(ci[0])) / (2 * 1.96)
+    z_power = {0.8: 0.8416, 0.9: 1.2816}.get(power, 0.8416)
+    need = customers * ((1.96 + z_power) * se / abs(float(delta))) ** 2
+    return int(math.ceil(need / 100.0) * 100)
+
+
+def _arms(data: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(data.get("scenarios", []))
+
+
+def _title(data: dict[str, Any]) -> str:
+    discount = data.get("discount")
+    parts = [
+        f"{data.get('customers', 0):,} customers",
+        f"seed {data.get('seed')}",
+        f"horizon {float(data.get('horizon_days', 0)):g} days",
+    ]
+    if discount:
+        parts.append(f"discount {100 * float(discount):g}% a year")
+    if data.get("currency"):
+        parts.append(str(data["currency"]))
+    return f"{data.get('journey', 'journey')} — " + ", ".join(parts)
+
+
+def _table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    line = "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip()
+    rule = "  ".join("─" * w for w in widths)
+    body = ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    return "\n".join([line, rule, *body])
+
+
+def _headline_rows(arms: list[dict[str, Any]], currency: str, intervals: bool) -> list[list[str]]:
+    rows = []
+    for key, label, kind in HEADLINE:
+        cells = [_cell(_get(a.get("metrics", {}), key), kind, currency, intervals=intervals) for a in arms]
+        if all(c == "n/a" for c in cells) and key.startswith("retention."):
+            continue
+        rows.append([label, *cells])
+    return rows
+
+
+def _ranking(arms: list[dict[str, Any]], currency: str) -> str:
+    scored = [(_mean(_get(a.get("metrics", {}), "value_per_customer")), a["name"]) for a in arms]
+    ranked = sorted(((v, n) for v, n in scored if v is not None), key=lambda p: -p[0])
+    if len(ranked) < 2:
+        return ""
+    listed = ", ".join(f"{i}. {n} ({_money(v, currency)})" for i, (v, n) in enumerate(ranked, 1))
+    return f"Ranked by value per customer (revenue minus cost, discounted): {listed}"
+
+
+def _comparison_rows(arms: list[dict[str, Any]], currency: str) -> list[list[str]]:
+    rows = []
+    kinds = {k: kind for k, _, kind in HEADLINE}
+    labels = {k: label for k, label, _ in HEADLINE}
+    for arm in arms[1:]:
+        vs = arm.get("versus_baseline") or {}
+        for key in COMPARED:
+            cmp = vs.get(key)
+            if cmp is None:
+                continue
+            rows.append([arm["name"], labels[key], _delta_cell(cmp, kinds[key], currency)])
+    return rows
+
+
+def _noise_notes(data: dict[str, Any]) -> list[str]:
+    notes = []
+    currency = data.get("currency") or ""
+    for arm in _arms(data)[1:]:
+        cmp = (arm.get("versus_baseline") or {}).get("value_per_customer")
+        if not isinstance(cmp, dict) or not cmp.get("ci95") or None in cmp["ci95"]:
+            continue
+        lo, hi = cmp["ci95"]
+        if lo <= 0 <= hi:
+            need = customers_needed(cmp, int(data.get("customers", 0)))
+            delta = _money(float(cmp["delta"]), currency)
+            if need:
+                notes.append(
+                    f"'{arm['name']}' vs baseline is too close to call on value per customer "
+                    f"(difference {delta}, interval spans zero); a difference this size needs "
+                    f"about {need:,} customers per arm to show (80% power): try --customers {need}"
+                )
+            else:
+                notes.append(f"'{arm['name']}' makes no measurable difference to value per customer")
+    return notes
+
+
+def _stage_rows(arm: dict[str, Any]) -> list[list[str]]:
+    rows = []
+    for name, s in (arm.get("stages") or {}).items():
+        exits = s.get("exits") or {}
+        exit_text = ", ".join(f"{t} {100 * float(v):.0f}%" for t, v in exits.items() if v is not None)
+        dwell = s.get("mean_dwell_days")
+        rows.append(
+            [
+                name,
+                f"{100 * float(s.get('reached') or 0):.1f}%",
+                f"{float(s.get('mean_visits') or 0):.2f}",
+                "n/a" if dwell is None else f"{float(dwell):.1f} d",
+                exit_text,
+            ]
+        )
+    return rows
+
+
+def _touch_rows(arm: dict[str, Any], currency: str) -> list[list[str]]:
+    rows = []
+    for name, t in (arm.get("touchpoints") or {}).items():
+        rows.append(
+            [
+                name,
+                f"{float(t.get('contacts_per_customer') or 0):.3f}",
+                f"{float(t.get('responses_per_customer') or 0):.3f}",
+                _money(float(t.get("cost_per_customer") or 0), currency),
+            ]
+        )
+    return rows
+
+
+def format_table(data: dict[str, Any]) -> str:
+    """The table a strategist reads first: headline figures side by side, then the comparison."""
+    currency = data.get("currency") or ""
+    arms = _arms(data)
+    out = [_title(data), ""]
+    out.append(_table(_headline_rows(arms, currency, True), ["", *[a["name"] for a in arms]]))
+    out.append("(95% intervals in brackets; money discounted to entry)")
+    if len(arms) > 1:
+        out += ["", "Versus baseline (paired over batches on common random numbers; ▲/▼ = interval excludes zero)"]
+        out.append(_table(_comparison_rows(arms, currency), ["scenario", "figure", "difference"]))
+        ranking = _ranking(arms, currency)
+        if ranking:
+            out += ["", ranking]
+        out += [f"note: {n}" for n in _noise_notes(data)]
+    base = arms[0] if arms else {}
+    stage_rows = _stage_rows(base)
+    if stage_rows:
+        out += ["", f"Stages ({base.get('name', 'baseline')})"]
+        out.append(_table(stage_rows, ["stage", "reached", "visits", "dwell", "exits"]))
+    touch_rows = _touch_rows(base, currency)
+    if touch_rows:
+        out += ["", f"Touchpoints ({base.get('name', 'baseline')}, per customer)"]
+        out.append(_table(touch_rows, ["touchpoint", "contacts", "responses", "cost"]))
+    segs = base.get("segments") or {}
+    if segs:
+        seg_arms = [{"name": name, "metrics": m.get("metrics", m)} for name, m in segs.items()]
+        out += ["", f"Segments ({base.get('name', 'baseline')})"]
+        out.append(_table(_headline_rows(seg_arms, currency, False), ["", *segs.keys()]))
+    return "\n".join(out) + "\n"
+
+
+def _md_table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:
+    def esc(x: str) -> str:
+        return str(x).replace("|", "\\|")
+
+    lines = ["| " + " | ".join(esc(h) for h in header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(esc(c) for c in r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def format_markdown(data: dict[str, Any]) -> str:
+    """The same content as the table, as Markdown for a wiki page or a pull request."""
+    currency = data.get("currency") or ""
+    arms = _arms(data)
+    out = [f"## {_title(data)}", ""]
+    out.append(_md_table(_headline_rows(arms, currency, True), ["figure", *[a["name"] for a in arms]]))
+    out += ["", "_95% intervals in brackets; money discounted to entry._"]
+    if len(arms) > 1:
+        out += ["", "### Versus baseline", ""]
+        out.append(_md_table(_comparison_rows(arms, currency), ["scenario", "figure", "difference"]))
+        ranking = _ranking(arms, currency)
+        out += ["", ranking] if ranking else []
+        out += [f"> {n}" for n in _noise_notes(data)]
+    base = arms[0] if arms else {}
+    if base.get("stages"):
+        out += ["", "### Stages", ""]
+        out.append(_md_table(_stage_rows(base), ["stage", "reached", "visits", "dwell", "exits"]))
+    if base.get("touchpoints"):
+        out += ["", "### Touchpoints (per customer)", ""]
+        out.append(_md_table(_touch_rows(base, currency), ["touchpoint", "contacts", "responses", "cost"]))
+    return "\n".join(out) + "\n"
+
+
+def format_csv(data: dict[str, Any]) -> str:
+    """One row per arm, segment and figure: ``scenario,segment,metric,mean,ci_low,ci_high,n``.
+
+    Plain numbers (fractions, currency units, days) for spreadsheets.
+    """
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["scenario", "segment", "metric", "mean", "ci_low", "ci_high", "n"])
+
+    def rows(scenario: str, segment: str, metrics: dict[str, Any]) -> None:
+        for key, _, _ in HEADLINE:
+            fig = _get(metrics, key)
+            if fig is None:
+                continue
+            ci = fig.get("ci95") if isinstance(fig, dict) else None
+            lo, hi = (ci if isinstance(ci, (list, tuple)) and len(ci) == 2 else (None, None))
+            n = fig.get("n") if isinstance(fig, dict) else None
+            w.writerow([scenario, segment, key, _csv_num(_mean(fig)), _csv_num(lo), _csv_num(hi), n or ""])
+
+    for arm in _arms(data):
+        rows(arm["name"], "all", arm.get("metrics", {}))
+        for seg, m in (arm.get("segments") or {}).items():
+            rows(arm["name"], seg, m.get("metrics", m))
+    return buf.getvalue()
+
+
+def _csv_num(x: Any) -> str:
+    return "" if x is None else repr(float(x))
+
+
+FORMATS: dict[str, Callable[[dict[str, Any]], str]] = {
+    "table": format_table,
+    "markdown": format_markdown,
+    "csv": format_csv,
+}
+
+
+def format_results(results: Results, fmt: str) -> str:
+    """Results in one of ``table``, ``markdown``, ``csv`` or ``json``."""
+    if fmt == "json":
+        return to_json(results)
+    return FORMATS[fmt](results.to_dict())
+
+
+def format_exact(journey: Journey, fmt: str) -> str:
+    """Exact answers from algebra (``simulate --exact``), or why the model has none."""
+    from journeydsl.exact import ExactUnsupported, solve
+
+    try:
+        exact = solve(journey)
+    except ExactUnsupported as exc:
+        if fmt == "json":
+            return json.dumps({"exact": None, "reason": str(exc)}, indent=2) + "\n"
+        return f"no exact answer for '{journey.name}': {exc}\n(run without --exact to simulate it)\n"
+    data = exact.to_dict()
+    if fmt == "json":
+        return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    lines = [f"{journey.name} — exact answers (unbounded horizon, no discounting)", ""]
+    rows = [[str(k).replace("_", " "), _exact_value(v)] for k, v in data.items() if not isinstance(v, dict)]
+    lines.append(_table(rows, ["figure", "value"]))
+    for k, v in data.items():
+        if isinstance(v, dict):
+            lines += ["", str(k).replace("_", " ")]
+            lines.append(_table([[str(a), _exact_value(b)] for a, b in v.items()], ["stage", "value"]))
+    return "\n".join(lines) + "\n"
+
+
+def _exact_value(v: Any) -> str:
+    if v is None:
+        return "n/a"
+    if isinstance(v, float):
+        return f"{v:,.6g}"
+    return str(v)
