@@ -456,6 +456,16 @@ class Journey(_Model):
     def goals(self) -> tuple[Stage, ...]:
         return tuple(s for s in self.stages if s.goal)
 
+    def _repr_svg_(self) -> str | None:
+        """The journey map, so that a notebook shows a journey as a picture (None without Graphviz)."""
+        from journeydsl.render import RenderError, render
+
+        try:
+            svg = render(self, None, format="svg")
+        except RenderError:
+            return None
+        return svg.decode("utf-8") if isinstance(svg, bytes) else svg
+
     # --- variants --------------------------------------------------------
 
     def with_scenario(self, name: str) -> Journey:
