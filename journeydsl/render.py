@@ -23,16 +23,15 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import os
 import re
 import shutil
 import subprocess
-import tempfile
 import textwrap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from journeydsl.fileio import atomic_write
 from journeydsl.model import DAYS, CashFlow, Dist, Journey, Stage, Transition, Trigger
 
 __all__ = [
@@ -326,6 +325,17 @@ def _check_direction(direction: str) -> str:
 # --- DOT -------------------------------------------------------------------
 
 
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _clean(text: str) -> str:
+    """Replace characters XML 1.0 forbids (controls, lone surrogates, U+FFFE/FFFF) with U+FFFD.
+
+    Graphviz rejects them in HTML-like labels and would copy them into SVG.
+    """
+    return _NOT_XML.sub("\ufffd", text)
+
+
 def _xml(text: str) -> str:
     """Escape text for a Graphviz HTML-like label (XML character data).
 
@@ -339,10 +349,7 @@ def _xml(text: str) -> str:
         .replace('"', "&quot;")
         .replace("'", "&#39;")
     )
-    # characters XML 1.0 forbids would make Graphviz reject the label
-    return "".join(ch if ch in "\t\n\r" or ord(ch) >= 0x20 else "\ufffd" for ch in out).replace(
-        "\n", " "
-    )
+    return _clean(out).replace("\r", " ").replace("\n", " ")
 
 
 def _q(text: str) -> str:
@@ -351,7 +358,7 @@ def _q(text: str) -> str:
     >>> print(_q('say "hi" \\\\ bye'))
     "say \\"hi\\" \\\\ bye"
     """
-    body = text.replace("\\", "\\\\").replace('"', '\\"')
+    body = _clean(text).replace("\\", "\\\\").replace('"', '\\"')
     body = body.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\\n")
     return f'"{body}"'
 
@@ -408,7 +415,6 @@ def _dot_stage(journey: Journey, stage: Stage, flows: Flows | None, indent: str)
         ("fillcolor", _q(look.fill)),
         ("color", _q(look.border)),
         ("penwidth", "2" if role in ("entry", "goal") else "1.2"),
-        ("tooltip", _q(f"{stage.name}: {stage.title}")),
     ]
     if stage.goal:
         pairs.append(("peripheries", "2"))
@@ -478,7 +484,7 @@ def to_dot(
     ids = {s.name for s in journey.stages}
     heading = title if title is not None else journey.name
     out: list[str] = [
-        f"digraph {_q(heading)} {{",
+        "digraph journey {",
         "  graph "
         + _attrs(
             [
@@ -547,12 +553,10 @@ def to_dot(
         pairs = [("label", _dot_edge_label(head, lines, color, extra)), ("color", _q(color))]
         if t.key in per_edge:
             pairs.append(("penwidth", str(_penwidth(per_edge[t.key], top))))
-        pairs.append(("tooltip", _q(f"{t.source} -> {t.target}")))
         out.append(f"  {_q(t.source)} -> {_q(t.target)} {_attrs(pairs)};")
 
     for tg in journey.triggers:
         name, rule = _trigger_lines(journey, tg)
-        tip = _q(f"trigger {tg.name}")
         if tg.then_stage is not None:
             key = (tg.stage, tg.then_stage)
             extra = _flow_text(per_edge[key]) if key in per_edge and key not in keys else None
@@ -562,7 +566,6 @@ def to_dot(
                 ("style", "dashed"),
                 ("arrowhead", "vee"),
                 ("constraint", "false"),
-                ("tooltip", tip),
             ]
             if extra is not None:
                 pairs.append(("penwidth", str(_penwidth(per_edge[key], top))))
@@ -582,7 +585,6 @@ def to_dot(
                 ("style", "filled"),
                 ("fillcolor", _q(_NOTE_FILL)),
                 ("color", _q(_NOTE_BORDER)),
-                ("tooltip", tip),
             ]
             out.append(f"  {_q(note)} {_attrs(pairs)};")
             out.append(
@@ -592,7 +594,6 @@ def to_dot(
                         ("style", "dotted"),
                         ("color", _q(_TRIGGER_COLOR)),
                         ("arrowhead", "none"),
-                        ("tooltip", tip),
                     ]
                 )
                 + ";"
@@ -628,6 +629,7 @@ _MERMAID_ENTITIES = {
     ">": "#gt;",
     '"': "#quot;",
     "`": "#96;",
+    "|": "#124;",
 }
 
 
@@ -637,7 +639,7 @@ def _mm(text: str) -> str:
     >>> _mm('<script>"x"</script>')
     '#lt;script#gt;#quot;x#quot;#lt;/script#gt;'
     """
-    out = "".join(_MERMAID_ENTITIES.get(ch, ch) for ch in text)
+    out = "".join(_MERMAID_ENTITIES.get(ch, ch) for ch in _clean(text))
     return re.sub(r"[\x00-\x1f\x7f]", " ", out)
 
 
@@ -798,23 +800,6 @@ def _graphviz(dot_text: str, fmt: str) -> bytes:
     return done.stdout
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write through a temporary file in the same folder, then rename: whole or nothing."""
-    folder = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 def render(
     journey: Journey,
     path: str | Path | None = None,
@@ -845,7 +830,7 @@ def render(
     if path is not None:
         data = result.encode("utf-8") if isinstance(result, str) else result
         try:
-            _write_atomic(Path(path), data)
+            atomic_write(Path(path), data)
         except OSError as exc:
             raise RenderError(f"cannot write '{path}': {exc.strerror or exc}") from None
     return result
