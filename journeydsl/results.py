@@ -1,0 +1,636 @@
+"""Simulation results as values: sufficient statistics, figures, comparisons, JSON.
+
+The engine (:mod:`journeydsl.simulate`) fills a :class:`Tally` per block and
+segment: counts, sums and sums of squares, plus the converters' times and
+LTVs as float32 arrays (for quantiles). Tallies add up exactly, so results do
+not depend on how blocks were shared between workers. This module turns
+tallies into the figures of ``docs/metrics.md``: means with normal
+intervals, shares with Wilson intervals, ratios with delta-method intervals,
+and scenario-versus-baseline differences as t-intervals of paired batch
+differences (common random numbers: batch b of every arm uses the same seed).
+
+A figure that cannot be computed is ``{"mean": None, "reason": "..."}``;
+:meth:`Results.to_dict` never holds NaN or infinity.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+__all__ = [
+    "BETTER",
+    "HEADLINE",
+    "SCHEMA_ID",
+    "ArmResult",
+    "Results",
+    "Tally",
+    "TallyShape",
+    "compare",
+    "figures",
+    "headline_pairs",
+    "t_quantile",
+    "wilson",
+]
+
+SCHEMA_ID = "journeydsl.results/1"
+Z95 = 1.959963984540054
+
+#: The headline figures compared between arms, and the direction each prefers.
+#: ``higher``: a positive delta is an improvement; ``lower``: a negative one is.
+BETTER: dict[str, Literal["higher", "lower"]] = {
+    "conversion_rate": "higher",
+    "value_per_customer": "higher",
+    "revenue_per_customer": "higher",
+    "cost_per_customer": "lower",
+    "ltv": "higher",
+    "cac": "lower",
+    "retention_90": "higher",
+}
+HEADLINE: tuple[str, ...] = tuple(BETTER)
+
+#: Per-customer sums kept in :attr:`Tally.sums`, by position.
+SUM_KEYS: tuple[str, ...] = (
+    "conv",  # converters
+    "rev",  # discounted revenue
+    "rev2",
+    "cost",  # discounted cost
+    "cost2",
+    "value2",  # (rev - cost)^2
+    "ltv",  # converters' LTV (0 for others)
+    "ltv2",
+    "pre",  # acquisition cost: cost up to conversion (all cost for non-converters)
+    "pre2",
+    "pre_conv",  # acquisition cost of converters only
+    "ltv_pre",  # ltv * pre
+    "ttc",  # days to first conversion
+    "ttc2",
+    "churned",  # converters not in an active stage at the horizon
+)
+K = {k: i for i, k in enumerate(SUM_KEYS)}
+
+Number = float | int
+
+
+def _num(x: float | None) -> float | None:
+    """A finite float or ``None`` (JSON has no NaN)."""
+    if x is None:
+        return None
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def _null(reason: str, **extra: Any) -> dict[str, Any]:
+    return {"mean": None, "reason": reason, **extra}
+
+
+@dataclass(frozen=True)
+class TallyShape:
+    """What a tally counts: stage, touchpoint and trigger names, retention points.
+
+    ``retention_days`` are the headline retention points; ``curve_step`` the
+    spacing of the retention curve (points 0, step, 2*step, ... up to the horizon).
+    """
+
+    stages: tuple[str, ...]
+    touchpoints: tuple[str, ...]
+    triggers: tuple[str, ...]
+    retention_days: tuple[float, ...]
+    horizon_days: float
+    curve_step: float = 7.0
+
+    @property
+    def curve_points(self) -> int:
+        return math.floor(self.horizon_days / self.curve_step + 1e-9) + 1
+
+
+def retention_points(horizon_days: float) -> tuple[float, ...]:
+    """30, 90, 180, 365 days where they fit in the horizon, and the horizon itself.
+
+    >>> retention_points(365)
+    (30.0, 90.0, 180.0, 365.0)
+    >>> retention_points(100)
+    (30.0, 90.0, 100.0)
+    """
+    pts = [float(d) for d in (30, 90, 180, 365) if d <= horizon_days]
+    if float(horizon_days) not in pts:
+        pts.append(float(horizon_days))
+    return tuple(pts)
+
+
+def _day_key(d: float) -> str:
+    return f"{d:g}"
+
+
+def _empty() -> np.ndarray:
+    return np.zeros(0)
+
+
+@dataclass
+class Tally:
+    """Sufficient statistics of some customers of one arm (a block, a segment, or all).
+
+    Add two tallies with :meth:`merge`; the float32 arrays are concatenated in order.
+    """
+
+    shape: TallyShape
+    n: int = 0
+    sums: np.ndarray = field(default_factory=_empty)
+    ret_active: np.ndarray = field(default_factory=_empty)
+    ret_n: np.ndarray = field(default_factory=_empty)
+    curve_active: np.ndarray = field(default_factory=_empty)
+    curve_n: np.ndarray = field(default_factory=_empty)
+    visits: np.ndarray = field(default_factory=_empty)
+    reached: np.ndarray = field(default_factory=_empty)
+    completed: np.ndarray = field(default_factory=_empty)
+    dwell_sum: np.ndarray = field(default_factory=_empty)
+    at_horizon: np.ndarray = field(default_factory=_empty)
+    exits: np.ndarray = field(default_factory=_empty)
+    tp_contacts: np.ndarray = field(default_factory=_empty)
+    tp_responses: np.ndarray = field(default_factory=_empty)
+    tp_cost: np.ndarray = field(default_factory=_empty)
+    trig_fired: np.ndarray = field(default_factory=_empty)
+    trig_rerouted: np.ndarray = field(default_factory=_empty)
+    conv_times: list[np.ndarray] = field(default_factory=list)
+    ltv_values: list[np.ndarray] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        s = self.shape
+        ns, nt, ng = len(s.stages), len(s.touchpoints), len(s.triggers)
+        nd, nc = len(s.retention_days), s.curve_points
+        defaults = {
+            "sums": len(SUM_KEYS),
+            "ret_active": nd,
+            "ret_n": nd,
+            "curve_active": nc,
+            "curve_n": nc,
+            "visits": ns,
+            "reached": ns,
+            "completed": ns,
+            "dwell_sum": ns,
+            "at_horizon": ns,
+            "exits": ns * ns,
+            "tp_contacts": nt,
+            "tp_responses": nt,
+            "tp_cost": nt,
+            "trig_fired": ng,
+            "trig_rerouted": ng,
+        }
+        for name, size in defaults.items():
+            if getattr(self, name).size != size:
+                setattr(self, name, np.zeros(size))
+
+    _ARRAYS = (
+        "sums", "ret_active", "ret_n", "curve_active", "curve_n", "visits", "reached",
+        "completed", "dwell_sum", "at_horizon", "exits", "tp_contacts", "tp_responses",
+        "tp_cost", "trig_fired", "trig_rerouted",
+    )  # fmt: skip
+
+    def merge(self, other: Tally) -> Tally:
+        """Add ``other`` into this tally (in place) and return it."""
+        self.n += other.n
+        for name in self._ARRAYS:
+            getattr(self, name).__iadd__(getattr(other, name))
+        self.conv_times.extend(other.conv_times)
+        self.ltv_values.extend(other.ltv_values)
+        return self
+
+    def sum(self, key: str) -> float:
+        """One of the per-customer sums by name (see ``SUM_KEYS``)."""
+        return float(self.sums[K[key]])
+
+    def all_conv_times(self) -> np.ndarray:
+        return np.concatenate(self.conv_times) if self.conv_times else np.zeros(0, np.float32)
+
+    def all_ltv(self) -> np.ndarray:
+        return np.concatenate(self.ltv_values) if self.ltv_values else np.zeros(0, np.float32)
+
+
+# --- interval arithmetic --------------------------------------------------
+
+
+def wilson(k: float, n: float) -> tuple[float, float]:
+    """The 95% Wilson score interval of a share ``k / n``.
+
+    >>> [round(x, 4) for x in wilson(0, 10)]
+    [0.0, 0.2775]
+    """
+    p = k / n
+    z2 = Z95 * Z95
+    den = 1 + z2 / n
+    centre = (p + z2 / (2 * n)) / den
+    half = Z95 * math.sqrt(max(p * (1 - p) / n + z2 / (4 * n * n), 0.0)) / den
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def t_quantile(p: float, df: float) -> float:
+    """Student-t quantile by the Cornish-Fisher expansion (error < 1e-4 for df >= 5).
+
+    >>> round(t_quantile(0.975, 19), 3)
+    2.093
+    """
+    z = _norm_ppf(p)
+    g1 = (z**3 + z) / 4
+    g2 = (5 * z**5 + 16 * z**3 + 3 * z) / 96
+    g3 = (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / 384
+    g4 = (79 * z**9 + 776 * z**7 + 1482 * z**5 - 1920 * z**3 - 945 * z) / 92160
+    return z + g1 / df + g2 / df**2 + g3 / df**3 + g4 / df**4
+
+
+def _norm_ppf(p: float) -> float:
+    """Inverse of the standard normal CDF (Acklam's algorithm, refined by one Newton step)."""
+    a = (-3.969683028665376e01, 2.209460984245205e02, -2.759285104469687e02,
+         1.383577518672690e02, -3.066479806614716e01, 2.506628277459239e00)  # fmt: skip
+    b = (-5.447609879822406e01, 1.615858368580409e02, -1.556989798598866e02,
+         6.680131188771972e01, -1.328068155288572e01)  # fmt: skip
+    c = (-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e00,
+         -2.549732539343734e00, 4.374664141464968e00, 2.938163982698783e00)  # fmt: skip
+    d = (7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e00, 3.754408661907416e00)
+    lo = 0.02425
+    if p < lo:
+        q = math.sqrt(-2 * math.log(p))
+        x = (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / (
+            (((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1
+        )
+    elif p > 1 - lo:
+        return -_norm_ppf(1 - p)
+    else:
+        q = p - 0.5
+        r = q * q
+        x = (
+            (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5])
+            * q
+            / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1)
+        )
+    e = 0.5 * math.erfc(-x / math.sqrt(2)) - p
+    u = e * math.sqrt(2 * math.pi) * math.exp(x * x / 2)
+    return x - u / (1 + x * u / 2)
+
+
+def _norm_cdf(x: float) -> float:
+    return 0.5 * math.erfc(-x / math.sqrt(2))
+
+
+def _mean_ci(s: float, s2: float, n: float) -> dict[str, Any]:
+    mean = s / n
+    if n < 2:
+        return {"mean": _num(mean), "ci95": None}
+    var = max((s2 - s * s / n) / (n - 1), 0.0)
+    half = Z95 * math.sqrt(var / n)
+    return {"mean": _num(mean), "ci95": [_num(mean - half), _num(mean + half)]}
+
+
+def _share(k: float, n: float, reason: str) -> dict[str, Any]:
+    if n <= 0:
+        return _null(reason, n=0)
+    lo, hi = wilson(k, n)
+    return {"mean": _num(k / n), "ci95": [_num(lo), _num(hi)], "n": int(n)}
+
+
+def _ratio_ci(sx: float, sy: float, sxx: float, syy: float, sxy: float) -> tuple[float, list[float | None] | None]:
+    """``R = sum x / sum y`` with the delta-method 95% interval over customers."""
+    r = sx / sy
+    var = max(sxx - 2 * r * sxy + r * r * syy, 0.0) / (sy * sy)
+    half = Z95 * math.sqrt(var)
+    return r, [_num(r - half), _num(r + half)]
+
+
+def _quantiles(values: np.ndarray, qs: Sequence[float]) -> list[float | None]:
+    out = np.quantile(values.astype(np.float64), qs)
+    return [_num(float(x)) for x in out]
+
+
+# --- figures ---------------------------------------------------------------
+
+
+def figures(t: Tally, *, has_active: bool = True) -> dict[str, Any]:
+    """The headline figures of ``docs/metrics.md`` from one tally, as JSON-ready dicts."""
+    n = t.n
+    conv = t.sum("conv")
+    out: dict[str, Any] = {}
+    if n == 0:
+        nothing = _null("no customers")
+        for key in (
+            "conversion_rate", "time_to_convert_days", "churn_rate", "revenue_per_customer",
+            "cost_per_customer", "value_per_customer", "ltv", "cac", "ltv_to_cac",
+        ):  # fmt: skip
+            out[key] = dict(nothing)
+        out["retention"] = {_day_key(d): _null("no customers", n=0) for d in t.shape.retention_days}
+        return out
+    out["conversion_rate"] = _share(conv, n, "no customers")
+    no_conv = "no customer converted"
+    if conv > 0:
+        ttc = _mean_ci(t.sum("ttc"), t.sum("ttc2"), conv)
+        p50, p90 = _quantiles(t.all_conv_times(), (0.5, 0.9))
+        out["time_to_convert_days"] = {**ttc, "p50": p50, "p90": p90, "n": int(conv)}
+    else:
+        out["time_to_convert_days"] = _null(no_conv, n=0)
+    ret: dict[str, Any] = {}
+    for i, d in enumerate(t.shape.retention_days):
+        if not has_active:
+            ret[_day_key(d)] = _null("no stage is marked active", n=0)
+        elif conv == 0:
+            ret[_day_key(d)] = _null(no_conv, n=0)
+        else:
+            ret[_day_key(d)] = _share(t.ret_active[i], t.ret_n[i], f"no converter was followed {d:g} days")
+    out["retention"] = ret
+    if not has_active:
+        out["churn_rate"] = _null("no stage is marked active", n=0)
+    else:
+        out["churn_rate"] = _share(t.sum("churned"), conv, no_conv)
+    out["revenue_per_customer"] = _mean_ci(t.sum("rev"), t.sum("rev2"), n)
+    out["cost_per_customer"] = _mean_ci(t.sum("cost"), t.sum("cost2"), n)
+    value_sum = t.sum("rev") - t.sum("cost")
+    out["value_per_customer"] = _mean_ci(value_sum, t.sum("value2"), n)
+    if conv > 0:
+        ltv = _mean_ci(t.sum("ltv"), t.sum("ltv2"), conv)
+        p10, p50, p90 = _quantiles(t.all_ltv(), (0.1, 0.5, 0.9))
+        out["ltv"] = {**ltv, "p10": p10, "p50": p50, "p90": p90, "n": int(conv)}
+        cac, cac_ci = _ratio_ci(t.sum("pre"), conv, t.sum("pre2"), conv, t.sum("pre_conv"))
+        out["cac"] = {"mean": _num(cac), "ci95": cac_ci}
+        if t.sum("pre") > 0:
+            r, r_ci = _ratio_ci(t.sum("ltv"), t.sum("pre"), t.sum("ltv2"), t.sum("pre2"), t.sum("ltv_pre"))
+            out["ltv_to_cac"] = {"mean": _num(r), "ci95": r_ci}
+        else:
+            out["ltv_to_cac"] = _null("acquisition cost is zero")
+    else:
+        out["ltv"] = _null(no_conv, n=0)
+        out["cac"] = _null(no_conv)
+        out["ltv_to_cac"] = _null(no_conv)
+    return out
+
+
+def headline_pairs(t: Tally) -> np.ndarray:
+    """(numerator, denominator) of each :data:`HEADLINE` figure, shape (len(HEADLINE), 2).
+
+    Every headline figure is a ratio of sums over customers, so a batch's pair
+    is additive and the whole run's figure is ``sum(num) / sum(den)``.
+    """
+    conv = t.sum("conv")
+    try:
+        i90 = t.shape.retention_days.index(90.0)
+        r90 = (float(t.ret_active[i90]), float(t.ret_n[i90]))
+    except ValueError:
+        r90 = (0.0, 0.0)
+    rows = {
+        "conversion_rate": (conv, t.n),
+        "value_per_customer": (t.sum("rev") - t.sum("cost"), t.n),
+        "revenue_per_customer": (t.sum("rev"), t.n),
+        "cost_per_customer": (t.sum("cost"), t.n),
+        "ltv": (t.sum("ltv"), conv),
+        "cac": (t.sum("pre"), conv),
+        "retention_90": r90,
+    }
+    return np.array([rows[k] for k in HEADLINE], dtype=np.float64)
+
+
+def compare(base: np.ndarray, other: np.ndarray) -> dict[str, Any]:
+    """Scenario minus baseline for each headline figure, from per-batch pairs.
+
+    ``base`` and ``other`` have shape (batches, len(HEADLINE), 2). Each figure
+    is a ratio R = sum(num) / sum(den); its batch residuals
+    ``u_b = B * (num_b - R * den_b) / sum(den)`` (delta method) have mean 0
+    and ``var(R) ~ var(u) / B``. The paired differences ``u_b(other) - u_b(base)``
+    give the standard error of the difference, and a t-interval with B - 1
+    degrees of freedom. For figures that are plain means over equal batches
+    this is exactly the t-interval of paired batch means.
+    """
+    nb = base.shape[0]
+    out: dict[str, Any] = {}
+    tq = t_quantile(0.975, nb - 1) if nb > 1 else math.inf
+    for j, key in enumerate(HEADLINE):
+        bn, bd = base[:, j, 0], base[:, j, 1]
+        on, od = other[:, j, 0], other[:, j, 1]
+        if bd.sum() <= 0 or od.sum() <= 0:
+            reason = "no customer converted" if key in ("ltv", "cac") else "not measured"
+            if key == "retention_90":
+                reason = "no converter was followed 90 days"
+            out[key] = {"delta": None, "reason": reason}
+            continue
+        rb, ro = bn.sum() / bd.sum(), on.sum() / od.sum()
+        ub = nb * (bn - rb * bd) / bd.sum()
+        uo = nb * (on - ro * od) / od.sum()
+        diff = uo - ub
+        delta = ro - rb
+        se = float(np.std(diff, ddof=1) / math.sqrt(nb)) if nb > 1 else math.inf
+        half = tq * se
+        if se > 0:
+            z = delta / se
+            p_up = _norm_cdf(z)
+        else:
+            p_up = 1.0 if delta > 0 else (0.0 if delta < 0 else 0.5)
+        p_better = p_up if BETTER[key] == "higher" else 1.0 - p_up
+        out[key] = {
+            "delta": _num(delta),
+            "ci95": [_num(delta - half), _num(delta + half)],
+            "relative": _num(delta / rb) if rb != 0 else None,
+            "p_better": _num(p_better),
+            "better": BETTER[key],
+        }
+    return out
+
+
+# --- result values ---------------------------------------------------------
+
+
+@dataclass
+class ArmResult:
+    """One arm (the baseline or a scenario): its figures and the tallies behind them.
+
+    ``metrics``, ``stages``, ``touchpoints``, ``triggers``, ``segments`` are the
+    JSON-ready dicts of the contract; ``batches`` the per-batch headline pairs
+    (shape (B, 7, 2)) used for comparisons; ``tally`` the merged statistics.
+    """
+
+    name: str
+    label: str
+    tally: Tally
+    segment_tallies: dict[str, Tally]
+    segment_info: dict[str, tuple[str, float]]
+    batches: np.ndarray
+    stage_info: dict[str, tuple[str, str | None, bool]]
+    touchpoint_info: dict[str, tuple[str, str]]
+    trigger_info: dict[str, str]
+    has_active: bool
+    versus_baseline: dict[str, Any] | None = None
+    metrics: dict[str, Any] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.metrics = figures(self.tally, has_active=self.has_active)
+
+    # --- stage and edge figures ---------------------------------------------
+
+    @property
+    def stages(self) -> dict[str, Any]:
+        """Per stage: reached, mean_visits, mean_dwell_days, exits (share of completed stays), ..."""
+        t = self.tally
+        names = t.shape.stages
+        ns = len(names)
+        n = max(t.n, 1)
+        exits = t.exits.reshape(ns, ns)
+        out: dict[str, Any] = {}
+        for i, name in enumerate(names):
+            label, phase, _goal = self.stage_info[name]
+            done = float(t.completed[i])
+            row = exits[i]
+            out[name] = {
+                "label": label,
+                "phase": phase,
+                "reached": _num(t.reached[i] / n),
+                "mean_visits": _num(t.visits[i] / n),
+                "mean_dwell_days": _num(t.dwell_sum[i] / done) if done > 0 else None,
+                "in_stage_at_horizon": _num(t.at_horizon[i] / n),
+                "exits": {names[j]: _num(row[j] / done) for j in range(ns) if row[j] > 0},
+                "traversals_per_customer": {names[j]: _num(row[j] / n) for j in range(ns) if row[j] > 0},
+            }
+        return out
+
+    def edge_flows(self) -> dict[tuple[str, str], dict[str, float]]:
+        """``(source, target)`` -> ``share_of_stays``, ``per_customer``, ``per_1000``."""
+        t = self.tally
+        names = t.shape.stages
+        ns = len(names)
+        exits = t.exits.reshape(ns, ns)
+        n = max(t.n, 1)
+        out: dict[tuple[str, str], dict[str, float]] = {}
+        for i in range(ns):
+            done = float(t.completed[i])
+            for j in range(ns):
+                if exits[i, j] > 0:
+                    out[(names[i], names[j])] = {
+                        "share_of_stays": float(exits[i, j] / done),
+                        "per_customer": float(exits[i, j] / n),
+                        "per_1000": float(1000 * exits[i, j] / n),
+                    }
+        return out
+
+    @property
+    def touchpoints(self) -> dict[str, Any]:
+        """Per touchpoint: contacts, responses and discounted cost per customer."""
+        t = self.tally
+        n = max(t.n, 1)
+        out: dict[str, Any] = {}
+        for i, name in enumerate(t.shape.touchpoints):
+            label, channel = self.touchpoint_info[name]
+            out[name] = {
+                "label": label,
+                "channel": channel,
+                "contacts_per_customer": _num(t.tp_contacts[i] / n),
+                "responses_per_customer": _num(t.tp_responses[i] / n),
+                "cost_per_customer": _num(t.tp_cost[i] / n),
+            }
+        return out
+
+    @property
+    def triggers(self) -> dict[str, Any]:
+        """Per trigger: firings and reroutes per customer."""
+        t = self.tally
+        n = max(t.n, 1)
+        return {
+            name: {
+                "label": self.trigger_info[name],
+                "fired_per_customer": _num(t.trig_fired[i] / n),
+                "rerouted_per_customer": _num(t.trig_rerouted[i] / n),
+            }
+            for i, name in enumerate(t.shape.triggers)
+        }
+
+    @property
+    def segments(self) -> dict[str, Any]:
+        """Per segment: label, share (as written), customers drawn, and the headline figures."""
+        if len(self.segment_tallies) <= 1:
+            return {}
+        return {
+            name: {
+                "label": self.segment_info[name][0],
+                "share": _num(self.segment_info[name][1]),
+                "customers": int(tal.n),
+                "metrics": figures(tal, has_active=self.has_active),
+            }
+            for name, tal in self.segment_tallies.items()
+        }
+
+    def retention_curve(self) -> list[tuple[float, float | None, int]]:
+        """``(days since conversion, share active, converters followed that long)`` every 7 days."""
+        t = self.tally
+        step = t.shape.curve_step
+        return [
+            (k * step, _num(t.curve_active[k] / t.curve_n[k]) if t.curve_n[k] > 0 else None,
+             int(t.curve_n[k]))
+            for k in range(t.shape.curve_points)
+        ]  # fmt: skip
+
+    def ltv_histogram(self, bins: int = 30) -> tuple[list[float], list[int]]:
+        """Bin edges and counts of the converters' LTV (empty lists when nobody converted)."""
+        v = self.tally.all_ltv()
+        if v.size == 0:
+            return [], []
+        lo, hi = float(v.min()), float(v.max())
+        if hi <= lo:
+            hi = lo + 1.0
+        counts, edges = np.histogram(v, bins=bins, range=(lo, hi))
+        return [float(e) for e in edges], [int(c) for c in counts]
+
+    def to_dict(self) -> dict[str, Any]:
+        """This arm in the JSON contract."""
+        days, share, n = zip(*self.retention_curve(), strict=True)
+        edges, counts = self.ltv_histogram()
+        out: dict[str, Any] = {
+            "name": self.name,
+            "label": self.label,
+            "metrics": self.metrics,
+            "stages": self.stages,
+            "touchpoints": self.touchpoints,
+            "triggers": self.triggers,
+            "segments": self.segments,
+            "charts": {
+                "retention_curve": {"days": list(days), "share": list(share), "n": list(n)},
+                "ltv_histogram": {"edges": edges, "counts": counts},
+            },
+        }
+        if self.versus_baseline is not None:
+            out["versus_baseline"] = self.versus_baseline
+        return out
+
+
+@dataclass
+class Results:
+    """Everything a run measured: one :class:`ArmResult` per arm, baseline first."""
+
+    journey: str
+    source: str | None
+    customers: int
+    seed: int
+    horizon_days: float
+    currency: str | None
+    batches: int
+    arms: list[ArmResult]
+
+    def arm(self, name: str) -> ArmResult:
+        """The arm called ``name`` (``KeyError`` if none)."""
+        for a in self.arms:
+            if a.name == name:
+                return a
+        raise KeyError(name)
+
+    @property
+    def baseline(self) -> ArmResult:
+        return self.arms[0]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON contract of ``docs/metrics.md`` (no NaN, no infinity)."""
+        return {
+            "schema": SCHEMA_ID,
+            "journey": self.journey,
+            "source": self.source,
+            "customers": self.customers,
+            "seed": self.seed,
+            "horizon_days": _num(self.horizon_days),
+            "currency": self.currency,
+            "batches": self.batches,
+            "scenarios": [a.to_dict() for a in self.arms],
+        }

@@ -1,0 +1,500 @@
+"""The vectorised Monte Carlo engine: one block of customers of one plan.
+
+Customers advance in per-stage groups, one stay per pass. For the whole group
+in a stage the engine draws the exit (a branch by share, or the first of the
+competing rate exits) and its delay, applies the stage's triggers (in the
+order of their firing times; a ``then`` reroutes responders at the firing
+time, replacing their pending exit), adds the stay's money in closed form,
+clips at the horizon, and pushes the survivors to the next stage's group.
+There is no loop over customers; loops are over stages, passes and trigger
+firings.
+
+Money in a stay that starts at ``t0`` and ends at ``t1`` (clipped at the
+horizon), discounted by ``exp(-delta * t)``:
+
+- on-enter flows and touches: ``amount * exp(-delta t0)``;
+- ``every P`` flows: charged at ``t0 + k P`` for every period begun,
+  ``k = 0 .. max(1, ceil((t1 - t0) / P)) - 1``, a geometric sum;
+- purchases: a Poisson count with mean ``rate * (t1 - t0)``, times uniform in
+  the stay, worth drawn from the money distribution.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+
+import numpy as np
+
+from journeydsl.results import K, Tally
+from journeydsl.simulate.plan import Plan, StagePlan, TriggerPlan
+from journeydsl.simulate.sampling import Sampler
+
+__all__ = ["simulate_block"]
+
+_INF = math.inf
+
+
+class _Block:
+    """Per-customer state of one block while it is simulated."""
+
+    def __init__(self, plan: Plan, n: int, rng: np.random.Generator) -> None:
+        self.plan = plan
+        self.rng = rng
+        self.n = n
+        self.rev = np.zeros(n)
+        self.cost = np.zeros(n)
+        self.conv_t = np.full(n, _INF)
+        self.rev_pre = np.zeros(n)
+        self.cost_pre = np.zeros(n)
+        self.active_h = np.zeros(n, bool)
+        self.seen: dict[int, np.ndarray] = {s.index: np.zeros(n, bool) for s in plan.stages if s.revisitable}
+        self.tally = Tally(plan.shape, n=n)
+        ns = len(plan.stages)
+        self.pending: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in range(ns)]
+
+    # --- helpers -----------------------------------------------------------
+
+    def disc(self, t: np.ndarray) -> np.ndarray | None:
+        """Discount factors at times ``t`` (``None`` when there is no discounting)."""
+        if self.plan.delta == 0:
+            return None
+        return np.exp(t * -self.plan.delta)
+
+    def contact(self, touch: int, count: int, cost: float) -> None:
+        """Count ``count`` contacts of a touchpoint and their discounted cost;
+        responses are drawn in aggregate (only their total is reported)."""
+        if touch < 0 or count == 0:
+            return
+        t = self.tally
+        t.tp_contacts[touch] += count
+        t.tp_cost[touch] += cost
+        r = float(self.plan.tp_response[touch])
+        t.tp_responses[touch] += count if r >= 1 else self.rng.binomial(count, r)
+
+    # --- the stay ------------------------------------------------------------
+
+    def draw_exits(self, sp: StagePlan, t0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Exit time and branch slot of each customer (slot -1: never leaves)."""
+        rng = self.rng
+        m = t0.size
+        if sp.mode == "none":
+            return np.full(m, _INF), np.full(m, -1, np.int64)
+        if sp.mode == "rate":
+            inf = math.isinf(sp.hazard)
+            delay = np.zeros(m) if inf else rng.exponential(1.0 / sp.hazard, m)
+            if sp.rate_cum.size == 1:
+                slot = np.zeros(m, np.int64)
+            else:
+                slot = np.searchsorted(sp.rate_cum, rng.random(m), side="right")
+                np.minimum(slot, sp.rate_cum.size - 1, out=slot)
+            delay += t0
+            return delay, slot
+        # branch form
+        nb = sp.cum.size
+        if nb == 1 and not sp.stay_forever:
+            slot = np.zeros(m, np.int64)
+        else:
+            slot = np.searchsorted(sp.cum, rng.random(m), side="right")
+        first = sp.delays[0]
+        if all(d is first for d in sp.delays):
+            te = first.draw(rng, m) if first is not None else np.zeros(m)
+        else:
+            te = np.zeros(m)
+            for k, d in enumerate(sp.delays):
+                if d is None:
+                    continue
+                sel = np.flatnonzero(slot == k)
+                if sel.size:
+                    te[sel] = d.draw(rng, sel.size)
+        te += t0
+        if sp.stay_forever:
+            stuck = slot >= nb
+            te[stuck] = _INF
+            slot[stuck] = -1
+        return te, slot
+
+    def stay(self, sp: StagePlan, idx: np.ndarray, t0: np.ndarray) -> None:
+        """Simulate one stay in ``sp`` for customers ``idx`` entering at times ``t0``."""
+        plan, tal = self.plan, self.tally
+        H = plan.horizon
+        delta = plan.delta
+        s = sp.index
+        m = idx.size
+        tal.visits[s] += m
+        if sp.revisitable:
+            seen = self.seen[s]
+            tal.reached[s] += m - int(np.count_nonzero(seen[idx]))
+            seen[idx] = True
+        else:
+            tal.reached[s] += m
+        d0 = self.disc(t0)
+
+        newc: np.ndarray | None = None
+        if sp.goal:
+            conv = self.conv_t[idx]
+            newc = np.flatnonzero(conv == _INF)
+            if newc.size:
+                ci = idx[newc]
+                self.conv_t[ci] = t0[newc]
+                self.rev_pre[ci] = self.rev[ci]
+            else:
+                newc = None
+
+        te, slot = self.draw_exits(sp, t0)
+        tgt = np.where(slot >= 0, sp.targets[np.maximum(slot, 0)], -1) if sp.targets.size else slot.copy()
+
+        # money at the moment of entry (part of the acquisition cost when converting here)
+        c_entry = sp.enter_cost
+        c_entry_vec: np.ndarray | None = None
+        for tp in sp.touches:
+            self.contact(tp, m, float(plan.tp_cost[tp]) * (float(d0.sum()) if d0 is not None else m))
+        for amount, _period in sp.periodic_cost:
+            c_entry += amount
+        c_later: np.ndarray | None = None
+        r_add: np.ndarray | None = None
+
+        # triggers that reroute: fired in the order of their times, changing exits
+        then_trigs = [tr for tr in sp.triggers if tr.then_target >= 0]
+        if then_trigs:
+            c_entry_vec, c_later = self._reroute(sp, then_trigs, t0, d0, te, slot, tgt)
+
+        t1 = np.minimum(te, H)
+        span = t1 - t0
+
+        # triggers that only send: closed form on the final exit times
+        for tr in sp.triggers:
+            if tr.then_target >= 0:
+                continue
+            cost_vec, at_entry = self._fire_closed(tr, t0, te, span, d0)
+            if cost_vec is None:
+                continue
+            if at_entry:
+                c_entry_vec = cost_vec if c_entry_vec is None else c_entry_vec + cost_vec
+            else:
+                c_later = cost_vec if c_later is None else c_later + cost_vec
+
+        # periodic flows after the first charge, and purchases
+        for amount, period in sp.periodic_cost:
+            extra = self._periodic(amount, period, span, d0, skip_first=True)
+            c_later = extra if c_later is None else c_later + extra
+        if sp.enter_revenue:
+            r_add = np.full(m, sp.enter_revenue) if d0 is None else d0 * sp.enter_revenue
+        for amount, period in sp.periodic_revenue:
+            extra = self._periodic(amount, period, span, d0, skip_first=False)
+            r_add = extra if r_add is None else r_add + extra
+        for rate, worth in sp.purchases:
+            bought = self._purchases(rate, worth, t0, span)
+            if bought is not None:
+                r_add = bought if r_add is None else r_add + bought
+
+        # book the money (idx is unique within a group, so fancy-index add is exact)
+        entry_total: np.ndarray | float = 0.0
+        if c_entry:
+            entry_total = np.full(m, c_entry) if d0 is None else d0 * c_entry
+        if c_entry_vec is not None:
+            entry_total = entry_total + c_entry_vec
+        if newc is not None:
+            ci = idx[newc]
+            pre = self.cost[ci]
+            if isinstance(entry_total, np.ndarray):
+                pre = pre + entry_total[newc]
+            self.cost_pre[ci] = pre
+        add_cost: np.ndarray | float = entry_total
+        if c_later is not None:
+            add_cost = add_cost + c_later
+        if isinstance(add_cost, np.ndarray):
+            self.cost[idx] += add_cost
+        if r_add is not None:
+            self.rev[idx] += r_add
+
+        # exits that happen inside the horizon
+        done = np.flatnonzero(te < H)
+        nd = done.size
+        tal.completed[s] += nd
+        tal.at_horizon[s] += m - nd
+        if sp.active:
+            self._retention(idx, t0, te, done)
+        if nd == 0:
+            return
+        te_d = te[done]
+        tal.dwell_sum[s] += float((te_d - t0[done]).sum())
+        tg_d = tgt[done]
+        ns = len(plan.stages)
+        tal.exits[s * ns : (s + 1) * ns] += np.bincount(tg_d, minlength=ns)
+        # `via` touchpoints on the transitions taken (not on trigger reroutes)
+        if sp.via.size and (sp.via >= 0).any():
+            sl = slot[done]
+            for k in np.flatnonzero(sp.via >= 0):
+                sel = np.flatnonzero(sl == k)
+                if not sel.size:
+                    continue
+                tp = int(sp.via[k])
+                c = float(plan.tp_cost[tp])
+                when = te_d[sel]
+                cv = np.exp(when * -delta) * c if delta else np.full(sel.size, c)
+                self.cost[idx[done[sel]]] += cv
+                self.contact(tp, sel.size, float(cv.sum()))
+        # push survivors to their next stage
+        ids = idx[done]
+        targets = np.unique(tg_d) if sp.targets.size > 1 or sp.triggers else sp.targets
+        for j in targets:
+            if targets.size == 1:
+                self.pending[int(j)].append((ids, te_d))
+            else:
+                sel = tg_d == j
+                self.pending[int(j)].append((ids[sel], te_d[sel]))
+
+    def _periodic(
+        self, amount: float, period: float, span: np.ndarray, d0: np.ndarray | None,
+        *, skip_first: bool,
+    ) -> np.ndarray:  # fmt: skip
+        """Discounted sum of ``amount`` charged at the start of each period begun in the stay."""
+        count = np.maximum(np.ceil(span / period), 1.0)
+        if skip_first:
+            count -= 1.0
+        if d0 is None:
+            return count * amount
+        q = math.exp(-self.plan.delta * period)
+        first = q if skip_first else 1.0
+        # sum_{k<count} first * q^k = first * (1 - q^count) / (1 - q)
+        geo = (1.0 - np.power(q, count)) * (first / (1.0 - q))
+        return geo * d0 * amount
+
+    def _purchases(self, rate: float, worth: Sampler, t0: np.ndarray, span: np.ndarray) -> np.ndarray | None:
+        """Discounted value of a Poisson process of purchases over each stay."""
+        rng = self.rng
+        counts = rng.poisson(span * rate)
+        total = int(counts.sum())
+        if total == 0:
+            return None
+        owner = np.repeat(np.arange(t0.size), counts)
+        values = worth.draw(rng, total)
+        if self.plan.delta:
+            when = rng.random(total)
+            when *= span[owner]
+            when += t0[owner]
+            values *= np.exp(when * -self.plan.delta)
+        return np.bincount(owner, weights=values, minlength=t0.size)
+
+    def _fire_closed(
+        self, tr: TriggerPlan, t0: np.ndarray, te: np.ndarray, span: np.ndarray,
+        d0: np.ndarray | None,
+    ) -> tuple[np.ndarray | None, bool]:  # fmt: skip
+        """Firings of a trigger without ``then``: counts and discounted cost, in closed form.
+
+        Returns the per-customer cost (None when it costs nothing) and whether
+        it is all charged at the moment of entry.
+        """
+        tal, delta = self.tally, self.plan.delta
+        m = t0.size
+        if tr.when == "every":
+            # firings at t0 + k*P, k >= 1, while inside the stay and the horizon
+            count = np.maximum(np.ceil(span / tr.days) - 1.0, 0.0)
+            if tr.limit is not None:
+                np.minimum(count, float(tr.limit), out=count)
+            fired = float(count.sum())
+            tal.trig_fired[tr.index] += fired
+            if tr.cost == 0 and tr.touch < 0:
+                return None, False
+            if d0 is None:
+                cost = count * tr.cost
+            else:
+                q = math.exp(-delta * tr.days)
+                cost = (1.0 - np.power(q, count)) * (q / (1.0 - q) * tr.cost) * d0
+            self._sent(tr, int(fired), float(cost.sum()))
+            return (cost if tr.cost else None), False
+        off = 0.0 if tr.when == "enter" else tr.days
+        if tr.when == "enter":
+            mask = None
+            k = m
+        else:
+            mask = (te - t0 > off) & (t0 + off < self.plan.horizon)
+            k = int(np.count_nonzero(mask))
+        tal.trig_fired[tr.index] += k
+        if k == 0 or (tr.cost == 0 and tr.touch < 0):
+            return None, off == 0
+        factor = math.exp(-delta * off) * tr.cost
+        cost = np.full(m, factor) if d0 is None else d0 * factor
+        if mask is not None:
+            cost *= mask
+        self._sent(tr, k, float(cost.sum()))
+        return (cost if tr.cost else None), off == 0
+
+    def _sent(self, tr: TriggerPlan, count: int, cost: float) -> None:
+        """Book ``count`` firings of a sending trigger (responses drawn in aggregate)."""
+        if tr.touch < 0 or count == 0:
+            return
+        t = self.tally
+        t.tp_contacts[tr.touch] += count
+        t.tp_cost[tr.touch] += cost
+        t.tp_responses[tr.touch] += count if tr.response >= 1 else self.rng.binomial(count, tr.response)
+
+    def _reroute(
+        self, sp: StagePlan, trigs: list[TriggerPlan], t0: np.ndarray, d0: np.ndarray | None,
+        te: np.ndarray, slot: np.ndarray, tgt: np.ndarray,
+    ) -> tuple[np.ndarray | None, np.ndarray | None]:  # fmt: skip
+        """Fire the rerouting triggers in time order, editing ``te``, ``slot``, ``tgt`` in place.
+
+        Returns the per-customer discounted firing costs at entry and later.
+        """
+        tal, rng, H, delta = self.tally, self.rng, self.plan.horizon, self.plan.delta
+        m = t0.size
+        c_entry: np.ndarray | None = None
+        c_later: np.ndarray | None = None
+        latest = H - float(t0.min())
+        heap: list[tuple[float, int, int]] = []  # (offset, order, firing number)
+        for order, tr in enumerate(trigs):
+            first = 0.0 if tr.when == "enter" else tr.days
+            if tr.when == "every" and tr.limit == 0:
+                continue
+            if first < latest or (first == 0 and tr.when == "enter"):
+                heap.append((first, order, 1))
+        heapq.heapify(heap)
+        while heap:
+            off, order, k = heapq.heappop(heap)
+            tr = trigs[order]
+            if tr.when == "enter":
+                alive = np.flatnonzero(te - t0 >= 0)
+            else:
+                alive = np.flatnonzero((te - t0 > off) & (t0 + off < H))
+            na = alive.size
+            if na == 0:
+                continue
+            tal.trig_fired[tr.index] += na
+            if tr.cost:
+                cv = np.zeros(m)
+                cv[alive] = tr.cost * math.exp(-delta * off) * (d0[alive] if d0 is not None else 1.0)
+                if off == 0:
+                    c_entry = cv if c_entry is None else c_entry + cv
+                else:
+                    c_later = cv if c_later is None else c_later + cv
+                cost_total = float(cv.sum())
+            else:
+                cost_total = 0.0
+            u = rng.random(na)
+            responded = int(np.count_nonzero(u < tr.response))
+            if tr.touch >= 0:
+                tal.tp_contacts[tr.touch] += na
+                tal.tp_cost[tr.touch] += cost_total
+                tal.tp_responses[tr.touch] += responded
+            moved = alive[u < tr.response * tr.then_share]
+            if moved.size:
+                tal.trig_rerouted[tr.index] += moved.size
+                te[moved] = t0[moved] + off
+                slot[moved] = -1
+                tgt[moved] = tr.then_target
+            if tr.when == "every" and (tr.limit is None or k < tr.limit):
+                nxt = (k + 1) * tr.days
+                if nxt < latest:
+                    heapq.heappush(heap, (nxt, order, k + 1))
+        return c_entry, c_later
+
+    def _retention(self, idx: np.ndarray, t0: np.ndarray, te: np.ndarray, done: np.ndarray) -> None:
+        """Count converters active at each retention point during this stay of an active stage."""
+        tal, H = self.tally, self.plan.horizon
+        conv = self.conv_t[idx]
+        still = np.ones(idx.size, bool)
+        still[done] = False
+        if still.any():
+            self.active_h[idx[still]] = True
+        cm = np.flatnonzero(conv <= t0)
+        if not cm.size:
+            return
+        c = conv[cm]
+        a = t0[cm] - c
+        b = np.where(still[cm], _INF, te[cm] - c)
+        room = H - c
+        for i, d in enumerate(self.plan.shape.retention_days):
+            tal.ret_active[i] += np.count_nonzero((a <= d) & (d < b) & (d <= room + 1e-9))
+        step = self.plan.shape.curve_step
+        npts = self.plan.shape.curve_points
+        k0 = np.ceil(a / step)
+        k1 = np.minimum(np.ceil(np.minimum(b, 1e12) / step), np.floor(room / step + 1e-9) + 1)
+        np.minimum(k1, npts, out=k1)
+        ok = k1 > k0
+        if ok.any():
+            tal.curve_active += np.cumsum(
+                np.bincount(k0[ok].astype(np.int64), minlength=npts + 1)[:npts]
+                - np.bincount(k1[ok].astype(np.int64), minlength=npts + 1)[:npts]
+            )
+
+    # --- the block -----------------------------------------------------------
+
+    def run(self) -> Tally:
+        plan, rng, n = self.plan, self.rng, self.n
+        if n == 0:
+            return self.tally
+        if plan.entry_stages.size == 1:
+            self.pending[int(plan.entry_stages[0])].append((np.arange(n), np.zeros(n)))
+        else:
+            e = np.searchsorted(plan.entry_cum, rng.random(n), side="right")
+            np.minimum(e, plan.entry_stages.size - 1, out=e)
+            for k, s in enumerate(plan.entry_stages):
+                ids = np.flatnonzero(e == k)
+                if ids.size:
+                    self.pending[int(s)].append((ids, np.zeros(ids.size)))
+        stages = plan.stages
+        while True:
+            busy = False
+            for sp in stages:
+                chunks = self.pending[sp.index]
+                if not chunks:
+                    continue
+                busy = True
+                self.pending[sp.index] = []
+                if len(chunks) == 1:
+                    idx, t0 = chunks[0]
+                else:
+                    idx = np.concatenate([c[0] for c in chunks])
+                    t0 = np.concatenate([c[1] for c in chunks])
+                self.stay(sp, idx, t0)
+            if not busy:
+                break
+        return self.finish()
+
+    def finish(self) -> Tally:
+        """Per-customer totals into sums, quantile arrays and retention denominators."""
+        tal, H = self.tally, self.plan.horizon
+        rev, cost = self.rev, self.cost
+        conv_mask = self.conv_t < _INF
+        ci = np.flatnonzero(conv_mask)
+        sums = tal.sums
+        value = rev - cost
+        sums[K["rev"]] = rev.sum()
+        sums[K["rev2"]] = np.dot(rev, rev)
+        sums[K["cost"]] = cost.sum()
+        sums[K["cost2"]] = np.dot(cost, cost)
+        sums[K["value2"]] = np.dot(value, value)
+        pre = cost.copy()
+        nconv = ci.size
+        sums[K["conv"]] = nconv
+        if nconv:
+            cp = self.cost_pre[ci]
+            pre[ci] = cp
+            ltv = (rev[ci] - self.rev_pre[ci]) - (cost[ci] - cp)
+            ct = self.conv_t[ci]
+            sums[K["ltv"]] = ltv.sum()
+            sums[K["ltv2"]] = np.dot(ltv, ltv)
+            sums[K["pre_conv"]] = cp.sum()
+            sums[K["ltv_pre"]] = np.dot(ltv, cp)
+            sums[K["ttc"]] = ct.sum()
+            sums[K["ttc2"]] = np.dot(ct, ct)
+            sums[K["churned"]] = nconv - np.count_nonzero(self.active_h[ci])
+            tal.conv_times.append(ct.astype(np.float32))
+            tal.ltv_values.append(ltv.astype(np.float32))
+            room = H - ct
+            for i, d in enumerate(tal.shape.retention_days):
+                tal.ret_n[i] = np.count_nonzero(d <= room + 1e-9)
+            step = tal.shape.curve_step
+            npts = tal.shape.curve_points
+            last = np.minimum(np.floor(room / step + 1e-9), npts - 1).astype(np.int64)
+            tal.curve_n += np.cumsum(np.bincount(last, minlength=npts)[::-1])[::-1]
+        sums[K["pre"]] = pre.sum()
+        sums[K["pre2"]] = np.dot(pre, pre)
+        return tal
+
+
+def simulate_block(plan: Plan, n: int, rng: np.random.Generator) -> Tally:
+    """Simulate ``n`` customers of ``plan`` with ``rng``; their sufficient statistics."""
+    return _Block(plan, n, rng).run()

@@ -1,0 +1,197 @@
+"""A journey compiled into flat numbers and arrays the engine can loop over.
+
+:func:`compile_plan` is done once per arm and segment; the result is a
+picklable value (workers receive it), free of pydantic objects.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import networkx as nx
+import numpy as np
+
+from journeydsl.model import Journey
+from journeydsl.results import TallyShape
+from journeydsl.simulate.sampling import Sampler, sampler
+
+__all__ = ["Plan", "StagePlan", "TriggerPlan", "compile_plan"]
+
+
+@dataclass(frozen=True)
+class TriggerPlan:
+    """One trigger on a stage: when it fires, what it costs, whom it reroutes."""
+
+    index: int
+    when: str  # "enter" | "in" | "every"
+    days: float
+    touch: int  # touchpoint index, -1 for none
+    cost: float
+    response: float
+    then_share: float  # 0 when there is no `then`
+    then_target: int  # -1 when there is no `then`
+    limit: int | None
+
+
+@dataclass
+class StagePlan:
+    """Everything the engine needs about one stage."""
+
+    index: int
+    name: str
+    goal: bool
+    active: bool
+    mode: str  # "none" | "branch" | "rate"
+    # branch form: cumulative shares of the listed branches; a draw past the
+    # last one stays forever. targets/via per branch; delays per branch (None: zero).
+    cum: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    targets: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    via: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    delays: list[Sampler | None] = field(default_factory=list)
+    stay_forever: bool = False  # a remainder with no `otherwise`
+    # rate form
+    hazard: float = 0.0
+    rate_cum: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    # money and contacts on enter / during the stay
+    enter_revenue: float = 0.0
+    enter_cost: float = 0.0  # on-enter costs plus the cost of touches on enter
+    touches: tuple[int, ...] = ()
+    periodic_revenue: tuple[tuple[float, float], ...] = ()  # (amount, period days)
+    periodic_cost: tuple[tuple[float, float], ...] = ()
+    purchases: tuple[tuple[float, Sampler], ...] = ()  # (rate per day, worth)
+    triggers: tuple[TriggerPlan, ...] = ()
+    revisitable: bool = False
+
+
+@dataclass
+class Plan:
+    """A journey ready to simulate: stages by index, entry shares, settings."""
+
+    name: str
+    stages: list[StagePlan]
+    entry_cum: np.ndarray
+    entry_stages: np.ndarray
+    horizon: float
+    delta: float  # continuous discount rate per day: ln(1 + r) / 365
+    tp_cost: np.ndarray
+    tp_response: np.ndarray
+    shape: TallyShape
+    has_active: bool
+
+
+def compile_plan(journey: Journey, shape: TallyShape) -> Plan:
+    """Turn a (segment's or scenario's) journey into a :class:`Plan` over ``shape``'s names.
+
+    ``shape`` fixes the index of every stage, touchpoint and trigger so that
+    the tallies of all segments of an arm line up.
+    """
+    sidx = {name: i for i, name in enumerate(shape.stages)}
+    tidx = {name: i for i, name in enumerate(shape.touchpoints)}
+    gidx = {name: i for i, name in enumerate(shape.triggers)}
+    tps = {t.name: t for t in journey.touchpoints}
+    tp_cost = np.zeros(len(shape.touchpoints))
+    tp_resp = np.ones(len(shape.touchpoints))
+    for name, i in tidx.items():
+        if name in tps:
+            tp_cost[i] = tps[name].cost
+            r = tps[name].response
+            tp_resp[i] = 1.0 if r is None else r
+
+    # which stages can be entered more than once (on a cycle, trigger reroutes included)
+    g = nx.DiGraph()
+    g.add_nodes_from(s.name for s in journey.stages)
+    g.add_edges_from(t.key for t in journey.transitions)
+    g.add_edges_from((tg.stage, tg.then_stage) for tg in journey.triggers if tg.then_stage is not None)
+    cyclic: set[str] = set()
+    for comp in nx.strongly_connected_components(g):
+        if len(comp) > 1:
+            cyclic |= comp
+    cyclic |= {u for u, v in g.edges if u == v}
+
+    plans: list[StagePlan] = []
+    for st in sorted(journey.stages, key=lambda s: sidx[s.name]):
+        i = sidx[st.name]
+        edges = journey.out_edges(st.name)
+        sp = StagePlan(index=i, name=st.name, goal=st.goal, active=st.active, mode="none")
+        if edges and edges[0].kind == "rate":
+            sp.mode = "rate"
+            hz: np.ndarray = np.array([e.hazard for e in edges])
+            sp.targets = np.array([sidx[e.target] for e in edges], np.int64)
+            sp.via = np.array([tidx[e.via] if e.via else -1 for e in edges], np.int64)
+            if np.isinf(hz).any():
+                # a 100% rate leaves at once; several such edges split evenly
+                hz = np.where(np.isinf(hz), 1.0, 0.0)
+                sp.hazard = math.inf
+            else:
+                sp.hazard = float(hz.sum())
+            sp.rate_cum = np.cumsum(hz) / hz.sum() if hz.sum() > 0 else np.ones(len(hz))
+            if sp.hazard == 0:
+                sp.mode = "none"
+        elif edges:
+            sp.mode = "branch"
+            listed = sum(e.share or 0.0 for e in edges if not e.otherwise)
+            rest = max(0.0, 1.0 - listed)
+            shares = [rest if e.otherwise else float(e.share or 0.0) for e in edges]
+            sp.cum = np.cumsum(shares)
+            has_otherwise = any(e.otherwise for e in edges)
+            if has_otherwise:
+                sp.cum[-1] = 1.0 + 1e-9  # never stay forever by rounding
+            sp.stay_forever = not has_otherwise and listed < 1.0 - 1e-12
+            sp.targets = np.array([sidx[e.target] for e in edges], np.int64)
+            sp.via = np.array([tidx[e.via] if e.via else -1 for e in edges], np.int64)
+            dwell = sampler(st.dwell) if st.dwell is not None else None
+            sp.delays = [sampler(e.after) if e.after is not None else dwell for e in edges]
+        sp.enter_revenue = sum(f.amount for f in st.revenue if f.period_days is None)
+        sp.touches = tuple(tidx[t] for t in st.touches)
+        sp.enter_cost = sum(f.amount for f in st.costs if f.period_days is None) + sum(
+            float(tp_cost[t]) for t in sp.touches
+        )
+        sp.periodic_revenue = tuple((f.amount, f.period_days) for f in st.revenue if f.period_days is not None)
+        sp.periodic_cost = tuple((f.amount, f.period_days) for f in st.costs if f.period_days is not None)
+        sp.purchases = tuple((p.rate_per_day, sampler(p.worth)) for p in st.purchases if p.rate > 0)
+        trig: list[TriggerPlan] = []
+        for tg in journey.triggers:
+            if tg.stage != st.name:
+                continue
+            touch = tidx[tg.send] if tg.send else -1
+            if tg.response is not None:
+                resp = tg.response
+            elif touch >= 0:
+                resp = float(tp_resp[touch])
+            else:
+                resp = 1.0
+            has_then = tg.then_stage is not None and (tg.then_share or 0.0) > 0
+            trig.append(
+                TriggerPlan(
+                    index=gidx[tg.name],
+                    when=tg.when,
+                    days=float(tg.days or 0.0),
+                    touch=touch,
+                    cost=float(tp_cost[touch]) if touch >= 0 else 0.0,
+                    response=float(resp),
+                    then_share=float(tg.then_share or 0.0) if has_then else 0.0,
+                    then_target=sidx[tg.then_stage] if has_then and tg.then_stage else -1,
+                    limit=tg.limit,
+                )
+            )
+        sp.triggers = tuple(trig)
+        sp.revisitable = st.name in cyclic
+        plans.append(sp)
+
+    entries = journey.entries
+    entry_shares: np.ndarray = np.array([float(s.entry or 0.0) for s in entries])
+    if entry_shares.sum() <= 0:
+        entry_shares = np.ones(len(entries))
+    return Plan(
+        name=journey.name,
+        stages=plans,
+        entry_cum=np.cumsum(entry_shares) / entry_shares.sum(),
+        entry_stages=np.array([sidx[s.name] for s in entries], np.int64),
+        horizon=shape.horizon_days,
+        delta=math.log1p(journey.discount) / 365.0,
+        tp_cost=tp_cost,
+        tp_response=tp_resp,
+        shape=shape,
+        has_active=any(s.active for s in journey.stages),
+    )
