@@ -1,0 +1,329 @@
+"""Text -> syntax nodes, with errors a strategist can read.
+
+One Lark LALR parser is built from ``journey.lark`` on first use and cached.
+Lark's exceptions never leave this module: they become a
+:class:`~journeydsl.errors.JourneySyntaxError` whose message says what was
+expected in words ("a share like '30%' or 'otherwise'"), not token names.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+from lark import Lark, Token, Tree
+from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+
+from journeydsl.errors import Diagnostic, JourneySyntaxError
+from journeydsl.source import Source, Span
+from journeydsl.syntax import JourneyNode
+from journeydsl.transformer import to_syntax
+
+__all__ = ["KEYWORDS", "MAX_BYTES", "grammar_text", "parse", "parse_tree", "parser"]
+
+#: Files larger than this are refused with a diagnostic (journeys are written by hand).
+MAX_BYTES = 4_000_000
+
+
+def grammar_text() -> str:
+    """The grammar: from the installed package, else from the repository checkout."""
+    try:
+        res = resources.files("journeydsl").joinpath("grammars/journey.lark")
+        if res.is_file():
+            return res.read_text(encoding="utf-8")
+    except (FileNotFoundError, ModuleNotFoundError, NotADirectoryError):  # pragma: no cover
+        pass
+    path = Path(__file__).resolve().parent.parent / "grammars" / "journey.lark"
+    return path.read_text(encoding="utf-8")
+
+
+@lru_cache(maxsize=1)
+def parser() -> Lark:
+    """The one cached Lark parser (LALR, contextual lexer, positions kept)."""
+    return Lark(
+        grammar_text(),
+        parser="lalr",
+        lexer="contextual",
+        propagate_positions=True,
+        maybe_placeholders=False,
+    )
+
+
+# --- words for what the parser expected ------------------------------------------
+
+#: Every keyword of the language (they cannot be used as names where a statement starts).
+KEYWORDS: dict[str, str] = {
+    "JOURNEY": "journey",
+    "CURRENCY_KW": "currency",
+    "HORIZON": "horizon",
+    "DISCOUNT": "discount",
+    "CUSTOMERS": "customers",
+    "PHASE": "phase",
+    "STAGE": "stage",
+    "ENTRY": "entry",
+    "TERMINAL": "terminal",
+    "GOAL": "goal",
+    "ACTIVE": "active",
+    "DWELL": "dwell",
+    "TOUCH": "touch",
+    "ENTER": "enter",
+    "REVENUE": "revenue",
+    "COST": "cost",
+    "EVERY": "every",
+    "PURCHASES": "purchases",
+    "WORTH": "worth",
+    "OTHERWISE": "otherwise",
+    "AFTER": "after",
+    "VIA": "via",
+    "TOUCHPOINT": "touchpoint",
+    "CHANNEL": "channel",
+    "RESPONSE": "response",
+    "TRIGGER": "trigger",
+    "WHEN": "when",
+    "IN": "in",
+    "SEND": "send",
+    "THEN": "then",
+    "LIMIT": "limit",
+    "SEGMENT": "segment",
+    "SCENARIO": "scenario",
+    "WITHOUT": "without",
+    "_ON": "on",
+    "_PER": "per",
+    "_FOR": "for",
+}
+
+_WORDS: dict[str, str] = {
+    "NAME": "a name",
+    "STRING": 'a label in double quotes like "Free trial"',
+    "NUMBER": "a number",
+    "PERCENT": "a share like '30%'",
+    "UNIT": "a time unit like 'days' or 'months'",
+    "CURRENCY": "a currency code like 'EUR'",
+    "DIST_KIND": "a distribution like 'exponential(mean 2 days)'",
+    "PARAM": "a parameter like 'mean'",
+    "_SEP": "the end of the statement (a new line or ';')",
+    "_LBRACE": "'{'",
+    "_RBRACE": "'}'",
+    "_LPAR": "'('",
+    "_RPAR": "')'",
+    "_COMMA": "','",
+    "_ARROW": "'->'",
+    "$END": "the end of the file",
+}
+
+_GROUPS: tuple[tuple[frozenset[str], str], ...] = (
+    (
+        frozenset({"STAGE", "PHASE", "TOUCHPOINT", "TRIGGER", "SEGMENT", "SCENARIO"}),
+        "a journey statement (a setting, 'phase', 'stage', 'A -> B 30%', 'touchpoint',"
+        " 'trigger', 'segment' or 'scenario')",
+    ),
+    (
+        frozenset({"STAGE", "WITHOUT", "TOUCHPOINT", "TRIGGER"}),
+        "an override ('stage', 'A -> B 30%', 'touchpoint', 'trigger' or 'without')",
+    ),
+    (
+        frozenset({"ENTRY", "TERMINAL", "GOAL", "DWELL", "REVENUE"}),
+        "a stage property ('entry', 'terminal', 'goal', 'active', 'dwell', 'touch',"
+        " 'revenue', 'cost' or 'purchases')",
+    ),
+    (
+        frozenset({"WHEN", "SEND", "THEN", "LIMIT"}),
+        "a trigger statement ('when', 'every', 'send', 'response', 'then' or 'limit')",
+    ),
+    (
+        frozenset({"CHANNEL", "COST", "RESPONSE"}),
+        "a touchpoint property ('channel', 'cost' or 'response')",
+    ),
+)
+
+
+def _expected_words(expected: set[str]) -> str:
+    """What the parser expected, in words."""
+    exp = set(expected)
+    parts: list[str] = []
+    for members, words in _GROUPS:
+        if members <= exp:
+            parts.append(words)
+            exp -= members
+            exp -= set(KEYWORDS)  # the group's description covers the other keywords
+            exp.discard("NAME")
+            break
+    if {"PERCENT", "NUMBER"} <= exp:
+        exp -= {"PERCENT", "NUMBER"}
+        parts.insert(0, "a share like '30%'")
+    if {"NUMBER", "UNIT"} <= exp and not parts:
+        exp -= {"NUMBER", "UNIT"}
+        parts.append("a duration like '7 days'")
+    if "DIST_KIND" in exp and "NUMBER" in exp:
+        exp -= {"DIST_KIND", "NUMBER"}
+        parts.append("a fixed value like '3 days' or a distribution like 'exponential(mean 2 days)'")
+    for name in sorted(exp, key=_order):
+        if name in KEYWORDS:
+            parts.append(f"'{KEYWORDS[name]}'")
+        else:
+            parts.append(_WORDS.get(name, name.lower().strip("_")))
+    if not parts:
+        return "something else"
+    if len(parts) == 1:
+        return parts[0]
+    return ", ".join(parts[:-1]) + " or " + parts[-1]
+
+
+def _order(name: str) -> tuple[int, str]:
+    rank = {"_SEP": 2, "$END": 3, "_RBRACE": 1}
+    return (rank.get(name, 0), name)
+
+
+_UNITS = [
+    f"{u}{s}" for u in ("day", "week", "month", "quarter", "year") for s in ("", "s")
+]
+
+
+def _found(token: Token) -> str:
+    if token.type == "$END":
+        return "the end of the file"
+    if token.type == "_SEP":
+        return "the end of the line" if "\n" in str(token) else "';'"
+    if token.type == "STRING":
+        return f"the label {token}"
+    return f"'{token}'"
+
+
+def _end_span(text: str) -> Span:
+    lines = text.split("\n")
+    return Span.point(len(lines), len(lines[-1]) + 1)
+
+
+def _hint_for_token(token: Token, expected: set[str]) -> str | None:
+    value = str(token)
+    if token.type in KEYWORDS and "NAME" in expected:
+        return f"'{value}' is a word of the language; choose another name"
+    if token.type in ("NAME", "CURRENCY") and "UNIT" in expected:
+        close = difflib.get_close_matches(value.lower(), _UNITS, n=1, cutoff=0.6)
+        if close:
+            return f"did you mean '{close[0]}'?"
+        if "CURRENCY" not in expected:
+            return "time units are day, week, month, quarter and year"
+    if token.type == "NAME" and "CURRENCY" in expected and len(value) == 3:
+        return f"currency codes are three capital letters, like '{value.upper()}'"
+    if token.type in ("NAME", "CURRENCY"):
+        keywords = [KEYWORDS[e] for e in expected if e in KEYWORDS]
+        close = difflib.get_close_matches(value, keywords, n=1, cutoff=0.7)
+        if close:
+            return f"did you mean '{close[0]}'?"
+    if token.type == "NUMBER" and "PERCENT" not in expected and "_SEP" in expected:
+        return "a statement ends at the end of the line; put the next one on a new line"
+    if token.type == "$END" and "_RBRACE" in expected:
+        return "a '{' is not closed; add '}'"
+    if token.type == "_RBRACE" and expected <= {"_SEP", "$END"}:
+        return "this '}' closes nothing; remove it"
+    return None
+
+
+def _syntax_error(exc: UnexpectedInput, source: Source) -> JourneySyntaxError:
+    """Turn a lark error into our error: span, message in words, hint."""
+    text = source.text
+    if isinstance(exc, UnexpectedToken):
+        token = exc.token
+        expected = set(exc.expected) if exc.expected else set()
+        if token.type == "$END" or token.line is None:
+            span = _end_span(text)
+        else:
+            end_col = token.end_column if token.end_line == token.line else None
+            span = Span(token.line, token.column, token.line, end_col or token.column + 1)
+            if token.type == "_SEP":
+                span = Span.point(token.line, token.column)
+        message = f"expected {_expected_words(expected)}, found {_found(token)}"
+        token_hint = _hint_for_token(token, expected)
+        if token_hint is None and token.type == "_ARROW" and token.line is not None:
+            before = source.line_text(token.line)[: token.column - 1].split()
+            if before and before[-1] in KEYWORDS.values():
+                token_hint = (f"'{before[-1]}' is a word of the language and cannot name a stage;"
+                        " choose another name")
+        return _one(source, span, "E101", message, token_hint)
+    if isinstance(exc, UnexpectedCharacters):
+        pos = exc.pos_in_stream or 0
+        char = text[pos] if pos < len(text) else ""
+        word_match = re.match(r"[^\s{}();,\"#]+", text[pos:])
+        word = word_match.group(0) if word_match else char
+        span = Span(exc.line, exc.column, exc.line, exc.column + max(1, len(word)))
+        allowed = set(exc.allowed or ())
+        hint: str | None = None
+        if char == '"':
+            message = "a label is missing its closing '\"'"
+            span = Span.point(exc.line, exc.column)
+            hint = 'labels are written on one line, like "Free trial"'
+            return _one(source, span, "E102", message, hint)
+        if "CURRENCY" in allowed and re.fullmatch(r"[A-Za-z]+", word):
+            message = f"expected a currency code like 'EUR', found '{word}'"
+            hint = "a currency code is three capital letters"
+        elif char in "€$£¥":
+            message = f"expected {_expected_words(allowed)}, found '{char}'"
+            hint = "write money with a currency code, like '49 EUR'"
+        else:
+            message = f"expected {_expected_words(allowed)}, found '{word}'"
+            if "UNIT" in allowed and re.fullmatch(r"[A-Za-z]+", word):
+                close = difflib.get_close_matches(word.lower(), _UNITS, n=1, cutoff=0.6)
+                hint = f"did you mean '{close[0]}'?" if close else (
+                    "time units are day, week, month, quarter and year")
+            elif "PARAM" in allowed:
+                hint = "parameters are mean, sd, shape and scale"
+        return _one(source, span, "E102", message, hint)
+    return _one(source, None, "E100", f"the text cannot be parsed: {exc}", None)  # pragma: no cover
+
+
+def _one(source: Source, span: Span | None, code: str, message: str, hint: str | None
+         ) -> JourneySyntaxError:
+    diag = Diagnostic(span, "error", code, message, hint, source.path)
+    return JourneySyntaxError([diag], source)
+
+
+def _precheck(source: Source) -> None:
+    """Refuse what is not a journey text at all, fast: binary data, huge files, no text."""
+    text = source.text
+    if len(text) > MAX_BYTES:
+        raise _one(
+            source, None, "E103",
+            f"the file is too large to be a journey ({len(text) / 1e6:.1f} MB of text,"
+            f" at most {MAX_BYTES / 1e6:.0f} MB)",
+            "split it, or check that it is the right file",
+        )
+    nul = text.find("\x00")
+    if nul >= 0:
+        line = text.count("\n", 0, nul) + 1
+        col = nul - (text.rfind("\n", 0, nul) + 1) + 1
+        raise _one(
+            source, Span.point(line, col), "E104",
+            "the file holds binary data (a NUL byte), not journey text",
+            "a .journey file is plain UTF-8 text",
+        )
+    if not text.strip() or all(
+        line.strip() == "" or line.lstrip().startswith("#") for line in text.splitlines()
+    ):
+        raise _one(
+            source, None, "E105", "the file is empty: there is no journey in it",
+            'start with: journey "My journey" { ... }',
+        )
+
+
+def parse_tree(source: Source) -> Tree[Token]:
+    """The lark tree of ``source`` (raises :class:`JourneySyntaxError`)."""
+    _precheck(source)
+    try:
+        return parser().parse(source.text)
+    except UnexpectedInput as exc:
+        raise _syntax_error(exc, source) from None
+    except LarkError as exc:  # pragma: no cover - any other lark failure
+        raise _one(source, None, "E100", f"the text cannot be parsed: {exc}", None) from None
+
+
+def parse(source: Source) -> JourneyNode:
+    """The syntax of ``source``.
+
+    >>> parse(Source("x", 'journey "J" { stage a { entry } }')).items[0].name.text
+    'a'
+    """
+    return to_syntax(parse_tree(source))

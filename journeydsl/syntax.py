@@ -1,0 +1,384 @@
+"""Syntax nodes: the parsed `.journey` text, reshaped, with no meaning yet.
+
+One small frozen class per grammar form, each with the :class:`Span` it was
+written at. Numbers are kept as written (``30%`` is ``Share(30, percent=True)``,
+``2 days`` is ``Duration(2, 'day')``); converting to canonical units, resolving
+names and checking anything is the job of :mod:`journeydsl.compile`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, TypeAlias
+
+from journeydsl.source import Span
+
+__all__ = [
+    "CashProp",
+    "ChannelProp",
+    "CurrencySetting",
+    "CustomersSetting",
+    "DiscountSetting",
+    "DistArg",
+    "DistNode",
+    "Duration",
+    "DwellProp",
+    "EntryProp",
+    "FlagProp",
+    "HorizonSetting",
+    "JourneyNode",
+    "LimitProp",
+    "Money",
+    "Name",
+    "Number",
+    "PhaseNode",
+    "PurchasesProp",
+    "Quantity",
+    "ResponseProp",
+    "ScenarioNode",
+    "SegmentNode",
+    "SendProp",
+    "Share",
+    "StageNode",
+    "ThenProp",
+    "TouchProp",
+    "TouchpointCostProp",
+    "TouchpointNode",
+    "TransitionNode",
+    "TriggerNode",
+    "WhenEnter",
+    "WhenEvery",
+    "WhenIn",
+    "WithoutTransition",
+    "WithoutTrigger",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Name:
+    """An identifier as written."""
+
+    text: str
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Number:
+    """A plain number (``1_000``, ``0.5``)."""
+
+    value: float
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Share:
+    """``30%`` (``percent=True``, ``value=30``) or a fraction ``0.3`` (``value=0.3``)."""
+
+    value: float
+    percent: bool
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Duration:
+    """``N unit``; ``count`` is ``None`` when the number is left out (``every month``)."""
+
+    count: float | None
+    unit: str  # singular: day, week, month, quarter, year
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    """``49 EUR``, or ``49`` with the journey's currency."""
+
+    amount: float
+    currency: str | None
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Quantity:
+    """A distribution argument: a number with a time unit, a currency, or neither."""
+
+    value: float
+    unit: str | None = None
+    currency: str | None = None
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DistArg:
+    """``mean 2 days``; ``param`` is ``None`` for positional arguments (``uniform(7 days, 14 days)``)."""
+
+    param: str | None
+    quantity: Quantity
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DistNode:
+    """``KIND(args)``, or a single quantity (``kind='fixed'``)."""
+
+    kind: str
+    args: tuple[DistArg, ...]
+    span: Span | None = None
+
+
+# --- settings --------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CurrencySetting:
+    code: str
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HorizonSetting:
+    duration: Duration
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DiscountSetting:
+    rate: Share
+    per: Duration | None
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CustomersSetting:
+    count: Number
+    span: Span | None = None
+
+
+# --- stage properties -------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EntryProp:
+    share: Share | None
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FlagProp:
+    flag: Literal["terminal", "goal", "active"]
+    span: Span | None = None
+
+
+
+@dataclass(frozen=True, slots=True)
+class DwellProp:
+    dist: DistNode
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TouchProp:
+    touchpoints: tuple[Name, ...]
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CashProp:
+    """``revenue|cost MONEY on enter`` (``every=None``) or ``... every DURATION``."""
+
+    kind: Literal["revenue", "cost"]
+    money: Money
+    every: Duration | None
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PurchasesProp:
+    rate: Number
+    per: Duration
+    worth: DistNode
+    span: Span | None = None
+
+
+StageProp: TypeAlias = EntryProp | FlagProp | DwellProp | TouchProp | CashProp | PurchasesProp
+
+
+@dataclass(frozen=True, slots=True)
+class StageNode:
+    """``stage NAME ["Label"] [{ props }]``; ``short`` for ``NAME { props }`` in overrides."""
+
+    name: Name
+    label: str | None
+    props: tuple[StageProp, ...]
+    has_body: bool = False
+    short: bool = False
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseNode:
+    label: str
+    stages: tuple[StageNode, ...]
+    span: Span | None = None
+
+
+# --- transitions ----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TransitionNode:
+    """``A -> B SHARE|otherwise [per DURATION] [after DIST] [via T]`` (modifiers in any order)."""
+
+    source: Name
+    target: Name
+    share: Share | None
+    otherwise: bool
+    per: Duration | None
+    after: tuple[DistNode, ...]
+    via: tuple[Name, ...]
+    span: Span | None = None
+
+
+# --- touchpoints, triggers ---------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelProp:
+    channel: Name
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TouchpointCostProp:
+    money: Money
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseProp:
+    share: Share
+    span: Span | None = None
+
+
+TouchpointProp: TypeAlias = ChannelProp | TouchpointCostProp | ResponseProp
+
+
+@dataclass(frozen=True, slots=True)
+class TouchpointNode:
+    name: Name
+    label: str | None
+    props: tuple[TouchpointProp, ...]
+    has_body: bool = False
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WhenEnter:
+    stage: Name
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WhenIn:
+    stage: Name
+    duration: Duration
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WhenEvery:
+    duration: Duration
+    stage: Name
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SendProp:
+    touchpoint: Name
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ThenProp:
+    """``then [SHARE] -> STAGE`` (no share: every responder)."""
+
+    share: Share | None
+    stage: Name
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LimitProp:
+    count: Number
+    span: Span | None = None
+
+
+TriggerProp: TypeAlias = WhenEnter | WhenIn | WhenEvery | SendProp | ResponseProp | ThenProp | LimitProp
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerNode:
+    name: Name
+    label: str | None
+    props: tuple[TriggerProp, ...]
+    span: Span | None = None
+
+
+# --- segments, scenarios -------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class WithoutTrigger:
+    name: Name
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WithoutTransition:
+    source: Name
+    target: Name
+    span: Span | None = None
+
+
+Override: TypeAlias = (
+    StageNode | TransitionNode | TouchpointNode | TriggerNode | WithoutTrigger | WithoutTransition
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentNode:
+    name: Name
+    label: str | None
+    share: Share
+    overrides: tuple[Override, ...]
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ScenarioNode:
+    name: Name
+    label: str | None
+    overrides: tuple[Override, ...]
+    span: Span | None = None
+
+
+Setting: TypeAlias = CurrencySetting | HorizonSetting | DiscountSetting | CustomersSetting
+BodyItem: TypeAlias = (
+    Setting
+    | PhaseNode
+    | StageNode
+    | TransitionNode
+    | TouchpointNode
+    | TriggerNode
+    | SegmentNode
+    | ScenarioNode
+)
+
+
+@dataclass(frozen=True, slots=True)
+class JourneyNode:
+    """``journey "Label" { ... }`` (or ``journey NAME ["Label"] { ... }``)."""
+
+    name: str | None
+    label: str | None
+    items: tuple[BodyItem, ...]
+    span: Span | None = None

@@ -1,0 +1,350 @@
+"""Lark parse tree -> :mod:`journeydsl.syntax` nodes.
+
+Reshapes only: every node gets its span from lark's positions, numbers are
+read as written, labels are unquoted. Nothing is checked here.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from lark import Token, Transformer, Tree, v_args
+
+from journeydsl import syntax as sx
+from journeydsl.source import Span
+
+__all__ = ["ToSyntax", "number_value", "to_syntax", "unquote"]
+
+_ESCAPE = re.compile(r"\\(.)")
+
+
+def unquote(token: str) -> str:
+    r"""The text of a double-quoted label, escapes removed.
+
+    >>> unquote('"say \\"hi\\""')
+    'say "hi"'
+    """
+    return _ESCAPE.sub(r"\1", token[1:-1])
+
+
+def number_value(text: str) -> float:
+    """The value of a number as written (``1_000``, ``30%``, ``1.20``).
+
+    >>> number_value("1_000")
+    1000.0
+    """
+    return float(text.rstrip("%").replace("_", ""))
+
+
+def _span(meta: Any) -> Span | None:
+    return Span.from_meta(meta)
+
+
+def _tok_span(tok: Token) -> Span | None:
+    return Span.from_meta(tok)
+
+
+def _tokens(children: list[Any], *types: str) -> list[Token]:
+    return [c for c in children if isinstance(c, Token) and c.type in types]
+
+
+def _first(children: list[Any], cls: type) -> Any:
+    for c in children:
+        if isinstance(c, cls):
+            return c
+    return None
+
+
+def _name(tok: Token) -> sx.Name:
+    return sx.Name(str(tok), _tok_span(tok))
+
+
+def _label(children: list[Any]) -> str | None:
+    strings = _tokens(children, "STRING")
+    return unquote(str(strings[0])) if strings else None
+
+
+def _unit(text: str) -> str:
+    return text[:-1] if text.endswith("s") else text
+
+
+@v_args(meta=True)
+class ToSyntax(Transformer[Token, Any]):
+    """The transformer itself; use :func:`to_syntax`."""
+
+    # --- file ---------------------------------------------------------------
+
+    def start(self, meta: Any, children: list[Any]) -> sx.JourneyNode:
+        node: sx.JourneyNode = children[0]
+        return node
+
+    def journey(self, meta: Any, children: list[Any]) -> sx.JourneyNode:
+        name: str | None = None
+        label: str | None = None
+        items: list[Any] = []
+        for c in children:
+            if isinstance(c, Token):
+                if c.type == "STRING":
+                    label = unquote(str(c))
+            elif isinstance(c, tuple):
+                name, label = c
+            else:
+                items.append(c)
+        return sx.JourneyNode(name, label, tuple(items), _span(meta))
+
+    def name_label(self, meta: Any, children: list[Any]) -> tuple[str, str | None]:
+        return str(_tokens(children, "NAME")[0]), _label(children)
+
+    # --- values -------------------------------------------------------------
+
+    def share(self, meta: Any, children: list[Any]) -> sx.Share:
+        tok = children[0]
+        return sx.Share(number_value(str(tok)), tok.type == "PERCENT", _span(meta))
+
+    def money(self, meta: Any, children: list[Any]) -> sx.Money:
+        cur = _tokens(children, "CURRENCY")
+        return sx.Money(
+            number_value(str(children[0])), str(cur[0]) if cur else None, _span(meta)
+        )
+
+    def duration(self, meta: Any, children: list[Any]) -> sx.Duration:
+        num = _tokens(children, "NUMBER")
+        unit = _tokens(children, "UNIT")[0]
+        return sx.Duration(
+            number_value(str(num[0])) if num else None, _unit(str(unit)), _span(meta)
+        )
+
+    def quantity(self, meta: Any, children: list[Any]) -> sx.Quantity:
+        unit = _tokens(children, "UNIT")
+        cur = _tokens(children, "CURRENCY")
+        return sx.Quantity(
+            number_value(str(children[0])),
+            _unit(str(unit[0])) if unit else None,
+            str(cur[0]) if cur else None,
+            _span(meta),
+        )
+
+    def dist_arg(self, meta: Any, children: list[Any]) -> sx.DistArg:
+        param = _tokens(children, "PARAM")
+        return sx.DistArg(str(param[0]) if param else None, children[-1], _span(meta))
+
+    def dist(self, meta: Any, children: list[Any]) -> sx.DistNode:
+        kind = _tokens(children, "DIST_KIND")
+        if not kind:
+            q: sx.Quantity = children[0]
+            return sx.DistNode("fixed", (sx.DistArg(None, q, q.span),), _span(meta))
+        args = tuple(c for c in children if isinstance(c, sx.DistArg))
+        return sx.DistNode(str(kind[0]), args, _span(meta))
+
+    # --- settings -----------------------------------------------------------
+
+    def currency_setting(self, meta: Any, children: list[Any]) -> sx.CurrencySetting:
+        return sx.CurrencySetting(str(_tokens(children, "CURRENCY")[0]), _span(meta))
+
+    def horizon_setting(self, meta: Any, children: list[Any]) -> sx.HorizonSetting:
+        return sx.HorizonSetting(_first(children, sx.Duration), _span(meta))
+
+    def discount_setting(self, meta: Any, children: list[Any]) -> sx.DiscountSetting:
+        return sx.DiscountSetting(
+            _first(children, sx.Share), _first(children, sx.Duration), _span(meta)
+        )
+
+    def customers_setting(self, meta: Any, children: list[Any]) -> sx.CustomersSetting:
+        tok = _tokens(children, "NUMBER")[0]
+        return sx.CustomersSetting(sx.Number(number_value(str(tok)), _tok_span(tok)), _span(meta))
+
+    # --- stages -------------------------------------------------------------
+
+    def phase(self, meta: Any, children: list[Any]) -> sx.PhaseNode:
+        tok = _tokens(children, "STRING", "NAME")[0]
+        label = unquote(str(tok)) if tok.type == "STRING" else str(tok)
+        stages = tuple(c for c in children if isinstance(c, sx.StageNode))
+        return sx.PhaseNode(label, stages, _span(meta))
+
+    def stage(self, meta: Any, children: list[Any]) -> sx.StageNode:
+        body = _first(children, tuple)
+        return sx.StageNode(
+            _name(_tokens(children, "NAME")[0]),
+            _label(children),
+            body if body is not None else (),
+            has_body=body is not None,
+            span=_span(meta),
+        )
+
+    def stage_patch(self, meta: Any, children: list[Any]) -> sx.StageNode:
+        return sx.StageNode(
+            _name(children[0]), None, children[1], has_body=True, short=True, span=_span(meta)
+        )
+
+    def stage_body(self, meta: Any, children: list[Any]) -> tuple[Any, ...]:
+        return tuple(children)
+
+    def entry_prop(self, meta: Any, children: list[Any]) -> sx.EntryProp:
+        return sx.EntryProp(_first(children, sx.Share), _span(meta))
+
+    def flag_prop(self, meta: Any, children: list[Any]) -> sx.FlagProp:
+        return sx.FlagProp(str(children[0]), _span(meta))  # type: ignore[arg-type]
+
+    def dwell_prop(self, meta: Any, children: list[Any]) -> sx.DwellProp:
+        return sx.DwellProp(_first(children, sx.DistNode), _span(meta))
+
+    def touch_prop(self, meta: Any, children: list[Any]) -> sx.TouchProp:
+        return sx.TouchProp(tuple(_name(t) for t in _tokens(children, "NAME")), _span(meta))
+
+    def on_enter(self, meta: Any, children: list[Any]) -> str:
+        return "on enter"
+
+    def every(self, meta: Any, children: list[Any]) -> sx.Duration:
+        d: sx.Duration = _first(children, sx.Duration)
+        return d
+
+    def cash_prop(self, meta: Any, children: list[Any]) -> sx.CashProp:
+        kind = str(_tokens(children, "REVENUE", "COST")[0])
+        return sx.CashProp(
+            kind,  # type: ignore[arg-type]
+            _first(children, sx.Money),
+            _first(children, sx.Duration),
+            _span(meta),
+        )
+
+    def purchases_prop(self, meta: Any, children: list[Any]) -> sx.PurchasesProp:
+        tok = _tokens(children, "NUMBER")[0]
+        return sx.PurchasesProp(
+            sx.Number(number_value(str(tok)), _tok_span(tok)),
+            _first(children, sx.Duration),
+            _first(children, sx.DistNode),
+            _span(meta),
+        )
+
+    # --- transitions ----------------------------------------------------------
+
+    def transition(self, meta: Any, children: list[Any]) -> sx.TransitionNode:
+        src, dst = _tokens(children, "NAME")
+        spec: dict[str, Any] = children[-1]
+        return sx.TransitionNode(
+            _name(src),
+            _name(dst),
+            spec["share"],
+            spec["otherwise"],
+            spec["per"],
+            spec["after"],
+            spec["via"],
+            _span(meta),
+        )
+
+    def edge_spec(self, meta: Any, children: list[Any]) -> dict[str, Any]:
+        after: list[sx.DistNode] = []
+        via: list[sx.Name] = []
+        for c in children:
+            if isinstance(c, tuple) and c[0] == "after":
+                after.append(c[1])
+            elif isinstance(c, tuple) and c[0] == "via":
+                via.append(c[1])
+        return {
+            "share": _first(children, sx.Share),
+            "otherwise": bool(_tokens(children, "OTHERWISE")),
+            "per": _first(children, sx.Duration),
+            "after": tuple(after),
+            "via": tuple(via),
+        }
+
+    def after_mod(self, meta: Any, children: list[Any]) -> tuple[str, sx.DistNode]:
+        return ("after", _first(children, sx.DistNode))
+
+    def via_mod(self, meta: Any, children: list[Any]) -> tuple[str, sx.Name]:
+        return ("via", _name(_tokens(children, "NAME")[0]))
+
+    # --- touchpoints ----------------------------------------------------------
+
+    def touchpoint(self, meta: Any, children: list[Any]) -> sx.TouchpointNode:
+        body = _first(children, tuple)
+        return sx.TouchpointNode(
+            _name(_tokens(children, "NAME")[0]),
+            _label(children),
+            body if body is not None else (),
+            has_body=body is not None,
+            span=_span(meta),
+        )
+
+    def touchpoint_body(self, meta: Any, children: list[Any]) -> tuple[Any, ...]:
+        return tuple(children)
+
+    def channel_prop(self, meta: Any, children: list[Any]) -> sx.ChannelProp:
+        return sx.ChannelProp(_name(_tokens(children, "NAME")[0]), _span(meta))
+
+    def tp_cost_prop(self, meta: Any, children: list[Any]) -> sx.TouchpointCostProp:
+        return sx.TouchpointCostProp(_first(children, sx.Money), _span(meta))
+
+    def response_prop(self, meta: Any, children: list[Any]) -> sx.ResponseProp:
+        return sx.ResponseProp(_first(children, sx.Share), _span(meta))
+
+    # --- triggers -------------------------------------------------------------
+
+    def trigger(self, meta: Any, children: list[Any]) -> sx.TriggerNode:
+        return sx.TriggerNode(
+            _name(_tokens(children, "NAME")[0]),
+            _label(children),
+            _first(children, tuple),
+            _span(meta),
+        )
+
+    def trigger_body(self, meta: Any, children: list[Any]) -> tuple[Any, ...]:
+        return tuple(children)
+
+    def when_enter(self, meta: Any, children: list[Any]) -> sx.WhenEnter:
+        return sx.WhenEnter(_name(_tokens(children, "NAME")[0]), _span(meta))
+
+    def when_in(self, meta: Any, children: list[Any]) -> sx.WhenIn:
+        return sx.WhenIn(
+            _name(_tokens(children, "NAME")[0]), _first(children, sx.Duration), _span(meta)
+        )
+
+    def when_every(self, meta: Any, children: list[Any]) -> sx.WhenEvery:
+        return sx.WhenEvery(
+            _first(children, sx.Duration), _name(_tokens(children, "NAME")[0]), _span(meta)
+        )
+
+    def send_prop(self, meta: Any, children: list[Any]) -> sx.SendProp:
+        return sx.SendProp(_name(_tokens(children, "NAME")[0]), _span(meta))
+
+    def then_prop(self, meta: Any, children: list[Any]) -> sx.ThenProp:
+        return sx.ThenProp(
+            _first(children, sx.Share), _name(_tokens(children, "NAME")[0]), _span(meta)
+        )
+
+    def limit_prop(self, meta: Any, children: list[Any]) -> sx.LimitProp:
+        tok = _tokens(children, "NUMBER")[0]
+        return sx.LimitProp(sx.Number(number_value(str(tok)), _tok_span(tok)), _span(meta))
+
+    # --- segments, scenarios ----------------------------------------------------
+
+    def overrides(self, meta: Any, children: list[Any]) -> tuple[Any, ...]:
+        return tuple(children)
+
+    def segment(self, meta: Any, children: list[Any]) -> sx.SegmentNode:
+        return sx.SegmentNode(
+            _name(_tokens(children, "NAME")[0]),
+            _label(children),
+            _first(children, sx.Share),
+            children[-1],
+            _span(meta),
+        )
+
+    def scenario(self, meta: Any, children: list[Any]) -> sx.ScenarioNode:
+        return sx.ScenarioNode(
+            _name(_tokens(children, "NAME")[0]), _label(children), children[-1], _span(meta)
+        )
+
+    def without_trigger(self, meta: Any, children: list[Any]) -> sx.WithoutTrigger:
+        return sx.WithoutTrigger(_name(_tokens(children, "NAME")[0]), _span(meta))
+
+    def without_transition(self, meta: Any, children: list[Any]) -> sx.WithoutTransition:
+        src, dst = _tokens(children, "NAME")
+        return sx.WithoutTransition(_name(src), _name(dst), _span(meta))
+
+
+def to_syntax(tree: Tree[Token]) -> sx.JourneyNode:
+    """The :class:`~journeydsl.syntax.JourneyNode` of a parse tree."""
+    node: sx.JourneyNode = ToSyntax().transform(tree)
+    return node
