@@ -828,7 +828,7 @@ def compile_source(source: Source) -> tuple[Journey, list[Diagnostic]]:
     warning (sorted by position) when there is any error.
 
     >>> j, warnings = compile_source(Source("x.journey",
-    ...     'journey "J" { stage a { entry }; stage b { terminal }; a -> b 100% }'))
+    ...     'journey "J" { stage a { entry }; stage b { goal; terminal }; a -> b 100% }'))
     >>> (j.stage("a").entry, j.transitions[0].share, warnings)
     (1.0, 1.0, [])
     """
