@@ -441,8 +441,9 @@ CHECKS: tuple[Check, ...] = (
     check_triggers,
 )
 
-#: Checks that judge the base only (segments and scenarios of the variants are empty).
-_BASE_ONLY = {check_segment_shares, check_names}
+#: Checks that judge the base only: the variants have no segments or scenarios, and a
+#: variant that cuts a path (``without ...``) leaves stages unused on purpose.
+_BASE_ONLY = {check_segment_shares, check_names, check_reachability, check_goals}
 
 
 def _run(journey: Journey, checks: Iterable[Check]) -> list[Diagnostic]:
