@@ -325,15 +325,17 @@ def _check_direction(direction: str) -> str:
 # --- DOT -------------------------------------------------------------------
 
 
-_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_NOT_XML = re.compile("[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def _clean(text: str) -> str:
-    """Replace characters XML 1.0 forbids (controls, lone surrogates, U+FFFE/FFFF) with U+FFFD.
+    """Make text safe to embed: U+FFFD for controls (C0 and C1), lone surrogates and U+FFFE/FFFF.
 
-    Graphviz rejects them in HTML-like labels and would copy them into SVG.
+    Graphviz rejects those in HTML-like labels and would copy them into SVG.
+    The Unicode line and paragraph separators become spaces (YAML and some
+    Mermaid versions break lines on them).
     """
-    return _NOT_XML.sub("\ufffd", text)
+    return _NOT_XML.sub("\ufffd", text).replace("\u2028", " ").replace("\u2029", " ")
 
 
 def _xml(text: str) -> str:
@@ -433,7 +435,7 @@ def _legend_rows(journey: Journey, flows: Flows | None) -> list[tuple[str, str, 
     if any(t.kind == "rate" for t in journey.transitions):
         rows.append(("5%/month", _RATE_COLOR, "chance of leaving this way within the period"))
     if journey.triggers:
-        rows.append(("╌╌▶", _TRIGGER_COLOR, "automation trigger (reroutes responders)"))
+        rows.append(("╌╌▶", _TRIGGER_COLOR, "automation trigger (dashed: reroutes responders)"))
     if flows is not None:
         rows.append(("━━▶", _BRANCH_COLOR, "wider line: more customers per 1,000 entering"))
     return rows
@@ -683,7 +685,7 @@ def to_mermaid(
     """
     rankdir = _check_direction(direction)
     heading = title if title is not None else journey.name
-    yaml_title = json.dumps(heading, ensure_ascii=False)
+    yaml_title = json.dumps(_clean(heading), ensure_ascii=False)
     yaml_title = yaml_title.replace("<", "\\u003c").replace(">", "\\u003e")
     out = ["---", f"title: {yaml_title}", "---", f"flowchart {rankdir}"]
     ids = {s.name: _mm_id("st", s.name, i) for i, s in enumerate(journey.stages)}
@@ -756,6 +758,13 @@ def to_mermaid(
     out.append("    direction TB")
     for lid, (opening, closing), lines, _role in legend:
         out.append(f"    {lid}{opening}{_mm_label(lines)}{closing}")
+    arrows = [
+        f"{sample}: {meaning}"
+        for sample, _c, meaning in _legend_rows(journey, flows)
+        if not sample.startswith("role:")
+    ]
+    if arrows:
+        out.append(f"    lg_arrows[{_mm_label(['ARROWS', *arrows])}]")
     out.append("  end")
 
     for role, look in _LOOKS.items():
@@ -769,6 +778,8 @@ def to_mermaid(
         out.append(f"  class {ids[s.name]} {_primary_role(s)}")
     for lid, _shape, _lines, role in legend:
         out.append(f"  class {lid} {role}")
+    if arrows:
+        out.append("  class lg_arrows stage")
     for i, phase in enumerate(_ordered_phases(journey), start=1):
         if any(s.phase == phase for s in journey.stages):
             out.append(f"  style phase_{i} fill:{_CLUSTER_FILL},stroke:{_CLUSTER_BORDER}")
