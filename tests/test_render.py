@@ -279,6 +279,30 @@ def test_stage_styles_follow_roles() -> None:
     assert len(set(fills.values())) == len(fills)
 
 
+def _contrast(a: str, b: str) -> float:
+    """WCAG 2 contrast ratio of two ``#RRGGBB`` colours."""
+
+    def lum(h: str) -> float:
+        c = [int(h[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+        c = [x / 12.92 if x <= 0.03928 else ((x + 0.055) / 1.055) ** 2.4 for x in c]
+        return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]
+
+    hi, lo = sorted((lum(a), lum(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def test_palette_meets_wcag_aa_contrast() -> None:
+    assert _contrast("#000000", "#FFFFFF") == pytest.approx(21.0)
+    for look in rd._LOOKS.values():  # title, details, role badge and reach on each fill
+        for ink in (rd._TEXT, rd._MUTED, look.border, rd._FLOW_COLOR):
+            assert _contrast(ink, look.fill) >= 4.5, (ink, look.fill)
+    for ink in (rd._BRANCH_COLOR, rd._RATE_COLOR, rd._TRIGGER_COLOR, rd._MUTED, rd._FLOW_COLOR):
+        for ground in ("#FFFFFF", rd._CLUSTER_FILL):  # edge labels over the page or a phase
+            assert _contrast(ink, ground) >= 4.5, (ink, ground)
+    for ink in (rd._TRIGGER_COLOR, rd._MUTED):
+        assert _contrast(ink, rd._NOTE_FILL) >= 4.5
+
+
 def test_edge_and_stage_labels() -> None:
     dot = to_dot(saas())
     for text in (
