@@ -208,8 +208,9 @@ def _attach(journey: sx.JourneyNode, comments: list[_Comment]) -> _Notes:
                 continue
         following = next((n for n in nodes if n.span.line > c.line), None)
         inside = [b for b in blocks if b.span.line < c.line < b.span.end_line]
-        block = max(inside, key=_start) if inside else journey
-        if following is None or _start(following) > (block.span.end_line, block.span.end_col):
+        block: Any = max(inside, key=_start) if inside else journey
+        bspan: Span = block.span
+        if following is None or _start(following) > (bspan.end_line, bspan.end_col):
             add(notes.block_end, block, c.text)
         else:
             add(notes.leading, following, c.text)
