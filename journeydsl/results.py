@@ -15,9 +15,11 @@ A figure that cannot be computed is ``{"mean": None, "reason": "..."}``;
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from importlib import resources
 from typing import Any, Literal
 
 import numpy as np
@@ -33,6 +35,7 @@ __all__ = [
     "compare",
     "figures",
     "headline_pairs",
+    "load_schema",
     "t_quantile",
     "wilson",
 ]
@@ -208,6 +211,13 @@ class Tally:
 
     def all_ltv(self) -> np.ndarray:
         return np.concatenate(self.ltv_values) if self.ltv_values else np.zeros(0, np.float32)
+
+
+def load_schema() -> dict[str, Any]:
+    """The JSON Schema of :meth:`Results.to_dict` (shipped as ``journeydsl/schema/results.schema.json``)."""
+    text = resources.files("journeydsl").joinpath("schema/results.schema.json").read_text("utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
 
 
 # --- interval arithmetic --------------------------------------------------

@@ -113,15 +113,11 @@ def churn_journey(discount: float = 0.10) -> Journey:
                 active=True,
                 revenue=(CashFlow(amount=10), CashFlow(amount=30, period_days=MONTH)),
                 costs=(CashFlow(amount=2, period_days=7),),
-                purchases=(
-                    Purchases(rate=2, per_days=MONTH, worth=Dist(kind="gamma", shape=3, mean=20)),
-                ),
+                purchases=(Purchases(rate=2, per_days=MONTH, worth=Dist(kind="gamma", shape=3, mean=20)),),
             ),
             Stage(name="churned", terminal=True),
         ),
-        transitions=(
-            Transition(source="customer", target="churned", rate=0.05, period_days=MONTH),
-        ),
+        transitions=(Transition(source="customer", target="churned", rate=0.05, period_days=MONTH),),
     )
 
 
@@ -312,8 +308,7 @@ def test_versus_baseline_finds_a_real_improvement() -> None:
     better = j.model_copy(
         update={
             "transitions": tuple(
-                Transition(source="b", target="won", share=0.5) if t.key == ("b", "won") else t
-                for t in j.transitions
+                Transition(source="b", target="won", share=0.5) if t.key == ("b", "won") else t for t in j.transitions
             )
         }
     )
