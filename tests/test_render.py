@@ -7,10 +7,16 @@ to the maps, regenerate them with::
     JOURNEYDSL_REGEN=1 python -m pytest tests/test_render.py -q -p no:cacheprovider
 
 and review the diff before committing.
+
+The Mermaid output is also checked by Mermaid's own parser when
+``JOURNEYDSL_MERMAID_MODULES`` names a ``node_modules`` folder holding
+``mermaid`` and ``jsdom`` (``npm install mermaid@11 jsdom`` in any folder);
+without it that one test is skipped.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -464,6 +470,40 @@ def test_any_label_gives_valid_svg_and_mermaid(label: str) -> None:
     mmd = to_mermaid(j)
     assert "<" not in mmd.replace("<br/>", "")  # no raw markup from the label
     assert len(mmd.splitlines()) == len(to_mermaid(tiny("x")).splitlines())  # no line broken
+
+
+_MERMAID_CHECK = """
+import { JSDOM } from 'jsdom';
+import fs from 'fs';
+const dom = new JSDOM('<!DOCTYPE html><body></body>');
+globalThis.window = dom.window; globalThis.document = dom.window.document;
+const { default: mermaid } = await import('mermaid');
+mermaid.initialize({ startOnLoad: false, securityLevel: 'strict' });
+let bad = 0;
+for (const [name, text] of Object.entries(JSON.parse(fs.readFileSync('docs.json', 'utf8')))) {
+  try { await mermaid.parse(text); } catch (e) { bad++; console.log(name, String(e.message || e)); }
+}
+process.exit(bad ? 1 : 0);
+"""
+
+
+def test_mermaid_parses_with_mermaid(tmp_path: Path) -> None:
+    modules = os.environ.get("JOURNEYDSL_MERMAID_MODULES")
+    node = shutil.which("node")
+    if not modules or node is None:
+        pytest.skip("set JOURNEYDSL_MERMAID_MODULES to a node_modules with mermaid and jsdom")
+    docs = {name: to_mermaid(make(), flows=flows) for name, (make, flows) in JOURNEYS.items()}
+    docs["hostile"] = to_mermaid(hostile())
+    for i, label in enumerate(['end', 'a --> b', '%% x', '\u2028]|"\\', "click x", "A[x]{y}"]):
+        docs[f"tiny {i}"] = to_mermaid(tiny(label))
+    docs_path = tmp_path / "docs.json"
+    docs_path.write_text(json.dumps(docs), encoding="utf-8")
+    (tmp_path / "node_modules").symlink_to(Path(modules).resolve())
+    (tmp_path / "check.mjs").write_text(_MERMAID_CHECK, encoding="utf-8")
+    done = subprocess.run(
+        [node, "check.mjs"], cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 # --- Graphviz output -----------------------------------------------------------------
