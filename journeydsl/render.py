@@ -430,10 +430,15 @@ def _legend_rows(journey: Journey, flows: Flows | None) -> list[tuple[str, str, 
     for role in ("entry", "stage", "goal", "active", "terminal"):
         if role == "stage" or role in used:
             rows.append((f"role:{role}", "", _LOOKS[role].hint))
+    # the samples are this journey's own first share and rate, so they read as on the map
+    shares = [t for t in journey.transitions if t.share is not None]
     if any(t.kind == "branch" for t in journey.transitions):
-        rows.append(("30%", _BRANCH_COLOR, "share of customers leaving the stage that go this way"))
-    if any(t.kind == "rate" for t in journey.transitions):
-        rows.append(("5%/month", _RATE_COLOR, "chance of leaving this way within the period"))
+        sample = _pct(shares[0].share or 0.0) if shares else "30%"
+        rows.append((sample, _BRANCH_COLOR, "share of customers leaving the stage that go this way"))
+    rates = [t for t in journey.transitions if t.kind == "rate"]
+    if rates:
+        sample = _edge_lines(journey, rates[0])[0]
+        rows.append((sample, _RATE_COLOR, "chance of leaving this way within the period"))
     if journey.triggers:
         rows.append(("╌╌▶", _TRIGGER_COLOR, "automation trigger (dashed: reroutes responders)"))
     if flows is not None:

@@ -366,7 +366,7 @@ def test_legend_lists_what_the_map_uses() -> None:
     dot = to_dot(cyrillic())
     legend = next(x for x in dot.splitlines() if "Legend" in x)
     assert "ENTRY" in legend and "GOAL" in legend and "END" in legend
-    assert "10%" not in legend and "5%/month" in legend  # the legend's own sample
+    assert "10% per 2 weeks" in legend and "12.5%" in legend  # samples from this journey
     assert "automation trigger" not in legend  # this journey has no triggers
     assert "automation trigger" in to_dot(saas())
     assert "customers per 1,000" in to_dot(saas(), flows=SAAS_FLOWS)
