@@ -222,7 +222,8 @@ def check_branch_shares(journey: Journey) -> list[Diagnostic]:
             f"{t.target} {'otherwise' if t.otherwise else _pct(t.share or 0)}{_line(t.span)}"
             for t in branches
         )
-        if total > 1 + _EPS:
+        in_range = all(0 <= (t.share or 0.0) <= 1 + _EPS for t in branches)
+        if total > 1 + _EPS and in_range:
             first = next(t for t in branches if not t.otherwise)
             out.append(_diag(journey, first.span, "E302",
                              f"shares out of '{s.name}' add up to {_pct(total)} (at most 100%)",

@@ -638,6 +638,20 @@ class _Compiler:
     # --- segments, scenarios ------------------------------------------------------
 
     def overrides(self, items: Sequence[sx.Override], owner: str) -> Overrides:
+        """The overrides of one segment or scenario; touchpoints it adds can be used inside it."""
+        base_tps = self.touchpoint_names
+        self.touchpoint_names = dict(base_tps)
+        for it in items:
+            if isinstance(it, sx.TouchpointNode) and it.name.text not in base_tps:
+                self.touchpoint_names[it.name.text] = it.name.span
+        try:
+            return self._overrides(items, owner, base_tps)
+        finally:
+            self.touchpoint_names = base_tps
+
+    def _overrides(
+        self, items: Sequence[sx.Override], owner: str, base_tps: dict[str, Span | None]
+    ) -> Overrides:
         stages: list[StagePatch] = []
         transitions: list[Transition] = []
         tps: list[TouchpointPatch] = []
@@ -677,11 +691,11 @@ class _Compiler:
                 if not once("touchpoint", it.name):
                     continue
                 f = self.touchpoint_fields(it)
-                if it.name.text not in self.touchpoint_names and "channel" not in f:
+                if it.name.text not in base_tps and "channel" not in f:
                     self.bag.error(
                         it.name.span, "E310",
                         f"new touchpoint '{it.name.text}' in {owner} has no channel",
-                        did_you_mean(it.name.text, self.touchpoint_names)
+                        did_you_mean(it.name.text, base_tps)
                         or "a new touchpoint needs 'channel ...'; to change one, use its name",
                     )
                     continue

@@ -112,6 +112,7 @@ _WORDS: dict[str, str] = {
     "_COMMA": "','",
     "_ARROW": "'->'",
     "$END": "the end of the file",
+    "<END-OF-FILE>": "the end of the file",
 }
 
 _GROUPS: tuple[tuple[frozenset[str], str], ...] = (
@@ -228,7 +229,11 @@ def _syntax_error(exc: UnexpectedInput, source: Source) -> JourneySyntaxError:
     text = source.text
     if isinstance(exc, UnexpectedToken):
         token = exc.token
-        expected = set(exc.expected) if exc.expected else set()
+        expected = {
+            "$END" if e == "<END-OF-FILE>" else e for e in (exc.expected or ())
+        }
+        if token.type in ("NAME", "CURRENCY") and "UNIT" in expected:
+            expected &= {"UNIT", "CURRENCY"}
         if token.type == "$END" or token.line is None:
             span = _end_span(text)
         else:
