@@ -159,7 +159,7 @@ def flows_from(results: Results, arm: int = 0) -> Flows:
     reach = {name: float(s["reached"]) for name, s in stages.items()}
     edges: dict[tuple[str, str], float] = {}
     for name, s in stages.items():
-        for target, per_customer in s.get("traversals", {}).items():
+        for target, per_customer in s.get("traversals_per_customer", {}).items():
             edges[(name, target)] = 1000.0 * float(per_customer)
     return Flows(per_1000_edges=edges, stage_reach=reach)
 
@@ -183,13 +183,14 @@ def render(
     from journeydsl.render import render as _render
 
     drawn = journey.with_scenario(scenario) if scenario else journey
+    title = f"{journey.name} — {journey.scenario(scenario).title}" if scenario else None
     overlay = None
     if flows is True:
         results = simulate(drawn, customers=customers, seed=seed)
         overlay = flows_from(results)
     elif flows is not False:
         overlay = flows_from(flows)
-    return _render(drawn, path, format=format, flows=overlay, direction=direction)
+    return _render(drawn, path, format=format, flows=overlay, direction=direction, title=title)
 
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-z]*?)s?\s*$")

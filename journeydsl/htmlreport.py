@@ -224,7 +224,7 @@ def _curve(results: Results, index: int, arm: dict[str, Any]) -> list[tuple[floa
         if callable(curve):
             curve = curve()
         if curve:
-            return [(float(d), float(s)) for d, s in curve if s is not None]
+            return [(float(point[0]), float(point[1])) for point in curve if point[1] is not None]
     points = []
     for d, fig in sorted(((_get(arm.get("metrics", {}), "retention") or {}).items()), key=lambda kv: float(kv[0])):
         if isinstance(fig, dict) and fig.get("mean") is not None:

@@ -70,8 +70,15 @@ def _mean(figure: Any) -> float | None:
 
 
 def _money(x: float, currency: str) -> str:
+    """Money for people: cents below 1,000, whole units above, three figures for tiny sums.
+
+    >>> _money(1234.5, "EUR"), _money(0.0024, "EUR"), _money(-3.5, "EUR")
+    ('EUR 1,234', 'EUR 0.0024', '-EUR 3.50')
+    """
     sign = "-" if x < 0 else ""
     x = abs(x)
+    if 0 < x < 0.01:
+        return f"{sign}{currency} {x:.2g}".strip()
     digits = 2 if x < 1000 else 0
     return f"{sign}{currency} {x:,.{digits}f}".strip()
 
@@ -382,17 +389,38 @@ def format_exact(journey: Journey, fmt: str) -> str:
         if fmt == "json":
             return json.dumps({"exact": None, "reason": str(exc)}, indent=2) + "\n"
         return f"no exact answer for '{journey.name}': {exc}\n(run without --exact to simulate it)\n"
-    data = exact.to_dict()
+    data = _exact_dict(exact)
     if fmt == "json":
         return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
     lines = [f"{journey.name} — exact answers (unbounded horizon, no discounting)", ""]
-    rows = [[str(k).replace("_", " "), _exact_value(v)] for k, v in data.items() if not isinstance(v, dict)]
+    rows = [
+        ["Conversion rate", _number(exact.conversion, "share", "")],
+        ["Days to convert (mean)", "n/a" if exact.time_to_convert_days is None
+         else _number(exact.time_to_convert_days, "days", "")],
+        ["On-enter revenue per customer", _money(exact.revenue_on_enter, journey.currency or "")],
+        ["On-enter cost per customer", "n/a (triggers add costs the algebra leaves out)"
+         if exact.cost_on_enter is None else _money(exact.cost_on_enter, journey.currency or "")],
+    ]
     lines.append(_table(rows, ["figure", "value"]))
-    for k, v in data.items():
-        if isinstance(v, dict):
-            lines += ["", str(k).replace("_", " ")]
-            lines.append(_table([[str(a), _exact_value(b)] for a, b in v.items()], ["stage", "value"]))
+    lines += ["", "Expected visits per customer"]
+    lines.append(_table([[name, f"{v:.4f}"] for name, v in exact.visits.items()], ["stage", "visits"]))
+    for name, seg in exact.by_segment.items():
+        lines += ["", f"Segment {name}: conversion {_number(seg.conversion, 'share', '')}"]
     return "\n".join(lines) + "\n"
+
+
+def _exact_dict(exact: Any) -> dict[str, Any]:
+    """The exact answers as plain data, segments nested under ``segments``."""
+    data: dict[str, Any] = {
+        "conversion_rate": exact.conversion,
+        "time_to_convert_days": exact.time_to_convert_days,
+        "revenue_on_enter_per_customer": exact.revenue_on_enter,
+        "cost_on_enter_per_customer": exact.cost_on_enter,
+        "visits_per_customer": dict(exact.visits),
+    }
+    if exact.by_segment:
+        data["segments"] = {name: _exact_dict(seg) for name, seg in exact.by_segment.items()}
+    return data
 
 
 def _exact_value(v: Any) -> str:

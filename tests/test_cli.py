@@ -1,0 +1,296 @@
+"""The journeydsl command as a user runs it: exit codes, what lands on stdout and stderr, files written."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from journeydsl.cli import main
+from journeydsl.results import load_schema
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples" / "journeys"
+SAAS = EXAMPLES / "saas_trial.journey"
+
+SMALL = """\
+journey "Small funnel" {
+    currency EUR
+    horizon 1 year
+    customers 4000
+    stage visitor { entry; dwell exponential(mean 2 days) }
+    stage customer { goal; active; revenue 20 EUR every month }
+    stage churned { terminal }
+    stage lost { terminal }
+    visitor -> customer 20%
+    visitor -> lost otherwise
+    customer -> churned 10% per month
+
+    scenario better_landing "Better landing page" {
+        visitor -> customer 25%
+    }
+}
+"""
+
+BROKEN = """\
+journey "Broken" {
+    stage visitor { entry }
+    stage lost { terminal }
+    visitor -> lsot 30%
+    visitor -> lost otherwise
+}
+"""
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    return code, out, err
+
+
+@pytest.fixture
+def small(tmp_path: Path) -> Path:
+    path = tmp_path / "small.journey"
+    path.write_text(SMALL, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def broken(tmp_path: Path) -> Path:
+    path = tmp_path / "broken.journey"
+    path.write_text(BROKEN, encoding="utf-8")
+    return path
+
+
+# --- check --------------------------------------------------------------
+
+
+def test_check_every_example_is_clean(capsys: pytest.CaptureFixture[str]) -> None:
+    files = sorted(str(p) for p in EXAMPLES.glob("*.journey"))
+    code, out, _ = run(capsys, "check", *files)
+    assert code == 0
+    assert out.count(": ok") == len(files)
+
+
+def test_check_points_at_the_mistake_with_a_hint(capsys: pytest.CaptureFixture[str], broken: Path) -> None:
+    code, out, err = run(capsys, "check", str(broken))
+    assert code == 1
+    assert f"{broken}:4:16: error: unknown stage 'lsot'" in err
+    assert "   4 |     visitor -> lsot 30%\n     |                ^^^^\n" in err
+    assert "hint: did you mean 'lost'?" in err
+    assert "found 1 error in broken.journey" in err
+
+
+def test_check_json_gives_one_object_per_diagnostic(capsys: pytest.CaptureFixture[str], broken: Path) -> None:
+    code, out, _ = run(capsys, "check", "--format", "json", str(broken))
+    assert code == 1
+    items = json.loads(out)
+    assert [(d["line"], d["column"], d["severity"]) for d in items] == [(4, 16, "error")]
+    assert items[0]["hint"] == "did you mean 'lost'?"
+
+
+def test_check_strict_fails_on_warnings(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = tmp_path / "warn.journey"
+    path.write_text(
+        'journey "w" {\n    stage a { entry }\n    stage b { terminal }\n    stage orphan { terminal }\n'
+        "    a -> b otherwise\n}\n",
+        encoding="utf-8",
+    )
+    assert run(capsys, "check", str(path))[0] == 0
+    code, _, err = run(capsys, "check", "--strict", str(path))
+    assert code == 1
+    assert "warning:" in err and "orphan" in err
+
+
+def test_missing_file_is_a_usage_error_with_did_you_mean(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "check", str(EXAMPLES / "saas_trail.journey"))
+    assert code == 2
+    assert "no such file" in err and "saas_trial.journey" in err
+
+
+def test_binary_file_is_an_invalid_journey_not_a_crash(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = tmp_path / "photo.journey"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe")
+    code, _, err = run(capsys, "check", str(path))
+    assert code == 1
+    assert str(path) in err and "error" in err
+
+
+def test_bad_option_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "simulate", str(SAAS), "--customers", "many")[0] == 2
+    assert run(capsys, "simulate", str(SAAS), "--customers", "0")[0] == 2
+    assert run(capsys, "simulate", str(SAAS), "--format", "xml")[0] == 2
+    assert run(capsys, "launch")[0] == 2
+    code, _, err = run(capsys, "simulate", str(SAAS), "--horizon", "2 fortnights")
+    assert code == 2 and "unknown unit 'fortnight'" in err
+
+
+# --- simulate -----------------------------------------------------------
+
+
+def test_simulate_json_follows_the_schema_and_runs_scenarios(capsys: pytest.CaptureFixture[str], small: Path) -> None:
+    code, out, _ = run(capsys, "simulate", str(small), "--format", "json", "--seed", "7")
+    assert code == 0
+    data = json.loads(out)
+    jsonschema.validate(data, load_schema())
+    assert data["customers"] == 4000 and data["seed"] == 7 and data["horizon_days"] == 365
+    assert [a["name"] for a in data["scenarios"]] == ["baseline", "better_landing"]
+    assert "versus_baseline" in data["scenarios"][1]
+
+
+def test_simulate_is_reproducible_whatever_the_workers(capsys: pytest.CaptureFixture[str], small: Path) -> None:
+    outs = [run(capsys, "simulate", str(small), "-f", "json", "--seed", "3", "--workers", k)[1] for k in ("1", "2")]
+    assert outs[0] == outs[1]
+    other_seed = run(capsys, "simulate", str(small), "-f", "json", "--seed", "4")[1]
+    assert other_seed != outs[0]
+
+
+def test_simulate_table_is_for_people(capsys: pytest.CaptureFixture[str], small: Path) -> None:
+    code, out, _ = run(capsys, "simulate", str(small), "--seed", "1")
+    assert code == 0
+    assert out.startswith("Small funnel — 4,000 customers, seed 1, horizon 365 days")
+    assert "Conversion rate" in out and "%" in out and "EUR" in out
+    assert "Versus baseline" in out and "better_landing" in out
+    assert "Ranked by value per customer" in out
+
+
+def test_simulate_no_scenarios_and_picking_one(capsys: pytest.CaptureFixture[str], small: Path) -> None:
+    data = json.loads(run(capsys, "simulate", str(small), "-f", "json", "--no-scenarios")[1])
+    assert [a["name"] for a in data["scenarios"]] == ["baseline"]
+    data = json.loads(run(capsys, "simulate", str(small), "-f", "json", "--scenario", "better_landing")[1])
+    assert [a["name"] for a in data["scenarios"]] == ["baseline", "better_landing"]
+    code, _, err = run(capsys, "simulate", str(small), "--scenario", "beter_landing")
+    assert code == 2 and "did you mean 'better_landing'?" in err
+
+
+def test_simulate_csv_and_markdown(capsys: pytest.CaptureFixture[str], small: Path) -> None:
+    out = run(capsys, "simulate", str(small), "-f", "csv")[1]
+    rows = list(csv.DictReader(io.StringIO(out)))
+    conv = [r for r in rows if r["metric"] == "conversion_rate" and r["segment"] == "all"]
+    assert [r["scenario"] for r in conv] == ["baseline", "better_landing"]
+    assert 0.1 < float(conv[0]["mean"]) < 0.3 and float(conv[0]["ci_low"]) < float(conv[0]["mean"])
+    md = run(capsys, "simulate", str(small), "-f", "markdown")[1]
+    assert "| figure | baseline | better_landing |" in md
+
+
+def test_simulate_output_file_is_written_whole(capsys: pytest.CaptureFixture[str], small: Path, tmp_path: Path) -> None:
+    target = tmp_path / "results.json"
+    code, out, _ = run(capsys, "simulate", str(small), "-f", "json", "-o", str(target))
+    assert code == 0 and out == ""
+    jsonschema.validate(json.loads(target.read_text(encoding="utf-8")), load_schema())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.json", "small.journey"]
+
+
+def test_failed_command_leaves_no_file(capsys: pytest.CaptureFixture[str], broken: Path, tmp_path: Path) -> None:
+    target = tmp_path / "results.json"
+    assert run(capsys, "simulate", str(broken), "-o", str(target))[0] == 1
+    assert not target.exists()
+    assert run(capsys, "report", str(broken), "-o", str(tmp_path / "r.html"))[0] == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.journey"]
+
+
+def test_simulate_exact(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = tmp_path / "exact.journey"
+    path.write_text(
+        'journey "e" {\n    currency EUR\n    stage a { entry; dwell 2 days }\n'
+        "    stage won { goal; terminal; revenue 100 EUR on enter }\n    stage lost { terminal }\n"
+        "    a -> a 50%\n    a -> won 25%\n    a -> lost otherwise\n}\n",
+        encoding="utf-8",
+    )
+    code, out, _ = run(capsys, "simulate", str(path), "--exact", "-f", "json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["conversion_rate"] == pytest.approx(0.5)
+    assert data["visits_per_customer"]["a"] == pytest.approx(2.0)
+    assert data["revenue_on_enter_per_customer"] == pytest.approx(50.0)
+    code, out, _ = run(capsys, "simulate", str(SAAS), "--exact")
+    assert code == 0 and "no exact answer" in out and "trial_nudge" in out
+
+
+def test_quiet_keeps_stderr_empty(capsys: pytest.CaptureFixture[str], small: Path, tmp_path: Path) -> None:
+    code, _, err = run(capsys, "simulate", str(small), "-q", "-o", str(tmp_path / "x.txt"))
+    assert code == 0 and err == ""
+
+
+# --- compare ------------------------------------------------------------
+
+
+def test_compare_files_as_arms(capsys: pytest.CaptureFixture[str], small: Path, tmp_path: Path) -> None:
+    other = tmp_path / "small_v2.journey"
+    other.write_text(SMALL.replace("visitor -> customer 20%", "visitor -> customer 30%"), encoding="utf-8")
+    code, out, _ = run(capsys, "compare", str(small), str(other), "-f", "json", "-n", "4000")
+    assert code == 0
+    data = json.loads(out)
+    jsonschema.validate(data, load_schema())
+    assert [a["name"] for a in data["scenarios"]] == ["small", "small_v2"]
+    delta = data["scenarios"][1]["versus_baseline"]["conversion_rate"]
+    assert delta["ci95"][0] > 0  # 20% -> 30% is plain to see at 4,000 customers
+    assert run(capsys, "compare", str(small))[0] == 2
+
+
+# --- render, init, fmt, report -------------------------------------------
+
+
+def test_render_dot_to_stdout_and_svg_next_to_file(capsys: pytest.CaptureFixture[str], small: Path) -> None:
+    code, out, _ = run(capsys, "render", str(small), "-f", "dot", "-o", "-")
+    assert code == 0 and out.startswith("digraph")
+    if shutil.which("dot") is None:
+        pytest.skip("Graphviz 'dot' is not installed")
+    code, _, err = run(capsys, "render", str(small))
+    assert code == 0
+    svg = small.with_suffix(".svg")
+    assert svg.read_text(encoding="utf-8").lstrip().startswith("<?xml")
+    code, _, _ = run(capsys, "render", str(small), "--scenario", "better_landing", "--flows", "-n", "2000")
+    assert code == 0 and (small.parent / "small.better_landing.svg").exists()
+
+
+def test_render_unknown_scenario(capsys: pytest.CaptureFixture[str], small: Path) -> None:
+    code, _, err = run(capsys, "render", str(small), "--scenario", "better_landin", "-f", "dot")
+    assert code == 2 and "did you mean 'better_landing'?" in err
+
+
+def test_init_writes_a_template_that_checks(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    target = tmp_path / "mine.journey"
+    assert run(capsys, "init", str(target))[0] == 0
+    assert run(capsys, "check", str(target))[0] == 0
+    assert run(capsys, "init", str(target))[0] == 2  # refuses to overwrite
+    code, _, err = run(capsys, "init", "--template", "b2b_pipelin", str(tmp_path / "b.journey"))
+    assert code == 2 and "did you mean 'b2b_pipeline'?" in err
+    code, out, _ = run(capsys, "init", "--list")
+    assert code == 0 and "saas_trial" in out and "b2b_pipeline" in out
+
+
+def test_fmt_check_and_rewrite(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = tmp_path / "messy.journey"
+    path.write_text('journey "m" {\nstage a {entry}\n  stage b {terminal}\na->b otherwise\n}\n', encoding="utf-8")
+    before = path.read_text(encoding="utf-8")
+    code, _, err = run(capsys, "fmt", "--check", str(path))
+    assert code == 1 and "would be reformatted" in err
+    assert path.read_text(encoding="utf-8") == before
+    assert run(capsys, "fmt", str(path))[0] == 0
+    assert run(capsys, "fmt", "--check", str(path))[0] == 0
+    assert run(capsys, "check", str(path))[0] == 0
+
+
+def test_report_writes_one_html_file(capsys: pytest.CaptureFixture[str], small: Path, tmp_path: Path) -> None:
+    target = tmp_path / "report.html"
+    code, _, _ = run(capsys, "report", str(small), "-o", str(target), "-n", "2000")
+    assert code == 0
+    html = target.read_text(encoding="utf-8")
+    assert html.startswith("<!DOCTYPE html>") and "better_landing" in html
+
+
+def test_python_dash_m_entry_point() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "journeydsl", "check", str(SAAS)], capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "ok" in proc.stdout
