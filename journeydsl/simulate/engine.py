@@ -34,6 +34,36 @@ __all__ = ["simulate_block"]
 
 _INF = math.inf
 
+_Chunk = tuple[np.ndarray, np.ndarray, bool]  # customer indices, entry times, times all zero
+
+
+class _Workspace:
+    """Per-process scratch arrays reused across blocks (fresh large arrays cost page faults)."""
+
+    size = 0
+    arrays: dict[str, np.ndarray] = {}  # noqa: RUF012
+
+    @classmethod
+    def get(cls, n: int) -> dict[str, np.ndarray]:
+        if n > cls.size:
+            cls.size = n
+            cls.arrays = {
+                "rev": np.empty(n),
+                "cost": np.empty(n),
+                "conv_t": np.empty(n),
+                "rev_pre": np.empty(n),
+                "cost_pre": np.empty(n),
+                "active_h": np.empty(n, bool),
+                "zeros": np.zeros(n),  # never written: entry times of the first group
+                "arange": np.arange(n),  # never written: the first group's indices
+            }
+        out = {k: v[:n] for k, v in cls.arrays.items()}
+        for k in ("rev", "cost", "rev_pre", "cost_pre"):
+            out[k].fill(0.0)
+        out["conv_t"].fill(_INF)
+        out["active_h"].fill(False)
+        return out
+
 
 class _Block:
     """Per-customer state of one block while it is simulated."""
@@ -42,24 +72,21 @@ class _Block:
         self.plan = plan
         self.rng = rng
         self.n = n
-        self.rev = np.zeros(n)
-        self.cost = np.zeros(n)
-        self.conv_t = np.full(n, _INF)
-        self.rev_pre = np.zeros(n)
-        self.cost_pre = np.zeros(n)
-        self.active_h = np.zeros(n, bool)
+        ws = _Workspace.get(n)
+        self.ws = ws
+        self.rev = ws["rev"]
+        self.cost = ws["cost"]
+        self.conv_t = ws["conv_t"]
+        self.rev_pre = ws["rev_pre"]
+        self.cost_pre = ws["cost_pre"]
+        self.active_h = ws["active_h"]
         self.seen: dict[int, np.ndarray] = {s.index: np.zeros(n, bool) for s in plan.stages if s.revisitable}
         self.tally = Tally(plan.shape, n=n)
         ns = len(plan.stages)
-        self.pending: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in range(ns)]
+        self.ns = ns
+        self.pending: list[list[_Chunk]] = [[] for _ in range(ns)]
 
     # --- helpers -----------------------------------------------------------
-
-    def disc(self, t: np.ndarray) -> np.ndarray | None:
-        """Discount factors at times ``t`` (``None`` when there is no discounting)."""
-        if self.plan.delta == 0:
-            return None
-        return np.exp(t * -self.plan.delta)
 
     def contact(self, touch: int, count: int, cost: float) -> None:
         """Count ``count`` contacts of a touchpoint and their discounted cost;
@@ -72,49 +99,53 @@ class _Block:
         r = float(self.plan.tp_response[touch])
         t.tp_responses[touch] += count if r >= 1 else self.rng.binomial(count, r)
 
+    @staticmethod
+    def _pick(cum: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """Slot of each uniform ``u`` among cumulative shares ``cum`` (int8; len(cum) if past the end)."""
+        if cum.size <= 6:
+            slot = (u >= cum[0]).view(np.int8)
+            for c in cum[1:]:
+                slot = slot + (u >= c).view(np.int8)
+            return slot
+        return np.searchsorted(cum, u, side="right").astype(np.int8)
+
     # --- the stay ------------------------------------------------------------
 
-    def draw_exits(self, sp: StagePlan, t0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Exit time and branch slot of each customer (slot -1: never leaves)."""
+    def draw_exits(self, sp: StagePlan, t0: np.ndarray, t0_zero: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Exit time and exit slot (int8) of each customer (slot -1: never leaves)."""
         rng = self.rng
         m = t0.size
         if sp.mode == "none":
-            return np.full(m, _INF), np.full(m, -1, np.int64)
+            return np.full(m, _INF), np.full(m, -1, np.int8)
         if sp.mode == "rate":
-            inf = math.isinf(sp.hazard)
-            delay = np.zeros(m) if inf else rng.exponential(1.0 / sp.hazard, m)
-            if sp.rate_cum.size == 1:
-                slot = np.zeros(m, np.int64)
+            te = np.zeros(m) if math.isinf(sp.hazard) else rng.exponential(1.0 / sp.hazard, m)
+            slot = np.zeros(m, np.int8) if sp.rate_cum.size == 1 else self._pick(sp.rate_cum[:-1], rng.random(m))
+        else:
+            nb = sp.cum.size
+            if nb == 1 and not sp.stay_forever:
+                slot = np.zeros(m, np.int8)
             else:
-                slot = np.searchsorted(sp.rate_cum, rng.random(m), side="right")
-                np.minimum(slot, sp.rate_cum.size - 1, out=slot)
-            delay += t0
-            return delay, slot
-        # branch form
-        nb = sp.cum.size
-        if nb == 1 and not sp.stay_forever:
-            slot = np.zeros(m, np.int64)
-        else:
-            slot = np.searchsorted(sp.cum, rng.random(m), side="right")
-        first = sp.delays[0]
-        if all(d is first for d in sp.delays):
-            te = first.draw(rng, m) if first is not None else np.zeros(m)
-        else:
-            te = np.zeros(m)
-            for k, d in enumerate(sp.delays):
-                if d is None:
-                    continue
-                sel = np.flatnonzero(slot == k)
-                if sel.size:
-                    te[sel] = d.draw(rng, sel.size)
-        te += t0
-        if sp.stay_forever:
-            stuck = slot >= nb
-            te[stuck] = _INF
-            slot[stuck] = -1
+                slot = self._pick(sp.cum if sp.stay_forever else sp.cum[:-1], rng.random(m))
+            first = sp.delays[0]
+            if all(d is first for d in sp.delays):
+                te = first.draw(rng, m) if first is not None else np.zeros(m)
+            else:
+                te = np.zeros(m)
+                for k, d in enumerate(sp.delays):
+                    if d is None:
+                        continue
+                    sel = np.flatnonzero(slot == k)
+                    if sel.size:
+                        te[sel] = d.draw(rng, sel.size)
+            if sp.stay_forever:
+                stuck = slot >= nb
+                te[stuck] = _INF
+                slot[stuck] = -1
+        if not t0_zero:
+            te += t0
         return te, slot
 
-    def stay(self, sp: StagePlan, idx: np.ndarray, t0: np.ndarray) -> None:
+    def stay(self, sp: StagePlan, idx: np.ndarray, t0: np.ndarray, t0_zero: bool) -> None:
         """Simulate one stay in ``sp`` for customers ``idx`` entering at times ``t0``."""
         plan, tal = self.plan, self.tally
         H = plan.horizon
@@ -128,7 +159,8 @@ class _Block:
             seen[idx] = True
         else:
             tal.reached[s] += m
-        d0 = self.disc(t0)
+        # discount factors at entry (None: all ones)
+        d0 = np.exp(t0 * -delta) if (sp.needs_d0 and delta and not t0_zero) else None
 
         newc: np.ndarray | None = None
         if sp.goal:
@@ -141,31 +173,34 @@ class _Block:
             else:
                 newc = None
 
-        te, slot = self.draw_exits(sp, t0)
-        tgt = np.where(slot >= 0, sp.targets[np.maximum(slot, 0)], -1) if sp.targets.size else slot.copy()
+        te, slot = self.draw_exits(sp, t0, t0_zero)
 
         # money at the moment of entry (part of the acquisition cost when converting here)
         c_entry = sp.enter_cost
         c_entry_vec: np.ndarray | None = None
+        c_later: np.ndarray | None = None
+        r_add: np.ndarray | None = None
         for tp in sp.touches:
             self.contact(tp, m, float(plan.tp_cost[tp]) * (float(d0.sum()) if d0 is not None else m))
         for amount, _period in sp.periodic_cost:
             c_entry += amount
-        c_later: np.ndarray | None = None
-        r_add: np.ndarray | None = None
 
         # triggers that reroute: fired in the order of their times, changing exits
         then_trigs = [tr for tr in sp.triggers if tr.then_target >= 0]
         if then_trigs:
-            c_entry_vec, c_later = self._reroute(sp, then_trigs, t0, d0, te, slot, tgt)
+            c_entry_vec, c_later = self._reroute(then_trigs, t0, d0, te, slot)
 
-        t1 = np.minimum(te, H)
-        span = t1 - t0
+        span: np.ndarray | None = None
+        if sp.triggers or sp.periodic_cost or sp.periodic_revenue or sp.purchases:
+            span = np.minimum(te, H)
+            if not t0_zero:
+                span -= t0
 
         # triggers that only send: closed form on the final exit times
         for tr in sp.triggers:
             if tr.then_target >= 0:
                 continue
+            assert span is not None
             cost_vec, at_entry = self._fire_closed(tr, t0, te, span, d0)
             if cost_vec is None:
                 continue
@@ -176,15 +211,18 @@ class _Block:
 
         # periodic flows after the first charge, and purchases
         for amount, period in sp.periodic_cost:
+            assert span is not None
             extra = self._periodic(amount, period, span, d0, skip_first=True)
             c_later = extra if c_later is None else c_later + extra
         if sp.enter_revenue:
             r_add = np.full(m, sp.enter_revenue) if d0 is None else d0 * sp.enter_revenue
         for amount, period in sp.periodic_revenue:
+            assert span is not None
             extra = self._periodic(amount, period, span, d0, skip_first=False)
             r_add = extra if r_add is None else r_add + extra
         for rate, worth in sp.purchases:
-            bought = self._purchases(rate, worth, t0, span)
+            assert span is not None
+            bought = self._purchases(rate, worth, t0, span, t0_zero)
             if bought is not None:
                 r_add = bought if r_add is None else r_add + bought
 
@@ -209,59 +247,83 @@ class _Block:
             self.rev[idx] += r_add
 
         # exits that happen inside the horizon
-        done = np.flatnonzero(te < H)
-        nd = done.size
+        if sp.mode == "none" and not then_trigs:
+            tal.at_horizon[s] += m
+            if sp.active:
+                self._retention(idx, t0, te, np.zeros(m, bool))
+            return
+        done = te < H
+        nd = int(np.count_nonzero(done))
         tal.completed[s] += nd
         tal.at_horizon[s] += m - nd
         if sp.active:
             self._retention(idx, t0, te, done)
         if nd == 0:
             return
-        te_d = te[done]
-        tal.dwell_sum[s] += float((te_d - t0[done]).sum())
-        tg_d = tgt[done]
-        ns = len(plan.stages)
-        tal.exits[s * ns : (s + 1) * ns] += np.bincount(tg_d, minlength=ns)
-        # `via` touchpoints on the transitions taken (not on trigger reroutes)
-        if sp.via.size and (sp.via >= 0).any():
-            sl = slot[done]
-            for k in np.flatnonzero(sp.via >= 0):
-                sel = np.flatnonzero(sl == k)
-                if not sel.size:
-                    continue
-                tp = int(sp.via[k])
-                c = float(plan.tp_cost[tp])
-                when = te_d[sel]
-                cv = np.exp(when * -delta) * c if delta else np.full(sel.size, c)
-                self.cost[idx[done[sel]]] += cv
-                self.contact(tp, sel.size, float(cv.sum()))
-        # push survivors to their next stage
-        ids = idx[done]
-        targets = np.unique(tg_d) if sp.targets.size > 1 or sp.triggers else sp.targets
-        for j in targets:
-            if targets.size == 1:
-                self.pending[int(j)].append((ids, te_d))
+        if nd == m:
+            ids, te_d, sl_d = idx, te, slot
+            t0_sum = 0.0 if t0_zero else float(t0.sum())
+        else:
+            sel = np.flatnonzero(done)
+            ids, te_d, sl_d = idx[sel], te[sel], slot[sel]
+            t0_sum = 0.0 if t0_zero else float(t0[sel].sum())
+        tal.dwell_sum[s] += float(te_d.sum()) - t0_sum
+        self._leave(sp, ids, te_d, sl_d, nd)
+
+    def _leave(self, sp: StagePlan, ids: np.ndarray, te: np.ndarray, slot: np.ndarray, nd: int) -> None:
+        """Count the exits by slot, charge ``via`` contacts, push customers to their next stage."""
+        plan, tal, ns = self.plan, self.tally, self.ns
+        s = sp.index
+        delta = plan.delta
+        targets = sp.out_targets
+        nslots = targets.size
+        nb = sp.via.size
+        stages = plan.stages
+        for k in range(nslots):
+            j = int(targets[k])
+            if nslots == 1:
+                mk = None
+                c = nd
             else:
-                sel = tg_d == j
-                self.pending[int(j)].append((ids[sel], te_d[sel]))
+                mk = slot == k
+                c = int(np.count_nonzero(mk))
+                if c == 0:
+                    continue
+            tal.exits[s * ns + j] += c
+            ids_k = ids if mk is None else ids[mk]
+            te_k = te if mk is None else te[mk]
+            if k < nb and sp.via[k] >= 0:
+                tp = int(sp.via[k])
+                cost = float(plan.tp_cost[tp])
+                cv = np.exp(te_k * -delta) * cost if delta else np.full(c, cost)
+                self.cost[ids_k] += cv
+                self.contact(tp, c, float(cv.sum()))
+            nxt = stages[j]
+            if nxt.sink:
+                tal.visits[j] += c
+                tal.reached[j] += c
+                tal.at_horizon[j] += c
+            else:
+                self.pending[j].append((ids_k, te_k, False))
 
     def _periodic(
-        self, amount: float, period: float, span: np.ndarray, d0: np.ndarray | None,
-        *, skip_first: bool,
-    ) -> np.ndarray:  # fmt: skip
+        self, amount: float, period: float, span: np.ndarray, d0: np.ndarray | None, *, skip_first: bool
+    ) -> np.ndarray:
         """Discounted sum of ``amount`` charged at the start of each period begun in the stay."""
         count = np.maximum(np.ceil(span / period), 1.0)
         if skip_first:
             count -= 1.0
-        if d0 is None:
+        if not self.plan.delta:
             return count * amount
         q = math.exp(-self.plan.delta * period)
         first = q if skip_first else 1.0
         # sum_{k<count} first * q^k = first * (1 - q^count) / (1 - q)
-        geo = (1.0 - np.power(q, count)) * (first / (1.0 - q))
-        return geo * d0 * amount
+        geo = (1.0 - np.power(q, count)) * (first / (1.0 - q) * amount)
+        return geo if d0 is None else geo * d0
 
-    def _purchases(self, rate: float, worth: Sampler, t0: np.ndarray, span: np.ndarray) -> np.ndarray | None:
+    def _purchases(
+        self, rate: float, worth: Sampler, t0: np.ndarray, span: np.ndarray, t0_zero: bool
+    ) -> np.ndarray | None:
         """Discounted value of a Poisson process of purchases over each stay."""
         rng = self.rng
         counts = rng.poisson(span * rate)
@@ -273,14 +335,15 @@ class _Block:
         if self.plan.delta:
             when = rng.random(total)
             when *= span[owner]
-            when += t0[owner]
-            values *= np.exp(when * -self.plan.delta)
+            if not t0_zero:
+                when += t0[owner]
+            when *= -self.plan.delta
+            values *= np.exp(when)
         return np.bincount(owner, weights=values, minlength=t0.size)
 
     def _fire_closed(
-        self, tr: TriggerPlan, t0: np.ndarray, te: np.ndarray, span: np.ndarray,
-        d0: np.ndarray | None,
-    ) -> tuple[np.ndarray | None, bool]:  # fmt: skip
+        self, tr: TriggerPlan, t0: np.ndarray, te: np.ndarray, span: np.ndarray, d0: np.ndarray | None
+    ) -> tuple[np.ndarray | None, bool]:
         """Firings of a trigger without ``then``: counts and discounted cost, in closed form.
 
         Returns the per-customer cost (None when it costs nothing) and whether
@@ -295,31 +358,38 @@ class _Block:
                 np.minimum(count, float(tr.limit), out=count)
             fired = float(count.sum())
             tal.trig_fired[tr.index] += fired
-            if tr.cost == 0 and tr.touch < 0:
+            if tr.cost == 0:
+                self._sent(tr, int(fired), 0.0)
                 return None, False
-            if d0 is None:
+            if not delta:
                 cost = count * tr.cost
             else:
                 q = math.exp(-delta * tr.days)
-                cost = (1.0 - np.power(q, count)) * (q / (1.0 - q) * tr.cost) * d0
+                cost = (1.0 - np.power(q, count)) * (q / (1.0 - q) * tr.cost)
+                if d0 is not None:
+                    cost *= d0
             self._sent(tr, int(fired), float(cost.sum()))
-            return (cost if tr.cost else None), False
+            return cost, False
         off = 0.0 if tr.when == "enter" else tr.days
         if tr.when == "enter":
             mask = None
             k = m
         else:
-            mask = (te - t0 > off) & (t0 + off < self.plan.horizon)
+            # still in the stage (and inside the horizon) when the time comes
+            mask = span > off
             k = int(np.count_nonzero(mask))
         tal.trig_fired[tr.index] += k
-        if k == 0 or (tr.cost == 0 and tr.touch < 0):
+        if k == 0:
+            return None, off == 0
+        if tr.cost == 0:
+            self._sent(tr, k, 0.0)
             return None, off == 0
         factor = math.exp(-delta * off) * tr.cost
         cost = np.full(m, factor) if d0 is None else d0 * factor
         if mask is not None:
             cost *= mask
         self._sent(tr, k, float(cost.sum()))
-        return (cost if tr.cost else None), off == 0
+        return cost, off == 0
 
     def _sent(self, tr: TriggerPlan, count: int, cost: float) -> None:
         """Book ``count`` firings of a sending trigger (responses drawn in aggregate)."""
@@ -331,10 +401,9 @@ class _Block:
         t.tp_responses[tr.touch] += count if tr.response >= 1 else self.rng.binomial(count, tr.response)
 
     def _reroute(
-        self, sp: StagePlan, trigs: list[TriggerPlan], t0: np.ndarray, d0: np.ndarray | None,
-        te: np.ndarray, slot: np.ndarray, tgt: np.ndarray,
-    ) -> tuple[np.ndarray | None, np.ndarray | None]:  # fmt: skip
-        """Fire the rerouting triggers in time order, editing ``te``, ``slot``, ``tgt`` in place.
+        self, trigs: list[TriggerPlan], t0: np.ndarray, d0: np.ndarray | None, te: np.ndarray, slot: np.ndarray
+    ) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """Fire the rerouting triggers in time order, editing ``te`` and ``slot`` in place.
 
         Returns the per-customer discounted firing costs at entry and later.
         """
@@ -348,16 +417,13 @@ class _Block:
             first = 0.0 if tr.when == "enter" else tr.days
             if tr.when == "every" and tr.limit == 0:
                 continue
-            if first < latest or (first == 0 and tr.when == "enter"):
+            if first < latest:
                 heap.append((first, order, 1))
         heapq.heapify(heap)
         while heap:
             off, order, k = heapq.heappop(heap)
             tr = trigs[order]
-            if tr.when == "enter":
-                alive = np.flatnonzero(te - t0 >= 0)
-            else:
-                alive = np.flatnonzero((te - t0 > off) & (t0 + off < H))
+            alive = np.arange(m) if tr.when == "enter" else np.flatnonzero((te - t0 > off) & (t0 + off < H))
             na = alive.size
             if na == 0:
                 continue
@@ -382,8 +448,7 @@ class _Block:
             if moved.size:
                 tal.trig_rerouted[tr.index] += moved.size
                 te[moved] = t0[moved] + off
-                slot[moved] = -1
-                tgt[moved] = tr.then_target
+                slot[moved] = tr.slot
             if tr.when == "every" and (tr.limit is None or k < tr.limit):
                 nxt = (k + 1) * tr.days
                 if nxt < latest:
@@ -394,8 +459,7 @@ class _Block:
         """Count converters active at each retention point during this stay of an active stage."""
         tal, H = self.tally, self.plan.horizon
         conv = self.conv_t[idx]
-        still = np.ones(idx.size, bool)
-        still[done] = False
+        still = ~done
         if still.any():
             self.active_h[idx[still]] = True
         cm = np.flatnonzero(conv <= t0)
@@ -425,15 +489,15 @@ class _Block:
         plan, rng, n = self.plan, self.rng, self.n
         if n == 0:
             return self.tally
+        zeros, arange = self.ws["zeros"], self.ws["arange"]
         if plan.entry_stages.size == 1:
-            self.pending[int(plan.entry_stages[0])].append((np.arange(n), np.zeros(n)))
+            self._enter(int(plan.entry_stages[0]), arange, zeros)
         else:
-            e = np.searchsorted(plan.entry_cum, rng.random(n), side="right")
-            np.minimum(e, plan.entry_stages.size - 1, out=e)
+            e = self._pick(plan.entry_cum[:-1], rng.random(n))
             for k, s in enumerate(plan.entry_stages):
                 ids = np.flatnonzero(e == k)
                 if ids.size:
-                    self.pending[int(s)].append((ids, np.zeros(ids.size)))
+                    self._enter(int(s), ids, zeros[: ids.size])
         stages = plan.stages
         while True:
             busy = False
@@ -444,35 +508,47 @@ class _Block:
                 busy = True
                 self.pending[sp.index] = []
                 if len(chunks) == 1:
-                    idx, t0 = chunks[0]
+                    idx, t0, t0_zero = chunks[0]
                 else:
                     idx = np.concatenate([c[0] for c in chunks])
                     t0 = np.concatenate([c[1] for c in chunks])
-                self.stay(sp, idx, t0)
+                    t0_zero = all(c[2] for c in chunks)
+                self.stay(sp, idx, t0, t0_zero)
             if not busy:
                 break
         return self.finish()
+
+    def _enter(self, s: int, ids: np.ndarray, t0: np.ndarray) -> None:
+        sp = self.plan.stages[s]
+        if sp.sink:
+            c = ids.size
+            self.tally.visits[s] += c
+            self.tally.reached[s] += c
+            self.tally.at_horizon[s] += c
+        else:
+            self.pending[s].append((ids, t0, True))
 
     def finish(self) -> Tally:
         """Per-customer totals into sums, quantile arrays and retention denominators."""
         tal, H = self.tally, self.plan.horizon
         rev, cost = self.rev, self.cost
-        conv_mask = self.conv_t < _INF
-        ci = np.flatnonzero(conv_mask)
+        ci = np.flatnonzero(self.conv_t < _INF)
         sums = tal.sums
-        value = rev - cost
         sums[K["rev"]] = rev.sum()
         sums[K["rev2"]] = np.dot(rev, rev)
         sums[K["cost"]] = cost.sum()
         sums[K["cost2"]] = np.dot(cost, cost)
-        sums[K["value2"]] = np.dot(value, value)
-        pre = cost.copy()
+        sums[K["value2"]] = sums[K["rev2"]] - 2 * np.dot(rev, cost) + sums[K["cost2"]]
         nconv = ci.size
         sums[K["conv"]] = nconv
+        pre_sum, pre2 = sums[K["cost"]], sums[K["cost2"]]
         if nconv:
             cp = self.cost_pre[ci]
-            pre[ci] = cp
-            ltv = (rev[ci] - self.rev_pre[ci]) - (cost[ci] - cp)
+            cc = cost[ci]
+            # converters' acquisition cost is their cost up to conversion, not all of it
+            pre_sum += cp.sum() - cc.sum()
+            pre2 += np.dot(cp, cp) - np.dot(cc, cc)
+            ltv = (rev[ci] - self.rev_pre[ci]) - (cc - cp)
             ct = self.conv_t[ci]
             sums[K["ltv"]] = ltv.sum()
             sums[K["ltv2"]] = np.dot(ltv, ltv)
@@ -490,8 +566,8 @@ class _Block:
             npts = tal.shape.curve_points
             last = np.minimum(np.floor(room / step + 1e-9), npts - 1).astype(np.int64)
             tal.curve_n += np.cumsum(np.bincount(last, minlength=npts)[::-1])[::-1]
-        sums[K["pre"]] = pre.sum()
-        sums[K["pre2"]] = np.dot(pre, pre)
+        sums[K["pre"]] = pre_sum
+        sums[K["pre2"]] = pre2
         return tal
 
 

@@ -7,7 +7,7 @@ picklable value (workers receive it), free of pydantic objects.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import networkx as nx
 import numpy as np
@@ -32,6 +32,7 @@ class TriggerPlan:
     then_share: float  # 0 when there is no `then`
     then_target: int  # -1 when there is no `then`
     limit: int | None
+    slot: int = -1  # the exit slot of the stage its reroutes use
 
 
 @dataclass
@@ -62,6 +63,10 @@ class StagePlan:
     purchases: tuple[tuple[float, Sampler], ...] = ()  # (rate per day, worth)
     triggers: tuple[TriggerPlan, ...] = ()
     revisitable: bool = False
+    # exit slots: the edges (in order), then one per rerouting trigger
+    out_targets: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    sink: bool = False  # nothing happens here and nobody leaves: only counted
+    needs_d0: bool = False  # some money or contact at entry or during the stay
 
 
 @dataclass
@@ -175,8 +180,20 @@ def compile_plan(journey: Journey, shape: TallyShape) -> Plan:
                     limit=tg.limit,
                 )
             )
+        reroutes = [t.then_target for t in trig if t.then_target >= 0]
+        nb = int(sp.targets.size)
+        k = 0
+        for n_t, t in enumerate(trig):
+            if t.then_target >= 0:
+                trig[n_t] = replace(t, slot=nb + k)
+                k += 1
         sp.triggers = tuple(trig)
+        sp.out_targets = np.array([*sp.targets.tolist(), *reroutes], np.int64)
         sp.revisitable = st.name in cyclic
+        sp.needs_d0 = bool(sp.enter_revenue or sp.enter_cost or sp.periodic_revenue or sp.periodic_cost or sp.triggers)
+        sp.sink = sp.mode == "none" and not (
+            sp.goal or sp.active or sp.revisitable or sp.needs_d0 or sp.purchases or sp.touches
+        )
         plans.append(sp)
 
     entries = journey.entries
