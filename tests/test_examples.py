@@ -131,7 +131,7 @@ def test_self_loop_in_recency_example_is_kept() -> None:
     path = ROOT / "examples" / "journeys" / "retail_recency.journey"
     journey, _ = _compile(path.read_text(encoding="utf-8"), path.name)
     loops = [t for t in journey.transitions if t.source == t.target]
-    assert [(t.source, t.share) for t in loops] == [("recent", pytest.approx(0.30))]
+    assert [(t.source, t.share) for t in loops] == [("recent", pytest.approx(0.20))]
 
 
 def test_cart_example_reminders_reach_only_open_carts() -> None:
