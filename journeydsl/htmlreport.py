@@ -224,7 +224,13 @@ def _curve(results: Results, index: int, arm: dict[str, Any]) -> list[tuple[floa
         if callable(curve):
             curve = curve()
         if curve:
-            return [(float(point[0]), float(point[1])) for point in curve if point[1] is not None]
+            # a point followed by only a handful of converters (just before the horizon) is noise, not a trend
+            enough = max(30, max((int(p[2]) for p in curve if len(p) > 2), default=0) // 100)
+            return [
+                (float(p[0]), float(p[1]))
+                for p in curve
+                if p[1] is not None and (len(p) < 3 or int(p[2]) >= enough)
+            ]
     points = []
     for d, fig in sorted(((_get(arm.get("metrics", {}), "retention") or {}).items()), key=lambda kv: float(kv[0])):
         if isinstance(fig, dict) and fig.get("mean") is not None:

@@ -81,7 +81,7 @@ def test_check_every_example_is_clean(capsys: pytest.CaptureFixture[str]) -> Non
 
 
 def test_check_points_at_the_mistake_with_a_hint(capsys: pytest.CaptureFixture[str], broken: Path) -> None:
-    code, out, err = run(capsys, "check", str(broken))
+    code, _, err = run(capsys, "check", str(broken))
     assert code == 1
     assert f"{broken}:4:16: error: unknown stage 'lsot'" in err
     assert "   4 |     visitor -> lsot 30%\n     |                ^^^^\n" in err
@@ -244,7 +244,7 @@ def test_render_dot_to_stdout_and_svg_next_to_file(capsys: pytest.CaptureFixture
     assert code == 0 and out.startswith("digraph")
     if shutil.which("dot") is None:
         pytest.skip("Graphviz 'dot' is not installed")
-    code, _, err = run(capsys, "render", str(small))
+    code, _, _ = run(capsys, "render", str(small))
     assert code == 0
     svg = small.with_suffix(".svg")
     assert svg.read_text(encoding="utf-8").lstrip().startswith("<?xml")

@@ -1,0 +1,154 @@
+"""The HTML report: complete, self-contained, escaped, and it renders in a real browser."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from journeydsl.api import loads, simulate
+from journeydsl.htmlreport import SECTIONS, build_report
+
+HOSTILE = r"""
+journey "<script>alert('x')</script> & \"Co\"" {
+    currency EUR
+    stage visitor "<b>Visitor</b> <script>alert(1)</script>" { entry; dwell 2 days; touch ads on enter }
+    stage customer "Клиент & \"VIP\"" { goal; active; revenue 10 EUR every month }
+    stage lost "</svg><img src=x onerror=alert(1)>" { terminal }
+    touchpoint ads "<i>ads</i>" { channel paid_social; cost 1 EUR }
+    visitor -> customer 30%
+    visitor -> lost otherwise
+    customer -> lost 10% per month
+    scenario cheaper "<script>evil()</script>" { touchpoint ads { cost 0.5 EUR } }
+}
+"""
+
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+
+
+class _Structure(HTMLParser):
+    """Records tags, ids and unbalanced closes while parsing."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[str] = []
+        self.problems: list[str] = []
+        self.ids: set[str] = set()
+        self.tags: list[str] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        self.ids |= {v for k, v in attrs if k == "id" and v}
+        if tag not in VOID:
+            self.stack.append(tag)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in VOID:
+            return
+        if not self.stack or self.stack[-1] != tag:
+            self.problems.append(f"</{tag}> closes <{self.stack[-1] if self.stack else 'nothing'}>")
+            if tag in self.stack:
+                while self.stack and self.stack.pop() != tag:
+                    pass
+            return
+        self.stack.pop()
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+@pytest.fixture(scope="module")
+def hostile_html() -> str:
+    journey = loads(HOSTILE, "hostile.journey")
+    results = simulate(journey, customers=2000, seed=1, scenarios=None)
+    return build_report(journey, results)
+
+
+def _parse(html: str) -> _Structure:
+    parser = _Structure()
+    parser.feed(html)
+    parser.close()
+    return parser
+
+
+def test_report_parses_and_has_every_section(hostile_html: str) -> None:
+    doc = _parse(hostile_html)
+    assert doc.problems == []
+    assert doc.stack == []
+    assert {sid for sid, _ in SECTIONS} <= doc.ids
+    text = " ".join(doc.text)
+    for heading in ("Headline figures", "Retention", "LTV distribution", "Funnel", "Assumptions", "Definitions"):
+        assert heading in text
+    assert hostile_html.count("<svg") >= 4  # map, retention, LTV per arm, funnel per arm
+
+
+def test_report_is_self_contained(hostile_html: str) -> None:
+    assert "<script" not in hostile_html.lower()
+    assert "<link" not in hostile_html.lower()
+    # nothing to fetch: no src/href that leaves the page (SVG namespaces are names, not fetches)
+    assert re.findall(r'(?:src|href)\s*=\s*"(?:https?:)?//', hostile_html) == []
+    assert "@import" not in hostile_html
+
+
+def test_labels_from_the_file_are_escaped(hostile_html: str) -> None:
+    assert "<img" not in hostile_html
+    assert "<b>Visitor</b>" not in hostile_html and "<i>ads</i>" not in hostile_html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in hostile_html
+    assert "Клиент &amp; &quot;VIP&quot;" in hostile_html
+    text = " ".join(_parse(hostile_html).text)
+    assert "<script>evil()</script>" in text  # shown as text, exactly as written
+
+
+def test_report_states_the_assumptions(tmp_path: Path) -> None:
+    path = tmp_path / "a.journey"
+    path.write_text(HOSTILE, encoding="utf-8")
+    from journeydsl.api import load
+
+    journey = load(path)
+    html = build_report(journey, simulate(journey, customers=1000, seed=5))
+    import hashlib
+
+    assert hashlib.sha256(path.read_bytes()).hexdigest() in html
+    assert "1,000" in html and "<td class=\"num\">5</td>" in html
+
+
+def _chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+
+def test_report_renders_in_headless_chromium(hostile_html: str, tmp_path: Path) -> None:
+    browser = _chromium()
+    if browser is None:
+        if os.environ.get("CI"):
+            pytest.fail("Chromium is missing in CI: .ci/run installs Debian's 'chromium'")
+        pytest.skip("Chromium is not installed (apt-get install chromium); CI runs this test")
+    page = tmp_path / "report.html"
+    page.write_text(hostile_html, encoding="utf-8")
+    shot = tmp_path / "shot.png"
+    proc = subprocess.run(
+        [
+            browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr", "--v=0",
+            "--window-size=1200,2400", f"--screenshot={shot}", page.as_uri(),
+        ],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    console = [line for line in proc.stderr.splitlines() if "CONSOLE" in line]
+    assert console == [], console
+    data = shot.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    # a blank page compresses to almost nothing; a page of tables and charts does not
+    assert len(data) > 50_000
+    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    assert (width, height) == (1200, 2400)
