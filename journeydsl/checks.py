@@ -109,6 +109,14 @@ def _edge(t: Transition) -> str:
     return f"'{t.source} -> {t.target}'"
 
 
+def _out_edges(journey: Journey) -> dict[str, list[Transition]]:
+    """Transitions by source stage, in file order (one pass, not one scan per stage)."""
+    out: dict[str, list[Transition]] = {}
+    for t in journey.transitions:
+        out.setdefault(t.source, []).append(t)
+    return out
+
+
 def _line(span: Span | None) -> str:
     return f" (line {span.line})" if span else ""
 
@@ -212,8 +220,9 @@ def check_share_ranges(journey: Journey) -> list[Diagnostic]:
 def check_branch_shares(journey: Journey) -> list[Diagnostic]:
     """Branch shares out of a stage sum to at most 100%; one ``otherwise``; remainders."""
     out: list[Diagnostic] = []
+    edges = _out_edges(journey)
     for s in journey.stages:
-        branches = [t for t in journey.out_edges(s.name) if t.kind == "branch"]
+        branches = [t for t in edges.get(s.name, ()) if t.kind == "branch"]
         if not branches:
             continue
         total = sum(t.share or 0.0 for t in branches)
@@ -258,8 +267,9 @@ def check_rates(journey: Journey) -> list[Diagnostic]:
 def check_mixed_forms(journey: Journey) -> list[Diagnostic]:
     """A stage's exits are all branches or all rates."""
     out: list[Diagnostic] = []
+    by_source = _out_edges(journey)
     for s in journey.stages:
-        edges = journey.out_edges(s.name)
+        edges = by_source.get(s.name, [])
         kinds = {t.kind for t in edges}
         if len(kinds) > 1:
             first_rate = next(t for t in edges if t.kind == "rate")
@@ -363,21 +373,28 @@ def _reach_graph(journey: Journey) -> nx.DiGraph:
     return g
 
 
+def _reach(g: nx.DiGraph, sources: list[str]) -> set[str]:
+    """Nodes reachable from any of ``sources`` (themselves included), in one pass."""
+    seen = {n for n in sources if n in g}
+    todo = list(seen)
+    while todo:
+        for m in g.successors(todo.pop()):
+            if m not in seen:
+                seen.add(m)
+                todo.append(m)
+    return seen
+
+
 def check_reachability(journey: Journey) -> list[Diagnostic]:
     """Warnings: stages no entry reaches; stages with no way to a terminal stage and not active."""
     g = _reach_graph(journey)
     out: list[Diagnostic] = []
-    reached: set[str] = set()
-    for s in journey.entries:
-        if s.name in g:
-            reached |= nx.descendants(g, s.name) | {s.name}
+    reached = _reach(g, [s.name for s in journey.entries])
     ends = [s.name for s in journey.stages if s.terminal or s.active]
-    can_end: set[str] = set()
-    for n in ends:
-        can_end |= nx.ancestors(g, n) | {n}
+    can_end = _reach(g.reverse(copy=False), ends)
+    if not journey.entries:
+        return out
     for s in journey.stages:
-        if not journey.entries:
-            break
         if s.name not in reached and not s.goal:
             out.append(_diag(journey, s.span, "W501",
                              f"no entry stage can reach stage '{s.name}'",
@@ -399,9 +416,7 @@ def check_goals(journey: Journey) -> list[Diagnostic]:
                       "W507", "no stage is a 'goal': conversion, LTV and CAC cannot be measured",
                       "mark the stage that counts as a conversion with 'goal'")]
     g = _reach_graph(journey)
-    reached: set[str] = set()
-    for s in journey.entries:
-        reached |= nx.descendants(g, s.name) | {s.name}
+    reached = _reach(g, [s.name for s in journey.entries])
     return [
         _diag(journey, s.span, "W504", f"the goal stage '{s.name}' cannot be reached",
               "no entry stage leads to it; add a transition into it")

@@ -11,6 +11,7 @@ again changes nothing.
 
 from __future__ import annotations
 
+import bisect
 import json
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -176,13 +177,24 @@ def _start(node: Any) -> tuple[int, int]:
 
 
 def _attach(journey: sx.JourneyNode, comments: list[_Comment]) -> _Notes:
+    """Give each comment to a node: above it, at the end of its line, or at a block's end."""
     notes = _Notes()
     nodes: list[Any] = []
     _flatten(journey, nodes)
     nodes = [n for n in nodes if n.span is not None]
     nodes.sort(key=_start)
-    blocks = [n for n in nodes if _children(n) or isinstance(
-        n, sx.JourneyNode | sx.PhaseNode | sx.SegmentNode | sx.ScenarioNode)]
+    starts = [n.span.line for n in nodes]
+    by_end: dict[int, list[Any]] = {}
+    by_start: dict[int, list[Any]] = {}
+    innermost: dict[int, Any] = {}
+    for n in nodes:
+        by_end.setdefault(n.span.end_line, []).append(n)
+        by_start.setdefault(n.span.line, []).append(n)
+        if _children(n) or isinstance(
+            n, sx.JourneyNode | sx.PhaseNode | sx.SegmentNode | sx.ScenarioNode
+        ):
+            for line in range(n.span.line + 1, n.span.end_line):
+                innermost[line] = n  # inner blocks come later and win
     jspan = journey.span
     assert jspan is not None
 
@@ -197,18 +209,18 @@ def _attach(journey: sx.JourneyNode, comments: list[_Comment]) -> _Notes:
             notes.footer.append(c.text)
             continue
         if not c.own_line:
-            ending = [n for n in nodes if n.span.end_line == c.line]
+            ending = by_end.get(c.line)
             if ending:
                 node = min(ending, key=_start)
                 add(notes.head if node.span.line == c.line else notes.tail, node, c.text)
                 continue
-            starting = [n for n in nodes if n.span.line == c.line]
+            starting = by_start.get(c.line)
             if starting:
                 add(notes.head, min(starting, key=_start), c.text)
                 continue
-        following = next((n for n in nodes if n.span.line > c.line), None)
-        inside = [b for b in blocks if b.span.line < c.line < b.span.end_line]
-        block: Any = max(inside, key=_start) if inside else journey
+        i = bisect.bisect_right(starts, c.line)
+        following = nodes[i] if i < len(nodes) else None
+        block: Any = innermost.get(c.line, journey)
         bspan: Span = block.span
         if following is None or _start(following) > (bspan.end_line, bspan.end_col):
             add(notes.block_end, block, c.text)

@@ -25,7 +25,7 @@ from journeydsl.transformer import to_syntax
 __all__ = ["KEYWORDS", "MAX_BYTES", "grammar_text", "parse", "parse_tree", "parser"]
 
 #: Files larger than this are refused with a diagnostic (journeys are written by hand).
-MAX_BYTES = 4_000_000
+MAX_BYTES = 2_000_000
 
 
 def grammar_text() -> str:
