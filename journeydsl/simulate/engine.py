@@ -34,6 +34,12 @@ __all__ = ["simulate_block"]
 
 _INF = math.inf
 
+
+def _dot(a: np.ndarray, b: np.ndarray) -> float:
+    """Inner product without BLAS (its threads stall on a busy shared machine)."""
+    return float(np.einsum("i,i->", a, b))
+
+
 _Chunk = tuple[np.ndarray, np.ndarray, bool]  # customer indices, entry times, times all zero
 
 
@@ -265,8 +271,8 @@ class _Block:
             t0_sum = 0.0 if t0_zero else float(t0.sum())
         else:
             sel = np.flatnonzero(done)
-            ids, te_d, sl_d = idx[sel], te[sel], slot[sel]
-            t0_sum = 0.0 if t0_zero else float(t0[sel].sum())
+            ids, te_d, sl_d = idx.take(sel), te.take(sel), slot.take(sel)
+            t0_sum = 0.0 if t0_zero else float(t0.take(sel).sum())
         tal.dwell_sum[s] += float(te_d.sum()) - t0_sum
         self._leave(sp, ids, te_d, sl_d, nd)
 
@@ -282,16 +288,15 @@ class _Block:
         for k in range(nslots):
             j = int(targets[k])
             if nslots == 1:
-                mk = None
                 c = nd
+                ids_k, te_k = ids, te
             else:
-                mk = slot == k
-                c = int(np.count_nonzero(mk))
+                sel = np.flatnonzero(slot == k)  # then take: faster than a boolean gather
+                c = sel.size
                 if c == 0:
                     continue
+                ids_k, te_k = ids.take(sel), te.take(sel)
             tal.exits[s * ns + j] += c
-            ids_k = ids if mk is None else ids[mk]
-            te_k = te if mk is None else te[mk]
             if k < nb and sp.via[k] >= 0:
                 tp = int(sp.via[k])
                 cost = float(plan.tp_cost[tp])
@@ -535,10 +540,11 @@ class _Block:
         ci = np.flatnonzero(self.conv_t < _INF)
         sums = tal.sums
         sums[K["rev"]] = rev.sum()
-        sums[K["rev2"]] = np.dot(rev, rev)
+        sums[K["rev2"]] = _dot(rev, rev)
         sums[K["cost"]] = cost.sum()
-        sums[K["cost2"]] = np.dot(cost, cost)
-        sums[K["value2"]] = sums[K["rev2"]] - 2 * np.dot(rev, cost) + sums[K["cost2"]]
+        sums[K["cost2"]] = _dot(cost, cost)
+        value = rev - cost
+        sums[K["value2"]] = _dot(value, value)
         nconv = ci.size
         sums[K["conv"]] = nconv
         pre_sum, pre2 = sums[K["cost"]], sums[K["cost2"]]
@@ -547,15 +553,15 @@ class _Block:
             cc = cost[ci]
             # converters' acquisition cost is their cost up to conversion, not all of it
             pre_sum += cp.sum() - cc.sum()
-            pre2 += np.dot(cp, cp) - np.dot(cc, cc)
+            pre2 += _dot(cp, cp) - _dot(cc, cc)
             ltv = (rev[ci] - self.rev_pre[ci]) - (cc - cp)
             ct = self.conv_t[ci]
             sums[K["ltv"]] = ltv.sum()
-            sums[K["ltv2"]] = np.dot(ltv, ltv)
+            sums[K["ltv2"]] = _dot(ltv, ltv)
             sums[K["pre_conv"]] = cp.sum()
-            sums[K["ltv_pre"]] = np.dot(ltv, cp)
+            sums[K["ltv_pre"]] = _dot(ltv, cp)
             sums[K["ttc"]] = ct.sum()
-            sums[K["ttc2"]] = np.dot(ct, ct)
+            sums[K["ttc2"]] = _dot(ct, ct)
             sums[K["churned"]] = nconv - np.count_nonzero(self.active_h[ci])
             tal.conv_times.append(ct.astype(np.float32))
             tal.ltv_values.append(ltv.astype(np.float32))
