@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 import re
+import textwrap
 from pathlib import Path
 from types import ModuleType
 
@@ -26,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples" / "journeys").glob("*.journey"))
 DOCS = sorted((ROOT / "docs").rglob("*.md")) + [p for p in [ROOT / "README.md"] if p.is_file()]
 
-FENCE = re.compile(r"^```journey[ \t]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
+FENCE = re.compile(r"^[ \t]*```journey[ \t]*\n(.*?)^[ \t]*```[ \t]*$", re.MULTILINE | re.DOTALL)
 COMPLETE = "# complete"
 
 #: The worked examples written for strategists (``saas_trial`` is the language's
@@ -153,7 +154,7 @@ def _blocks() -> list[tuple[str, str]]:
         text = doc.read_text(encoding="utf-8")
         for match in FENCE.finditer(text):
             line = text.count("\n", 0, match.start()) + 2  # the block's first line
-            found.append((f"{doc.relative_to(ROOT)}:{line}", match.group(1)))
+            found.append((f"{doc.relative_to(ROOT)}:{line}", textwrap.dedent(match.group(1))))
     return found
 
 
@@ -165,6 +166,8 @@ def test_the_docs_have_journey_blocks() -> None:
     where = {w.split(":")[0] for w, _ in BLOCKS}
     assert "docs/tutorial.md" in where and "docs/recipes.md" in where
     assert sum(w.startswith("docs/tutorial.md") for w, _ in COMPLETE_BLOCKS) >= 4
+    indented = [w for w, body in BLOCKS if w.startswith("docs/recipes.md") and "understaffed" in body]
+    assert indented, "blocks indented inside a list are found too"
 
 
 def _is_whole_journey(body: str) -> bool:
@@ -175,10 +178,29 @@ def _is_whole_journey(body: str) -> bool:
     return False
 
 
+FRAGMENTS = [(where, body) for where, body in BLOCKS if not _is_whole_journey(body)]
+
+
 @pytest.mark.parametrize(("where", "body"), BLOCKS, ids=[w for w, _ in BLOCKS])
 def test_doc_block_parses(where: str, body: str) -> None:
     text = body if _is_whole_journey(body) else 'journey "fragment" {\n' + body + "}\n"
     _parse(text, where)
+
+
+#: What a fragment may lack: the stages, touchpoints and triggers around it, and an entry.
+FRAGMENT_GAPS = {"E201", "E202", "E203", "E204", "E403"}
+
+
+@pytest.mark.parametrize(("where", "body"), FRAGMENTS, ids=[w for w, _ in FRAGMENTS])
+def test_doc_fragment_has_no_mistake_of_its_own(where: str, body: str) -> None:
+    """A fragment compiles except for the names it leaves to the rest of a journey."""
+    compile_mod = _compile_module()
+    text = 'journey "fragment" {\n' + body + "}\n"
+    try:
+        compile_mod.compile_source(Source(where, text))
+    except JourneyError as exc:
+        own = [d for d in exc.errors if d.code not in FRAGMENT_GAPS]
+        assert not own, "\n".join(f"{d.code}: {d.message}" for d in own)
 
 
 @pytest.mark.parametrize(("where", "body"), COMPLETE_BLOCKS, ids=[w for w, _ in COMPLETE_BLOCKS])
