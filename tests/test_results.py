@@ -259,3 +259,21 @@ def test_tally_merge_adds() -> None:
     t2.visits += 5
     t1.merge(t2)
     assert t1.n == 7 and t1.visits[0] == 7 and t1.curve_active.size == 9
+
+
+def test_arms_with_different_stages_line_up() -> None:
+    base = rich_journey().model_copy(update={"segments": ()})
+    extra = base.model_copy(
+        update={
+            "stages": (*base.stages, Stage(name="vip", goal=True, terminal=True)),
+            "transitions": tuple(
+                Transition(source="trial", target="vip", share=0.25) if t.key == ("trial", "customer") else t
+                for t in base.transitions
+            ),
+        }
+    )
+    r = run([("baseline", base), ("vip", extra)], 4_000, 1)
+    d = r.to_dict()
+    jsonschema.validate(d, load_schema())
+    assert d["scenarios"][0]["stages"]["vip"]["reached"] == 0
+    assert d["scenarios"][1]["stages"]["vip"]["reached"] > 0

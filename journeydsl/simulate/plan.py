@@ -200,6 +200,12 @@ def compile_plan(journey: Journey, shape: TallyShape) -> Plan:
     entry_shares: np.ndarray = np.array([float(s.entry or 0.0) for s in entries])
     if entry_shares.sum() <= 0:
         entry_shares = np.ones(len(entries))
+    # stages other arms have and this one lacks: never entered, only there to line up indices
+    present = {sp.index for sp in plans}
+    for name, i in sidx.items():
+        if i not in present:
+            plans.append(StagePlan(index=i, name=name, goal=False, active=False, mode="none", sink=True))
+    plans.sort(key=lambda sp: sp.index)
     return Plan(
         name=journey.name,
         stages=plans,
