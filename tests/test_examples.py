@@ -118,6 +118,52 @@ def test_some_example_has_segments_and_phases() -> None:
     assert all(j.phases for j in journeys), "every example groups its stages into phases"
 
 
+def test_examples_together_show_every_form_of_the_language() -> None:
+    """A strategist can find each form of language.md in a worked example."""
+    journeys = [_compile(p.read_text(encoding="utf-8"), p.name)[0] for p in EXAMPLES]
+    dists: set[str] = set()
+    seen: set[str] = set()
+    for j in journeys:
+        variants = [j] + [j.with_scenario(sc.name) for sc in j.scenarios]
+        variants += [sj for _, _, sj in j.segment_journeys()]
+        for v in variants:
+            for st in v.stages:
+                dists.update(d.kind for d in [st.dwell] if d is not None)
+                dists.update(p.worth.kind for p in st.purchases)
+                seen.update(f"stage:{flag}" for flag in ("terminal", "goal", "active") if getattr(st, flag))
+                seen.update(["entry-share"] if st.entry is not None and st.entry < 1 else [])
+                seen.update(["touch"] if st.touches else [])
+                seen.update("revenue-every" if c.period_days else "revenue-on-enter" for c in st.revenue)
+                seen.update("cost-every" if c.period_days else "cost-on-enter" for c in st.costs)
+                seen.update(["purchases"] if st.purchases else [])
+            for t in v.transitions:
+                dists.update(d.kind for d in [t.after] if d is not None)
+                seen.add(t.kind)
+                seen.update(["otherwise"] if t.otherwise else [])
+                seen.update(["via"] if t.via else [])
+                seen.update(["self-loop"] if t.source == t.target else [])
+            for tg in v.triggers:
+                seen.add(f"when:{tg.when}")
+                seen.update(name for name in ("response", "then_stage", "limit") if getattr(tg, name))
+        for sc in j.scenarios:
+            ov = sc.overrides
+            seen.update(f"without:{rm.kind}" for rm in ov.removals)
+            seen.update(["scenario:stage"] if ov.stages else [])
+            seen.update(["scenario:transition"] if ov.transitions else [])
+            seen.update(["scenario:touchpoint"] if ov.touchpoints else [])
+            seen.update(["scenario:trigger"] if ov.triggers else [])
+    assert dists == {"fixed", "exponential", "gamma", "lognormal", "uniform", "weibull", "normal"}
+    wanted = {
+        "stage:terminal", "stage:goal", "stage:active", "entry-share", "touch",
+        "revenue-every", "revenue-on-enter", "cost-every", "cost-on-enter", "purchases",
+        "branch", "rate", "otherwise", "via", "self-loop",
+        "when:enter", "when:in", "when:every", "response", "then_stage", "limit",
+        "without:trigger", "without:transition",
+        "scenario:stage", "scenario:transition", "scenario:touchpoint", "scenario:trigger",
+    }  # fmt: skip
+    assert wanted <= seen, f"no example shows: {sorted(wanted - seen)}"
+
+
 def test_russian_example_keeps_its_labels_and_currency() -> None:
     path = ROOT / "examples" / "journeys" / "ru_onlineshkola.journey"
     journey, _ = _compile(path.read_text(encoding="utf-8"), path.name)
