@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from journeydsl import __version__
-from journeydsl.report import HEADLINE, _cell, _comparison_rows, _get, _money, _noise_notes, _ranking
+from journeydsl.report import COMPARISON_HEADER, HEADLINE, _cell, _comparison_rows, _get, _money, _noise_notes, _ranking
 
 if TYPE_CHECKING:
     from journeydsl.model import Journey
@@ -310,11 +310,14 @@ def build_report(journey: Journey, results: Results) -> str:
             f"<li><b>{_e(a['name'])}</b>: {_e(labels.get(a['name'], a.get('label') or ''))}</li>" for a in arms[1:]
         ) + "</ul>")
         cmp_rows = []
-        for scen, figure, diff in _comparison_rows(arms, currency):
-            cls = "up" if diff.endswith("▲") or "▲ " in diff else "down" if "▼" in diff else ""
-            cmp_rows.append([_e(scen), _e(figure), f'<span class="{cls}">{_e(diff)}</span>'])
-        add(_table(["scenario", "figure", "difference from baseline (95% interval excludes zero: ▲ better / ▼ worse)"],
-                   cmp_rows, numeric_from=2))
+        for scen, figure, diff, interval, relative, p_better in _comparison_rows(arms, currency):
+            cls = "up" if "▲" in diff else "down" if "▼" in diff else ""
+            cmp_rows.append([_e(scen), _e(figure), f'<span class="{cls}">{_e(diff)}</span>',
+                             _e(interval), _e(relative), _e(p_better)])
+        add(_table([*COMPARISON_HEADER[:2], "difference from baseline", *COMPARISON_HEADER[3:]], cmp_rows,
+                   numeric_from=2))
+        add("<p>▲ better / ▼ worse: the 95% interval of the difference excludes zero. For cost per customer "
+            "and CAC, lower is better.</p>")
         ranking = _ranking(arms, currency)
         if ranking:
             add(f"<p><b>{_e(ranking)}</b></p>")

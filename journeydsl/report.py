@@ -48,6 +48,9 @@ COMPARED: tuple[str, ...] = (
 )
 
 
+COMPARISON_HEADER = ("scenario", "figure", "difference", "95% interval", "relative", "P(better)")
+
+
 def to_json(results: Results) -> str:
     """The results contract as indented JSON (never NaN: undefined figures are null)."""
     return json.dumps(results.to_dict(), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
@@ -116,26 +119,36 @@ def _cell(figure: Any, kind: str, currency: str, *, intervals: bool = True) -> s
     return text
 
 
-def _delta_cell(cmp: Any, kind: str, currency: str) -> str:
-    if not isinstance(cmp, dict) or cmp.get("delta") is None:
-        return "n/a"
-    delta = float(cmp["delta"])
+def _signed(x: float, kind: str, currency: str) -> str:
     if kind == "share":
-        text = f"{100 * delta:+.1f} pp"
-    elif kind == "money":
-        text = ("+" if delta >= 0 else "-") + _money(abs(delta), currency)
-    else:
-        text = f"{delta:+,.2f}"
+        return f"{100 * x:+.1f} pp"
+    if kind == "money":
+        return ("+" if x >= 0 else "-") + _money(abs(x), currency)
+    if kind == "days":
+        return f"{x:+,.1f} d"
+    return f"{x:+,.2f}"
+
+
+def _delta_cells(cmp: Any, kind: str, currency: str) -> list[str]:
+    """Difference (with ▲/▼ when its interval excludes zero), 95% interval, relative change, P(better)."""
+    if not isinstance(cmp, dict) or cmp.get("delta") is None:
+        reason = cmp.get("reason", "") if isinstance(cmp, dict) else ""
+        return ["n/a", reason, "", ""]
+    delta = float(cmp["delta"])
+    text = _signed(delta, kind, currency)
+    interval = ""
     ci = cmp.get("ci95")
     if isinstance(ci, (list, tuple)) and len(ci) == 2 and None not in ci:
         lo, hi = float(ci[0]), float(ci[1])
+        interval = f"{_signed(lo, kind, currency)} to {_signed(hi, kind, currency)}"
         if lo > 0 or hi < 0:
             better = cmp.get("p_better")
-            text += " ▲" if better is None or better >= 0.5 else " ▼"
+            text += " ▲" if better is None or float(better) >= 0.5 else " ▼"
+    rel = cmp.get("relative")
+    relative = "" if rel is None else f"{100 * float(rel):+.1f}%"
     pb = cmp.get("p_better")
-    if pb is not None:
-        text += f"  P(better) {100 * float(pb):.0f}%"
-    return text
+    p_better = "" if pb is None else f"{100 * float(pb):.0f}%"
+    return [text, interval, relative, p_better]
 
 
 def customers_needed(cmp: dict[str, Any], customers: int, *, power: float = 0.8) -> int | None:
@@ -211,10 +224,10 @@ def _comparison_rows(arms: list[dict[str, Any]], currency: str) -> list[list[str
     for arm in arms[1:]:
         vs = arm.get("versus_baseline") or {}
         for key in COMPARED:
-            cmp = vs.get(key)
+            cmp = vs.get(key.replace(".", "_"))  # retention.90 is compared as retention_90
             if cmp is None:
                 continue
-            rows.append([arm["name"], labels[key], _delta_cell(cmp, kinds[key], currency)])
+            rows.append([arm["name"], labels[key], *_delta_cells(cmp, kinds[key], currency)])
     return rows
 
 
@@ -281,7 +294,7 @@ def format_table(data: dict[str, Any]) -> str:
     out.append("(95% intervals in brackets; money discounted to entry)")
     if len(arms) > 1:
         out += ["", "Versus baseline (paired over batches on common random numbers; ▲/▼ = interval excludes zero)"]
-        out.append(_table(_comparison_rows(arms, currency), ["scenario", "figure", "difference"]))
+        out.append(_table(_comparison_rows(arms, currency), COMPARISON_HEADER))
         ranking = _ranking(arms, currency)
         if ranking:
             out += ["", ranking]
@@ -321,7 +334,7 @@ def format_markdown(data: dict[str, Any]) -> str:
     out += ["", "_95% intervals in brackets; money discounted to entry._"]
     if len(arms) > 1:
         out += ["", "### Versus baseline", ""]
-        out.append(_md_table(_comparison_rows(arms, currency), ["scenario", "figure", "difference"]))
+        out.append(_md_table(_comparison_rows(arms, currency), COMPARISON_HEADER))
         ranking = _ranking(arms, currency)
         out += ["", ranking] if ranking else []
         out += [f"> {n}" for n in _noise_notes(data)]
