@@ -282,3 +282,33 @@ def test_doc_links_point_at_files(doc: Path) -> None:
         if "://" in target or target.startswith("mailto:"):
             continue
         assert (doc.parent / target).exists(), f"{doc.name} links to missing '{target}'"
+
+
+# --- the tutorial's complete journeys simulate, and give what algebra says ---------------
+
+
+def _tutorial_complete() -> list[str]:
+    return [body for where, body in COMPLETE_BLOCKS if where.startswith("docs/tutorial.md")]
+
+
+@pytest.mark.parametrize("body", _tutorial_complete(), ids=lambda b: f"lines{len(b.splitlines())}")
+def test_tutorial_journey_simulates_with_every_scenario(body: str) -> None:
+    from journeydsl.api import simulate
+
+    journey, _ = _compile(body, "tutorial.journey")
+    results = simulate(journey, 2_000, 3, scenarios=None).to_dict()
+    assert [s["name"] for s in results["scenarios"]] == ["baseline"] + [sc.name for sc in journey.scenarios]
+    for arm in results["scenarios"]:
+        assert arm["metrics"]["value_per_customer"]["mean"] is not None
+
+
+@pytest.mark.parametrize(("step", "exact"), [(0, 0.03), (1, 0.04 * 0.35)])
+def test_tutorial_first_steps_convert_as_written(step: int, exact: float) -> None:
+    """Step 1 converts 3% of visitors; step 2 converts 4% x 35% (well inside the horizon)."""
+    from journeydsl.api import simulate
+
+    journey, _ = _compile(_tutorial_complete()[step], "tutorial.journey")
+    n = 40_000
+    got = simulate(journey, n, 11).to_dict()["scenarios"][0]["metrics"]["conversion_rate"]["mean"]
+    se = (exact * (1 - exact) / n) ** 0.5
+    assert abs(got - exact) < 4.5 * se, f"conversion {got:.5f}, algebra {exact:.5f}, se {se:.5f}"
