@@ -287,28 +287,36 @@ class _Block:
         stages = plan.stages
         for k in range(nslots):
             j = int(targets[k])
+            nxt = stages[j]
+            has_via = k < nb and sp.via[k] >= 0
+            ids_k: np.ndarray | None
+            te_k: np.ndarray | None
             if nslots == 1:
                 c = nd
                 ids_k, te_k = ids, te
+            elif nxt.sink and not has_via:
+                c = int(np.count_nonzero(slot == k))  # only counted there: no need to gather
+                ids_k = te_k = None
             else:
                 sel = np.flatnonzero(slot == k)  # then take: faster than a boolean gather
                 c = sel.size
-                if c == 0:
-                    continue
                 ids_k, te_k = ids.take(sel), te.take(sel)
+            if c == 0:
+                continue
             tal.exits[s * ns + j] += c
-            if k < nb and sp.via[k] >= 0:
+            if nxt.sink:
+                tal.visits[j] += c
+                tal.reached[j] += c
+                tal.at_horizon[j] += c
+            if ids_k is None or te_k is None:
+                continue
+            if has_via:
                 tp = int(sp.via[k])
                 cost = float(plan.tp_cost[tp])
                 cv = np.exp(te_k * -delta) * cost if delta else np.full(c, cost)
                 self.cost[ids_k] += cv
                 self.contact(tp, c, float(cv.sum()))
-            nxt = stages[j]
-            if nxt.sink:
-                tal.visits[j] += c
-                tal.reached[j] += c
-                tal.at_horizon[j] += c
-            else:
+            if not nxt.sink:
                 self.pending[j].append((ids_k, te_k, False))
 
     def _periodic(
