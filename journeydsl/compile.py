@@ -658,6 +658,9 @@ class _Compiler:
         tgs: list[TriggerPatch] = []
         removals: list[Removal] = []
         keys: set[tuple[str, str]] = set()
+        changed = {
+            (t.source.text, t.target.text) for t in items if isinstance(t, sx.TransitionNode)
+        }
         patched: dict[tuple[str, str], Span | None] = {}
 
         def once(kind: str, name: sx.Name) -> bool:
@@ -728,6 +731,12 @@ class _Compiler:
                         it.span, "E204", f"there is no transition '{key[0]} -> {key[1]}'",
                         (f"'{key[0]}' leads to " + ", ".join(f"'{t}'" for t in outs))
                         if outs else f"no transition leaves '{key[0]}'",
+                    )
+                elif ok and key in changed:
+                    self.bag.error(
+                        it.span, "E311",
+                        f"{owner} both changes and removes '{key[0]} -> {key[1]}'",
+                        "keep the change or the 'without', not both",
                     )
                 elif ok:
                     removals.append(Removal(kind="transition", names=key, span=it.span))

@@ -250,7 +250,8 @@ class _Printer:
         """``header {`` + body lines + ``}``; a body of groups gets blank lines between blocks."""
         ends = [indent + INDENT + c for c in self.notes.block_end.get(id(node), [])]
         inner: list[str] = []
-        sizes = [sum(line != "\0" for line in group) for group in body]
+        sizes = [sum(line != "\0" and not line.lstrip().startswith("#") for line in group)
+                 for group in body]
         for i, group in enumerate(body):
             if i and (sizes[i] > 1 or sizes[i - 1] > 1 or self._new_section(group)):
                 inner.append("")
