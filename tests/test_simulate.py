@@ -100,7 +100,10 @@ def test_branching_with_loops_matches_exact() -> None:
     assert stages["won"]["reached"] == pytest.approx(stages["won"]["mean_visits"])
 
 
-def churn_journey(discount: float = 0.10) -> Journey:
+GAMMA_WORTH = Dist(kind="gamma", shape=3, mean=20)
+
+
+def churn_journey(discount: float = 0.10, worth: Dist = GAMMA_WORTH) -> Journey:
     return Journey(
         name="churn",
         horizon_days=365,
@@ -128,8 +131,9 @@ def _geometric(step: float, decay: float, horizon: float) -> float:
     return (1 - q**count) / (1 - q)
 
 
-def test_rate_churn_with_discounting_closed_form() -> None:
-    j = churn_journey()
+@pytest.mark.parametrize("worth", [GAMMA_WORTH, Dist(kind="lognormal", mean=20, sd=8)], ids=["gamma", "lognormal"])
+def test_rate_churn_with_discounting_closed_form(worth: Dist) -> None:
+    j = churn_journey(worth=worth)
     n = 100_000
     H = 365.0
     r = simulate(j, customers=n, seed=5)

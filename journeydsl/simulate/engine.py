@@ -344,14 +344,22 @@ class _Block:
         if total == 0:
             return None
         owner = np.repeat(np.arange(t0.size), counts)
-        values = worth.draw(rng, total)
-        if self.plan.delta:
+        delta = self.plan.delta
+        fused = delta and worth.kind == "lognormal"
+        # a lognormal worth and its discount factor share one exp: exp(mu + sigma z - delta t)
+        values = rng.normal(worth.a, worth.b, total) if fused else worth.draw(rng, total)
+        if delta:
             when = rng.random(total)
-            when *= span[owner]
+            when *= span.take(owner)
             if not t0_zero:
-                when += t0[owner]
-            when *= -self.plan.delta
-            values *= np.exp(when)
+                when += t0.take(owner)
+            if fused:
+                when *= delta
+                values -= when
+                np.exp(values, out=values)
+            else:
+                when *= -delta
+                values *= np.exp(when)
         return np.bincount(owner, weights=values, minlength=t0.size)
 
     def _fire_closed(
