@@ -59,8 +59,8 @@ def test_idempotent_same_model_comments_kept(path: Path) -> None:
     assert after.model_dump() == before.model_dump()
     assert comments(once) == comments(text)
     assert all(len(line) - len(line.lstrip(" ")) in range(0, 40, 4) for line in once.splitlines())
-    assert "\t" not in once and once.endswith("}\n") or once.rstrip().endswith(
-        tuple(comments(text)))
+    assert "\t" not in once
+    assert once.endswith("}\n") or once.rstrip().endswith(tuple(comments(text)))
 
 
 def test_golden_inputs_are_not_already_canonical() -> None:
