@@ -105,6 +105,9 @@ class _Compiler:
     def days(self, d: sx.Duration, *, positive: bool = True, what: str = "duration") -> float:
         count = 1.0 if d.count is None else d.count
         days = count * DAYS[d.unit]
+        if not math.isfinite(days):
+            self.bag.error(d.span, "E307", f"the {what} is too long to count", None)
+            return 1.0
         if (positive and days <= 0) or days < 0 or not math.isfinite(days):
             need = "more than 0" if positive else "at least 0"
             self.bag.error(
@@ -128,6 +131,9 @@ class _Compiler:
 
     def money(self, m: sx.Money, what: str = "amount") -> float:
         self.check_currency(m.currency, m.span)
+        if not math.isfinite(m.amount):
+            self.bag.error(m.span, "E300", f"the {what} is too large to count", None)
+            return 0.0
         if m.amount < 0:
             self.bag.error(
                 m.span, "E308", f"the {what} must be at least 0, got {_fmt_num(m.amount)}", None
@@ -357,7 +363,7 @@ class _Compiler:
             out["discount"] = rate
         elif isinstance(it, sx.CustomersSetting):
             n = it.count.value
-            if n < 1 or n != int(n):
+            if not math.isfinite(n) or n < 1 or n != int(n):
                 self.bag.error(
                     it.count.span, "E309",
                     f"'customers' is a whole number of at least 1, got {_fmt_num(n)}", None,
@@ -412,7 +418,7 @@ class _Compiler:
             elif isinstance(p, sx.PurchasesProp):
                 per = self.days(p.per, what="period")
                 worth = self.dist(p.worth, "money")
-                if p.rate.value < 0:
+                if not math.isfinite(p.rate.value) or p.rate.value < 0:
                     self.bag.error(
                         p.rate.span, "E309",
                         f"a purchase rate must be at least 0, got {_fmt_num(p.rate.value)}", None,
@@ -614,7 +620,7 @@ class _Compiler:
                     f["then_stage"] = p.stage.text
             elif isinstance(p, sx.LimitProp):
                 n = p.count.value
-                if n < 1 or n != int(n):
+                if not math.isfinite(n) or n < 1 or n != int(n):
                     self.bag.error(
                         p.count.span, "E309",
                         f"'limit' is a whole number of at least 1, got {_fmt_num(n)}", None,

@@ -353,3 +353,27 @@ def test_read_source_gives_the_text(tmp_path: Path) -> None:
     p = tmp_path / "x.journey"
     p.write_text('journey "J" {}\n', encoding="utf-8")
     assert read_source(p).text == 'journey "J" {}\n'
+
+
+def _chain(n: int) -> str:
+    lines = ['journey "Big" {', "    stage s0 { entry; dwell 1 day }"]
+    lines += [f"    stage s{i} {{ dwell 1 day }}  # stage {i}" for i in range(1, n)]
+    lines.append("    stage end { goal; terminal }")
+    for i in range(n - 1):
+        lines += [f"    s{i} -> s{i + 1} 50%", f"    s{i} -> end otherwise"]
+    lines += [f"    s{n - 1} -> end otherwise", "}"]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.slow
+def test_half_a_megabyte_journey_compiles_in_seconds() -> None:
+    """Measured: about 5 s per MB here (parse, compile and checks are linear)."""
+    import time
+
+    text = _chain(5500)
+    assert len(text) > 500_000
+    start = time.perf_counter()
+    j, warnings = compile_text(text)
+    elapsed = time.perf_counter() - start
+    assert len(j.stages) == 5501 and warnings == []
+    assert elapsed < 20, f"{elapsed:.1f} s for {len(text) / 1e6:.1f} MB"
