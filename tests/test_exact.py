@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from journeydsl.exact import ExactUnsupported, solve
@@ -137,12 +138,74 @@ def test_segments_are_mixed_by_share() -> None:
     assert r.time_to_convert_days == pytest.approx(expected_t)
 
 
-def test_unsupported_features_are_named() -> None:
+def test_rerouting_triggers_by_hand() -> None:
+    # b's stay is uniform(4, 6); a push on day 5 moves half the responders (response 100%) to won
     j = funnel().model_copy(
-        update={"triggers": (Trigger(name="push", when="in", stage="b", days=3, then_share=0.5, then_stage="won"),)}
+        update={"triggers": (Trigger(name="push", when="in", stage="b", days=5, then_share=0.5, then_stage="won"),)}
     )
-    with pytest.raises(ExactUnsupported, match=r"'push'.*then"):
-        solve(j)
+    r = solve(j)
+    # the 20% going to won after 10 days: half of them still there on day 5 move on day 5
+    # the 80% going to lost after uniform(4, 6): half are still there on day 5, half of those move
+    conv = 0.5 * (0.2 + 0.8 * 0.5 * 0.5)
+    assert r.conversion == pytest.approx(conv)
+    t_won = 0.2 * (0.5 * 5 + 0.5 * 10) + 0.8 * 0.5 * 0.5 * 5  # days in b of b's converters
+    assert r.time_to_convert_days == pytest.approx(2 + t_won / (conv / 0.5))
+    # an enter trigger moves its share at once; a later `in` trigger sees only the rest
+    k = funnel().model_copy(
+        update={
+            "triggers": (
+                Trigger(name="late", when="in", stage="a", days=1, then_share=1.0, then_stage="won"),
+                Trigger(name="now", when="enter", stage="a", then_share=0.25, then_stage="won"),
+            )
+        }
+    )
+    r2 = solve(k)
+    # a's dwell is a fixed 2 days, so everyone left after 'now' is moved on day 1
+    assert r2.conversion == pytest.approx(1.0)
+    assert r2.time_to_convert_days == pytest.approx(0.75 * 1.0)
+    assert r2.visits["b"] == pytest.approx(0.0)
+
+
+def test_every_trigger_on_a_terminal_stage_moves_everyone_eventually() -> None:
+    j = Journey(
+        name="parked",
+        stages=(Stage(name="parked", entry=1.0, terminal=True), WON),
+        triggers=(
+            Trigger(name="ping", when="every", stage="parked", days=7, response=0.5, then_share=0.2, then_stage="won"),
+        ),
+    )
+    r = solve(j)
+    assert r.conversion == pytest.approx(1.0)
+    # geometric number of firings with success 0.1, a week apart
+    assert r.time_to_convert_days == pytest.approx(7 / 0.1)
+    limited = j.model_copy(update={"triggers": (j.triggers[0].model_copy(update={"limit": 3}),)})
+    assert solve(limited).conversion == pytest.approx(1 - 0.9**3)
+
+
+def test_survival_and_partial_means_of_every_distribution() -> None:
+    from journeydsl.exact import _Law
+
+    rng = np.random.default_rng(0)
+    from journeydsl.simulate.sampling import sampler
+
+    for dist in (
+        Dist(kind="fixed", value=3),
+        Dist(kind="exponential", mean=3),
+        Dist(kind="gamma", shape=2.5, mean=3),
+        Dist(kind="lognormal", mean=3, sd=2),
+        Dist(kind="uniform", low=1, high=5),
+        Dist(kind="weibull", shape=1.7, scale=3),
+        Dist(kind="normal", mean=2, sd=2),
+    ):
+        x = sampler(dist).draw(rng, 400_000)
+        law = _Law(dist)
+        assert law.mean == pytest.approx(x.mean(), rel=0.01), dist.kind
+        for o in (0.5, 2.0, 4.5):
+            assert law.survival(o) == pytest.approx((x > o).mean(), abs=0.003), (dist.kind, o)
+            assert law.partial_mean(o) == pytest.approx((x * (x <= o)).mean(), abs=0.01), (dist.kind, o)
+
+
+def test_unsupported_loops_are_named() -> None:
     trapped = Journey(
         name="trapped",
         stages=(

@@ -215,6 +215,10 @@ def test_timed_trigger_reroutes_responders() -> None:
     close(tg["rerouted_per_customer"], 0.2 * s7, math.sqrt(0.2 * s7 / n))
     # the reroute shows as an exit of trial to customer
     close(r.baseline.stages["trial"]["exits"]["customer"], conv, math.sqrt(conv / n))
+    # and the exact algebra agrees with the hand calculation
+    ex = solve(j)
+    assert ex.conversion == pytest.approx(conv)
+    assert ex.time_to_convert_days == pytest.approx(t_conv / conv)
 
 
 def test_every_trigger_with_limit_and_discount() -> None:

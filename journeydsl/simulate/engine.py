@@ -194,7 +194,7 @@ class _Block:
         # triggers that reroute: fired in the order of their times, changing exits
         then_trigs = [tr for tr in sp.triggers if tr.then_target >= 0]
         if then_trigs:
-            c_entry_vec, c_later = self._reroute(then_trigs, t0, d0, te, slot)
+            c_entry_vec, c_later = self._reroute(then_trigs, int(sp.targets.size), t0, d0, te, slot)
 
         span: np.ndarray | None = None
         if sp.triggers or sp.periodic_cost or sp.periodic_revenue or sp.purchases:
@@ -422,7 +422,13 @@ class _Block:
         t.tp_responses[tr.touch] += count if tr.response >= 1 else self.rng.binomial(count, tr.response)
 
     def _reroute(
-        self, trigs: list[TriggerPlan], t0: np.ndarray, d0: np.ndarray | None, te: np.ndarray, slot: np.ndarray
+        self,
+        trigs: list[TriggerPlan],
+        n_edges: int,
+        t0: np.ndarray,
+        d0: np.ndarray | None,
+        te: np.ndarray,
+        slot: np.ndarray,
     ) -> tuple[np.ndarray | None, np.ndarray | None]:
         """Fire the rerouting triggers in time order, editing ``te`` and ``slot`` in place.
 
@@ -444,7 +450,10 @@ class _Block:
         while heap:
             off, order, k = heapq.heappop(heap)
             tr = trigs[order]
-            alive = np.arange(m) if tr.when == "enter" else np.flatnonzero((te - t0 > off) & (t0 + off < H))
+            if tr.when == "enter":  # everyone not yet moved by an earlier trigger at entry
+                alive = np.flatnonzero(slot < n_edges)
+            else:  # still in the stage (and inside the horizon) at the firing time
+                alive = np.flatnonzero((te - t0 > off) & (t0 + off < H))
             na = alive.size
             if na == 0:
                 continue
