@@ -198,8 +198,52 @@ def _end_span(text: str) -> Span:
     return Span.point(len(lines), len(lines[-1]) + 1)
 
 
-def _hint_for_token(token: Token, expected: set[str]) -> str | None:
+#: Hints for what the parser expected, when the token found does not say more.
+_EXPECTED_HINTS: tuple[tuple[frozenset[str], str], ...] = (
+    (frozenset({"ENTER", "IN"}), "write 'when enter STAGE' or 'when in STAGE for 7 days'"),
+    (frozenset({"EVERY", "_ON"}), "say when: 'on enter' or 'every month'"),
+    (frozenset({"_FOR"}), "write 'when in STAGE for 7 days'"),
+    (frozenset({"TRIGGER", "NAME"}), "write 'without trigger NAME' or 'without A -> B'"),
+    (frozenset({"JOURNEY"}), 'everything goes inside one block: journey "My journey" { ... }'),
+    (frozenset({"_ARROW"}), "a transition is written 'A -> B 30%'"),
+)
+
+
+def _unclosed_brace(text: str) -> int | None:
+    """The line of the last '{' that is never closed (labels and comments skipped)."""
+    stack: list[int] = []
+    line = 1
+    in_string = in_comment = False
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "\n":
+            line += 1
+            in_string = in_comment = False
+        elif in_comment:
+            pass
+        elif in_string:
+            if ch == "\\":
+                i += 1
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch == "#":
+            in_comment = True
+        elif ch == "{":
+            stack.append(line)
+        elif ch == "}" and stack:
+            stack.pop()
+        i += 1
+    return stack[-1] if stack else None
+
+
+def _hint_for_token(token: Token, expected: set[str], text: str = "") -> str | None:
     value = str(token)
+    if token.type == "STRING" and "NAME" in expected and "STRING" not in expected:
+        bare = re.sub(r"[^A-Za-z0-9_]", "_", value[1:-1]) or "name"
+        return f"names are written without quotes, like '{bare}'"
     if token.type in KEYWORDS and "NAME" in expected:
         return f"'{value}' is a word of the language; choose another name"
     if token.type in ("NAME", "CURRENCY") and "UNIT" in expected:
@@ -217,10 +261,17 @@ def _hint_for_token(token: Token, expected: set[str]) -> str | None:
             return f"did you mean '{close[0]}'?"
     if token.type == "NUMBER" and "PERCENT" not in expected and "_SEP" in expected:
         return "a statement ends at the end of the line; put the next one on a new line"
+    if value == "per" and "EVERY" in expected:
+        return "did you mean 'every'?"
     if token.type == "$END" and "_RBRACE" in expected:
-        return "a '{' is not closed; add '}'"
+        line = _unclosed_brace(text)
+        where = f" on line {line}" if line else ""
+        return f"the '{{'{where} is not closed; add '}}'"
     if token.type == "_RBRACE" and expected <= {"_SEP", "$END"}:
         return "this '}' closes nothing; remove it"
+    for members, hint in _EXPECTED_HINTS:
+        if members <= expected and len(expected) <= len(members) + 3:
+            return hint
     return None
 
 
@@ -242,7 +293,7 @@ def _syntax_error(exc: UnexpectedInput, source: Source) -> JourneySyntaxError:
             if token.type == "_SEP":
                 span = Span.point(token.line, token.column)
         message = f"expected {_expected_words(expected)}, found {_found(token)}"
-        token_hint = _hint_for_token(token, expected)
+        token_hint = _hint_for_token(token, expected, text)
         if token_hint is None and token.type == "_ARROW" and token.line is not None:
             before = source.line_text(token.line)[: token.column - 1].split()
             if before and before[-1] in KEYWORDS.values():

@@ -303,3 +303,17 @@ def test_large_garbage_fails_at_once() -> None:
     with pytest.raises(JourneyError):
         p(text)
     assert time.perf_counter() - start < 5.0
+
+
+@pytest.mark.parametrize(
+    ("text", "hint"),
+    [('journey "T" { trigger t { when a } }', "write 'when enter STAGE'"),
+     ('journey "T" {\n stage a { revenue 49 EUR }\n}', "say when: 'on enter' or 'every month'"),
+     ('journey "T" {\n stage a { revenue 49 EUR per month }\n}', "did you mean 'every'?"),
+     ('journey "T" {\n touchpoint t { channel "e-mail" }\n}', "without quotes, like 'e_mail'"),
+     ('journey "T" {\n stage a "{" { # {\n', "the '{' on line 2 is not closed"),
+     ("stage a { entry }", 'everything goes inside one block: journey "My journey"')],
+)
+def test_hints_say_what_to_write(text: str, hint: str) -> None:
+    d = syntax_error(text).diagnostics[0]
+    assert d.hint is not None and hint in d.hint
