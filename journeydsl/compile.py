@@ -112,7 +112,8 @@ class _Compiler:
             need = "more than 0" if positive else "at least 0"
             self.bag.error(
                 d.span, "E307",
-                f"the {what} must be {need}, got {_fmt_num(count)} {d.unit}s", None,
+                f"the {what} must be {need}, got {_fmt_num(count)} {d.unit}"
+                f"{'' if count == 1 else 's'}", None,
             )
         return days
 
@@ -198,8 +199,8 @@ class _Compiler:
             if q.unit or q.currency:
                 self.bag.error(
                     q.span, "E306",
-                    f"a shape is a plain number, got '{_fmt_num(q.value)}"
-                    f" {q.unit or q.currency}'", f"write 'shape {_fmt_num(q.value)}'",
+                    f"a shape is a plain number, got '{_quantity_text(q)}'",
+                    f"write 'shape {_fmt_num(q.value)}'",
                 )
                 return None
             return q.value
@@ -220,7 +221,7 @@ class _Compiler:
         if q.unit:
             self.bag.error(
                 q.span, "E306",
-                f"expected money, found a duration '{_fmt_num(q.value)} {q.unit}s'",
+                f"expected money, found a duration '{_quantity_text(q)}'",
                 "money is written like '49 EUR'",
             )
             return None
@@ -799,6 +800,13 @@ class _Compiler:
             except ValidationError as exc:
                 self.bag.error(sc.span, "E300", f"in scenario '{sc.name}': "
                                + _pydantic_message(exc), None)
+
+
+def _quantity_text(q: sx.Quantity) -> str:
+    """A quantity as written: ``2 days``, ``1 day``, ``49 EUR``."""
+    if q.unit:
+        return f"{_fmt_num(q.value)} {q.unit}{'' if q.value == 1 else 's'}"
+    return f"{_fmt_num(q.value)} {q.currency}" if q.currency else _fmt_num(q.value)
 
 
 def _plist(names: Iterable[str]) -> str:
