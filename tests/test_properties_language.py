@@ -55,7 +55,11 @@ def test_any_text_gives_a_journey_or_a_journey_error(text: str) -> None:
 @given(st.lists(st.sampled_from(WORDS), max_size=60).map(" ".join))
 def test_any_word_soup_gives_a_journey_or_a_journey_error(text: str) -> None:
     outcome(text)
-    outcome('journey "J" {\n' + text + "\n}\n")
+    wrapped = 'journey "J" {\n' + text + "\n}\n"
+    if outcome(wrapped) == "ok":
+        once = format_source(wrapped)
+        assert format_source(once) == once
+        assert compile_text(once)[0].model_dump() == compile_text(wrapped)[0].model_dump()
 
 
 @SETTINGS
