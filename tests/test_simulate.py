@@ -343,3 +343,16 @@ def test_block_sizes() -> None:
     sizes = block_sizes(10**7)
     assert len(sizes) == 39 and sum(sizes) == 10**7 and max(sizes) - min(sizes) <= 1
     assert max(block_sizes(2**18 * 25)) == 2**18
+
+
+def test_a_loop_that_takes_no_time_stops_with_a_reason() -> None:
+    j = Journey(
+        name="spin",
+        stages=(Stage(name="a", entry=1.0), Stage(name="b")),
+        transitions=(
+            Transition(source="a", target="b", otherwise=True),
+            Transition(source="b", target="a", otherwise=True),
+        ),
+    )
+    with pytest.raises(ValueError, match="'a', 'b' without time passing"):
+        simulate(j, customers=50, seed=1)

@@ -33,6 +33,7 @@ from journeydsl.simulate.sampling import Sampler
 __all__ = ["simulate_block"]
 
 _INF = math.inf
+_CHECK_EVERY = 10_000  # passes between checks that simulated time moves on
 
 
 def _dot(a: np.ndarray, b: np.ndarray) -> float:
@@ -529,13 +530,29 @@ class _Block:
                 if ids.size:
                     self._enter(int(s), ids, zeros[: ids.size])
         stages = plan.stages
+        passes = 0
+        earliest = -_INF
+        recent: set[int] = set()
         while True:
             busy = False
+            passes += 1
+            if passes % _CHECK_EVERY == 0:
+                # a loop that takes no time would never reach the horizon: stop with a reason
+                now = min((float(c[1].min()) for chunks in self.pending for c in chunks if c[1].size), default=_INF)
+                if now <= earliest:
+                    looping = [sp.name for sp in stages if sp.index in recent]
+                    raise ValueError(
+                        f"customers keep moving between {', '.join(repr(x) for x in looping)} without time "
+                        "passing (a loop that takes no time)"
+                    )
+                earliest = now
+                recent.clear()
             for sp in stages:
                 chunks = self.pending[sp.index]
                 if not chunks:
                     continue
                 busy = True
+                recent.add(sp.index)
                 self.pending[sp.index] = []
                 if len(chunks) == 1:
                     idx, t0, t0_zero = chunks[0]
