@@ -38,6 +38,7 @@ __all__ = [
     "check_segment_shares",
     "check_share_ranges",
     "check_triggers",
+    "check_unused_touchpoints",
     "check_zero_time_loops",
 ]
 
@@ -88,6 +89,8 @@ CODES: dict[str, str] = {
     "W507": "no-goal",
     "W508": "otherwise-gets-nothing",
     "W509": "trigger-after-horizon",
+    "W510": "trigger-does-nothing",
+    "W511": "unused-touchpoint",
 }
 
 _EPS = 1e-9
@@ -425,19 +428,40 @@ def check_goals(journey: Journey) -> list[Diagnostic]:
 
 
 def check_triggers(journey: Journey) -> list[Diagnostic]:
-    """Warnings: a 'limit' on a trigger that is not 'every'; a trigger that waits past the horizon."""
+    """Warnings: a 'limit' that does nothing, a trigger that does nothing or waits past the horizon."""
     out: list[Diagnostic] = []
     for g in journey.triggers:
         if g.limit is not None and g.when != "every":
             out.append(_diag(journey, g.span, "W506",
                              f"'limit' of trigger '{g.name}' has no effect: it fires at most once"
                              " a stay", "'limit' caps the firings of an 'every' trigger"))
+        if g.send is None and g.then_stage is None:
+            out.append(_diag(journey, g.span, "W510",
+                             f"trigger '{g.name}' neither sends a touchpoint nor moves anyone",
+                             "add 'send TOUCHPOINT' or 'then 30% -> STAGE'"))
         if g.when in ("in", "every") and g.days is not None and g.days >= journey.horizon_days:
             out.append(_diag(journey, g.span, "W509",
                              f"trigger '{g.name}' waits {g.days:g} days, not less than the"
                              f" horizon of {journey.horizon_days:g} days, so it never fires",
                              "shorten its wait or lengthen 'horizon'"))
     return out
+
+
+def check_unused_touchpoints(journey: Journey) -> list[Diagnostic]:
+    """Warning: a touchpoint that no stage, transition or trigger uses (base or changes)."""
+    used = {t for s in journey.stages for t in s.touches}
+    used |= {t.via for t in journey.transitions if t.via}
+    used |= {g.send for g in journey.triggers if g.send}
+    for ov in [s.overrides for s in journey.segments] + [s.overrides for s in journey.scenarios]:
+        used |= {t for p in ov.stages for t in (p.touches or ())}
+        used |= {t.via for t in ov.transitions if t.via}
+        used |= {g.send for g in ov.triggers if g.send}
+    return [
+        _diag(journey, tp.span, "W511", f"touchpoint '{tp.name}' is never used",
+              f"use it with 'touch {tp.name} on enter', 'via {tp.name}' or 'send {tp.name}',"
+              " or remove it")
+        for tp in journey.touchpoints if tp.name not in used
+    ]
 
 
 #: Every check, in the order they run.
@@ -455,11 +479,14 @@ CHECKS: tuple[Check, ...] = (
     check_reachability,
     check_goals,
     check_triggers,
+    check_unused_touchpoints,
 )
 
 #: Checks that judge the base only: the variants have no segments or scenarios, and a
 #: variant that cuts a path (``without ...``) leaves stages unused on purpose.
-_BASE_ONLY = {check_segment_shares, check_names, check_reachability, check_goals}
+_BASE_ONLY = {
+    check_segment_shares, check_names, check_reachability, check_goals, check_unused_touchpoints,
+}
 
 
 def _run(journey: Journey, checks: Iterable[Check]) -> list[Diagnostic]:

@@ -206,12 +206,27 @@ def test_goal_warnings() -> None:
 
 
 def test_trigger_warnings() -> None:
-    j = journey(*GOOD, horizon_days=100, triggers=(
-        Trigger(name="g", when="in", stage="b", days=200),
-        Trigger(name="h", when="enter", stage="b", limit=2),
-        Trigger(name="k", when="every", stage="b", days=7),  # every without limit is fine
+    j = journey(*GOOD, horizon_days=100, touchpoints=(Touchpoint(name="t", channel="sms"),),
+                triggers=(
+        Trigger(name="g", when="in", stage="b", days=200, send="t"),
+        Trigger(name="h", when="enter", stage="b", limit=2, send="t"),
+        Trigger(name="k", when="every", stage="b", days=7, send="t"),  # no limit is fine
+        Trigger(name="m", when="enter", stage="b"),
     ))
-    assert codes(checks.check_triggers(j)) == ["W509", "W506"]
+    assert codes(checks.check_triggers(j)) == ["W509", "W506", "W510"]
+
+
+def test_unused_touchpoints() -> None:
+    from journeydsl.model import TouchpointPatch
+
+    tps = (Touchpoint(name="t", channel="sms"), Touchpoint(name="u", channel="sms"),
+           Touchpoint(name="v", channel="sms"))
+    sc = Scenario(name="s", overrides=Ov(transitions=(br("a", "b", 0.3, via="v"),),
+                                         touchpoints=(TouchpointPatch(name="u", cost=1),)))
+    j = journey(br("a", "b", 0.3, via="t"), br("a", "c"), rate("b", "c", 0.05),
+                touchpoints=tps, scenarios=(sc,))
+    assert [d.message for d in checks.check_unused_touchpoints(j)] == [
+        "touchpoint 'u' is never used"]
 
 
 def test_segment_shares() -> None:
