@@ -105,6 +105,7 @@ class TallyShape:
     retention_days: tuple[float, ...]
     horizon_days: float
     curve_step: float = 7.0
+    sample_cap: int = 0  # converters' values kept per block for quantiles (0: all)
 
     @property
     def curve_points(self) -> int:
@@ -160,6 +161,7 @@ class Tally:
     trig_rerouted: np.ndarray = field(default_factory=_empty)
     conv_times: list[np.ndarray] = field(default_factory=list)
     ltv_values: list[np.ndarray] = field(default_factory=list)
+    sample_weights: list[float] = field(default_factory=list)  # converters each kept value stands for
 
     def __post_init__(self) -> None:
         s = self.shape
@@ -200,6 +202,7 @@ class Tally:
             getattr(self, name).__iadd__(getattr(other, name))
         self.conv_times.extend(other.conv_times)
         self.ltv_values.extend(other.ltv_values)
+        self.sample_weights.extend(other.sample_weights)
         return self
 
     def sum(self, key: str) -> float:
@@ -207,10 +210,18 @@ class Tally:
         return float(self.sums[K[key]])
 
     def all_conv_times(self) -> np.ndarray:
+        """The kept converters' days to convert (all of them unless the run was sampled)."""
         return np.concatenate(self.conv_times) if self.conv_times else np.zeros(0, np.float32)
 
     def all_ltv(self) -> np.ndarray:
+        """The kept converters' LTVs, in the same order as :meth:`all_conv_times`."""
         return np.concatenate(self.ltv_values) if self.ltv_values else np.zeros(0, np.float32)
+
+    def weights(self) -> np.ndarray | None:
+        """How many converters each kept value stands for (``None``: every value is one converter)."""
+        if all(w == 1.0 for w in self.sample_weights):
+            return None
+        return np.repeat(np.array(self.sample_weights), [a.size for a in self.conv_times])
 
 
 def load_schema() -> dict[str, Any]:
@@ -309,9 +320,15 @@ def _ratio_ci(sx: float, sy: float, sxx: float, syy: float, sxy: float) -> tuple
     return r, [_num(r - half), _num(r + half)]
 
 
-def _quantiles(values: np.ndarray, qs: Sequence[float]) -> list[float | None]:
-    out = np.quantile(values.astype(np.float64), qs)
-    return [_num(float(x)) for x in out]
+def _quantiles(values: np.ndarray, qs: Sequence[float], weights: np.ndarray | None = None) -> list[float | None]:
+    """Quantiles (linear interpolation); with weights, the weighted inverse of the empirical CDF."""
+    if weights is None:
+        out = np.quantile(values.astype(np.float64), qs)
+        return [_num(float(x)) for x in out]
+    order = np.argsort(values, kind="stable")
+    cum = np.cumsum(weights[order])
+    at = np.searchsorted(cum, np.asarray(qs) * cum[-1], side="left")
+    return [_num(float(values[order[min(i, order.size - 1)]])) for i in at]
 
 
 # --- figures ---------------------------------------------------------------
@@ -335,7 +352,7 @@ def figures(t: Tally, *, has_active: bool = True) -> dict[str, Any]:
     no_conv = "no customer converted"
     if conv > 0:
         ttc = _mean_ci(t.sum("ttc"), t.sum("ttc2"), conv)
-        p50, p90 = _quantiles(t.all_conv_times(), (0.5, 0.9))
+        p50, p90 = _quantiles(t.all_conv_times(), (0.5, 0.9), t.weights())
         out["time_to_convert_days"] = {**ttc, "p50": p50, "p90": p90, "n": int(conv)}
     else:
         out["time_to_convert_days"] = _null(no_conv, n=0)
@@ -358,7 +375,7 @@ def figures(t: Tally, *, has_active: bool = True) -> dict[str, Any]:
     out["value_per_customer"] = _mean_ci(value_sum, t.sum("value2"), n)
     if conv > 0:
         ltv = _mean_ci(t.sum("ltv"), t.sum("ltv2"), conv)
-        p10, p50, p90 = _quantiles(t.all_ltv(), (0.1, 0.5, 0.9))
+        p10, p50, p90 = _quantiles(t.all_ltv(), (0.1, 0.5, 0.9), t.weights())
         out["ltv"] = {**ltv, "p10": p10, "p50": p50, "p90": p90, "n": int(conv)}
         cac, cac_ci = _ratio_ci(t.sum("pre"), conv, t.sum("pre2"), conv, t.sum("pre_conv"))
         out["cac"] = {"mean": _num(cac), "ci95": cac_ci}
@@ -582,8 +599,8 @@ class ArmResult:
         lo, hi = float(v.min()), float(v.max())
         if hi <= lo:
             hi = lo + 1.0
-        counts, edges = np.histogram(v, bins=bins, range=(lo, hi))
-        return [float(e) for e in edges], [int(c) for c in counts]
+        counts, edges = np.histogram(v, bins=bins, range=(lo, hi), weights=self.tally.weights())
+        return [float(e) for e in edges], [round(float(c)) for c in counts]
 
     def to_dict(self) -> dict[str, Any]:
         """This arm in the JSON contract."""

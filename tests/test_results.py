@@ -277,3 +277,33 @@ def test_arms_with_different_stages_line_up() -> None:
     jsonschema.validate(d, load_schema())
     assert d["scenarios"][0]["stages"]["vip"]["reached"] == 0
     assert d["scenarios"][1]["stages"]["vip"]["reached"] > 0
+
+
+def test_quantiles_from_a_weighted_sample_when_many_convert(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("journeydsl.simulate.QUANTILE_SAMPLE", 20 * 4096)  # as if N were in the millions
+    # everyone converts after exponential(mean 10) days: p50 = 10 ln 2, p90 = 10 ln 10
+    j = Journey(
+        name="all convert",
+        stages=(
+            Stage(name="a", entry=1.0, dwell=Dist(kind="exponential", mean=10)),
+            Stage(name="won", goal=True, terminal=True, revenue=(CashFlow(amount=5),)),
+        ),
+        transitions=(Transition(source="a", target="won", otherwise=True),),
+    )
+    n = 200_000
+    r = simulate(j, customers=n, seed=4, horizon_days=10_000)
+    tal = r.baseline.tally
+    kept = tal.all_conv_times().size
+    assert kept == 20 * 4096 < n  # 20 blocks of 10,000 converters, 4,096 kept in each
+    w = tal.weights()
+    assert w is not None and w.sum() == pytest.approx(n)
+    t = r.baseline.metrics["time_to_convert_days"]
+    for key, q in (("p50", 0.5), ("p90", 0.9)):
+        exact = -10 * math.log(1 - q)
+        density = (1 - q) / 10
+        se = math.sqrt(q * (1 - q) / kept) / density
+        assert abs(t[key] - exact) <= 4.5 * se, (key, t[key], exact)
+    # the mean still uses every converter; the histogram counts stand for all of them
+    assert t["n"] == n
+    _edges, counts = r.baseline.ltv_histogram()
+    assert sum(counts) == pytest.approx(n, abs=30)

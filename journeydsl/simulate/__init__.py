@@ -54,7 +54,11 @@ def block_sizes(customers: int) -> list[int]:
     return [q + (1 if b < r else 0) for b in range(nb)]
 
 
-def _shape(journeys: Sequence[Journey], horizon: float) -> TallyShape:
+#: Converters' values kept for quantiles per arm, over all blocks (beyond it, a weighted sample).
+QUANTILE_SAMPLE = 2**21
+
+
+def _shape(journeys: Sequence[Journey], horizon: float, n_blocks: int = MIN_BLOCKS) -> TallyShape:
     """The names every tally of a run is indexed by (the union over arms, first seen first)."""
     stages: dict[str, None] = {}
     tps: dict[str, None] = {}
@@ -70,6 +74,7 @@ def _shape(journeys: Sequence[Journey], horizon: float) -> TallyShape:
         triggers=tuple(trigs),
         retention_days=_retention_points(horizon),
         horizon_days=float(horizon),
+        sample_cap=max(4096, math.ceil(QUANTILE_SAMPLE / n_blocks)),
     )
 
 
@@ -120,9 +125,9 @@ def run(
     horizon = float(horizon_days if horizon_days is not None else base.horizon_days)
     if not (horizon > 0 and math.isfinite(horizon)):
         raise ValueError(f"the horizon must be a positive number of days, got {horizon}")
-    shape = _shape([j for _n, j in arms], horizon)
-    arm_plans = [_arm_plan(j, shape) for _n, j in arms]
     sizes = block_sizes(customers)
+    shape = _shape([j for _n, j in arms], horizon, len(sizes))
+    arm_plans = [_arm_plan(j, shape) for _n, j in arms]
     seeds = np.random.SeedSequence(seed).spawn(len(sizes))
     nb = len(sizes)
     per_block: list[list[list[Tally]] | None] = [None] * nb

@@ -605,8 +605,16 @@ class _Block:
             sums[K["ttc"]] = ct.sum()
             sums[K["ttc2"]] = _dot(ct, ct)
             sums[K["churned"]] = nconv - np.count_nonzero(self.active_h[ci])
-            tal.conv_times.append(ct.astype(np.float32))
-            tal.ltv_values.append(ltv.astype(np.float32))
+            cap = tal.shape.sample_cap
+            if cap and nconv > cap:  # an evenly spaced sample of this block's converters, weighted
+                keep = np.linspace(0, nconv - 1, cap).round().astype(np.int64)
+                tal.conv_times.append(ct.take(keep).astype(np.float32))
+                tal.ltv_values.append(ltv.take(keep).astype(np.float32))
+                tal.sample_weights.append(nconv / cap)
+            else:
+                tal.conv_times.append(ct.astype(np.float32))
+                tal.ltv_values.append(ltv.astype(np.float32))
+                tal.sample_weights.append(1.0)
             room = H - ct
             for i, d in enumerate(tal.shape.retention_days):
                 tal.ret_n[i] = np.count_nonzero(d <= room + 1e-9)
