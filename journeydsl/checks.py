@@ -310,7 +310,7 @@ def check_entries(journey: Journey) -> list[Diagnostic]:
         listing = ", ".join(f"{s.name} {_pct(s.entry or 0)}" for s in entries)
         return [_diag(journey, entries[0].span, "E312",
                       f"entry shares add up to {_pct(total)} (they must make 100%)",
-                      f"the entries are: {listing}")]
+                      f"the entries are: {listing}; an 'entry' without a share takes the rest")]
     return []
 
 
