@@ -66,9 +66,7 @@ def journeys(draw: st.DrawFn) -> Journey:
                 limit=draw(st.sampled_from([None, 2])) if when == "every" else None,
             )
         )
-    return Journey(
-        name="generated", stages=tuple(stages), transitions=tuple(transitions), triggers=tuple(triggers)
-    )
+    return Journey(name="generated", stages=tuple(stages), transitions=tuple(transitions), triggers=tuple(triggers))
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -177,7 +177,7 @@ def _collect(
             seg_info[seg.name] = (seg.title, seg.share)
         label = "Baseline" if a == 0 and name == "baseline" else name
         if name != "baseline":
-            label = base_scenario_title(arms[0][1], name) or label
+            label = _scenario_title(arms[0][1], name) or label
         arm = ArmResult(
             name=name,
             label=label,
@@ -209,7 +209,7 @@ def _collect(
     )
 
 
-def base_scenario_title(journey: Journey, name: str) -> str | None:
+def _scenario_title(journey: Journey, name: str) -> str | None:
     """The label of scenario ``name`` if ``journey`` still lists it."""
     for sc in journey.scenarios:
         if sc.name == name:
