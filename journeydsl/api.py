@@ -19,7 +19,7 @@ from journeydsl.model import DAYS, Journey
 from journeydsl.source import Source
 
 if TYPE_CHECKING:
-    from journeydsl.render import Flows
+    from journeydsl.maps import Flows
     from journeydsl.results import Results
 
 __all__ = [
@@ -152,7 +152,7 @@ def compare(
 
 def flows_from(results: Results, arm: int = 0) -> Flows:
     """The forecast flows of one arm, for drawing on a map (customers per 1,000 on each edge)."""
-    from journeydsl.render import Flows
+    from journeydsl.maps import Flows
 
     data = results.to_dict()["scenarios"][arm]
     stages = data["stages"]
@@ -180,7 +180,7 @@ def render(
     ``flows=True`` simulates first and overlays the forecast (or pass the
     :class:`~journeydsl.results.Results` of an earlier run of the same journey).
     """
-    from journeydsl.render import render as _render
+    from journeydsl.maps import render as _render
 
     drawn = journey.with_scenario(scenario) if scenario else journey
     title = f"{journey.name} — {journey.scenario(scenario).title}" if scenario else None

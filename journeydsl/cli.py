@@ -240,7 +240,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_render(args: argparse.Namespace) -> int:
     from journeydsl import api
-    from journeydsl.render import RenderError
+    from journeydsl.maps import RenderError
 
     journey, warnings = _load(args.file)
     _print_warnings(warnings, args.file, args.quiet)

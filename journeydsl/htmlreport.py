@@ -262,7 +262,7 @@ def _file_hash(journey: Journey) -> str:
 
 def _map_svg(journey: Journey, results: Results) -> str:
     from journeydsl.api import flows_from
-    from journeydsl.render import RenderError, render
+    from journeydsl.maps import RenderError, render
 
     try:
         svg = render(journey.with_scenario("baseline"), None, format="svg", flows=flows_from(results))

@@ -458,7 +458,7 @@ class Journey(_Model):
 
     def _repr_svg_(self) -> str | None:
         """The journey map, so that a notebook shows a journey as a picture (None without Graphviz)."""
-        from journeydsl.render import RenderError, render
+        from journeydsl.maps import RenderError, render
 
         try:
             svg = render(self, None, format="svg")

@@ -75,9 +75,10 @@ class Source:
 
     def line_text(self, line: int) -> str:
         """The text of a 1-based line, without its line break ("" past the end)."""
-        lines = self.text.splitlines()
+        # split at "\n" only, as the parser counts lines (splitlines() would also split at U+2028 and friends)
+        lines = self.text.split("\n")
         if 1 <= line <= len(lines):
-            return lines[line - 1]
+            return lines[line - 1].removesuffix("\r")
         return ""
 
     def excerpt(self, span: Span) -> str:

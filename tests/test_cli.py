@@ -211,8 +211,15 @@ def test_simulate_exact(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> N
     assert data["conversion_rate"] == pytest.approx(0.5)
     assert data["visits_per_customer"]["a"] == pytest.approx(2.0)
     assert data["revenue_on_enter_per_customer"] == pytest.approx(50.0)
-    code, out, _ = run(capsys, "simulate", str(SAAS), "--exact")
-    assert code == 0 and "no exact answer" in out and "trial_nudge" in out
+    loop = tmp_path / "loop.journey"
+    loop.write_text(
+        'journey "loop" {\n    stage a { entry; active; dwell 1 day }\n    stage b { active; dwell 1 day }\n'
+        "    a -> b otherwise\n    b -> a otherwise\n}\n",
+        encoding="utf-8",
+    )
+    code, out, _ = run(capsys, "simulate", str(loop), "--exact")
+    assert code == 0 and out.startswith("no exact answer for 'loop'")
+    assert "run without --exact to simulate it" in out
 
 
 def test_quiet_keeps_stderr_empty(capsys: pytest.CaptureFixture[str], small: Path, tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Tests for journeydsl.render: DOT, Mermaid, SVG and PNG journey maps.
+"""Tests for journeydsl.maps: DOT, Mermaid, SVG and PNG journey maps.
 
 Golden files live in ``tests/golden/render/`` (``NAME.dot`` and ``NAME.mmd``,
 one pair per journey built by ``JOURNEYS`` below). After an intended change
@@ -29,7 +29,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from journeydsl import render as rd
+from journeydsl import maps as rd
+from journeydsl.maps import Flows, RenderError, render, to_dot, to_mermaid
 from journeydsl.model import (
     DAYS,
     CashFlow,
@@ -41,7 +42,6 @@ from journeydsl.model import (
     Transition,
     Trigger,
 )
-from journeydsl.render import Flows, RenderError, render, to_dot, to_mermaid
 
 GOLDEN = Path(__file__).parent / "golden" / "render"
 REGEN = os.environ.get("JOURNEYDSL_REGEN") == "1"
@@ -244,7 +244,7 @@ def test_output_is_deterministic() -> None:
 def test_output_does_not_depend_on_hash_seed() -> None:
     code = (
         "import sys; sys.path.insert(0, 'tests'); import test_render as t; "
-        "from journeydsl.render import to_dot, to_mermaid; "
+        "from journeydsl.maps import to_dot, to_mermaid; "
         "print(to_dot(t.saas(), flows=t.SAAS_FLOWS) + to_mermaid(t.saas(), flows=t.SAAS_FLOWS))"
     )
     root = Path(__file__).parent.parent

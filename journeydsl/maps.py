@@ -350,6 +350,7 @@ def _xml(text: str) -> str:
         .replace(">", "&gt;")
         .replace('"', "&quot;")
         .replace("'", "&#39;")
+        .replace("]", "&#93;")  # Graphviz 2.43's HTML-label lexer fails on a bare ']' (Debian 12's version)
     )
     return _clean(out).replace("\r", " ").replace("\n", " ")
 
