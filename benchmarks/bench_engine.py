@@ -32,7 +32,7 @@ sys.path[:0] = [str(HERE), str(HERE.parent)]
 from reference import reference_journey  # noqa: E402
 
 from journeydsl.model import DAYS  # noqa: E402
-from journeydsl.simulate import block_sizes, simulate  # noqa: E402
+from journeydsl.montecarlo import block_sizes, simulate  # noqa: E402
 
 H = 365.0
 DELTA = math.log1p(0.10) / 365.0

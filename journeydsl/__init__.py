@@ -14,9 +14,6 @@ Each step of the tool is a function here: :func:`load` / :func:`loads`,
 
 __version__ = "0.1.0"
 
-# Load the engine package first: importing it later would rebind the name
-# ``journeydsl.simulate`` from the function below to the subpackage.
-import journeydsl.simulate as _engine  # noqa: F401
 from journeydsl.api import check, compare, load, loads, render, simulate
 from journeydsl.errors import Diagnostic, JourneyError
 from journeydsl.exact import ExactResult, ExactUnsupported

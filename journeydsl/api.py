@@ -106,7 +106,7 @@ def simulate(
     random numbers and carry ``versus_baseline`` comparisons. The same journey,
     customers, seed and horizon always give the same numbers, whatever ``workers``.
     """
-    from journeydsl.simulate import run
+    from journeydsl.montecarlo import run
 
     n = journey.customers if customers is None else customers
     return run(
@@ -133,7 +133,7 @@ def compare(
 
     ``names`` label the arms (default: each file's stem, else the journey's name).
     """
-    from journeydsl.simulate import run
+    from journeydsl.montecarlo import run
 
     if len(journeys) < 2:
         raise ValueError("compare needs at least two journeys")

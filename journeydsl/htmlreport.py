@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cycler import cycler
+
 from journeydsl import __version__
 from journeydsl.report import COMPARISON_HEADER, HEADLINE, _cell, _comparison_rows, _get, _money, _noise_notes, _ranking
 
@@ -132,7 +134,7 @@ def _matplotlib() -> Any:
             "axes.spines.right": False,
             "axes.grid": True,
             "grid.color": "#e4e7eb",
-            "axes.prop_cycle": matplotlib.cycler(
+            "axes.prop_cycle": cycler(
                 color=["#1f6feb", "#d4742c", "#1a7f37", "#8250df", "#cf222e", "#57606a"]
             ),
         }

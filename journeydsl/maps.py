@@ -352,7 +352,8 @@ def _xml(text: str) -> str:
         .replace("'", "&#39;")
         .replace("]", "&#93;")  # Graphviz 2.43's HTML-label lexer fails on a bare ']' (Debian 12's version)
     )
-    return _clean(out).replace("\r", " ").replace("\n", " ")
+    # a tab (like a bare ']') alone in a label is a syntax error to Graphviz 2.43; it means a space anyway
+    return _clean(out).replace("\r", " ").replace("\n", " ").replace("\t", " ")
 
 
 def _q(text: str) -> str:

@@ -1,6 +1,6 @@
 """Simulation results as values: sufficient statistics, figures, comparisons, JSON.
 
-The engine (:mod:`journeydsl.simulate`) fills a :class:`Tally` per block and
+The engine (:mod:`journeydsl.montecarlo`) fills a :class:`Tally` per block and
 segment: counts, sums and sums of squares, plus the converters' times and
 LTVs as float32 arrays (for quantiles). Tallies add up exactly, so results do
 not depend on how blocks were shared between workers. This module turns

@@ -186,7 +186,7 @@ def test_survival_and_partial_means_of_every_distribution() -> None:
     from journeydsl.exact import _Law
 
     rng = np.random.default_rng(0)
-    from journeydsl.simulate.sampling import sampler
+    from journeydsl.montecarlo.sampling import sampler
 
     for dist in (
         Dist(kind="fixed", value=3),

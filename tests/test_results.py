@@ -22,6 +22,7 @@ from journeydsl.model import (
     Transition,
     Trigger,
 )
+from journeydsl.montecarlo import _arm_plan, _collect, _run_block, _shape, block_sizes, run, simulate
 from journeydsl.results import (
     HEADLINE,
     Tally,
@@ -30,7 +31,6 @@ from journeydsl.results import (
     t_quantile,
     wilson,
 )
-from journeydsl.simulate import _arm_plan, _collect, _run_block, _shape, block_sizes, run, simulate
 
 
 def rich_journey() -> Journey:
@@ -281,7 +281,7 @@ def test_arms_with_different_stages_line_up() -> None:
 
 
 def test_quantiles_from_a_weighted_sample_when_many_convert(monkeypatch: pytest.MonkeyPatch) -> None:
-    engine = sys.modules["journeydsl.simulate"]  # (journeydsl.simulate the name is the API function)
+    engine = sys.modules["journeydsl.montecarlo"]
     monkeypatch.setattr(engine, "QUANTILE_SAMPLE", 20 * 4096)  # as if N were in the millions
     # everyone converts after exponential(mean 10) days: p50 = 10 ln 2, p90 = 10 ln 10
     j = Journey(

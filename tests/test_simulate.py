@@ -22,7 +22,7 @@ from journeydsl.model import (
     Transition,
     Trigger,
 )
-from journeydsl.simulate import block_sizes, run, simulate
+from journeydsl.montecarlo import block_sizes, run, simulate
 
 Z = 4.5  # tolerance in standard errors
 MONTH = DAYS["month"]

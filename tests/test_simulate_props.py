@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from journeydsl.exact import ExactUnsupported, solve
 from journeydsl.model import Dist, Journey, Stage, Transition, Trigger
-from journeydsl.simulate import simulate
+from journeydsl.montecarlo import simulate
 
 DISTS = st.sampled_from(
     [

@@ -26,9 +26,9 @@ import math
 
 import numpy as np
 
+from journeydsl.montecarlo.plan import Plan, StagePlan, TriggerPlan
+from journeydsl.montecarlo.sampling import Sampler
 from journeydsl.results import K, Tally
-from journeydsl.simulate.plan import Plan, StagePlan, TriggerPlan
-from journeydsl.simulate.sampling import Sampler
 
 __all__ = ["simulate_block"]
 

@@ -26,11 +26,11 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 import numpy as np
 
 from journeydsl.model import Journey
+from journeydsl.montecarlo.engine import simulate_block
+from journeydsl.montecarlo.plan import Plan, compile_plan
+from journeydsl.montecarlo.sampling import make_rng
 from journeydsl.results import ArmResult, Results, Tally, TallyShape, compare, headline_pairs
 from journeydsl.results import retention_points as _retention_points
-from journeydsl.simulate.engine import simulate_block
-from journeydsl.simulate.plan import Plan, compile_plan
-from journeydsl.simulate.sampling import make_rng
 
 __all__ = ["block_sizes", "run", "simulate", "simulate_block"]
 

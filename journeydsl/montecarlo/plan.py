@@ -13,8 +13,8 @@ import networkx as nx
 import numpy as np
 
 from journeydsl.model import Journey
+from journeydsl.montecarlo.sampling import Sampler, sampler
 from journeydsl.results import TallyShape
-from journeydsl.simulate.sampling import Sampler, sampler
 
 __all__ = ["Plan", "StagePlan", "TriggerPlan", "compile_plan"]
 
