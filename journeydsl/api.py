@@ -84,7 +84,8 @@ def _arms(journey: Journey, scenarios: Sequence[str] | None) -> list[tuple[str, 
             raise KeyError(
                 f"no scenario '{name}' in '{journey.name}'" + (f"; {hint}" if hint else "")
             )
-    return [("baseline", journey.with_scenario("baseline"))] + [
+    # the baseline arm keeps the file's scenario list: the engine ignores it except to label the arms
+    return [("baseline", journey)] + [
         (name, journey.with_scenario(name)) for name in names
     ]
 
