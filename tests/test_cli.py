@@ -301,3 +301,21 @@ def test_python_dash_m_entry_point() -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "ok" in proc.stdout
+
+
+def test_grammar_cache_is_per_user_and_survives_corruption(tmp_path: Path) -> None:
+    import os
+
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    env.pop("JOURNEYDSL_NO_CACHE", None)
+    cmd = [sys.executable, "-m", "journeydsl", "check", str(SAAS)]
+    first = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    cached = list((tmp_path / "cache" / "journeydsl").glob("grammar-*"))
+    assert first.returncode == 0 and len(cached) == 1
+    cached[0].write_bytes(b"not a cache at all")
+    again = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    assert (again.returncode, again.stdout, again.stderr) == (first.returncode, first.stdout, first.stderr)
+    env["JOURNEYDSL_NO_CACHE"] = "1"
+    env["XDG_CACHE_HOME"] = str(tmp_path / "other")
+    off = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    assert off.returncode == 0 and not (tmp_path / "other").exists()
