@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from journeydsl.model import Journey
     from journeydsl.results import Results
 
-__all__ = ["HEADLINE", "customers_needed", "format_exact", "format_results", "to_json"]
+__all__ = ["HEADLINE", "format_exact", "format_results", "to_json"]
 
 # key, row label, kind of number: the headline figures in the order a strategist reads them
 HEADLINE: tuple[tuple[str, str, str], ...] = (
@@ -151,27 +151,6 @@ def _delta_cells(cmp: Any, kind: str, currency: str) -> list[str]:
     return [text, interval, relative, p_better]
 
 
-def customers_needed(cmp: dict[str, Any], customers: int, *, power: float = 0.8) -> int | None:
-    """Customers per arm for a difference like the observed one to be told from zero.
-
-    From the observed paired interval: the standard error shrinks as
-    ``1/sqrt(N)``, so ``N * ((z_0.975 + z_power) * se / |delta|)^2`` customers
-    give a 95% interval that excludes zero with probability ``power``.
-    None when there is no difference or no interval.
-
-    >>> customers_needed({"delta": 1.0, "ci95": [-0.96, 2.96]}, 10_000)
-    78500
-    """
-    ci = cmp.get("ci95")
-    delta = cmp.get("delta")
-    if delta is None or not ci or None in ci or float(delta) == 0:
-        return None
-    se = (float(ci[1]) - float(ci[0])) / (2 * 1.96)
-    z_power = {0.8: 0.8416, 0.9: 1.2816}.get(power, 0.8416)
-    need = customers * ((1.96 + z_power) * se / abs(float(delta))) ** 2
-    return int(math.ceil(need / 100.0) * 100)
-
-
 def _arms(data: dict[str, Any]) -> list[dict[str, Any]]:
     return list(data.get("scenarios", []))
 
@@ -232,6 +211,7 @@ def _comparison_rows(arms: list[dict[str, Any]], currency: str) -> list[list[str
 
 
 def _noise_notes(data: dict[str, Any]) -> list[str]:
+    """For each scenario whose value difference cannot be told from zero: how many customers would tell."""
     notes = []
     currency = data.get("currency") or ""
     for arm in _arms(data)[1:]:
@@ -240,7 +220,7 @@ def _noise_notes(data: dict[str, Any]) -> list[str]:
             continue
         lo, hi = cmp["ci95"]
         if lo <= 0 <= hi:
-            need = customers_needed(cmp, int(data.get("customers", 0)))
+            need = cmp.get("customers_needed")
             delta = _money(float(cmp["delta"]), currency)
             if need:
                 notes.append(
@@ -249,7 +229,7 @@ def _noise_notes(data: dict[str, Any]) -> list[str]:
                     f"about {need:,} customers per arm to show (80% power): try --customers {need}"
                 )
             else:
-                notes.append(f"'{arm['name']}' makes no measurable difference to value per customer")
+                notes.append(f"'{arm['name']}' makes no difference to value per customer")
     return notes
 
 

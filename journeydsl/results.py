@@ -415,7 +415,27 @@ def headline_pairs(t: Tally) -> np.ndarray:
     return np.array([rows[k] for k in HEADLINE], dtype=np.float64)
 
 
-def compare(base: np.ndarray, other: np.ndarray) -> dict[str, Any]:
+#: z quantiles for the customers-needed guidance: a two-sided 95% interval, 80% power.
+Z_POWER = 0.8416
+
+
+def customers_needed(delta: float, se: float, customers: int) -> int | None:
+    """Customers per arm for a difference of ``delta`` to show, from its observed standard error.
+
+    The standard error shrinks as ``1/sqrt(N)``, so ``N * ((1.96 + 0.84) * se / |delta|)^2``
+    customers give a 95% interval that excludes zero with 80% chance. Rounded up to
+    hundreds; None when there is no difference to detect.
+
+    >>> customers_needed(1.0, 1.0, 10_000)
+    78500
+    """
+    if delta == 0 or not math.isfinite(se) or not math.isfinite(delta):
+        return None
+    need = customers * ((Z95 + Z_POWER) * se / abs(delta)) ** 2
+    return max(100, int(math.ceil(need / 100.0) * 100))
+
+
+def compare(base: np.ndarray, other: np.ndarray, customers: int) -> dict[str, Any]:
     """Scenario minus baseline for each headline figure, from per-batch pairs.
 
     ``base`` and ``other`` have shape (batches, len(HEADLINE), 2). Each figure
@@ -457,6 +477,7 @@ def compare(base: np.ndarray, other: np.ndarray) -> dict[str, Any]:
             "relative": _num(delta / rb) if rb != 0 else None,
             "p_better": _num(p_better),
             "better": BETTER[key],
+            "customers_needed": customers_needed(delta, se, customers),
         }
     return out
 

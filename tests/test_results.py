@@ -241,12 +241,16 @@ def test_compare_is_the_paired_t_interval_for_equal_batches() -> None:
     base[:, :, 0] = xb[:, None] * 100
     other[:, :, 0] = xo[:, None] * 100
     base[:, :, 1] = other[:, :, 1] = 100
-    out = compare(base, other)
+    out = compare(base, other, 2000)
     d = xo - xb
-    half = t_quantile(0.975, nb - 1) * d.std(ddof=1) / math.sqrt(nb)
+    se = d.std(ddof=1) / math.sqrt(nb)
+    half = t_quantile(0.975, nb - 1) * se
     fig = out["conversion_rate"]
     assert fig["delta"] == pytest.approx(d.mean())
     assert fig["ci95"] == pytest.approx([d.mean() - half, d.mean() + half])
+    # customers for 80% power at this difference: 2000 * ((1.96 + 0.84) * se / delta)^2, rounded up to hundreds
+    need = 2000 * ((1.959964 + 0.8416) * se / d.mean()) ** 2
+    assert need <= fig["customers_needed"] < need + 100
     assert fig["p_better"] > 0.99
     assert out["cost_per_customer"]["p_better"] < 0.01  # lower is better for costs
 

@@ -194,7 +194,7 @@ def _collect(
             base_batches = batch_arr
         else:
             assert base_batches is not None
-            arm.versus_baseline = compare(base_batches, batch_arr)
+            arm.versus_baseline = compare(base_batches, batch_arr, customers)
         results.append(arm)
     base = arms[0][1]
     return Results(
