@@ -264,6 +264,10 @@ def _unclosed_brace(text: str) -> int | None:
     return stack[-1] if stack else None
 
 
+#: The distribution names of the language, for did-you-mean hints.
+_DISTRIBUTIONS = ("exponential", "gamma", "lognormal", "uniform", "weibull", "normal")
+
+
 def _hint_for_token(token: Token, expected: set[str], text: str = "") -> str | None:
     value = str(token)
     if token.type == "STRING" and "NAME" in expected and "STRING" not in expected:
@@ -279,6 +283,11 @@ def _hint_for_token(token: Token, expected: set[str], text: str = "") -> str | N
             return "time units are day, week, month, quarter and year"
     if token.type == "NAME" and "CURRENCY" in expected and len(value) == 3:
         return f"currency codes are three capital letters, like '{value.upper()}'"
+    if token.type == "NAME" and "DIST_KIND" in expected:
+        close = difflib.get_close_matches(value.lower(), _DISTRIBUTIONS, n=1, cutoff=0.6)
+        if close:
+            return f"did you mean '{close[0]}'?"
+        return "the distributions are " + ", ".join(_DISTRIBUTIONS[:-1]) + f" and {_DISTRIBUTIONS[-1]}"
     if token.type in ("NAME", "CURRENCY"):
         keywords = [KEYWORDS[e] for e in expected if e in KEYWORDS]
         close = difflib.get_close_matches(value, keywords, n=1, cutoff=0.7)
