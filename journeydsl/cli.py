@@ -177,9 +177,28 @@ def _horizon(args: argparse.Namespace) -> float | None:
     return days
 
 
-def cmd_simulate(args: argparse.Namespace) -> int:
+def _simulate(args: argparse.Namespace, journey: Journey, scenarios: list[str] | None) -> Results:
+    """Simulate with the run options on the command line, a progress bar on a terminal."""
     from journeydsl import api
 
+    progress = _progress(args, "simulating")
+    try:
+        return api.simulate(
+            journey,
+            customers=args.customers,
+            seed=args.seed,
+            scenarios=scenarios,
+            horizon_days=_horizon(args),
+            workers=args.workers,
+            progress=progress,
+        )
+    except KeyError as exc:
+        raise UsageError(f"--scenario: {exc.args[0]}") from None
+    finally:
+        progress.close()
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
     journey, warnings = _load(args.file)
     _print_warnings(warnings, args.file, args.quiet)
     if args.exact:
@@ -193,21 +212,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         chosen = list(args.scenario)
     else:
         chosen = None
-    progress = _progress(args, "simulating")
-    try:
-        results = api.simulate(
-            journey,
-            customers=args.customers,
-            seed=args.seed,
-            scenarios=chosen,
-            horizon_days=_horizon(args),
-            workers=args.workers,
-            progress=progress,
-        )
-    except KeyError as exc:
-        raise UsageError(f"--scenario: {exc.args[0]}") from None
-    finally:
-        progress.close()
+    results = _simulate(args, journey, chosen)
     _emit(args, results)
     return EXIT_OK
 
@@ -308,24 +313,11 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from journeydsl import api
     from journeydsl.htmlreport import build_report
 
     journey, warnings = _load(args.file)
     _print_warnings(warnings, args.file, args.quiet)
-    progress = _progress(args, "simulating")
-    try:
-        results = api.simulate(
-            journey,
-            customers=args.customers,
-            seed=args.seed,
-            scenarios=None,
-            horizon_days=_horizon(args),
-            workers=args.workers,
-            progress=progress,
-        )
-    finally:
-        progress.close()
+    results = _simulate(args, journey, None)
     html = build_report(journey, results)
     atomic_write(args.output, html)
     if not args.quiet:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -421,28 +421,19 @@ class Journey(_Model):
 
     def stage(self, name: str) -> Stage:
         """The stage called ``name`` (``KeyError`` if there is none)."""
-        for s in self.stages:
-            if s.name == name:
-                return s
-        raise KeyError(name)
+        return _named(self.stages, name)
 
     def touchpoint(self, name: str) -> Touchpoint:
-        for t in self.touchpoints:
-            if t.name == name:
-                return t
-        raise KeyError(name)
+        """The touchpoint called ``name`` (``KeyError`` if there is none)."""
+        return _named(self.touchpoints, name)
 
     def trigger(self, name: str) -> Trigger:
-        for t in self.triggers:
-            if t.name == name:
-                return t
-        raise KeyError(name)
+        """The trigger called ``name`` (``KeyError`` if there is none)."""
+        return _named(self.triggers, name)
 
     def scenario(self, name: str) -> Scenario:
-        for s in self.scenarios:
-            if s.name == name:
-                return s
-        raise KeyError(name)
+        """The scenario called ``name`` (``KeyError`` if there is none)."""
+        return _named(self.scenarios, name)
 
     def out_edges(self, name: str) -> tuple[Transition, ...]:
         """Transitions out of stage ``name``, in file order."""
@@ -498,6 +489,17 @@ class Journey(_Model):
         yield "baseline", self.with_scenario("baseline")
         for sc in self.scenarios:
             yield sc.name, self.with_scenario(sc.name)
+
+
+_N = TypeVar("_N", Stage, Touchpoint, Trigger, Scenario)
+
+
+def _named(items: tuple[_N, ...], name: str) -> _N:
+    """The item called ``name`` (``KeyError`` if none is)."""
+    for item in items:
+        if item.name == name:
+            return item
+    raise KeyError(name)
 
 
 def _patched(obj: BaseModel, patch: BaseModel) -> dict[str, Any]:
