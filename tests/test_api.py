@@ -17,7 +17,7 @@ def test_the_package_exports_each_step() -> None:
     for name in ("load", "loads", "check", "simulate", "compare", "render", "solve_exact"):
         assert callable(getattr(jd, name)), name
     # submodules must not shadow the functions after they are imported
-    import journeydsl.maps  # noqa: F401
+    import journeydsl.maps
     import journeydsl.montecarlo  # noqa: F401
 
     assert callable(jd.simulate) and callable(jd.render)
@@ -78,7 +78,14 @@ def test_a_journey_shows_as_its_map_in_a_notebook() -> None:
 
 @pytest.mark.parametrize(
     ("text", "days"),
-    [("730", 730.0), ("90 days", 90.0), ("2 years", 730.0), ("1 week", 7.0), ("6 months", 182.5), ("1.5 quarters", 136.875)],
+    [
+        ("730", 730.0),
+        ("90 days", 90.0),
+        ("2 years", 730.0),
+        ("1 week", 7.0),
+        ("6 months", 182.5),
+        ("1.5 quarters", 136.875),
+    ],
 )
 def test_parse_duration(text: str, days: float) -> None:
     assert parse_duration(text) == pytest.approx(days)
