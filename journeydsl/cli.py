@@ -113,31 +113,43 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_fmt(args: argparse.Namespace) -> int:
+    """Format every file in memory first; write only when all of them are valid journeys."""
     from journeydsl.fmt import format_source
 
     status = EXIT_OK
+    changes: list[tuple[str, str, str]] = []
     for path in args.files:
-        source = _read(path)
-        if source is None:
-            _load(path)  # raises the encoding diagnostic
+        try:
+            source = _read(path)
+            if source is None:
+                _load(path)  # raises the encoding diagnostic
+                continue
+            formatted = format_source(source.text, path)
+        except JourneyError as exc:
+            _err(format_diagnostics(exc.diagnostics, exc.source))
+            status = EXIT_INVALID
             continue
-        formatted = format_source(source.text, path)
-        if formatted == source.text:
-            continue
+        if formatted != source.text:
+            changes.append((path, source.text, formatted))
+    if status != EXIT_OK:
+        if changes and not args.check:
+            _err("nothing was reformatted: fix the errors above first")
+        return status
+    for path, before, after in changes:
         if args.check:
             status = EXIT_INVALID
             _err(f"{path}: would be reformatted")
             if args.diff:
                 sys.stdout.writelines(
                     difflib.unified_diff(
-                        source.text.splitlines(keepends=True),
-                        formatted.splitlines(keepends=True),
+                        before.splitlines(keepends=True),
+                        after.splitlines(keepends=True),
                         fromfile=path,
                         tofile=f"{path} (formatted)",
                     )
                 )
         else:
-            atomic_write(path, formatted)
+            atomic_write(path, after)
             if not args.quiet:
                 _err(f"{path}: reformatted")
     return status

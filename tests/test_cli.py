@@ -319,3 +319,15 @@ def test_grammar_cache_is_per_user_and_survives_corruption(tmp_path: Path) -> No
     env["XDG_CACHE_HOME"] = str(tmp_path / "other")
     off = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
     assert off.returncode == 0 and not (tmp_path / "other").exists()
+
+
+def test_fmt_writes_nothing_when_any_file_is_invalid(
+    capsys: pytest.CaptureFixture[str], broken: Path, tmp_path: Path
+) -> None:
+    messy = tmp_path / "messy.journey"
+    text = 'journey "m" {\nstage a {entry}\n  stage b {terminal}\na->b otherwise\n}\n'
+    messy.write_text(text, encoding="utf-8")
+    code, _, err = run(capsys, "fmt", str(messy), str(broken))
+    assert code == 1
+    assert "unknown stage 'lsot'" in err and "nothing was reformatted" in err
+    assert messy.read_text(encoding="utf-8") == text
