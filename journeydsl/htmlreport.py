@@ -74,7 +74,7 @@ td.num { font-variant-numeric: tabular-nums; white-space: nowrap; }
 .charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(420px, 1fr)); gap: 16px; }
 .note { background: #fff8c5; border-left: 4px solid #d4a72c; padding: 8px 12px; margin: 8px 0; }
 dl dt { font-weight: 600; margin-top: 8px; } dl dd { margin: 2px 0 0 0; color: var(--muted); }
-nav a { margin-right: 14px; color: var(--accent); text-decoration: none; }
+nav a { margin-right: 14px; color: var(--accent); text-decoration: none; white-space: nowrap; }
 footer { margin-top: 40px; color: var(--muted); font-size: 0.85rem; }
 @media print { body { max-width: none; padding: 0 12mm; } .figure { break-inside: avoid; } nav { display: none; } }
 """
@@ -267,7 +267,8 @@ def _map_svg(journey: Journey, results: Results) -> str:
     from journeydsl.maps import RenderError, render
 
     try:
-        svg = render(journey.with_scenario("baseline"), None, format="svg", flows=flows_from(results))
+        # top to bottom: a journey map fits a portrait page that way (left to right it shrinks to a strip)
+        svg = render(journey.with_scenario("baseline"), None, format="svg", flows=flows_from(results), direction="TB")
     except RenderError as exc:
         return f'<p class="note">The map could not be drawn: {_e(exc)}</p>'
     text = svg.decode("utf-8") if isinstance(svg, bytes) else svg
