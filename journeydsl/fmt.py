@@ -4,9 +4,14 @@
 4-space indents, a fixed order (settings, phases and stages, touchpoints,
 transitions, triggers, segments, scenarios; properties in a fixed order
 within each block) and canonical spellings (``30%``, ``1.20 EUR``,
-``2 years``, ``20_000``). Comments stay with the statement they were
-written on or above. The result parses to the same model and formatting it
-again changes nothing.
+``2 years``, ``1_000``, ``20_000``). A stage, touchpoint or change with
+simple properties and no comment inside is written on one line when it fits
+in :data:`WIDTH` columns; consecutive one-line declarations of a kind align
+their labels and braces, transitions align their stage names, and trailing
+comments of a run of lines share a column. Blank lines are the author's (at
+most one in a row, none after ``{`` or before ``}``). Comments stay with
+the statement they were written on or above. The result parses to the same
+model and formatting it again changes nothing.
 """
 
 from __future__ import annotations
@@ -31,26 +36,35 @@ INDENT = "    "
 # --- canonical spellings -------------------------------------------------------------
 
 
-def format_number(v: float) -> str:
-    """The canonical spelling of a number: no exponent, ``_`` between thousands from 10_000.
+def _group(digits: str) -> str:
+    """``_`` between thousands of an integer part from four digits up: ``1_000``, ``20_000``."""
+    sign = "-" if digits.startswith("-") else ""
+    body = digits.lstrip("-")
+    return sign + (f"{int(body):_}" if len(body) >= 4 else body)
 
-    >>> [format_number(x) for x in (20000.0, 0.5, 1.0, 1e-05, 1234.0)]
-    ['20_000', '0.5', '1', '0.00001', '1234']
+
+def format_number(v: float) -> str:
+    """The canonical spelling of a number: no exponent, ``_`` between thousands from 1_000.
+
+    >>> [format_number(x) for x in (20000.0, 0.5, 1.0, 1e-05, 1234.0, 999.0, 2500.75)]
+    ['20_000', '0.5', '1', '0.00001', '1_234', '999', '2_500.75']
     """
     if v == int(v) and abs(v) < 1e15:
-        n = int(v)
-        return f"{n:_}" if abs(n) >= 10_000 else str(n)
+        return _group(str(int(v)))
     text = repr(v)
     if "e" in text or "E" in text:
         text = format(Decimal(text), "f")
-    return text
+    whole, dot, frac = text.partition(".")
+    return _group(whole) + dot + frac
 
 
 def _money_amount(v: float) -> str:
+    """Money keeps two decimals when it has cents: ``1.20``, ``14.99``, ``1_250.50``."""
     if v != int(v):
         two = f"{v:.2f}"
         if float(two) == v:
-            return two
+            whole, _, cents = two.partition(".")
+            return f"{_group(whole)}.{cents}"
     return format_number(v)
 
 
@@ -144,12 +158,19 @@ def _scan_comments(text: str) -> list[_Comment]:
 class _Notes:
     """Comments attached to nodes (by ``id``)."""
 
-    leading: dict[int, list[str]] = field(default_factory=dict)
-    head: dict[int, list[str]] = field(default_factory=dict)
-    tail: dict[int, list[str]] = field(default_factory=dict)
-    block_end: dict[int, list[str]] = field(default_factory=dict)
-    header: list[str] = field(default_factory=list)
-    footer: list[str] = field(default_factory=list)
+    leading: dict[int, list[_Comment]] = field(default_factory=dict)
+    head: dict[int, list[_Comment]] = field(default_factory=dict)
+    tail: dict[int, list[_Comment]] = field(default_factory=dict)
+    block_end: dict[int, list[_Comment]] = field(default_factory=dict)
+    header: list[_Comment] = field(default_factory=list)
+    footer: list[_Comment] = field(default_factory=list)
+
+    def inside(self, node: Any) -> bool:
+        """Whether any comment sits inside ``node``'s block (on or above a child, or at its end)."""
+        if self.block_end.get(id(node)):
+            return True
+        return any(id(c) in table for c in _children(node)
+                   for table in (self.leading, self.head, self.tail, self.block_end))
 
 
 def _children(node: Any) -> list[Any]:
@@ -176,6 +197,20 @@ def _start(node: Any) -> tuple[int, int]:
     return (span.line, span.col) if span else (0, 0)
 
 
+def _end(node: Any) -> tuple[int, int]:
+    span: Span = node.span
+    return (span.end_line, span.end_col)
+
+
+def _last_statement(ending: list[Any]) -> Any:
+    """Of the nodes ending on one line, the last one not inside another: a comment
+    after ``a; b`` belongs to ``b``, one after ``stage s { entry }`` to the stage."""
+    outer = [n for n in ending
+             if not any(o is not n and _start(o) <= _start(n) and _end(n) <= _end(o)
+                        for o in ending)]
+    return max(outer or ending, key=_start)
+
+
 def _attach(journey: sx.JourneyNode, comments: list[_Comment]) -> _Notes:
     """Give each comment to a node: above it, at the end of its line, or at a block's end."""
     notes = _Notes()
@@ -198,88 +233,115 @@ def _attach(journey: sx.JourneyNode, comments: list[_Comment]) -> _Notes:
     jspan = journey.span
     assert jspan is not None
 
-    def add(table: dict[int, list[str]], node: Any, text: str) -> None:
-        table.setdefault(id(node), []).append(text)
+    def add(table: dict[int, list[_Comment]], node: Any, comment: _Comment) -> None:
+        table.setdefault(id(node), []).append(comment)
 
     for c in comments:
         if c.line < jspan.line or (c.line == jspan.line and c.col < jspan.col):
-            notes.header.append(c.text)
+            notes.header.append(c)
             continue
         if c.line > jspan.end_line or (c.line == jspan.end_line and c.col >= jspan.end_col):
-            notes.footer.append(c.text)
+            notes.footer.append(c)
             continue
         if not c.own_line:
             ending = by_end.get(c.line)
             if ending:
-                node = min(ending, key=_start)
-                add(notes.head if node.span.line == c.line else notes.tail, node, c.text)
+                node = _last_statement(ending)
+                add(notes.head if node.span.line == c.line else notes.tail, node, c)
                 continue
             starting = by_start.get(c.line)
             if starting:
-                add(notes.head, min(starting, key=_start), c.text)
+                add(notes.head, min(starting, key=_start), c)
                 continue
         i = bisect.bisect_right(starts, c.line)
         following = nodes[i] if i < len(nodes) else None
         block: Any = innermost.get(c.line, journey)
         bspan: Span = block.span
         if following is None or _start(following) > (bspan.end_line, bspan.end_col):
-            add(notes.block_end, block, c.text)
+            add(notes.block_end, block, c)
         else:
-            add(notes.leading, following, c.text)
+            add(notes.leading, following, c)
     return notes
 
 
 # --- printing ----------------------------------------------------------------------------
 
+WIDTH = 100
+"""The column limit of the layout: one-line blocks, aligned columns and aligned comments."""
+
+
+@dataclass
+class _Line:
+    """One output line: code and/or a comment, or a blank line.
+
+    ``cells`` are the columns of a one-line declaration (``stage NAME``, the
+    label, the rest) and ``key`` names the run it aligns with.
+    """
+
+    indent: str = ""
+    code: str = ""
+    comment: str = ""
+    blank: bool = False
+    cells: tuple[str, ...] = ()
+    key: str = ""
+
+
+_BLANK = _Line(blank=True)
+
 
 class _Printer:
-    def __init__(self, notes: _Notes) -> None:
+    def __init__(self, notes: _Notes, source: Source) -> None:
         self.notes = notes
+        self.lines = source.text.split("\n")
+        self.blank_above = {no for no in range(2, len(self.lines) + 1)
+                            if not self.lines[no - 2].strip()}
+        self.widths: tuple[int, int] = (0, 0)
+        self.in_overrides = False
 
-    def _decorate(self, node: Any, lines: list[str], indent: str) -> list[str]:
-        """Add a node's comments around its printed lines."""
+    def gap(self, line: int) -> list[_Line]:
+        """A blank line if the author left one right above source line ``line``."""
+        return [_BLANK] if line in self.blank_above else []
+
+    def starts_line(self, node: Any) -> bool:
+        span: Span | None = node.span
+        return span is not None and not self.lines[span.line - 1][: span.col - 1].strip()
+
+    def comments(self, found: list[_Comment], indent: str) -> list[_Line]:
+        """Own-line comments, with the author's blank lines above them."""
+        out: list[_Line] = []
+        for c in found:
+            out += [*self.gap(c.line), _Line(indent, comment=c.text)]
+        return out
+
+    def _decorate(self, node: Any, lines: list[_Line], indent: str) -> list[_Line]:
+        """Add a node's comments (and the blank lines above it) around its printed lines."""
         nid = id(node)
-        lead = [indent + c for c in self.notes.leading.get(nid, [])]
+        lead = self.comments(self.notes.leading.get(nid, []), indent)
+        if self.starts_line(node):
+            lead += self.gap(node.span.line)
         if nid in self.notes.head:
-            lines[0] += "  " + " ".join(self.notes.head[nid])
+            _append_comment(lines[0], self.notes.head[nid])
         if nid in self.notes.tail:
-            lines[-1] += "  " + " ".join(self.notes.tail[nid])
+            _append_comment(lines[-1], self.notes.tail[nid])
         return lead + lines
 
-    def block(self, node: Any, header: str, body: list[list[str]], indent: str) -> list[str]:
-        """``header {`` + body lines + ``}``; a body of groups gets blank lines between blocks."""
-        ends = [indent + INDENT + c for c in self.notes.block_end.get(id(node), [])]
-        inner: list[str] = []
-        sizes = [sum(line != "\0" and not line.lstrip().startswith("#") for line in group)
-                 for group in body]
-        for i, group in enumerate(body):
-            if i and (sizes[i] > 1 or sizes[i - 1] > 1 or self._new_section(group)):
-                inner.append("")
-            inner.extend(group)
-        if not inner and not ends:
-            return self._decorate(node, [f"{indent}{header} {{}}"], indent)
-        return self._decorate(node, [f"{indent}{header} {{", *inner, *ends, f"{indent}}}"], indent)
+    def block(self, node: Any, header: str, body: list[_Line], indent: str) -> list[_Line]:
+        """``header {`` + body lines + ``}`` (``header {}`` when there is nothing inside)."""
+        ends = self.comments(self.notes.block_end.get(id(node), []), indent + INDENT)
+        if not body and not ends:
+            return self._decorate(node, [_Line(indent, f"{header} {{}}")], indent)
+        lines = [_Line(indent, f"{header} {{"), *body, *ends, _Line(indent, "}")]
+        return self._decorate(node, lines, indent)
 
-    @staticmethod
-    def _new_section(group: list[str]) -> bool:
-        return bool(group) and group[0] == "\0"
-
-    def sections(self, node: Any, header: str, groups: list[list[Any]], indent: str,
-                 render: Any) -> list[str]:
-        """A block whose children come in sections (kinds), a blank line between sections."""
-        body: list[list[str]] = []
-        for gi, group in enumerate(g for g in groups if g):
-            for j, child in enumerate(group):
-                lines = render(child, indent + INDENT)
-                if gi and j == 0:
-                    lines = ["\0", *lines]
-                body.append(lines)
-        out = self.block(node, header, body, indent)
-        return [line for line in out if line != "\0"]
+    def sections(self, node: Any, header: str, groups: list[list[Any]], indent: str) -> list[_Line]:
+        """A block whose children come in a fixed order of kinds."""
+        body = [line for group in groups for child in group
+                for line in self.item(child, indent + INDENT)]
+        return self.block(node, header, body, indent)
 
     # --- statements ---------------------------------------------------------------
 
-    def journey(self, j: sx.JourneyNode) -> list[str]:
+    def journey(self, j: sx.JourneyNode) -> list[_Line]:
         head = f"journey {j.name}{_label(j.label)}" if j.name else f"journey{_label(j.label)}"
         order = (
             sx.CurrencySetting, sx.HorizonSetting, sx.DiscountSetting, sx.CustomersSetting,
@@ -298,16 +360,16 @@ class _Printer:
             [it for it in j.items if isinstance(it, sx.ScenarioNode)],
         ]
         self.widths = _widths(groups[3])
-        return self.sections(j, head, groups, "", self.item)
+        return self.sections(j, head, groups, "")
 
-    def item(self, it: Any, indent: str) -> list[str]:
+    def item(self, it: Any, indent: str) -> list[_Line]:
         if isinstance(it, sx.PhaseNode):
-            body = [self.stage(s, indent + INDENT) for s in it.stages]
+            body = [line for s in it.stages for line in self.stage(s, indent + INDENT)]
             return self.block(it, f"phase{_label(it.label)}", body, indent)
         if isinstance(it, sx.StageNode):
             return self.stage(it, indent)
         if isinstance(it, sx.TransitionNode):
-            return self._decorate(it, [indent + _transition(it, self.widths)], indent)
+            return self._decorate(it, [_Line(indent, _transition(it, self.widths))], indent)
         if isinstance(it, sx.TouchpointNode):
             return self.touchpoint(it, indent)
         if isinstance(it, sx.TriggerNode):
@@ -318,20 +380,39 @@ class _Printer:
         if isinstance(it, sx.ScenarioNode):
             return self.overrides(it, f"scenario {it.name.text}{_label(it.label)}", indent)
         if isinstance(it, sx.WithoutTrigger):
-            return self._decorate(it, [f"{indent}without trigger {it.name.text}"], indent)
+            return self._decorate(it, [_Line(indent, f"without trigger {it.name.text}")], indent)
         if isinstance(it, sx.WithoutTransition):
-            line = f"{indent}without {it.source.text} -> {it.target.text}"
+            line = _Line(indent, f"without {it.source.text} -> {it.target.text}")
             return self._decorate(it, [line], indent)
-        return self._decorate(it, [indent + _setting(it)], indent)
+        return self._decorate(it, [_Line(indent, _setting(it))], indent)
 
-    def props(self, node: Any, head: str, props: list[Any], indent: str,
-              always_block: bool = False) -> list[str]:
+    def props(self, node: Any, kind: str, props: list[Any], indent: str, *,
+              always_block: bool = False, one_line: bool = True) -> list[_Line]:
+        """A declaration with properties: bare, on one line, or one property per line.
+
+        One line (``kind NAME "Label" { p; q }``) when ``one_line`` allows it, no
+        comment sits inside the block, at most one comment trails it, and the
+        line fits in :data:`WIDTH` columns. The choice depends only on the
+        content, never on how the input was laid out.
+        """
+        cells = (f"{kind} {node.name.text}", _label(node.label).lstrip())
+        head = " ".join(c for c in cells if c)
+        key = f"{len(indent)}:{kind}"
         if not props and not always_block and not self.notes.block_end.get(id(node)):
-            return self._decorate(node, [indent + head], indent)
-        body = [self._decorate(p, [indent + INDENT + _prop(p)], indent + INDENT) for p in props]
+            return self._decorate(node, [_Line(indent, head, cells=cells, key=key)], indent)
+        nid = id(node)
+        if (one_line and props and not self.notes.inside(node)
+                and not (nid in self.notes.head and nid in self.notes.tail)):
+            inner = "{ " + "; ".join(_prop(p) for p in props) + " }"
+            if len(indent) + len(head) + 1 + len(inner) <= WIDTH:
+                line = _Line(indent, f"{head} {inner}", cells=(*cells, inner), key=key)
+                return self._decorate(node, [line], indent)
+        inside = indent + INDENT
+        body = [line for p in props
+                for line in self._decorate(p, [_Line(inside, _prop(p))], inside)]
         return self.block(node, head, body, indent)
 
-    def stage(self, s: sx.StageNode, indent: str) -> list[str]:
+    def stage(self, s: sx.StageNode, indent: str) -> list[_Line]:
         rank = {sx.EntryProp: 0, sx.DwellProp: 4, sx.TouchProp: 5, sx.PurchasesProp: 8}
 
         def key(p: Any) -> int:
@@ -342,24 +423,22 @@ class _Printer:
             return rank[type(p)]
 
         props = sorted(s.props, key=key)
-        return self.props(s, f"stage {s.name.text}{_label(s.label)}", props, indent,
-                          always_block=s.short)
+        return self.props(s, "stage", props, indent, always_block=s.short)
 
-    def touchpoint(self, t: sx.TouchpointNode, indent: str) -> list[str]:
+    def touchpoint(self, t: sx.TouchpointNode, indent: str) -> list[_Line]:
         rank = {sx.ChannelProp: 0, sx.TouchpointCostProp: 1, sx.ResponseProp: 2}
         props = sorted(t.props, key=lambda p: rank[type(p)])
-        return self.props(t, f"touchpoint {t.name.text}{_label(t.label)}", props, indent,
-                          always_block=t.has_body)
+        return self.props(t, "touchpoint", props, indent, always_block=t.has_body)
 
-    def trigger(self, t: sx.TriggerNode, indent: str) -> list[str]:
+    def trigger(self, t: sx.TriggerNode, indent: str) -> list[_Line]:
         rank = {sx.WhenEnter: 0, sx.WhenIn: 0, sx.WhenEvery: 0, sx.SendProp: 1,
                 sx.ResponseProp: 2, sx.ThenProp: 3, sx.LimitProp: 4}
         props = sorted(t.props, key=lambda p: rank[type(p)])
-        return self.props(t, f"trigger {t.name.text}{_label(t.label)}", props, indent,
-                          always_block=True)
+        return self.props(t, "trigger", props, indent, always_block=True,
+                          one_line=self.in_overrides)
 
     def overrides(self, node: sx.SegmentNode | sx.ScenarioNode, head: str,
-                  indent: str) -> list[str]:
+                  indent: str) -> list[_Line]:
         items = node.overrides
         groups: list[list[Any]] = [
             [it for it in items if isinstance(it, sx.StageNode)],
@@ -370,10 +449,134 @@ class _Printer:
         ]
         saved = self.widths
         self.widths = _widths(groups[1])
+        self.in_overrides = True
         try:
-            return self.sections(node, head, groups, indent, self.item)
+            return self.sections(node, head, groups, indent)
         finally:
             self.widths = saved
+            self.in_overrides = False
+
+
+def _append_comment(line: _Line, found: list[_Comment]) -> None:
+    line.comment = " ".join([line.comment, *(c.text for c in found)]).strip()
+
+
+# --- the last pass: blank lines, aligned declarations, aligned comments --------------------
+
+
+def _tidy_blanks(lines: list[_Line]) -> list[_Line]:
+    """At most one blank line in a row; none at the start, after ``{`` or before ``}``."""
+    out: list[_Line] = []
+    for line in lines:
+        if line.blank and (not out or out[-1].blank or out[-1].code.endswith("{")):
+            continue
+        if line.code.startswith("}") and out and out[-1].blank:
+            out.pop()
+        out.append(line)
+    while out and out[-1].blank:
+        out.pop()
+    return out
+
+
+def _runs(lines: list[_Line], member: Any) -> list[list[_Line]]:
+    """Maximal runs of ``member`` lines with no blank line or other code line between."""
+    runs: list[list[_Line]] = []
+    current: list[_Line] = []
+    for line in lines:
+        if member(line, current):
+            current.append(line)
+        elif line.blank or line.code:
+            if current:
+                runs.append(current)
+            current = [line] if member(line, []) else []
+    if current:
+        runs.append(current)
+    return runs
+
+
+def _align_declarations(lines: list[_Line]) -> None:
+    """Consecutive one-line declarations of one kind share their label and ``{`` columns.
+
+    When that would pass :data:`WIDTH`, only the labels are aligned; when even
+    that would, the run is left as it is.
+    """
+
+    def member(line: _Line, run: list[_Line]) -> bool:
+        return bool(line.key) and (not run or run[0].key == line.key)
+
+    for run in _runs(lines, member):
+        if len(run) < 2:
+            continue
+        columns = max(len(line.cells) for line in run)
+        widths = [max((len(line.cells[i]) for line in run if len(line.cells) > i + 1),
+                      default=0) for i in range(columns)]
+        for padded in (columns, 1):
+            aligned = [_cells(line.cells, widths[:padded]) for line in run]
+            if all(len(run[0].indent) + len(code) <= WIDTH for code in aligned):
+                for line, code in zip(run, aligned, strict=True):
+                    line.code = code
+                break
+
+
+def _cells(cells: tuple[str, ...], widths: list[int]) -> str:
+    """``cells`` joined by spaces, each but the last padded to its column's width."""
+    parts = []
+    for i, cell in enumerate(cells):
+        last = i + 1 == len(cells)
+        width = widths[i] if i < len(widths) else 0
+        if cell or last or width:
+            parts.append(cell if last else cell.ljust(width))
+    return " ".join(parts).rstrip()
+
+
+def _align_comments(lines: list[_Line]) -> None:
+    """Trailing comments of a run of lines start in one column.
+
+    A run is consecutive lines of one block: same indent, no blank line and
+    no line of another depth between them. Its comments start two spaces
+    after the longest code among its commented lines; a comment that would
+    then pass :data:`WIDTH` gets two spaces instead and does not count
+    towards the column.
+    """
+    run: list[_Line] = []
+    for line in [*lines, _BLANK]:
+        if run and not line.blank and line.indent == run[0].indent:
+            run.append(line)
+            continue
+        _comment_column([ln for ln in run if ln.code and ln.comment])
+        run = [] if line.blank else [line]
+
+
+def _comment_column(trailing: list[_Line]) -> None:
+    def end(ln: _Line) -> int:
+        return len(ln.indent) + len(ln.code)
+
+    aligned = trailing
+    while aligned:
+        column = max(end(ln) for ln in aligned) + 2
+        fits = [ln for ln in aligned if column + len(ln.comment) <= WIDTH]
+        if len(fits) == len(aligned):
+            break
+        aligned = fits
+    column = max((end(ln) for ln in aligned), default=0) + 2
+    for ln in trailing:
+        lines_up = end(ln) + 2 <= column and column + len(ln.comment) <= WIDTH
+        ln.comment = " " * (column - end(ln) if lines_up else 2) + ln.comment
+
+
+def _render(lines: list[_Line]) -> list[str]:
+    lines = _tidy_blanks(lines)
+    _align_declarations(lines)
+    _align_comments(lines)
+    out = []
+    for line in lines:
+        if line.blank:
+            out.append("")
+        elif line.code:
+            out.append(line.indent + line.code + line.comment)
+        else:
+            out.append(line.indent + line.comment)
+    return out
 
 
 def _widths(transitions: list[Any]) -> tuple[int, int]:
@@ -447,15 +650,8 @@ def format_source(text: str, path: str = "<journey>") -> str:
     >>> print(format_source('journey "J" { stage a { entry; goal }; stage b { terminal };'
     ...                     ' a -> b 0.5; a->a otherwise after 1 day }'), end="")
     journey "J" {
-        stage a {
-            entry
-            goal
-        }
-    <BLANKLINE>
-        stage b {
-            terminal
-        }
-    <BLANKLINE>
+        stage a { entry; goal }
+        stage b { terminal }
         a -> b 50%
         a -> a otherwise after 1 day
     }
@@ -464,5 +660,8 @@ def format_source(text: str, path: str = "<journey>") -> str:
     compile_source(source)  # invalid journeys are not formatted
     node = parse(source)
     notes = _attach(node, _scan_comments(source.text))
-    lines = [*notes.header, *_Printer(notes).journey(node), *notes.footer]
-    return "\n".join(line.rstrip() for line in lines) + "\n"
+    printer = _Printer(notes, source)
+    lines = printer.comments(notes.header, "")
+    lines += printer.journey(node)
+    lines += printer.comments(notes.footer, "")
+    return "\n".join(line.rstrip() for line in _render(lines)) + "\n"
