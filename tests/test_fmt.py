@@ -310,3 +310,11 @@ def test_layout_of_the_input_does_not_matter(journey: list[Statement], one: rand
         one_line_block = re.search(r"\{ .+ \}$", code.split("#")[0].rstrip())
         assert not one_line_block or len(line.split("  #")[0].rstrip()) <= WIDTH
     assert "\n\n" not in out  # no blank line the author did not write
+
+
+def test_the_example_in_the_fmt_docs_is_what_fmt_writes() -> None:
+    page = (ROOT / "docs" / "commands" / "fmt.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```\n(journey .*?)```", page, flags=re.S)
+    assert len(blocks) == 2
+    assert format_source(blocks[0]) == blocks[1]
+    assert format_source(blocks[1]) == blocks[1]
