@@ -87,6 +87,7 @@ SECTIONS = (
     ("ltv", "LTV distribution"),
     ("funnel", "Funnel"),
     ("stages", "Stages"),
+    ("phases", "Phases"),
     ("touchpoints", "Touchpoints"),
     ("assumptions", "Assumptions"),
     ("definitions", "Definitions"),
@@ -211,6 +212,33 @@ def _funnel_chart(journey: Journey, arm: dict[str, Any]) -> str:
     ax.set_xlim(0, 110)
     ax.set_xlabel("share of entering customers who ever reach the stage (%)")
     ax.set_title(f"Funnel: {arm['name']}")
+    ax.grid(axis="y", visible=False)
+    return _fig_svg(fig)
+
+
+def _phase_chart(arm: dict[str, Any], currency: str) -> str:
+    """Horizontal bars of value per customer by phase (revenue minus cost booked in its stages)."""
+    plt = _matplotlib()
+    phases = arm.get("phases") or {}
+    names = list(phases)
+    values = [float(p.get("value_per_customer") or 0) for p in phases.values()]
+    fig, ax = plt.subplots(figsize=(6.4, 0.45 * max(3, len(names)) + 0.8))
+    ys = range(len(names))[::-1]
+    colours = ["#1a7f37" if v >= 0 else "#cf222e" for v in values]
+    bars = ax.barh(ys, values, color=colours, alpha=0.85)
+    ax.set_yticks(ys)
+    ax.set_yticklabels(names)
+    span = max((abs(v) for v in values), default=0.0) or 1.0
+    for bar, value in zip(bars, values, strict=True):
+        x = bar.get_width()
+        ax.text(x + (0.02 if value >= 0 else -0.02) * span, bar.get_y() + bar.get_height() / 2,
+                _money(value, currency), va="center", ha="left" if value >= 0 else "right", fontsize=9)
+    lo, hi = min(0.0, *values), max(0.0, *values)
+    ax.set_xlim(lo - 0.3 * span * (lo < 0), hi + 0.3 * span * (hi > 0 or lo == hi))
+    ax.axvline(0, color="#52606d", linewidth=0.8)
+    unit = f" ({currency}, discounted)" if currency else " (discounted)"
+    ax.set_xlabel("value per entering customer: revenue minus cost" + unit)
+    ax.set_title(f"Value by phase: {arm['name']}")
     ax.grid(axis="y", visible=False)
     return _fig_svg(fig)
 
@@ -357,9 +385,39 @@ def build_report(journey: Journey, results: Results) -> str:
             f"{100 * float(s.get('reached') or 0):.1f}%",
             f"{float(s.get('mean_visits') or 0):.2f}",
             "n/a" if dwell is None else f"{float(dwell):.1f} days",
+            _e(_money(float(s.get("revenue_per_customer") or 0), currency)),
+            _e(_money(float(s.get("cost_per_customer") or 0), currency)),
             exits,
         ])
-    add(_table(["stage", "reached", "visits per customer", "mean stay", "exits (share of stays)"], stage_rows))
+    add(_table(["stage", "reached", "visits per customer", "mean stay", "revenue per customer",
+                "cost per customer", "exits (share of stays)"], stage_rows))
+    add("<p>Revenue and cost per entering customer booked in the stage: on entering it, during stays in it, "
+        "and the <code>via</code> costs of moves out of it. Over all stages they add up to the headline "
+        "revenue and cost per customer.</p>")
+    add("</section>")
+
+    add('<section id="phases"><h2>Phases</h2>')
+    phase_rows = []
+    for label, p in (base.get("phases") or {}).items():
+        phase_rows.append([
+            _e(label),
+            f"{100 * float(p.get('reached') or 0):.1f}%",
+            f"{float(p.get('days_per_customer') or 0):,.1f} days",
+            _e(_money(float(p.get("revenue_per_customer") or 0), currency)),
+            _e(_money(float(p.get("cost_per_customer") or 0), currency)),
+            _e(_money(float(p.get("value_per_customer") or 0), currency)),
+        ])
+    if phase_rows:
+        add(_table(["phase", "reached", "days per customer", "revenue per customer", "cost per customer",
+                    "value per customer"], phase_rows))
+        add("<p>Reached: the share of entering customers who ever enter a stage of the phase. Days, revenue and "
+            "cost: per entering customer, the sums over the phase's stages (days up to the horizon).</p>")
+        add('<div class="charts">' + "".join(
+            f'<div class="figure">{_phase_chart(arm, currency)}</div>' for arm in arms if arm.get("phases")
+        ) + "</div>")
+    else:
+        add("<p>This journey has no phases. Group stages with <code>phase \"Label\" { stages }</code> to see "
+            "where in the journey the money comes from and goes.</p>")
     add("</section>")
 
     add('<section id="touchpoints"><h2>Touchpoints</h2>')

@@ -233,7 +233,12 @@ def _noise_notes(data: dict[str, Any]) -> list[str]:
     return notes
 
 
-def _stage_rows(arm: dict[str, Any]) -> list[list[str]]:
+STAGE_HEADER = ("stage", "reached", "visits", "dwell", "revenue", "cost", "exits")
+PHASE_HEADER = ("phase", "reached", "days", "revenue", "cost", "value")
+
+
+def _stage_rows(arm: dict[str, Any], currency: str) -> list[list[str]]:
+    """Per stage: reach, visits, mean stay, revenue and cost per customer booked there, exits."""
     rows = []
     for name, s in (arm.get("stages") or {}).items():
         exits = s.get("exits") or {}
@@ -245,7 +250,26 @@ def _stage_rows(arm: dict[str, Any]) -> list[list[str]]:
                 f"{100 * float(s.get('reached') or 0):.1f}%",
                 f"{float(s.get('mean_visits') or 0):.2f}",
                 "n/a" if dwell is None else f"{float(dwell):.1f} d",
+                _money(float(s.get("revenue_per_customer") or 0), currency),
+                _money(float(s.get("cost_per_customer") or 0), currency),
                 exit_text,
+            ]
+        )
+    return rows
+
+
+def _phase_rows(arm: dict[str, Any], currency: str) -> list[list[str]]:
+    """Per phase: reach, and days, revenue, cost and value per customer (sums over its stages)."""
+    rows = []
+    for label, p in (arm.get("phases") or {}).items():
+        rows.append(
+            [
+                label,
+                f"{100 * float(p.get('reached') or 0):.1f}%",
+                f"{float(p.get('days_per_customer') or 0):,.1f} d",
+                _money(float(p.get("revenue_per_customer") or 0), currency),
+                _money(float(p.get("cost_per_customer") or 0), currency),
+                _money(float(p.get("value_per_customer") or 0), currency),
             ]
         )
     return rows
@@ -280,10 +304,14 @@ def format_table(data: dict[str, Any]) -> str:
             out += ["", ranking]
         out += [f"note: {n}" for n in _noise_notes(data)]
     base = arms[0] if arms else {}
-    stage_rows = _stage_rows(base)
+    stage_rows = _stage_rows(base, currency)
     if stage_rows:
-        out += ["", f"Stages ({base.get('name', 'baseline')})"]
-        out.append(_table(stage_rows, ["stage", "reached", "visits", "dwell", "exits"]))
+        out += ["", f"Stages ({base.get('name', 'baseline')}; revenue and cost per customer booked in the stage)"]
+        out.append(_table(stage_rows, STAGE_HEADER))
+    phase_rows = _phase_rows(base, currency)
+    if phase_rows:
+        out += ["", f"Phases ({base.get('name', 'baseline')}; days, revenue, cost and value per customer)"]
+        out.append(_table(phase_rows, PHASE_HEADER))
     touch_rows = _touch_rows(base, currency)
     if touch_rows:
         out += ["", f"Touchpoints ({base.get('name', 'baseline')}, per customer)"]
@@ -321,7 +349,12 @@ def format_markdown(data: dict[str, Any]) -> str:
     base = arms[0] if arms else {}
     if base.get("stages"):
         out += ["", "### Stages", ""]
-        out.append(_md_table(_stage_rows(base), ["stage", "reached", "visits", "dwell", "exits"]))
+        out.append(_md_table(_stage_rows(base, currency), STAGE_HEADER))
+        out += ["", "_Revenue and cost: per customer, booked in the stage._"]
+    if base.get("phases"):
+        out += ["", "### Phases", ""]
+        out.append(_md_table(_phase_rows(base, currency), PHASE_HEADER))
+        out += ["", "_Days, revenue, cost and value per customer: sums over the phase's stages._"]
     if base.get("touchpoints"):
         out += ["", "### Touchpoints (per customer)", ""]
         out.append(_md_table(_touch_rows(base, currency), ["touchpoint", "contacts", "responses", "cost"]))

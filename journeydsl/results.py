@@ -36,6 +36,7 @@ __all__ = [
     "figures",
     "headline_pairs",
     "load_schema",
+    "phase_figures",
     "t_quantile",
     "wilson",
 ]
@@ -106,6 +107,7 @@ class TallyShape:
     horizon_days: float
     curve_step: float = 7.0
     sample_cap: int = 0  # converters' values kept per block for quantiles (0: all)
+    phases: tuple[str, ...] = ()  # phase labels (the union over arms, first seen first)
 
     @property
     def curve_points(self) -> int:
@@ -159,6 +161,10 @@ class Tally:
     tp_cost: np.ndarray = field(default_factory=_empty)
     trig_fired: np.ndarray = field(default_factory=_empty)
     trig_rerouted: np.ndarray = field(default_factory=_empty)
+    stage_rev: np.ndarray = field(default_factory=_empty)  # discounted revenue booked in each stage
+    stage_cost: np.ndarray = field(default_factory=_empty)  # discounted cost booked in each stage
+    stage_days: np.ndarray = field(default_factory=_empty)  # days spent in each stage, up to the horizon
+    phase_reached: np.ndarray = field(default_factory=_empty)  # customers who entered each phase
     conv_times: list[np.ndarray] = field(default_factory=list)
     ltv_values: list[np.ndarray] = field(default_factory=list)
     sample_weights: list[float] = field(default_factory=list)  # converters each kept value stands for
@@ -166,7 +172,7 @@ class Tally:
     def __post_init__(self) -> None:
         s = self.shape
         ns, nt, ng = len(s.stages), len(s.touchpoints), len(s.triggers)
-        nd, nc = len(s.retention_days), s.curve_points
+        nd, nc, nph = len(s.retention_days), s.curve_points, len(s.phases)
         defaults = {
             "sums": len(SUM_KEYS),
             "ret_active": nd,
@@ -184,6 +190,10 @@ class Tally:
             "tp_cost": nt,
             "trig_fired": ng,
             "trig_rerouted": ng,
+            "stage_rev": ns,
+            "stage_cost": ns,
+            "stage_days": ns,
+            "phase_reached": nph,
         }
         for name, size in defaults.items():
             if getattr(self, name).size != size:
@@ -192,7 +202,7 @@ class Tally:
     _ARRAYS = (
         "sums", "ret_active", "ret_n", "curve_active", "curve_n", "visits", "reached",
         "completed", "dwell_sum", "at_horizon", "exits", "tp_contacts", "tp_responses",
-        "tp_cost", "trig_fired", "trig_rerouted",
+        "tp_cost", "trig_fired", "trig_rerouted", "stage_rev", "stage_cost", "stage_days", "phase_reached",
     )  # fmt: skip
 
     def merge(self, other: Tally) -> Tally:
@@ -391,6 +401,34 @@ def figures(t: Tally, *, has_active: bool = True) -> dict[str, Any]:
     return out
 
 
+def phase_figures(
+    t: Tally, order: Sequence[str], stage_info: dict[str, tuple[str, str | None, bool]]
+) -> dict[str, Any]:
+    """Per phase label in ``order``: its stages, the share of customers who entered any of
+    them (``reached``), and the sums over its stages of days, revenue, cost and value per customer.
+
+    ``stage_info`` maps a stage name to ``(label, phase, goal)``; phases the
+    tally does not know (``t.shape.phases``) have no stage and reach nobody.
+    """
+    n = max(t.n, 1)
+    idx = {name: i for i, name in enumerate(t.shape.stages)}
+    out: dict[str, Any] = {}
+    for label in order:
+        members = [idx[s] for s, info in stage_info.items() if info[1] == label and s in idx]
+        p = t.shape.phases.index(label) if label in t.shape.phases else -1
+        rev = float(t.stage_rev[members].sum())
+        cost = float(t.stage_cost[members].sum())
+        out[label] = {
+            "stages": [t.shape.stages[i] for i in sorted(members)],
+            "reached": _num(t.phase_reached[p] / n) if p >= 0 else 0.0,
+            "days_per_customer": _num(float(t.stage_days[members].sum()) / n),
+            "revenue_per_customer": _num(rev / n),
+            "cost_per_customer": _num(cost / n),
+            "value_per_customer": _num((rev - cost) / n),
+        }
+    return out
+
+
 def headline_pairs(t: Tally) -> np.ndarray:
     """(numerator, denominator) of each :data:`HEADLINE` figure, shape (len(HEADLINE), 2).
 
@@ -505,6 +543,7 @@ class ArmResult:
     trigger_info: dict[str, str]
     has_active: bool
     versus_baseline: dict[str, Any] | None = None
+    phase_order: tuple[str, ...] = ()  # the journey's phase labels, in the order it lists them
     metrics: dict[str, Any] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -514,7 +553,8 @@ class ArmResult:
 
     @property
     def stages(self) -> dict[str, Any]:
-        """Per stage: reached, mean_visits, mean_dwell_days, exits (share of completed stays), ..."""
+        """Per stage: reached, mean_visits, mean_dwell_days, exits (share of completed stays),
+        and the money and days booked in the stage per customer."""
         t = self.tally
         names = t.shape.stages
         ns = len(names)
@@ -534,8 +574,17 @@ class ArmResult:
                 "in_stage_at_horizon": _num(t.at_horizon[i] / n),
                 "exits": {names[j]: _num(row[j] / done) for j in range(ns) if row[j] > 0},
                 "traversals_per_customer": {names[j]: _num(row[j] / n) for j in range(ns) if row[j] > 0},
+                "revenue_per_customer": _num(t.stage_rev[i] / n),
+                "cost_per_customer": _num(t.stage_cost[i] / n),
+                "days_per_customer": _num(t.stage_days[i] / n),
+                "days_per_entrant": _num(t.stage_days[i] / t.reached[i]) if t.reached[i] > 0 else None,
             }
         return out
+
+    @property
+    def phases(self) -> dict[str, Any]:
+        """Per phase (in the journey's order): reached, and days, revenue, cost, value per customer."""
+        return phase_figures(self.tally, self.phase_order, self.stage_info)
 
     def edge_flows(self) -> dict[tuple[str, str], dict[str, float]]:
         """``(source, target)`` -> ``share_of_stays``, ``per_customer``, ``per_1000``."""
@@ -598,6 +647,7 @@ class ArmResult:
                 "share": _num(self.segment_info[name][1]),
                 "customers": int(tal.n),
                 "metrics": figures(tal, has_active=self.has_active),
+                "phases": phase_figures(tal, self.phase_order, self.stage_info),
             }
             for name, tal in self.segment_tallies.items()
         }
@@ -634,6 +684,7 @@ class ArmResult:
             "stages": self.stages,
             "touchpoints": self.touchpoints,
             "triggers": self.triggers,
+            "phases": self.phases,
             "segments": self.segments,
             "charts": {
                 "retention_curve": {"days": list(days), "share": list(share), "n": list(n)},

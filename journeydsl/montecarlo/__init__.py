@@ -63,7 +63,9 @@ def _shape(journeys: Sequence[Journey], horizon: float, n_blocks: int = MIN_BLOC
     stages: dict[str, None] = {}
     tps: dict[str, None] = {}
     trigs: dict[str, None] = {}
+    phases: dict[str, None] = {}
     for j in journeys:
+        phases.update(dict.fromkeys(_phase_labels(j)))
         for _name, _share, sj in j.segment_journeys():
             stages.update(dict.fromkeys(s.name for s in sj.stages))
             tps.update(dict.fromkeys(t.name for t in sj.touchpoints))
@@ -75,6 +77,7 @@ def _shape(journeys: Sequence[Journey], horizon: float, n_blocks: int = MIN_BLOC
         retention_days=_retention_points(horizon),
         horizon_days=float(horizon),
         sample_cap=max(4096, math.ceil(QUANTILE_SAMPLE / n_blocks)),
+        phases=tuple(phases),
     )
 
 
@@ -189,6 +192,7 @@ def _collect(
             touchpoint_info={t: _tp_info(journey, t) for t in shape.touchpoints},
             trigger_info={g: _trigger_title(journey, g) for g in shape.triggers},
             has_active=any(p.has_active for p in arm_plans[a][2]),
+            phase_order=_phase_labels(journey),
         )
         if a == 0:
             base_batches = batch_arr
@@ -207,6 +211,13 @@ def _collect(
         batches=len(per_block),
         arms=results,
     )
+
+
+def _phase_labels(journey: Journey) -> tuple[str, ...]:
+    """The journey's phases in its order (then any phase a stage names that the list lacks)."""
+    labels = dict.fromkeys(journey.phases)
+    labels.update(dict.fromkeys(s.phase for s in journey.stages if s.phase is not None))
+    return tuple(labels)
 
 
 def _scenario_title(journey: Journey, name: str) -> str | None:

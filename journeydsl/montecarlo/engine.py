@@ -17,6 +17,13 @@ horizon), discounted by ``exp(-delta * t)``:
   ``k = 0 .. max(1, ceil((t1 - t0) / P)) - 1``, a geometric sum;
 - purchases: a Poisson count with mean ``rate * (t1 - t0)``, times uniform in
   the stay, worth drawn from the money distribution.
+
+Each stay's money is also booked to its stage (``Tally.stage_rev``,
+``stage_cost``; a ``via`` cost to the stage left) and its days up to the
+horizon to ``stage_days``, so the stage sums add up to the headline sums.
+Phase reach: one stage's reach; for a phase never re-entered once left, the
+visits to its stages minus the moves between them; otherwise a per-customer
+flag per block.
 """
 
 from __future__ import annotations
@@ -88,6 +95,10 @@ class _Block:
         self.cost_pre = ws["cost_pre"]
         self.active_h = ws["active_h"]
         self.seen: dict[int, np.ndarray] = {s.index: np.zeros(n, bool) for s in plan.stages if s.revisitable}
+        # phases a customer may leave and re-enter: who has entered them, per customer
+        self.phase_seen: dict[int, np.ndarray] = {
+            p: np.zeros(n, bool) for p, how in enumerate(plan.phase_method) if how == "flags"
+        }
         self.tally = Tally(plan.shape, n=n)
         ns = len(plan.stages)
         self.ns = ns
@@ -166,6 +177,8 @@ class _Block:
             seen[idx] = True
         else:
             tal.reached[s] += m
+        if sp.flag >= 0:
+            self.phase_seen[sp.flag][idx] = True
         # discount factors at entry (None: all ones)
         d0 = np.exp(t0 * -delta) if (sp.needs_d0 and delta and not t0_zero) else None
 
@@ -250,12 +263,15 @@ class _Block:
             add_cost = add_cost + c_later
         if isinstance(add_cost, np.ndarray):
             self.cost[idx] += add_cost
+            tal.stage_cost[s] += float(add_cost.sum())
         if r_add is not None:
             self.rev[idx] += r_add
+            tal.stage_rev[s] += float(r_add.sum())
 
         # exits that happen inside the horizon
         if sp.mode == "none" and not then_trigs:
             tal.at_horizon[s] += m
+            tal.stage_days[s] += m * H - (0.0 if t0_zero else float(t0.sum()))
             if sp.active:
                 self._retention(idx, t0, te, np.zeros(m, bool))
             return
@@ -266,26 +282,40 @@ class _Block:
         if sp.active:
             self._retention(idx, t0, te, done)
         if nd == 0:
+            tal.stage_days[s] += m * H - (0.0 if t0_zero else float(t0.sum()))
             return
         if nd == m:
             ids, te_d, sl_d = idx, te, slot
-            t0_sum = 0.0 if t0_zero else float(t0.sum())
+            t0_sum = t0_all = 0.0 if t0_zero else float(t0.sum())
         else:
             sel = np.flatnonzero(done)
             ids, te_d, sl_d = idx.take(sel), te.take(sel), slot.take(sel)
             t0_sum = 0.0 if t0_zero else float(t0.take(sel).sum())
-        tal.dwell_sum[s] += float(te_d.sum()) - t0_sum
-        self._leave(sp, ids, te_d, sl_d, nd)
+            t0_all = 0.0 if t0_zero else float(t0.sum())
+        te_sum = float(te_d.sum())
+        tal.dwell_sum[s] += te_sum - t0_sum
+        # days in the stage: to the exit for those who left, to the horizon for the others
+        tal.stage_days[s] += te_sum + (m - nd) * H - t0_all
+        self._leave(sp, ids, te_d, sl_d, nd, te_sum)
 
-    def _leave(self, sp: StagePlan, ids: np.ndarray, te: np.ndarray, slot: np.ndarray, nd: int) -> None:
-        """Count the exits by slot, charge ``via`` contacts, push customers to their next stage."""
+    def _leave(self, sp: StagePlan, ids: np.ndarray, te: np.ndarray, slot: np.ndarray, nd: int, te_sum: float) -> None:
+        """Count the exits by slot, charge ``via`` contacts, push customers to their next stage.
+
+        ``te_sum`` is ``te.sum()``. Customers moving to a sink stay there to the
+        horizon: its days are ``H - te`` each; the sum of ``te`` over one slot
+        left ungathered is what the gathered slots leave of ``te_sum``.
+        """
         plan, tal, ns = self.plan, self.tally, self.ns
         s = sp.index
+        H = plan.horizon
         delta = plan.delta
         targets = sp.out_targets
         nslots = targets.size
         nb = sp.via.size
         stages = plan.stages
+        te_left = te_sum  # sum of te over the slots not gathered
+        to_sink = nslots > 1 and any(stages[int(t)].sink for t in targets)
+        ungathered: list[tuple[int, int, int]] = []  # (slot, sink stage, customers)
         for k in range(nslots):
             j = int(targets[k])
             nxt = stages[j]
@@ -295,7 +325,7 @@ class _Block:
             if nslots == 1:
                 c = nd
                 ids_k, te_k = ids, te
-            elif nxt.sink and not has_via:
+            elif nxt.sink and not has_via and nxt.flag < 0:
                 c = int(np.count_nonzero(slot == k))  # only counted there: no need to gather
                 ids_k = te_k = None
             else:
@@ -310,15 +340,31 @@ class _Block:
                 tal.reached[j] += c
                 tal.at_horizon[j] += c
             if ids_k is None or te_k is None:
+                ungathered.append((k, j, c))
                 continue
+            te_k_sum = te_sum if nslots == 1 else float(te_k.sum()) if to_sink else 0.0
+            te_left -= te_k_sum
             if has_via:
                 tp = int(sp.via[k])
                 cost = float(plan.tp_cost[tp])
                 cv = np.exp(te_k * -delta) * cost if delta else np.full(c, cost)
                 self.cost[ids_k] += cv
-                self.contact(tp, c, float(cv.sum()))
-            if not nxt.sink:
+                via_cost = float(cv.sum())
+                tal.stage_cost[s] += via_cost  # a `via` cost belongs to the stage left
+                self.contact(tp, c, via_cost)
+            if nxt.sink:
+                tal.stage_days[j] += c * H - te_k_sum
+                if nxt.flag >= 0:
+                    self.phase_seen[nxt.flag][ids_k] = True
+            else:
                 self.pending[j].append((ids_k, te_k, False))
+        if len(ungathered) == 1:
+            _k, j, c = ungathered[0]
+            tal.stage_days[j] += c * H - te_left
+        elif ungathered:
+            by_slot = np.bincount(slot, weights=te, minlength=nslots)
+            for k, j, c in ungathered:
+                tal.stage_days[j] += c * H - float(by_slot[k])
 
     def _periodic(
         self, amount: float, period: float, span: np.ndarray, d0: np.ndarray | None, *, skip_first: bool
@@ -572,6 +618,9 @@ class _Block:
             self.tally.visits[s] += c
             self.tally.reached[s] += c
             self.tally.at_horizon[s] += c
+            self.tally.stage_days[s] += c * self.plan.horizon
+            if sp.flag >= 0:
+                self.phase_seen[sp.flag][ids] = True
         else:
             self.pending[s].append((ids, t0, True))
 
@@ -624,7 +673,28 @@ class _Block:
             tal.curve_n += np.cumsum(np.bincount(last, minlength=npts)[::-1])[::-1]
         sums[K["pre"]] = pre_sum
         sums[K["pre2"]] = pre2
+        self._phase_reach()
         return tal
+
+    def _phase_reach(self) -> None:
+        """Customers of this block who entered each phase (any of its stages, counted once)."""
+        tal, plan, ns = self.tally, self.plan, self.ns
+        exits: np.ndarray | None = None
+        for p, how in enumerate(plan.phase_method):
+            members = plan.phase_members[p]
+            if how == "flags":
+                tal.phase_reached[p] = np.count_nonzero(self.phase_seen[p])
+            elif members.size == 0:
+                continue
+            elif how == "stage":
+                tal.phase_reached[p] = tal.reached[int(members[0])]
+            else:
+                # never re-entered once left: its entrants are the visits to its stages that
+                # did not come from one of them (the entries at day 0 and the moves from outside)
+                if exits is None:
+                    exits = tal.exits.reshape(ns, ns)
+                inner = float(exits[np.ix_(members, members)].sum())
+                tal.phase_reached[p] = float(tal.visits[members].sum()) - inner
 
 
 def simulate_block(plan: Plan, n: int, rng: np.random.Generator) -> Tally:

@@ -67,6 +67,7 @@ class StagePlan:
     out_targets: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     sink: bool = False  # nothing happens here and nobody leaves: only counted
     needs_d0: bool = False  # some money or contact at entry or during the stay
+    flag: int = -1  # the phase whose per-customer "entered" flag a visit here sets (-1: none)
 
 
 @dataclass
@@ -83,6 +84,11 @@ class Plan:
     tp_response: np.ndarray
     shape: TallyShape
     has_active: bool
+    # per phase of ``shape.phases``: its stage indices here, and how its reach is counted:
+    # "stage" (one stage: its reach), "entries" (never re-entered once left: entries into it
+    # from visits and exits), "flags" (a per-customer flag per block)
+    phase_members: tuple[np.ndarray, ...] = ()
+    phase_method: tuple[str, ...] = ()
 
 
 def compile_plan(journey: Journey, shape: TallyShape) -> Plan:
@@ -196,6 +202,21 @@ def compile_plan(journey: Journey, shape: TallyShape) -> Plan:
         )
         plans.append(sp)
 
+    members: list[np.ndarray] = []
+    methods: list[str] = []
+    for p, label in enumerate(shape.phases):
+        names = {st.name for st in journey.stages if st.phase == label}
+        members.append(np.array(sorted(sidx[x] for x in names), np.int64))
+        if len(names) <= 1:
+            methods.append("stage")
+        elif not _reenterable(g, names):
+            methods.append("entries")
+        else:
+            methods.append("flags")
+            for sp in plans:
+                if sp.name in names:
+                    sp.flag = p
+
     entries = journey.entries
     entry_shares: np.ndarray = np.array([float(s.entry or 0.0) for s in entries])
     if entry_shares.sum() <= 0:
@@ -217,4 +238,20 @@ def compile_plan(journey: Journey, shape: TallyShape) -> Plan:
         tp_response=tp_resp,
         shape=shape,
         has_active=any(s.active for s in journey.stages),
+        phase_members=tuple(members),
+        phase_method=tuple(methods),
     )
+
+
+def _reenterable(g: nx.DiGraph, members: set[str]) -> bool:
+    """Whether a customer can leave the stages ``members`` and come back to one of them."""
+    phase = object()
+    h = nx.DiGraph()
+    for u, v in g.edges:
+        a = phase if u in members else u
+        b = phase if v in members else v
+        if a != b:
+            h.add_edge(a, b)
+    if phase not in h:
+        return False
+    return any(nx.has_path(h, w, phase) for w in h.successors(phase))
