@@ -234,7 +234,7 @@ def _phase_chart(arm: dict[str, Any], currency: str) -> str:
         ax.text(x + (0.02 if value >= 0 else -0.02) * span, bar.get_y() + bar.get_height() / 2,
                 _money(value, currency), va="center", ha="left" if value >= 0 else "right", fontsize=9)
     lo, hi = min(0.0, *values), max(0.0, *values)
-    ax.set_xlim(lo - 0.3 * span * (lo < 0), hi + 0.3 * span * (hi > 0 or lo == hi))
+    ax.set_xlim(lo - 0.5 * span * (lo < 0), hi + 0.35 * span * (hi > 0 or lo == hi))
     ax.axvline(0, color="#52606d", linewidth=0.8)
     unit = f" ({currency}, discounted)" if currency else " (discounted)"
     ax.set_xlabel("value per entering customer: revenue minus cost" + unit)
