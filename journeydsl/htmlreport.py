@@ -199,18 +199,20 @@ def _ltv_chart(arm: dict[str, Any], hist: tuple[list[float], list[float]] | None
 
 
 def _funnel_chart(journey: Journey, arm: dict[str, Any]) -> str:
+    """Reach of each stage in file order; exits that are not goals ('lost', 'churned') are left out."""
     plt = _matplotlib()
     stages = arm.get("stages") or {}
-    names = [s.name for s in journey.stages if s.name in stages]
+    names = [s.name for s in journey.stages if s.name in stages and (s.goal or s.active or not s.terminal)]
     reach = [100 * float(stages[n].get("reached") or 0) for n in names]
     fig, ax = plt.subplots(figsize=(6.4, 0.45 * max(3, len(names)) + 0.8))
     bars = ax.barh(range(len(names))[::-1], reach, color="#1f6feb", alpha=0.85)
     ax.set_yticks(range(len(names))[::-1])
     ax.set_yticklabels(names)
     for bar, value in zip(bars, reach, strict=True):
-        ax.text(bar.get_width() + 1, bar.get_y() + bar.get_height() / 2, f"{value:.1f}%", va="center", fontsize=9)
+        text = f"{value:.1f}%" if value >= 1 or value == 0 else f"{value:.2g}%"
+        ax.text(bar.get_width() + 1, bar.get_y() + bar.get_height() / 2, text, va="center", fontsize=9)
     ax.set_xlim(0, 110)
-    ax.set_xlabel("share of entering customers who ever reach the stage (%)")
+    ax.set_xlabel("share of entering customers who ever reach the stage (%); end stages left out")
     ax.set_title(f"Funnel: {arm['name']}")
     ax.grid(axis="y", visible=False)
     return _fig_svg(fig)
