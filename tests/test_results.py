@@ -22,7 +22,7 @@ from journeydsl.model import (
     Transition,
     Trigger,
 )
-from journeydsl.montecarlo import _arm_plan, _collect, _run_block, _shape, block_sizes, run, simulate
+from journeydsl.montecarlo import _arm_plan, _collect, _Merger, _run_block, _shape, block_sizes, run, simulate
 from journeydsl.results import (
     HEADLINE,
     Tally,
@@ -182,11 +182,24 @@ def test_result_does_not_depend_on_block_order() -> None:
     plans = [_arm_plan(j, shape) for _n, j in a]
     sizes = block_sizes(5_000)
     seeds = np.random.SeedSequence(3).spawn(len(sizes))
-    blocks: list = [None] * len(sizes)
-    for b in reversed(range(len(sizes))):  # computed in the opposite order
-        blocks[b] = _run_block(plans, sizes[b], seeds[b])
-    reversed_run = _collect(a, plans, shape, blocks, 5_000, 3, 400.0).to_dict()
+    merger = _Merger(plans, shape)
+    for b in reversed(range(len(sizes))):  # computed and handed in the opposite order
+        merger.add(b, _run_block(plans, sizes[b], seeds[b]))
+        assert merger.next == (len(sizes) if b == 0 else 0)  # nothing folds until block 0 is in
+    reversed_run = _collect(a, plans, shape, merger, 5_000, 3, 400.0).to_dict()
     assert reversed_run == run(a, 5_000, 3).to_dict()
+
+
+def test_a_missing_block_is_an_error_not_a_short_result() -> None:
+    a = arms()
+    shape = _shape([j for _n, j in a], 400.0)
+    plans = [_arm_plan(j, shape) for _n, j in a]
+    seeds = np.random.SeedSequence(3).spawn(3)
+    merger = _Merger(plans, shape)
+    merger.add(0, _run_block(plans, 100, seeds[0]))
+    merger.add(2, _run_block(plans, 100, seeds[2]))
+    with pytest.raises(ValueError, match="block 1 never did"):
+        _collect(a, plans, shape, merger, 300, 3, 400.0)
 
 
 def test_seed_changes_the_draws_and_progress_is_reported() -> None:

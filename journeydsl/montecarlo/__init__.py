@@ -76,7 +76,7 @@ def _shape(journeys: Sequence[Journey], horizon: float, n_blocks: int = MIN_BLOC
         triggers=tuple(trigs),
         retention_days=_retention_points(horizon),
         horizon_days=float(horizon),
-        sample_cap=max(4096, math.ceil(QUANTILE_SAMPLE / n_blocks)),
+        sample_cap=max(256, math.ceil(QUANTILE_SAMPLE / n_blocks)),  # about QUANTILE_SAMPLE in all
         phases=tuple(phases),
     )
 
@@ -133,48 +133,75 @@ def run(
     arm_plans = [_arm_plan(j, shape) for _n, j in arms]
     seeds = np.random.SeedSequence(seed).spawn(len(sizes))
     nb = len(sizes)
-    per_block: list[list[list[Tally]] | None] = [None] * nb
+    merger = _Merger(arm_plans, shape)
     if workers <= 1:
         for b in range(nb):
-            per_block[b] = _run_block(arm_plans, sizes[b], seeds[b])
+            merger.add(b, _run_block(arm_plans, sizes[b], seeds[b]))
             if progress:
                 progress(b + 1, nb)
     else:
         with ProcessPoolExecutor(max_workers=min(workers, nb, os.cpu_count() or 1)) as ex:
             futures = {ex.submit(_run_block, arm_plans, sizes[b], seeds[b]): b for b in range(nb)}
             for done, fut in enumerate(as_completed(futures), start=1):
-                per_block[futures[fut]] = fut.result()
+                merger.add(futures[fut], fut.result())
                 if progress:
                     progress(done, nb)
-    return _collect(arms, arm_plans, shape, per_block, customers, seed, horizon)
+    return _collect(arms, arm_plans, shape, merger, customers, seed, horizon)
+
+
+class _Merger:
+    """Folds block tallies into running per-arm totals, always in block order.
+
+    Blocks may finish in any order (several workers); one that arrives early
+    waits until the blocks before it are in, so the sums are added in the same
+    order whatever the workers, and memory holds the running totals plus the
+    few blocks waiting, not every block of the run.
+    """
+
+    def __init__(self, arm_plans: Sequence[_ArmPlan], shape: TallyShape) -> None:
+        self.shape = shape
+        self.seg_names = [plan[0] for plan in arm_plans]
+        self.segments = [{s: Tally(shape) for s in names} for names in self.seg_names]
+        self.totals = [Tally(shape) for _ in arm_plans]
+        self.batches: list[list[np.ndarray]] = [[] for _ in arm_plans]
+        self.waiting: dict[int, list[list[Tally]]] = {}
+        self.next = 0
+
+    def add(self, b: int, block: list[list[Tally]]) -> None:
+        """Block ``b``'s tallies (per arm, per segment)."""
+        self.waiting[b] = block
+        while self.next in self.waiting:
+            self._fold(self.waiting.pop(self.next))
+            self.next += 1
+
+    def _fold(self, block: list[list[Tally]]) -> None:
+        for a, arm_tallies in enumerate(block):
+            block_total = Tally(self.shape)
+            for s, tal in zip(self.seg_names[a], arm_tallies, strict=True):
+                self.segments[a][s].merge(tal)
+                block_total.merge(tal)
+            self.batches[a].append(headline_pairs(block_total))
+            self.totals[a].merge(block_total)
 
 
 def _collect(
     arms: Sequence[tuple[str, Journey]],
     arm_plans: Sequence[_ArmPlan],
     shape: TallyShape,
-    per_block: Sequence[list[list[Tally]] | None],
+    merger: _Merger,
     customers: int,
     seed: int,
     horizon: float,
 ) -> Results:
-    """Merge block tallies in block order into one :class:`ArmResult` per arm."""
+    """One :class:`ArmResult` per arm from the merged block tallies."""
+    if merger.waiting:
+        raise ValueError(f"blocks {sorted(merger.waiting)} came in but block {merger.next} never did")
     results: list[ArmResult] = []
     base_batches: np.ndarray | None = None
     for a, (name, journey) in enumerate(arms):
-        seg_names = arm_plans[a][0]
-        seg_tallies = {s: Tally(shape) for s in seg_names}
-        total = Tally(shape)
-        batches = []
-        for blk in per_block:
-            assert blk is not None
-            block_total = Tally(shape)
-            for s, tal in zip(seg_names, blk[a], strict=True):
-                seg_tallies[s].merge(tal)
-                block_total.merge(tal)
-            batches.append(headline_pairs(block_total))
-            total.merge(block_total)
-        batch_arr = np.stack(batches)
+        seg_tallies = merger.segments[a]
+        total = merger.totals[a]
+        batch_arr = np.stack(merger.batches[a])
         seg_info = {n: ("Default" if n == "default" else n, sh) for n, sh, _j in journey.segment_journeys()}
         for seg in journey.segments:
             seg_info[seg.name] = (seg.title, seg.share)
@@ -208,7 +235,7 @@ def _collect(
         seed=seed,
         horizon_days=horizon,
         currency=base.currency,
-        batches=len(per_block),
+        batches=merger.next,
         arms=results,
     )
 
