@@ -406,32 +406,50 @@ def format_results(results: Results, fmt: str) -> str:
 
 
 def format_exact(journey: Journey, fmt: str) -> str:
-    """Exact answers from algebra (``simulate --exact``), or why the model has none."""
+    """Exact answers from algebra (``simulate --exact``) for the baseline and each scenario.
+
+    An arm the algebra cannot answer says why instead (JSON: ``null`` figures and a ``reason``).
+    """
     from journeydsl.exact import ExactUnsupported, solve
 
-    try:
-        exact = solve(journey)
-    except ExactUnsupported as exc:
-        if fmt == "json":
-            return json.dumps({"exact": None, "reason": str(exc)}, indent=2) + "\n"
-        return f"no exact answer for '{journey.name}': {exc}\n(run without --exact to simulate it)\n"
-    data = _exact_dict(exact)
+    arms: list[dict[str, Any]] = []
+    for name, variant in journey.iter_variants():
+        try:
+            arms.append({"name": name, **_exact_dict(solve(variant))})
+        except ExactUnsupported as exc:
+            arms.append({"name": name, "conversion_rate": None, "reason": str(exc)})
     if fmt == "json":
+        data = {"journey": journey.name, "horizon": "unbounded", "discount": 0, "scenarios": arms}
         return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
-    lines = [f"{journey.name} — exact answers (unbounded horizon, no discounting)", ""]
+    answered = [a for a in arms if a.get("conversion_rate") is not None]
+    lines = [f"{journey.name} — exact answers (unbounded horizon, no discounting)"]
+    for a in arms:
+        if a.get("reason"):
+            lines.append(f"no exact answer for '{a['name']}': {a['reason']} (run without --exact to simulate it)")
+    if not answered:
+        return "\n".join(lines) + "\n"
+    currency = journey.currency or ""
+
+    def money(v: float | None) -> str:
+        return "n/a (1)" if v is None else _money(v, currency)
+
     rows = [
-        ["Conversion rate", _number(exact.conversion, "share", "")],
-        ["Days to convert (mean)", "n/a" if exact.time_to_convert_days is None
-         else _number(exact.time_to_convert_days, "days", "")],
-        ["On-enter revenue per customer", _money(exact.revenue_on_enter, journey.currency or "")],
-        ["On-enter cost per customer", "n/a (triggers add costs the algebra leaves out)"
-         if exact.cost_on_enter is None else _money(exact.cost_on_enter, journey.currency or "")],
+        ["Conversion rate", *[_number(a["conversion_rate"], "share", "") for a in answered]],
+        ["Days to convert (mean)", *["n/a" if a["time_to_convert_days"] is None
+                                     else _number(a["time_to_convert_days"], "days", "") for a in answered]],
+        ["On-enter revenue per customer", *[money(a["revenue_on_enter_per_customer"]) for a in answered]],
+        ["On-enter cost per customer", *[money(a["cost_on_enter_per_customer"]) for a in answered]],
     ]
-    lines.append(_table(rows, ["figure", "value"]))
-    lines += ["", "Expected visits per customer"]
-    lines.append(_table([[name, f"{v:.4f}"] for name, v in exact.visits.items()], ["stage", "visits"]))
-    for name, seg in exact.by_segment.items():
-        lines += ["", f"Segment {name}: conversion {_number(seg.conversion, 'share', '')}"]
+    header = ["", *[a["name"] for a in answered]]
+    lines += ["", _table(rows, header), "", "Expected visits per customer"]
+    stages = list(answered[0]["visits_per_customer"])
+    visits = [[s, *[f"{a['visits_per_customer'].get(s, 0.0):.4f}" for a in answered]] for s in stages]
+    lines.append(_table(visits, ["stage", *header[1:]]))
+    if any(a["cost_on_enter_per_customer"] is None for a in answered):
+        lines.append("(1) triggers send touchpoints at times the algebra leaves out; simulate for costs")
+    for a in answered:
+        for seg, figures in (a.get("segments") or {}).items():
+            lines.append(f"{a['name']}, segment {seg}: conversion {_number(figures['conversion_rate'], 'share', '')}")
     return "\n".join(lines) + "\n"
 
 
@@ -447,11 +465,3 @@ def _exact_dict(exact: Any) -> dict[str, Any]:
     if exact.by_segment:
         data["segments"] = {name: _exact_dict(seg) for name, seg in exact.by_segment.items()}
     return data
-
-
-def _exact_value(v: Any) -> str:
-    if v is None:
-        return "n/a"
-    if isinstance(v, float):
-        return f"{v:,.6g}"
-    return str(v)

@@ -207,10 +207,14 @@ def test_simulate_exact(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> N
     )
     code, out, _ = run(capsys, "simulate", str(path), "--exact", "-f", "json")
     assert code == 0
-    data = json.loads(out)
+    (data,) = json.loads(out)["scenarios"]
+    assert data["name"] == "baseline"
     assert data["conversion_rate"] == pytest.approx(0.5)
     assert data["visits_per_customer"]["a"] == pytest.approx(2.0)
     assert data["revenue_on_enter_per_customer"] == pytest.approx(50.0)
+    # every scenario gets its own exact answer, side by side in the table
+    code, out, _ = run(capsys, "simulate", str(SAAS), "--exact")
+    assert code == 0 and "baseline" in out and "faster_demo" in out and "Conversion rate" in out
     loop = tmp_path / "loop.journey"
     loop.write_text(
         'journey "loop" {\n    stage a { entry; active; dwell 1 day }\n    stage b { active; dwell 1 day }\n'
@@ -218,7 +222,7 @@ def test_simulate_exact(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> N
         encoding="utf-8",
     )
     code, out, _ = run(capsys, "simulate", str(loop), "--exact")
-    assert code == 0 and out.startswith("no exact answer for 'loop'")
+    assert code == 0 and "no exact answer for 'baseline'" in out
     assert "run without --exact to simulate it" in out
 
 
