@@ -20,7 +20,19 @@ from typing import TYPE_CHECKING, Any
 from cycler import cycler
 
 from journeydsl import __version__
-from journeydsl.report import COMPARISON_HEADER, HEADLINE, _cell, _comparison_rows, _get, _money, _noise_notes, _ranking
+from journeydsl.report import (
+    COMPARISON_HEADER,
+    HEADLINE,
+    _cell,
+    _comparison_rows,
+    _get,
+    _money,
+    _noise_notes,
+    _phase_rows,
+    _ranking,
+    _stage_rows,
+    _touch_rows,
+)
 
 if TYPE_CHECKING:
     from journeydsl.model import Journey
@@ -377,20 +389,11 @@ def build_report(journey: Journey, results: Results) -> str:
 
     base = arms[0] if arms else {}
     add('<section id="stages"><h2>Stages</h2>')
-    stage_rows = []
     titles = {s.name: s.title for s in journey.stages}
-    for name, s in (base.get("stages") or {}).items():
-        exits = ", ".join(f"{_e(t)} {100 * float(v):.0f}%" for t, v in (s.get("exits") or {}).items() if v is not None)
-        dwell = s.get("mean_dwell_days")
-        stage_rows.append([
-            f"{_e(titles.get(name, name))} <small>({_e(name)})</small>",
-            f"{100 * float(s.get('reached') or 0):.1f}%",
-            f"{float(s.get('mean_visits') or 0):.2f}",
-            "n/a" if dwell is None else f"{float(dwell):.1f} days",
-            _e(_money(float(s.get("revenue_per_customer") or 0), currency)),
-            _e(_money(float(s.get("cost_per_customer") or 0), currency)),
-            exits,
-        ])
+    stage_rows = [
+        [f"{_e(titles.get(row[0], row[0]))} <small>({_e(row[0])})</small>", *(_e(c) for c in row[1:])]
+        for row in _stage_rows(base, currency, days="days")
+    ]
     add(_table(["stage", "reached", "visits per customer", "mean stay", "revenue per customer",
                 "cost per customer", "exits (share of stays)"], stage_rows))
     add("<p>Revenue and cost per entering customer booked in the stage: on entering it, during stays in it, "
@@ -399,16 +402,7 @@ def build_report(journey: Journey, results: Results) -> str:
     add("</section>")
 
     add('<section id="phases"><h2>Phases</h2>')
-    phase_rows = []
-    for label, p in (base.get("phases") or {}).items():
-        phase_rows.append([
-            _e(label),
-            f"{100 * float(p.get('reached') or 0):.1f}%",
-            f"{float(p.get('days_per_customer') or 0):,.1f} days",
-            _e(_money(float(p.get("revenue_per_customer") or 0), currency)),
-            _e(_money(float(p.get("cost_per_customer") or 0), currency)),
-            _e(_money(float(p.get("value_per_customer") or 0), currency)),
-        ])
+    phase_rows = [[_e(c) for c in row] for row in _phase_rows(base, currency, days="days")]
     if phase_rows:
         add(_table(["phase", "reached", "days per customer", "revenue per customer", "cost per customer",
                     "value per customer"], phase_rows))
@@ -425,15 +419,9 @@ def build_report(journey: Journey, results: Results) -> str:
     add('<section id="touchpoints"><h2>Touchpoints</h2>')
     tp_titles = {t.name: (t.title, t.channel) for t in journey.touchpoints}
     tp_rows = []
-    for name, t in (base.get("touchpoints") or {}).items():
-        title, channel = tp_titles.get(name, (name, ""))
-        tp_rows.append([
-            f"{_e(title)} <small>({_e(name)})</small>",
-            _e(channel),
-            f"{float(t.get('contacts_per_customer') or 0):.3f}",
-            f"{float(t.get('responses_per_customer') or 0):.3f}",
-            _e(_money(float(t.get("cost_per_customer") or 0), currency)),
-        ])
+    for row in _touch_rows(base, currency):
+        title, channel = tp_titles.get(row[0], (row[0], ""))
+        tp_rows.append([f"{_e(title)} <small>({_e(row[0])})</small>", _e(channel), *(_e(c) for c in row[1:])])
     if tp_rows:
         add(_table(["touchpoint", "channel", "contacts per customer", "responses per customer", "cost per customer"],
                    tp_rows, numeric_from=2))

@@ -237,8 +237,11 @@ STAGE_HEADER = ("stage", "reached", "visits", "dwell", "revenue", "cost", "exits
 PHASE_HEADER = ("phase", "reached", "days", "revenue", "cost", "value")
 
 
-def _stage_rows(arm: dict[str, Any], currency: str) -> list[list[str]]:
-    """Per stage: reach, visits, mean stay, revenue and cost per customer booked there, exits."""
+def _stage_rows(arm: dict[str, Any], currency: str, days: str = "d") -> list[list[str]]:
+    """Per stage: reach, visits, mean stay, revenue and cost per customer booked there, exits.
+
+    ``days`` is the unit written after day counts ("d" in a terminal, "days" on a page).
+    """
     rows = []
     for name, s in (arm.get("stages") or {}).items():
         exits = s.get("exits") or {}
@@ -249,7 +252,7 @@ def _stage_rows(arm: dict[str, Any], currency: str) -> list[list[str]]:
                 name,
                 f"{100 * float(s.get('reached') or 0):.1f}%",
                 f"{float(s.get('mean_visits') or 0):.2f}",
-                "n/a" if dwell is None else f"{float(dwell):.1f} d",
+                "n/a" if dwell is None else f"{float(dwell):.1f} {days}",
                 _money(float(s.get("revenue_per_customer") or 0), currency),
                 _money(float(s.get("cost_per_customer") or 0), currency),
                 exit_text,
@@ -258,7 +261,7 @@ def _stage_rows(arm: dict[str, Any], currency: str) -> list[list[str]]:
     return rows
 
 
-def _phase_rows(arm: dict[str, Any], currency: str) -> list[list[str]]:
+def _phase_rows(arm: dict[str, Any], currency: str, days: str = "d") -> list[list[str]]:
     """Per phase: reach, and days, revenue, cost and value per customer (sums over its stages)."""
     rows = []
     for label, p in (arm.get("phases") or {}).items():
@@ -266,7 +269,7 @@ def _phase_rows(arm: dict[str, Any], currency: str) -> list[list[str]]:
             [
                 label,
                 f"{100 * float(p.get('reached') or 0):.1f}%",
-                f"{float(p.get('days_per_customer') or 0):,.1f} d",
+                f"{float(p.get('days_per_customer') or 0):,.1f} {days}",
                 _money(float(p.get("revenue_per_customer") or 0), currency),
                 _money(float(p.get("cost_per_customer") or 0), currency),
                 _money(float(p.get("value_per_customer") or 0), currency),
@@ -276,6 +279,7 @@ def _phase_rows(arm: dict[str, Any], currency: str) -> list[list[str]]:
 
 
 def _touch_rows(arm: dict[str, Any], currency: str) -> list[list[str]]:
+    """Per touchpoint: contacts, responses and discounted cost per customer."""
     rows = []
     for name, t in (arm.get("touchpoints") or {}).items():
         rows.append(
