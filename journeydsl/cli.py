@@ -71,20 +71,17 @@ def _read(path: str) -> Source | None:
         raise UsageError(f"{path}: cannot read it ({exc.strerror or exc})") from None
 
 
-def _load(path: str) -> tuple[Journey, list[Diagnostic]]:
-    """Compile one file; raises JourneyError (exit 1) or UsageError (exit 2)."""
+def _load(path: str, *, quiet: bool = True) -> Journey:
+    """Compile one file, showing its warnings unless quiet; raises JourneyError (exit 1) or UsageError (exit 2)."""
     from journeydsl.compile import compile_source, load
 
     source = _read(path)
     if source is None:
-        return load(path), []
-    return compile_source(source)
-
-
-def _print_warnings(warnings: Sequence[Diagnostic], path: str, quiet: bool) -> None:
+        return load(path)  # not UTF-8: load raises the encoding diagnostic
+    journey, warnings = compile_source(source)
     if warnings and not quiet:
-        source = _read(path)
         _err("\n".join(format_diagnostic(w, source) for w in warnings))
+    return journey
 
 
 # --- commands -----------------------------------------------------------
@@ -211,8 +208,7 @@ def _simulate(args: argparse.Namespace, journey: Journey, scenarios: list[str] |
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    journey, warnings = _load(args.file)
-    _print_warnings(warnings, args.file, args.quiet)
+    journey = _load(args.file, quiet=args.quiet)
     if args.exact:
         from journeydsl.report import format_exact
 
@@ -236,8 +232,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         raise UsageError("compare needs at least two journey files (the first is the baseline)")
     journeys = []
     for path in args.files:
-        journey, warnings = _load(path)
-        _print_warnings(warnings, path, args.quiet)
+        journey = _load(path, quiet=args.quiet)
         journeys.append(journey)
     progress = _progress(args, "simulating")
     try:
@@ -259,8 +254,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     from journeydsl import api
     from journeydsl.maps import RenderError
 
-    journey, warnings = _load(args.file)
-    _print_warnings(warnings, args.file, args.quiet)
+    journey = _load(args.file, quiet=args.quiet)
     if args.scenario and args.scenario not in {s.name for s in journey.scenarios}:
         from journeydsl.errors import did_you_mean
 
@@ -327,8 +321,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from journeydsl.htmlreport import build_report
 
-    journey, warnings = _load(args.file)
-    _print_warnings(warnings, args.file, args.quiet)
+    journey = _load(args.file, quiet=args.quiet)
     results = _simulate(args, journey, None)
     html = build_report(journey, results)
     atomic_write(args.output, html)

@@ -335,3 +335,16 @@ def test_fmt_writes_nothing_when_any_file_is_invalid(
     assert code == 1
     assert "unknown stage 'lsot'" in err and "nothing was reformatted" in err
     assert messy.read_text(encoding="utf-8") == text
+
+
+def test_simulate_shows_warnings_with_their_place_unless_quiet(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "w.journey"
+    orphan = "    stage lost { terminal }\n    stage orphan { terminal }\n"
+    path.write_text(SMALL.replace("    stage lost { terminal }\n", orphan), encoding="utf-8")
+    code, _, err = run(capsys, "simulate", str(path), "-n", "200", "-f", "json")
+    assert code == 0
+    assert "warning: no entry stage can reach stage 'orphan'" in err and "^" in err
+    code, _, err = run(capsys, "simulate", str(path), "-n", "200", "-f", "json", "--quiet")
+    assert code == 0 and err == ""
