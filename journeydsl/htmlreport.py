@@ -186,7 +186,7 @@ def _retention_chart(arms: list[dict[str, Any]], curves: list[list[tuple[float, 
     return _fig_svg(fig)
 
 
-def _ltv_chart(arm: dict[str, Any], hist: tuple[list[float], list[float]] | None, currency: str) -> str:
+def _ltv_chart(arm: dict[str, Any], hist: tuple[list[float], list[int]], currency: str) -> str:
     plt = _matplotlib()
     fig, ax = plt.subplots(figsize=(6.4, 3.4))
     if hist and hist[1] and sum(hist[1]) > 0:
@@ -260,39 +260,17 @@ def _phase_chart(arm: dict[str, Any], currency: str) -> str:
 # --- data from results --------------------------------------------------
 
 
-def _curve(results: Results, index: int, arm: dict[str, Any]) -> list[tuple[float, float]]:
-    """Retention points (days, share) for one arm: the dense curve when the engine keeps one."""
-    arms = getattr(results, "arms", None)
-    if arms is not None and index < len(arms):
-        curve = getattr(arms[index], "retention_curve", None)
-        if callable(curve):
-            curve = curve()
-        if curve:
-            # a point followed by only a handful of converters (just before the horizon) is noise, not a trend
-            enough = max(30, max((int(p[2]) for p in curve if len(p) > 2), default=0) // 100)
-            return [
-                (float(p[0]), float(p[1]))
-                for p in curve
-                if p[1] is not None and (len(p) < 3 or int(p[2]) >= enough)
-            ]
-    points = []
-    for d, fig in sorted(((_get(arm.get("metrics", {}), "retention") or {}).items()), key=lambda kv: float(kv[0])):
-        if isinstance(fig, dict) and fig.get("mean") is not None:
-            points.append((float(d), float(fig["mean"])))
-    return points
+def _curve(results: Results, index: int) -> list[tuple[float, float]]:
+    """Retention points (days since conversion, share active) of one arm, every 7 days."""
+    curve = results.arms[index].retention_curve()
+    # a point followed by only a handful of converters (just before the horizon) is noise, not a trend
+    enough = max(30, max((n for _d, _s, n in curve), default=0) // 100)
+    return [(float(d), float(share)) for d, share, n in curve if share is not None and n >= enough]
 
 
-def _hist(results: Results, index: int) -> tuple[list[float], list[float]] | None:
-    arms = getattr(results, "arms", None)
-    if arms is None or index >= len(arms):
-        return None
-    hist = getattr(arms[index], "ltv_histogram", None)
-    if callable(hist):
-        hist = hist()
-    if not hist:
-        return None
-    edges, counts = hist
-    return [float(x) for x in edges], [float(c) for c in counts]
+def _hist(results: Results, index: int) -> tuple[list[float], list[int]]:
+    """Bin edges and counts of one arm's LTV among converters (empty when nobody converted)."""
+    return results.arms[index].ltv_histogram()
 
 
 def _file_hash(journey: Journey) -> str:
@@ -374,7 +352,7 @@ def build_report(journey: Journey, results: Results) -> str:
     add("</section>")
 
     add('<section id="retention"><h2>Retention</h2>')
-    curves = [_curve(results, i, a) for i, a in enumerate(arms)]
+    curves = [_curve(results, i) for i in range(len(arms))]
     add(f'<div class="figure">{_retention_chart(arms, curves)}</div></section>')
 
     add('<section id="ltv"><h2>LTV distribution</h2><div class="charts">')
