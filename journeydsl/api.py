@@ -155,13 +155,9 @@ def flows_from(results: Results, arm: int = 0) -> Flows:
     """The forecast flows of one arm, for drawing on a map (customers per 1,000 on each edge)."""
     from journeydsl.maps import Flows
 
-    data = results.to_dict()["scenarios"][arm]
-    stages = data["stages"]
-    reach = {name: float(s["reached"]) for name, s in stages.items()}
-    edges: dict[tuple[str, str], float] = {}
-    for name, s in stages.items():
-        for target, per_customer in s.get("traversals_per_customer", {}).items():
-            edges[(name, target)] = 1000.0 * float(per_customer)
+    chosen = results.arms[arm]
+    reach = {name: float(s["reached"]) for name, s in chosen.stages.items()}
+    edges = {edge: flow["per_1000"] for edge, flow in chosen.edge_flows().items()}
     return Flows(per_1000_edges=edges, stage_reach=reach)
 
 
