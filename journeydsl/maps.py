@@ -31,7 +31,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from journeydsl.fileio import atomic_write
+from journeydsl.fileio import CannotWrite, atomic_write, os_reason
 from journeydsl.model import DAYS, CashFlow, Dist, Journey, Stage, Transition, Trigger
 
 __all__ = [
@@ -850,5 +850,5 @@ def render(
         try:
             atomic_write(Path(path), data)
         except OSError as exc:
-            raise RenderError(f"cannot write '{path}': {exc.strerror or exc}") from None
+            raise RenderError(str(CannotWrite(path, os_reason(exc)))) from None
     return result

@@ -583,7 +583,7 @@ def test_failed_write_leaves_no_file(monkeypatch: pytest.MonkeyPatch, tmp_path: 
 
     monkeypatch.setattr(os, "replace", broken_replace)
     out = tmp_path / "map.dot"
-    with pytest.raises(RenderError, match=r"cannot write .*No space left on device"):
+    with pytest.raises(RenderError, match=r"cannot write .*no space left on device"):
         render(saas(), out, format="dot")
     assert list(tmp_path.iterdir()) == []  # neither the map nor a temporary file
 
