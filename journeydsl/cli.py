@@ -25,6 +25,7 @@ from journeydsl.errors import (
     format_diagnostics,
 )
 from journeydsl.fileio import STDOUT, CannotWrite, atomic_write, check_output, os_reason, write_output
+from journeydsl.sanitize import for_terminal, for_terminal_lines
 from journeydsl.source import Source
 
 if TYPE_CHECKING:
@@ -45,7 +46,8 @@ class UsageError(Exception):
 
 
 def _err(text: str) -> None:
-    print(text, file=sys.stderr)
+    """A message on stderr; control characters from file names or labels are shown as escapes."""
+    print(for_terminal_lines(text), file=sys.stderr)
 
 
 # --- loading ------------------------------------------------------------
@@ -103,7 +105,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             if diags:
                 _err(format_diagnostics(diags, source))
             elif not args.quiet:
-                print(f"{path}: ok")
+                print(f"{for_terminal(path)}: ok")
     if args.format == "json":
         print(diagnostics_to_json(everything))
     return status
