@@ -631,6 +631,8 @@ def to_dot(
 
 # --- Mermaid ---------------------------------------------------------------
 
+#: Characters written as Mermaid entity codes inside labels: markup, the quote that
+#: ends the label and the '|' that ends an edge label.
 _MERMAID_ENTITIES = {
     "#": "#35;",
     "&": "#amp;",
@@ -640,6 +642,10 @@ _MERMAID_ENTITIES = {
     "`": "#96;",
     "|": "#124;",
 }
+#: Runs of '%' or ':' are entity-coded too, so that no '%%{init: ...}%%' directive
+#: (Mermaid applies those wherever they stand), '%%' comment or ':::' class
+#: shorthand can form; a lone '%' as in '30%' stays as it is.
+_MERMAID_RUNS = re.compile(r"%{2,}|:{2,}")
 
 
 def _mm(text: str) -> str:
@@ -647,13 +653,17 @@ def _mm(text: str) -> str:
 
     >>> _mm('<script>"x"</script>')
     '#lt;script#gt;#quot;x#quot;#lt;/script#gt;'
+    >>> _mm("%%{init: {'theme':'dark'}}%% x:::red 30%")
+    "#37;#37;{init: {'theme':'dark'}}#37;#37; x#58;#58;#58;red 30%"
     """
     out = "".join(_MERMAID_ENTITIES.get(ch, ch) for ch in _clean(text))
+    out = _MERMAID_RUNS.sub(lambda m: "".join(f"#{ord(c)};" for c in m.group(0)), out)
     return re.sub(r"[\x00-\x1f\x7f]", " ", out)
 
 
 def _mm_label(lines: Sequence[str]) -> str:
-    return '"' + "<br/>".join(_mm(line) for line in lines) + '"'
+    body = "<br/>".join(_mm(line) for line in lines)
+    return f'"{body}"' if body.strip() else '" "'  # Mermaid cannot parse an empty label ""
 
 
 def _mm_id(prefix: str, name: str, index: int) -> str:
@@ -693,7 +703,8 @@ def to_mermaid(
     rankdir = _check_direction(direction)
     heading = title if title is not None else journey.name
     yaml_title = json.dumps(_clean(heading), ensure_ascii=False)
-    yaml_title = yaml_title.replace("<", "\\u003c").replace(">", "\\u003e")
+    for ch in "<>%":  # no markup and no '%%' directive, even in the front matter
+        yaml_title = yaml_title.replace(ch, f"\\u{ord(ch):04x}")
     out = ["---", f"title: {yaml_title}", "---", f"flowchart {rankdir}"]
     ids = {s.name: _mm_id("st", s.name, i) for i, s in enumerate(journey.stages)}
 
