@@ -700,3 +700,67 @@ def test_mermaid_labels_stay_text(tmp_path: Path) -> None:
             texts = [_mermaid_text(v["text"]) for v in got["vertices"].values()]
             texts += [_mermaid_text(t) for t in got["subgraphs"]]
             assert any(shown in " ".join(t.split()) for t in texts), (label, texts)
+
+
+# --- labels Graphviz could not draw: empty, huge ---------------------------------------------
+
+
+def _loads(text: str) -> Journey:
+    from journeydsl.api import loads
+
+    return loads(text)
+
+
+EMPTY_LABELS = """\
+journey "" {
+    phase "" {
+        stage a "" { entry }
+    }
+    stage b { terminal }
+    touchpoint t "" { channel email; cost 1 EUR }
+    a -> b otherwise via t
+    trigger n "" { when in a for 1 day; send t }
+}
+"""
+
+
+@needs_dot
+def test_empty_labels_draw(tmp_path: Path) -> None:
+    journey = _loads(EMPTY_LABELS)
+    svg = render(journey, format="svg")
+    assert isinstance(svg, bytes)
+    ET.fromstring(svg)
+    assert "<B></B>" not in to_dot(journey)
+
+
+def test_empty_labels_in_the_report_map() -> None:
+    from journeydsl.api import simulate
+    from journeydsl.htmlreport import build_report
+
+    if not HAS_DOT:
+        pytest.skip("Graphviz 'dot' is not installed")
+    journey = _loads(EMPTY_LABELS)
+    html = build_report(journey, simulate(journey, customers=200, seed=1))
+    assert "could not be drawn" not in html
+
+
+@needs_dot
+def test_huge_labels_and_names_are_cut_with_an_ellipsis() -> None:
+    label = "Long " * 200_000  # a megabyte of label
+    title = "Лонг " * 10_000
+    name = "s" * 300_000
+    journey = _loads(
+        f'journey "{title}" {{\n    phase "{title}" {{\n        stage a "{label}" {{ entry }}\n    }}\n'
+        f"    stage {name} {{ terminal }}\n    a -> {name} otherwise\n}}\n"
+    )
+    dot = to_dot(journey)
+    mermaid = to_mermaid(journey)
+    assert len(dot) < 20_000 and len(mermaid) < 10_000
+    svg = render(journey, format="svg")
+    assert isinstance(svg, bytes)
+    text = svg_text(svg)
+    assert "Long Long" in text and "Лонг Лонг" in text and "…" in text  # drawn, not empty; cut marked
+    assert "ssssssss" in text
+    drawn = max((len(line) for line in to_mermaid(journey).splitlines()), default=0)
+    assert drawn < 2_000
+    assert rd._short(label) == label[: rd.MAX_LABEL - 1] + "…"
