@@ -176,8 +176,17 @@ def render(
 
     ``flows=True`` simulates first and overlays the forecast (or pass the
     :class:`~journeydsl.results.Results` of an earlier run of the same journey).
+    A ``path`` that is the journey's own file is refused with ``RenderError``
+    (the map never replaces the journey it was drawn from).
     """
+    from journeydsl.maps import RenderError
     from journeydsl.maps import render as _render
+
+    if path is not None and journey.source:
+        from journeydsl.fileio import CannotWrite, same_file
+
+        if same_file(path, journey.source):
+            raise RenderError(str(CannotWrite(path, "it is the journey's own file; choose another path")))
 
     drawn = journey.with_scenario(scenario) if scenario else journey
     title = f"{journey.name} — {journey.scenario(scenario).title}" if scenario else None
