@@ -139,14 +139,15 @@ def cmd_fmt(args: argparse.Namespace) -> int:
             status = EXIT_INVALID
             _err(f"{path}: would be reformatted")
             if args.diff:
-                sys.stdout.writelines(
-                    difflib.unified_diff(
-                        before.splitlines(keepends=True),
-                        after.splitlines(keepends=True),
-                        fromfile=path,
-                        tofile=f"{path} (formatted)",
-                    )
+                diff = difflib.unified_diff(
+                    before.splitlines(keepends=True),
+                    after.splitlines(keepends=True),
+                    fromfile=path,
+                    tofile=f"{path} (formatted)",
                 )
+                if sys.stdout.isatty():  # shown, not piped to patch: no control character acts
+                    diff = (for_terminal(line.rstrip("\n")) + "\n" for line in diff)
+                sys.stdout.writelines(diff)
         else:
             try:
                 atomic_write(path, after)
