@@ -274,7 +274,8 @@ class _Compiler:
                 stages.append((it, None))
             elif isinstance(
                 it,
-                sx.CurrencySetting | sx.HorizonSetting | sx.DiscountSetting | sx.CustomersSetting,
+                sx.CurrencySetting | sx.HorizonSetting | sx.DiscountSetting | sx.CustomersSetting
+                | sx.LtvWindowSetting,
             ):
                 self.setting(it, settings, seen_settings)
 
@@ -349,6 +350,8 @@ class _Compiler:
         seen[key] = it.span
         if isinstance(it, sx.HorizonSetting):
             out["horizon_days"] = self.days(it.duration, what="horizon")
+        elif isinstance(it, sx.LtvWindowSetting):
+            out["ltv_window_days"] = self.days(it.duration, what="LTV window")
         elif isinstance(it, sx.DiscountSetting):
             rate = self.share(it.rate, "discount")
             if rate < 0:

@@ -405,6 +405,7 @@ class Journey(_Model):
     name: str
     currency: str | None = None
     horizon_days: float = DEFAULT_HORIZON_DAYS
+    ltv_window_days: float | None = None  # how long LTV follows each converter (None: the horizon)
     discount: float = 0.0
     customers: int = DEFAULT_CUSTOMERS
     phases: tuple[str, ...] = ()
