@@ -516,6 +516,8 @@ def check_all(journey: Journey) -> list[Diagnostic]:
     """
     base = _run(journey, CHECKS)
     seen = {(d.code, d.span, d.message) for d in base}
+    # the base's own findings, wherever a variant's copy of the item points
+    in_base = {(d.code, d.message) for d in base}
     out = list(base)
     if any(d.severity == "error" for d in base):
         return sorted(out, key=lambda d: d.sort_key)
@@ -537,7 +539,7 @@ def check_all(journey: Journey) -> list[Diagnostic]:
     for what, blocks, vj in variants:
         for d in _run(vj, variant_checks):
             key = (d.code, d.span, d.message)
-            if key in seen:
+            if key in seen or (d.code, d.message) in in_base:
                 continue
             seen.add(key)
             where = next((d.span for _k, span in blocks if _within(d.span, span)), None)

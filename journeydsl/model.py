@@ -520,12 +520,15 @@ def _named(items: tuple[_N, ...], name: str) -> _N:
 
 
 def _patched(obj: BaseModel, patch: BaseModel) -> dict[str, Any]:
-    """The fields of ``patch`` that are set (not None), except its name and span."""
-    return {
+    """The fields of ``patch`` that are set (not None), except its name; the span of the
+    change, so that a problem with the changed item is pointed at the change made last."""
+    out = {
         k: v
         for k, v in patch
         if k not in ("name", "span") and v is not None and k in type(obj).model_fields
     }
+    span = getattr(patch, "span", None)
+    return out | {"span": span} if span is not None else out
 
 
 def _complete(patch: TouchpointPatch | TriggerPatch) -> bool:
