@@ -170,15 +170,21 @@ def check_references(journey: Journey) -> list[Diagnostic]:
     stages = {s.name for s in journey.stages}
     tps = {t.name for t in journey.touchpoints}
 
+    def known(kind: str, names: set[str]) -> str:
+        listed = ", ".join(f"'{n}'" for n in sorted(names)[:8])
+        return f"the {kind}s here are {listed}" if names else f"there is no {kind} here"
+
     def stage_ref(name: str | None, span: Span | None) -> None:
         if name is not None and name not in stages:
             out.append(_diag(journey, span, "E201", f"unknown stage '{name}'",
-                             did_you_mean(name, stages)))
+                             did_you_mean(name, stages) or known("stage", stages)))
 
     def tp_ref(name: str | None, span: Span | None) -> None:
         if name is not None and name not in tps:
             out.append(_diag(journey, span, "E202", f"unknown touchpoint '{name}'",
-                             did_you_mean(name, tps)))
+                             did_you_mean(name, tps) or known("touchpoint", tps)
+                             + f"; a touchpoint a segment adds is not there for the others:"
+                             f" add '{name}' with a channel where it is used"))
 
     for t in journey.transitions:
         stage_ref(t.source, t.span)

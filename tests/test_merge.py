@@ -265,6 +265,7 @@ def test_what_cannot_merge_is_reported_at_check_time(
     assert [d.message for d in errors] == [message]
     span = errors[0].span
     assert span is not None and text.splitlines()[span.line - 1].strip() == line
+    assert errors[0].hint  # says what to do
     # on the command line: file:line:col, the line, a caret, exit 1, no crash
     path = tmp_path / "merge.journey"
     path.write_text(text, encoding="utf-8")
