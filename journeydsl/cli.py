@@ -24,7 +24,8 @@ from journeydsl.errors import (
     format_diagnostic,
     format_diagnostics,
 )
-from journeydsl.fileio import atomic_write
+from journeydsl.fileio import STDOUT, CannotWrite, atomic_write, check_output, os_reason, write_output
+from journeydsl.sanitize import for_terminal, for_terminal_lines
 from journeydsl.source import Source
 
 if TYPE_CHECKING:
@@ -45,7 +46,8 @@ class UsageError(Exception):
 
 
 def _err(text: str) -> None:
-    print(text, file=sys.stderr)
+    """A message on stderr; control characters from file names or labels are shown as escapes."""
+    print(for_terminal_lines(text), file=sys.stderr)
 
 
 # --- loading ------------------------------------------------------------
@@ -103,7 +105,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             if diags:
                 _err(format_diagnostics(diags, source))
             elif not args.quiet:
-                print(f"{path}: ok")
+                print(f"{for_terminal(path)}: ok")
     if args.format == "json":
         print(diagnostics_to_json(everything))
     return status
@@ -146,7 +148,10 @@ def cmd_fmt(args: argparse.Namespace) -> int:
                     )
                 )
         else:
-            atomic_write(path, after)
+            try:
+                atomic_write(path, after)
+            except OSError as exc:
+                raise CannotWrite(path, os_reason(exc)) from None
             if not args.quiet:
                 _err(f"{path}: reformatted")
     return status
@@ -158,18 +163,16 @@ def _progress(args: argparse.Namespace, what: str) -> Progress:
     return Progress(what, quiet=args.quiet)
 
 
-def _emit(args: argparse.Namespace, results: Results) -> None:
+def _write(args: argparse.Namespace, path: str | None, data: str | bytes, inputs: Sequence[str]) -> None:
+    """Write a command's output to ``path`` (None or '-': the terminal), saying so unless quiet."""
+    if write_output(path or STDOUT, data, inputs) and not args.quiet:
+        _err(f"wrote {path}")
+
+
+def _emit(args: argparse.Namespace, results: Results, inputs: Sequence[str]) -> None:
     from journeydsl.report import format_results
 
-    text = format_results(results, args.format)
-    if args.output:
-        atomic_write(args.output, text)
-        if not args.quiet:
-            _err(f"wrote {args.output}")
-    else:
-        sys.stdout.write(text)
-        if not text.endswith("\n"):
-            sys.stdout.write("\n")
+    _write(args, args.output, format_results(results, args.format), inputs)
 
 
 def _horizon(args: argparse.Namespace) -> float | None:
@@ -208,11 +211,13 @@ def _simulate(args: argparse.Namespace, journey: Journey, scenarios: list[str] |
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
+    if args.output:
+        check_output(args.output, [args.file])
     journey = _load(args.file, quiet=args.quiet)
     if args.exact:
         from journeydsl.report import format_exact
 
-        sys.stdout.write(format_exact(journey, args.format))
+        _write(args, args.output, format_exact(journey, args.format), [args.file])
         return EXIT_OK
     if args.no_scenarios:
         chosen: list[str] | None = []
@@ -221,7 +226,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     else:
         chosen = None
     results = _simulate(args, journey, chosen)
-    _emit(args, results)
+    _emit(args, results, [args.file])
     return EXIT_OK
 
 
@@ -230,6 +235,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     if len(args.files) < 2:
         raise UsageError("compare needs at least two journey files (the first is the baseline)")
+    if args.output:
+        check_output(args.output, args.files)
     journeys = []
     for path in args.files:
         journey = _load(path, quiet=args.quiet)
@@ -246,7 +253,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         )
     finally:
         progress.close()
-    _emit(args, results)
+    _emit(args, results, args.files)
     return EXIT_OK
 
 
@@ -268,11 +275,12 @@ def cmd_render(args: argparse.Namespace) -> int:
         suffix = {"svg": ".svg", "png": ".png", "dot": ".dot", "mermaid": ".mmd"}[fmt]
         stem = Path(args.file).with_suffix("")
         out = f"{stem}.{args.scenario}{suffix}" if args.scenario else f"{stem}{suffix}"
+    check_output(out, [args.file])
     progress = _progress(args, "simulating flows")
     try:
         drawn = api.render(
             journey,
-            None if out == "-" else out,
+            None,
             format=fmt,
             scenario=args.scenario,
             flows=args.flows,
@@ -280,19 +288,12 @@ def cmd_render(args: argparse.Namespace) -> int:
             customers=args.customers,
             seed=args.seed,
         )
-        if out == "-":
-            if isinstance(drawn, bytes):
-                sys.stdout.flush()
-                sys.stdout.buffer.write(drawn)
-            else:
-                sys.stdout.write(drawn)
     except RenderError as exc:
-        _err(f"error: {exc}")
+        _err(f"journeydsl render: error: {exc}")
         return EXIT_USAGE
     finally:
         progress.close()
-    if out != "-" and not args.quiet:
-        _err(f"wrote {out}")
+    _write(args, out, drawn, [args.file])
     return EXIT_OK
 
 
@@ -305,15 +306,16 @@ def cmd_init(args: argparse.Namespace) -> int:
         return EXIT_OK
     if args.file is None:
         raise UsageError("init needs a FILE to write (or --list to see the templates)")
-    target = Path(args.file)
-    if target.exists() and not args.force:
-        raise UsageError(f"{target}: already exists (use --force to overwrite it)")
+    target = args.file
+    if target != STDOUT:
+        if Path(target).exists() and not args.force:
+            raise UsageError(f"{target}: already exists (use --force to overwrite it)")
+        check_output(target)
     try:
         text = template_text(args.template)
     except KeyError as exc:
         raise UsageError(str(exc.args[0])) from None
-    atomic_write(target, text)
-    if not args.quiet:
+    if write_output(target, text) and not args.quiet:
         _err(f"wrote {target} from the '{args.template}' template; next: journeydsl check {target}")
     return EXIT_OK
 
@@ -321,12 +323,10 @@ def cmd_init(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from journeydsl.htmlreport import build_report
 
+    check_output(args.output, [args.file])
     journey = _load(args.file, quiet=args.quiet)
     results = _simulate(args, journey, None)
-    html = build_report(journey, results)
-    atomic_write(args.output, html)
-    if not args.quiet:
-        _err(f"wrote {args.output}")
+    _write(args, args.output, build_report(journey, results), [args.file])
     return EXIT_OK
 
 
@@ -375,7 +375,8 @@ def _add_run_options(p: argparse.ArgumentParser, *, output: bool = True) -> None
     if output:
         p.add_argument("--format", "-f", choices=OUTPUT_FORMATS, default="table",
                        help="output format (default table)")
-        p.add_argument("--output", "-o", metavar="PATH", help="write to PATH instead of the terminal")
+        p.add_argument("--output", "-o", metavar="PATH",
+                       help="write to PATH instead of the terminal ('-': the terminal)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -445,13 +446,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", parents=[common], help="write a self-contained HTML report",
                        description="Simulate a journey and its scenarios and write one HTML page.")
     p.add_argument("file", metavar="FILE")
-    p.add_argument("--output", "-o", metavar="PATH", required=True, help="the .html file to write")
+    p.add_argument("--output", "-o", metavar="PATH", required=True,
+                   help="the .html file to write ('-' for the terminal)")
     _add_run_options(p, output=False)
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("init", parents=[common], help="start a new journey from a template",
                        description="Write a commented starting journey from one of the examples.")
-    p.add_argument("file", metavar="FILE", nargs="?")
+    p.add_argument("file", metavar="FILE", nargs="?", help="the file to write ('-' for the terminal)")
     p.add_argument("--template", "-t", default="saas_trial", metavar="NAME",
                    help="which example to start from (default saas_trial; see --list)")
     p.add_argument("--list", action="store_true", help="list the templates")
@@ -481,7 +483,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except JourneyError as exc:
         _err(format_diagnostics(exc.diagnostics, exc.source))
         return EXIT_INVALID
-    except UsageError as exc:
+    except (UsageError, CannotWrite) as exc:
         _err(f"journeydsl {args.command}: error: {exc}")
         return EXIT_USAGE
     except KeyboardInterrupt:
