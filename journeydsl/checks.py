@@ -55,6 +55,7 @@ CODES: dict[str, str] = {
     "E104": "binary-file",
     "E105": "empty-file",
     "E106": "unreadable-file",
+    "E107": "bad-escape",
     "E201": "unknown-stage",
     "E202": "unknown-touchpoint",
     "E203": "unknown-trigger",
