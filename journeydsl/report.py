@@ -25,10 +25,10 @@ __all__ = ["HEADLINE", "format_exact", "format_results", "to_json"]
 HEADLINE: tuple[tuple[str, str, str], ...] = (
     ("conversion_rate", "Conversion rate", "share"),
     ("time_to_convert_days", "Days to convert (mean)", "days"),
-    ("retention.30", "Retention at 30 days", "share"),
-    ("retention.90", "Retention at 90 days", "share"),
-    ("retention.180", "Retention at 180 days", "share"),
-    ("retention.365", "Retention at 365 days", "share"),
+    ("retention.30", "Retention at 30 days", "retention"),
+    ("retention.90", "Retention at 90 days", "retention"),
+    ("retention.180", "Retention at 180 days", "retention"),
+    ("retention.365", "Retention at 365 days", "retention"),
     ("churn_rate", "Churn rate", "share"),
     ("revenue_per_customer", "Revenue per customer", "money"),
     ("cost_per_customer", "Cost per customer", "money"),
@@ -89,7 +89,7 @@ def _money(x: float, currency: str) -> str:
 
 
 def _number(x: float, kind: str, currency: str) -> str:
-    if kind == "share":
+    if kind in ("share", "retention"):
         return f"{100 * x:.1f}%" if x >= 0.001 or x == 0 else f"{100 * x:.2g}%"
     if kind == "money":
         return _money(x, currency)
@@ -102,7 +102,7 @@ def _interval(ci: Any, kind: str, currency: str) -> str:
     if not (isinstance(ci, (list, tuple)) and len(ci) == 2) or None in ci:
         return ""
     lo, hi = (float(v) for v in ci)
-    if kind == "share":
+    if kind in ("share", "retention"):
         return f"{100 * lo:.1f}–{100 * hi:.1f}%"
     if kind == "money":
         return f"{_money(lo, currency)} – {_money(hi, currency).removeprefix(currency).strip()}"
@@ -110,6 +110,8 @@ def _interval(ci: Any, kind: str, currency: str) -> str:
 
 
 def _cell(figure: Any, kind: str, currency: str, *, intervals: bool = True) -> str:
+    """A figure with its interval; a retention share also says how many converters were
+    still followed that long (``n=``), the evidence it rests on."""
     value = _mean(figure)
     if value is None:
         return "n/a"
@@ -118,11 +120,13 @@ def _cell(figure: Any, kind: str, currency: str, *, intervals: bool = True) -> s
         ci = _interval(figure.get("ci95"), kind, currency)
         if ci:
             text += f" ({ci})"
+        if kind == "retention" and figure.get("n") is not None:
+            text += f" n={int(figure['n']):,}"
     return text
 
 
 def _signed(x: float, kind: str, currency: str) -> str:
-    if kind == "share":
+    if kind in ("share", "retention"):
         return f"{100 * x:+.1f} pp"
     if kind == "money":
         return ("+" if x >= 0 else "-") + _money(abs(x), currency)
@@ -136,6 +140,8 @@ def _delta_cells(cmp: Any, kind: str, currency: str) -> list[str]:
     if not isinstance(cmp, dict) or cmp.get("delta") is None:
         reason = cmp.get("reason", "") if isinstance(cmp, dict) else ""
         return ["n/a", reason, "", ""]
+    if cmp.get("identical"):
+        return ["no difference", "identical on every batch", "", ""]
     delta = float(cmp["delta"])
     text = _signed(delta, kind, currency)
     interval = ""
@@ -224,14 +230,16 @@ def _noise_notes(data: dict[str, Any]) -> list[str]:
         if not isinstance(cmp, dict) or not cmp.get("ci95") or None in cmp["ci95"]:
             continue
         lo, hi = cmp["ci95"]
-        if lo <= 0 <= hi:
+        if lo <= 0 <= hi and not cmp.get("identical"):
             need = cmp.get("customers_needed")
             delta = _money(float(cmp["delta"]), currency)
             if need:
+                span = cmp.get("customers_needed_range") or [need, need]
                 notes.append(
                     f"'{arm['name']}' vs baseline is too close to call on value per customer "
                     f"(difference {delta}, interval spans zero); a difference this size needs "
-                    f"about {need:,} customers per arm to show (80% power): try --customers {need}"
+                    f"about {need:,} customers per arm to show (80% power; this run's estimate "
+                    f"of that need is itself uncertain: {span[0]:,} to {span[1]:,}): try --customers {need}"
                 )
             else:
                 notes.append(f"'{arm['name']}' makes no difference to value per customer")
@@ -304,7 +312,7 @@ def format_table(data: dict[str, Any]) -> str:
     arms = _arms(data)
     out = [for_terminal(_title(data)), ""]
     out.append(_table(_headline_rows(arms, currency, True), ["", *[a["name"] for a in arms]]))
-    out.append("(95% intervals in brackets; money discounted to entry)")
+    out.append("(95% intervals in brackets; money discounted to entry; n = converters followed that long)")
     if len(arms) > 1:
         out += ["", "Versus baseline (paired over batches on common random numbers; ▲/▼ = interval excludes zero)"]
         out.append(_table(_comparison_rows(arms, currency), COMPARISON_HEADER))
@@ -347,7 +355,7 @@ def format_markdown(data: dict[str, Any]) -> str:
     arms = _arms(data)
     out = [f"## {for_markdown(_title(data))}", ""]
     out.append(_md_table(_headline_rows(arms, currency, True), ["figure", *[a["name"] for a in arms]]))
-    out += ["", "_95% intervals in brackets; money discounted to entry._"]
+    out += ["", "_95% intervals in brackets; money discounted to entry; n = converters followed that long._"]
     if len(arms) > 1:
         out += ["", "### Versus baseline", ""]
         out.append(_md_table(_comparison_rows(arms, currency), COMPARISON_HEADER))

@@ -162,6 +162,9 @@ class ToSyntax(Transformer[Token, Any]):
             _first(children, sx.Share), _first(children, sx.Duration), _span(meta)
         )
 
+    def ltv_window_setting(self, meta: Any, children: list[Any]) -> sx.LtvWindowSetting:
+        return sx.LtvWindowSetting(_first(children, sx.Duration), _span(meta))
+
     def customers_setting(self, meta: Any, children: list[Any]) -> sx.CustomersSetting:
         tok = _tokens(children, "NUMBER")[0]
         return sx.CustomersSetting(sx.Number(number_value(str(tok)), _tok_span(tok)), _span(meta))

@@ -29,7 +29,7 @@ from journeydsl.model import Journey
 from journeydsl.montecarlo.engine import simulate_block
 from journeydsl.montecarlo.plan import Plan, compile_plan
 from journeydsl.montecarlo.sampling import make_rng
-from journeydsl.results import ArmResult, Results, Tally, TallyShape, compare, headline_pairs
+from journeydsl.results import ArmResult, Results, Tally, TallyShape, compare, headline_pairs, retention_batch
 from journeydsl.results import retention_points as _retention_points
 
 __all__ = ["block_sizes", "run", "simulate", "simulate_block"]
@@ -164,6 +164,7 @@ class _Merger:
         self.segments = [{s: Tally(shape) for s in names} for names in self.seg_names]
         self.totals = [Tally(shape) for _ in arm_plans]
         self.batches: list[list[np.ndarray]] = [[] for _ in arm_plans]
+        self.ret_batches: list[list[np.ndarray]] = [[] for _ in arm_plans]
         self.waiting: dict[int, list[list[Tally]]] = {}
         self.next = 0
 
@@ -181,6 +182,9 @@ class _Merger:
                 self.segments[a][s].merge(tal)
                 block_total.merge(tal)
             self.batches[a].append(headline_pairs(block_total))
+            ret = retention_batch(block_total)
+            if ret is not None:
+                self.ret_batches[a].append(ret)
             self.totals[a].merge(block_total)
 
 
@@ -198,10 +202,12 @@ def _collect(
         raise ValueError(f"blocks {sorted(merger.waiting)} came in but block {merger.next} never did")
     results: list[ArmResult] = []
     base_batches: np.ndarray | None = None
+    base_ret: np.ndarray | None = None
     for a, (name, journey) in enumerate(arms):
         seg_tallies = merger.segments[a]
         total = merger.totals[a]
         batch_arr = np.stack(merger.batches[a])
+        ret_arr = np.stack(merger.ret_batches[a]) if merger.ret_batches[a] else None
         seg_info = {n: ("Default" if n == "default" else n, sh) for n, sh, _j in journey.segment_journeys()}
         for seg in journey.segments:
             seg_info[seg.name] = (seg.title, seg.share)
@@ -220,12 +226,13 @@ def _collect(
             trigger_info={g: _trigger_title(journey, g) for g in shape.triggers},
             has_active=any(p.has_active for p in arm_plans[a][2]),
             phase_order=_phase_labels(journey),
+            retention_batches=ret_arr,
         )
         if a == 0:
-            base_batches = batch_arr
+            base_batches, base_ret = batch_arr, ret_arr
         else:
             assert base_batches is not None
-            arm.versus_baseline = compare(base_batches, batch_arr, customers)
+            arm.versus_baseline = compare(base_batches, batch_arr, customers, base_ret, ret_arr)
         results.append(arm)
     base = arms[0][1]
     return Results(
