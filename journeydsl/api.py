@@ -19,6 +19,8 @@ from journeydsl.model import DAYS, Journey
 from journeydsl.source import Source
 
 if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
     from journeydsl.maps import Flows
     from journeydsl.results import Results
 
@@ -99,13 +101,16 @@ def simulate(
     horizon_days: float | None = None,
     workers: int = 1,
     progress: ProgressFn | None = None,
+    executor: Executor | None = None,
 ) -> Results:
     """Simulate ``customers`` customers through the journey (default: the file's ``customers``).
 
     ``scenarios``: ``()`` for the baseline alone (the default here), ``None``
     for every scenario in the file, or a list of names. Scenarios run on common
     random numbers and carry ``versus_baseline`` comparisons. The same journey,
-    customers, seed and horizon always give the same numbers, whatever ``workers``.
+    customers, seed and horizon always give the same numbers, whatever ``workers``
+    or ``executor`` (any :class:`concurrent.futures.Executor`, e.g. a Dask cluster's:
+    ``distributed.Client(address).get_executor()``).
     """
     from journeydsl.montecarlo import run
 
@@ -117,6 +122,7 @@ def simulate(
         horizon_days=horizon_days,
         workers=workers,
         progress=progress,
+        executor=executor,
     )
 
 
@@ -129,6 +135,7 @@ def compare(
     horizon_days: float | None = None,
     workers: int = 1,
     progress: ProgressFn | None = None,
+    executor: Executor | None = None,
 ) -> Results:
     """Compare whole journeys as arms on common random numbers; the first is the baseline.
 
@@ -148,7 +155,7 @@ def compare(
         unique.append(candidate)
     arms = [(name, j.with_scenario("baseline")) for name, j in zip(unique, journeys, strict=True)]
     n = journeys[0].customers if customers is None else customers
-    return run(arms, n, seed, horizon_days=horizon_days, workers=workers, progress=progress)
+    return run(arms, n, seed, horizon_days=horizon_days, workers=workers, progress=progress, executor=executor)
 
 
 def flows_from(results: Results, arm: int = 0) -> Flows:

@@ -9,10 +9,12 @@ No traceback reaches a user without ``--debug``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
+import os
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -29,6 +31,8 @@ from journeydsl.sanitize import for_terminal, for_terminal_lines
 from journeydsl.source import Source
 
 if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
     from journeydsl.model import Journey
     from journeydsl.progress import Progress
     from journeydsl.results import Results
@@ -196,19 +200,44 @@ def _simulate(args: argparse.Namespace, journey: Journey, scenarios: list[str] |
 
     progress = _progress(args, "simulating")
     try:
-        return api.simulate(
-            journey,
-            customers=args.customers,
-            seed=args.seed,
-            scenarios=scenarios,
-            horizon_days=_horizon(args),
-            workers=args.workers,
-            progress=progress,
-        )
+        with _executor(args) as executor:
+            return api.simulate(
+                journey,
+                customers=args.customers,
+                seed=args.seed,
+                scenarios=scenarios,
+                horizon_days=_horizon(args),
+                workers=args.workers,
+                progress=progress,
+                executor=executor,
+            )
     except KeyError as exc:
         raise UsageError(f"--scenario: {exc.args[0]}") from None
     finally:
         progress.close()
+
+
+@contextlib.contextmanager
+def _executor(args: argparse.Namespace) -> Iterator[Executor | None]:
+    """The Dask cluster's executor when ``--scheduler`` (or JOURNEYDSL_SCHEDULER) names one, else None."""
+    from journeydsl.montecarlo.executors import SCHEDULER_ENV
+
+    address = getattr(args, "scheduler", None) or os.environ.get(SCHEDULER_ENV)
+    if not address:
+        yield None
+        return
+    from journeydsl.montecarlo.executors import dask_executor
+
+    try:
+        client, executor = dask_executor(address, timeout="10s")
+    except ImportError as exc:
+        raise UsageError(str(exc)) from None
+    except OSError as exc:
+        raise UsageError(f"--scheduler: cannot reach the Dask scheduler at {address}: {exc}") from None
+    try:
+        yield executor
+    finally:
+        client.close()
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
@@ -244,14 +273,16 @@ def cmd_compare(args: argparse.Namespace) -> int:
         journeys.append(journey)
     progress = _progress(args, "simulating")
     try:
-        results = api.compare(
-            journeys,
-            customers=args.customers,
-            seed=args.seed,
-            horizon_days=_horizon(args),
-            workers=args.workers,
-            progress=progress,
-        )
+        with _executor(args) as executor:
+            results = api.compare(
+                journeys,
+                customers=args.customers,
+                seed=args.seed,
+                horizon_days=_horizon(args),
+                workers=args.workers,
+                progress=progress,
+                executor=executor,
+            )
     finally:
         progress.close()
     _emit(args, results, args.files)
@@ -373,6 +404,9 @@ def _add_run_options(p: argparse.ArgumentParser, *, output: bool = True) -> None
                         "(default: the file's 'horizon')")
     p.add_argument("--workers", type=_positive_int, default=1, metavar="K",
                    help="processes to use; results do not depend on it (default 1)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run on the Dask cluster whose scheduler is at ADDRESS, e.g. tcp://host:8786 "
+                        "(default: $JOURNEYDSL_SCHEDULER; needs journeydsl[dask]); same numbers as one machine")
     if output:
         p.add_argument("--format", "-f", choices=OUTPUT_FORMATS, default="table",
                        help="output format (default table)")
