@@ -56,7 +56,9 @@ def build_stays(
     time = events.time
     late = time > as_of
     if late.any():
-        notes.append(f"{int(late.sum()):,} rows after the cut-off {format_day(as_of)} are ignored")
+        n = int(late.sum())
+        notes.append(f"{n:,} row{'s' if n != 1 else ''} after the cut-off {format_day(as_of - 1e-3)} "
+                     f"{'are' if n != 1 else 'is'} ignored")
     keep = ~late
     case, key, line = events.case[keep], key_of[events.stage[keep]], events.line[keep]
     time, amount = time[keep], events.amount[keep]
