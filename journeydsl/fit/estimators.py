@@ -38,7 +38,7 @@ __all__ = [
 #: stays are never shorter than a minute for the time-in-stage fit (the log of zero has no likelihood)
 MIN_DAYS = 1.0 / 1440.0
 #: the distributions are fitted to a seeded random sample of this many stays when a stage has more
-FIT_SAMPLE = 50_000
+FIT_SAMPLE = 20_000
 KINDS = ("exponential", "gamma", "lognormal", "weibull")
 
 
