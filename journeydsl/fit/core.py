@@ -159,6 +159,7 @@ def fit_export(
     day = format_day(cut - 1e-3)  # a date's cut-off is the end of that day
 
     base: Journey | None = None
+    appearance: list[int] = []
     node = None
     base_text = ""
     if into is not None:
@@ -191,10 +192,10 @@ def fit_export(
     else:
         if map_path:
             warnings.append("--map is only used with --into; the stages keep the data's names")
-        order = _first_appearance(events)
+        appearance = _first_appearance(events)
         taken: set[str] = set()  # type: ignore[no-redef]
         names = ["" for _ in events.stage_names]
-        for code in order:
+        for code in appearance:
             names[code] = stage_id(events.stage_names[code], taken)
         labels = {names[c]: events.stage_names[c] for c in range(len(names))}
         key_of = np.arange(len(names), dtype=np.int64)
@@ -203,15 +204,9 @@ def fit_export(
         goal_names = set()
 
     # stages no case ever leaves are terminal (for a base: only those the journey does not know)
-    probe = build_stays(events, key_of, names, terminal, as_of=cut, since=start_cut, self_loops=self_loops)
-    left = set(np.unique(probe.stage[probe.dest >= 0]).tolist())
     base_count = len(base.stages) if base is not None else 0
-    never_left = {k for k in range(len(names)) if k not in left and k >= base_count}
-    if never_left - terminal:
-        terminal |= never_left
-        stays = build_stays(events, key_of, names, terminal, as_of=cut, since=start_cut, self_loops=self_loops)
-    else:
-        stays = probe
+    stays = build_stays(events, key_of, names, terminal, as_of=cut, since=start_cut, self_loops=self_loops,
+                        may_be_terminal=frozenset(range(base_count, len(names))))
     problems += stays.problems
     if strict and stays.problems:
         raise FitDataError(f"{events.path}: {len(stays.problems):,} bad row(s) (--strict)", problems, events.source)
@@ -236,11 +231,10 @@ def fit_export(
         if goal_key is not None:
             goal_names = {names[goal_key]}
         entries = _entry_shares(stays)
-        order = _first_appearance(events)
         header = [f"Fitted by journeydsl fit from {Path(events.path).name} ({events.shape}), cut-off {day}:",
                   f"{len(events.case_ids):,} cases, {int(stays.entries_stage.size):,} stage entries."]
         text = write_new(f"Fitted from {Path(events.path).name}", plan, {i: labels[n] for i, n in enumerate(names)},
-                         order, entries, goal_key, terminal, header, _rate_ok)
+                         appearance, entries, goal_key, terminal, header, _rate_ok)
         out_path = "<fitted>"
     text, journey = _finish(text, out_path)
     if base is not None and goal is not None:
@@ -251,7 +245,7 @@ def fit_export(
         as_of=cut, written=plan.written, warnings=warnings + events.notes + stays.notes + plan.warnings,
         problems=problems, goal=goal_names, terminal={names[k] for k in terminal}, seconds=seconds,
         base_path=str(into) if into is not None else None,
-        order=names if base is not None else [names[c] for c in _first_appearance(events)],
+        order=names if base is not None else [names[c] for c in appearance],
     )
 
 
@@ -272,11 +266,13 @@ def _finish(text: str, path: str) -> tuple[str, Journey]:
 
 def _first_appearance(events: Events) -> list[int]:
     """Data stage codes by the time each first appears (file order breaks ties)."""
+    k = len(events.stage_names)
     t = np.where(np.isnan(events.time), -np.inf, events.time)
-    order = np.lexsort((events.line, t))
-    _, first = np.unique(events.stage[order], return_index=True)
-    codes = np.unique(events.stage[order])
-    return [int(c) for c in codes[np.argsort(first)]]
+    first_time = np.full(k, np.inf)
+    np.minimum.at(first_time, events.stage, t)
+    first_line = np.full(k, np.iinfo(np.int64).max)
+    np.minimum.at(first_line, events.stage, events.line)
+    return [int(c) for c in np.lexsort((first_line, first_time))]
 
 
 def _entry_shares(stays: Stays) -> dict[int, float]:

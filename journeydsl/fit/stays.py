@@ -49,8 +49,12 @@ def build_stays(
     as_of: float,
     since: float | None = None,
     self_loops: frozenset[int] = frozenset(),
+    may_be_terminal: frozenset[int] = frozenset(),
 ) -> Stays:
-    """Turn entries into stays. ``key_of`` maps each data stage code to a stage key in ``names``."""
+    """Turn entries into stays. ``key_of`` maps each data stage code to a stage key in ``names``.
+
+    Of the keys in ``may_be_terminal``, those no case ever leaves are added to ``terminal`` (in place).
+    """
     problems: list[Diagnostic] = []
     notes: list[str] = []
     time = events.time
@@ -88,6 +92,11 @@ def build_stays(
         case, key, line, time, amount = case[keep], key[keep], line[keep], time[keep], amount[keep]
         same = np.zeros(case.size, dtype=bool)
         same[1:] = case[1:] == case[:-1]
+
+    if may_be_terminal:
+        followed = np.zeros(case.size, dtype=bool)
+        followed[:-1] = same[1:]
+        terminal |= set(may_be_terminal) - set(np.unique(key[followed]).tolist())
 
     # rows after a terminal stage: the case was reopened; its later rows are left out
     is_term = np.isin(key, list(terminal)) if terminal else np.zeros(key.size, dtype=bool)
