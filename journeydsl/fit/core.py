@@ -223,6 +223,13 @@ def fit_export(
             fits[names[key]] = fit
 
     plan = Plan(fits=fits, names=names, day=day)
+    has_amount = np.isfinite(stays.entries_amount)
+    for key in np.unique(stays.entries_stage[has_amount]).tolist():
+        pick = has_amount & (stays.entries_stage == key)
+        plan.amounts[names[key]] = (float(stays.entries_amount[pick].mean()), int(pick.sum()))
+    known_start = np.isfinite(stays.case_first_time)
+    firsts, counts = np.unique(stays.case_first_stage[known_start], return_counts=True)
+    plan.entry_shares = {names[k]: (float(c / counts.sum()), int(c)) for k, c in zip(firsts, counts, strict=True)}
     if base is not None and node is not None:
         text = write_into(base_text, node, base, plan)
         out_path = str(into)

@@ -222,9 +222,16 @@ class Events:
     rows: int = 0
     problems: list[Diagnostic] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    _lines: list[str] | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return int(self.case.size)
+
+    def line_text(self, line: int) -> str:
+        """One line of the export (the text is split once, on the first call)."""
+        if self._lines is None:
+            self._lines = self.source.text.split("\n")
+        return self._lines[line - 1].removesuffix("\r") if 0 < line <= len(self._lines) else ""
 
 
 class _Builder:
@@ -309,7 +316,8 @@ def read_events(path: str | Path, shape: str = "auto", *, data: bytes | None = N
 
 def _read_events(path: str | Path, shape: str, data: bytes | None) -> Events:
     p = str(path)
-    raw = Path(path).read_bytes() if data is None else data
+    raw: bytes | None = Path(path).read_bytes() if data is None else data
+    assert raw is not None
     text, encoding = decode(raw)
     source = Source(p, text)
     lines = text.split("\n")
@@ -340,6 +348,7 @@ def _read_events(path: str | Path, shape: str, data: bytes | None) -> Events:
         raise FitDataError(f"{p}:1: a '{shape}' export needs the columns {_EXPECTED[shape]}; the header has "
                            + ", ".join(h.strip() for h in header))
     b = _Builder(p, source, lines)
+    del lines, raw  # the builder keeps the lines only as long as it needs them
     b.header = [h.strip() for h in header]
     b.header_at = header_at
     b.delimiter = delim
@@ -393,29 +402,55 @@ def _common(row: list[str], roles: dict[str, int], b: _Builder, line: int, width
 
 
 def _read_entries(reader: Any, roles: dict[str, int], b: _Builder, width: int) -> int:
+    wanted = [roles[r] for r in ("case", "stage", "time", "amount") if r in roles]
     if '"' not in b.source.text:  # no quoting: each line is a row, split by the separator (fast)
-        delim, lines = b.delimiter, b.lines
-        at = [i for i in range(b.header_at + 1, len(lines)) if lines[i].strip()]
-        rows = [lines[i].split(delim) for i in at]
-        numbers = [i + 1 for i in at]
+        got = _unquoted_columns(b, width, wanted)
+        if got is not None:
+            b.lines = []  # 10^6 line strings: not needed once split (a problem row re-splits the text)
+            if _fast_entries(got[0], got[1], roles, b):
+                return int(got[1].size)
+            b.lines = [ln.removesuffix("\r") for ln in b.source.text.split("\n")]
+        lines, start = b.lines, b.header_at + 1
+        numbers = [i + 1 for i in range(start, len(lines)) if lines[i].strip()]
+        rows = [lines[n - 1].split(b.delimiter) for n in numbers]
     else:
         pairs = [(reader.line_num, row) for row in reader]
         pairs = [(line, row) for line, row in pairs if len(row) > 1 or (row and row[0].strip())]
         numbers = [line for line, _ in pairs]
         rows = [row for _, row in pairs]
-    if _fast_entries(rows, numbers, roles, b, width):
-        return len(rows)
+        if rows and min(map(len, rows)) >= width:
+            columns = list(zip(*rows, strict=False))
+            if _fast_entries([list(columns[i]) for i in wanted], np.asarray(numbers, dtype=np.int64), roles, b):
+                return len(rows)
     time_col = b.header[roles["time"]]
     for line, row in zip(numbers, rows, strict=True):
-        got = _common(row, roles, b, line, width, time_col)
-        if got is None:
+        got_row = _common(row, roles, b, line, width, time_col)
+        if got_row is None:
             continue
         stage = _cell(row, roles["stage"])
         if not stage:
             b.problem(line, "", "no stage in this row")
             continue
-        b.add(got[0], stage, got[1], line, got[2])
+        b.add(got_row[0], stage, got_row[1], line, got_row[2])
     return len(rows)
+
+
+def _unquoted_columns(b: _Builder, width: int, wanted: list[int],
+                      chunk: int = 100_000) -> tuple[list[list[str]], np.ndarray] | None:
+    """The wanted columns of an unquoted file, split a chunk of lines at a time (a row's list lives briefly)."""
+    lines, delim = b.lines, b.delimiter
+    cols: list[list[str]] = [[] for _ in wanted]
+    numbers = []
+    for lo in range(b.header_at + 1, len(lines), chunk):
+        part = lines[lo : lo + chunk]
+        at = [k for k, ln in enumerate(part) if ln.strip()]
+        rows = [part[k].split(delim) for k in at]
+        if rows and min(map(len, rows)) < width:
+            return None
+        for col, idx in zip(cols, wanted, strict=True):
+            col.extend([r[idx] for r in rows])
+        numbers.append(np.asarray(at, dtype=np.int64) + (lo + 1))
+    return cols, (np.concatenate(numbers) if numbers else np.zeros(0, dtype=np.int64))
 
 
 def _fast_times(stamps: list[str]) -> np.ndarray | None:
@@ -442,24 +477,28 @@ def _fast_times(stamps: list[str]) -> np.ndarray | None:
     return parsed.astype(np.int64).astype(np.float64) / 1e6
 
 
-def _fast_entries(rows: list[list[str]], numbers: list[int], roles: dict[str, int], b: _Builder,
-                  width: int) -> bool:
-    """Read a clean file column by column (numpy parses the times); ``False`` to fall back row by row."""
-    if not rows or min(map(len, rows)) < width:
+def _fast_entries(columns: list[list[str]], numbers: np.ndarray, roles: dict[str, int], b: _Builder) -> bool:
+    """Code a clean file column by column (numpy parses the times); ``False`` to fall back row by row.
+
+    ``columns`` holds the case, stage, time and (when there is one) amount columns in that order.
+    """
+    if not columns[0]:
         return False
-    columns = list(zip(*rows, strict=False))
-    cases = np.asarray(list(map(str.strip, columns[roles["case"]])))
-    stage_names, stage_codes = np.unique(np.asarray(list(map(str.strip, columns[roles["stage"]]))),
-                                         return_inverse=True)
+    # each column is dropped once coded, so that the strings of only one column are alive with its array
+    cases = np.asarray(list(map(str.strip, columns[0])))
     case_ids, case_codes = np.unique(cases, return_inverse=True)  # a sort: faster than a dict of 10^6 ids
+    del cases
+    stage_names, stage_codes = np.unique(np.asarray(list(map(str.strip, columns[1]))), return_inverse=True)
     if (case_ids.size and case_ids[0] == "") or (stage_names.size and stage_names[0] == ""):
         return False
-    times = _fast_times(list(map(str.strip, columns[roles["time"]])))
+    times = _fast_times(list(map(str.strip, columns[2])))
     if times is None:
         return False
-    amounts = np.full(len(rows), np.nan)
+    if len(columns) < 4:  # the caller may re-read the file row by row only when this returns False
+        columns.clear()
+    amounts = np.full(numbers.size, np.nan)
     if "amount" in roles:
-        raw = [x.strip().replace(",", ".") or "nan" for x in columns[roles["amount"]]]
+        raw = [x.strip().replace(",", ".") or "nan" for x in columns[3]]
         try:
             amounts = np.asarray(raw, dtype=np.float64)
         except ValueError:
@@ -469,9 +508,9 @@ def _fast_entries(rows: list[list[str]], numbers: list[int], roles: dict[str, in
     b.case = case_codes.astype(np.int64)  # type: ignore[assignment]
     b.stage = stage_codes.astype(np.int64)  # type: ignore[assignment]
     b.time = times  # type: ignore[assignment]
-    b.line = numbers
+    b.line = numbers  # type: ignore[assignment]
     b.amount = amounts  # type: ignore[assignment]
-    b.before = np.full(len(rows), -1, dtype=np.int64)  # type: ignore[assignment]
+    b.before = np.full(numbers.size, -1, dtype=np.int64)  # type: ignore[assignment]
     return True
 
 

@@ -36,6 +36,7 @@ class Stays:
     entries_stage: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     entries_case: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     entries_time: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    entries_amount: np.ndarray = field(default_factory=lambda: np.zeros(0))
     problems: list[Diagnostic] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -142,7 +143,7 @@ def build_stays(
         stage=key[stay], dest=dest[stay], days=days[stay], start=time[stay], case=case[stay],
         amount=amount[stay], as_of=as_of,
         case_first_stage=key[first_idx], case_first_time=time[first_idx],
-        entries_stage=key, entries_case=case, entries_time=time,
+        entries_stage=key, entries_case=case, entries_time=time, entries_amount=amount,
         problems=problems, notes=notes,
     )
 
@@ -151,6 +152,10 @@ def _row_problem(events: Events, line: int, message: str, hint: str | None = Non
                  severity: str = "warning") -> Diagnostic:
     from journeydsl.source import Span
 
-    text = events.source.line_text(line)
+    text = _line_text(events, line)
     return Diagnostic(Span(line, 1, line, max(2, len(text) + 1)), severity, "F200", message, hint,  # type: ignore[arg-type]
                       events.path)
+
+
+def _line_text(events: Events, line: int) -> str:
+    return events.line_text(line)

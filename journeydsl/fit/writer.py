@@ -47,6 +47,8 @@ class Plan:
     fits: dict[str, StageFit]
     names: list[str]  # stage key -> journey name
     day: str  # the cut-off as YYYY-MM-DD
+    amounts: dict[str, tuple[float, int]] = field(default_factory=dict)  # stage -> (mean amount, entries)
+    entry_shares: dict[str, tuple[float, int]] = field(default_factory=dict)  # stage -> (share, cases)
     written: list[Written] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -166,6 +168,7 @@ class _Edits:
         for ln in text.split("\n"):
             self.starts.append(self.starts[-1] + len(ln) + 1)
         self.items: list[tuple[int, int, str]] = []
+        self.comments: dict[int, list[str]] = {}
 
     def offset(self, line: int, col: int) -> int:
         return self.starts[line - 1] + col - 1
@@ -181,20 +184,28 @@ class _Edits:
         self.items.append((at, at, new))
 
     def comment_above(self, line: int, text: str) -> None:
-        """A comment line above ``line`` at its indentation, replacing an earlier ``# fitted`` one there."""
-        current = self.line_text(line)
-        indent = current[: len(current) - len(current.lstrip())]
-        previous = self.line_text(line - 1).strip() if line > 1 else ""
-        if line > 1 and re.match(r"^# (fitted|time in stage fitted|the data)", previous):
-            self.items.append((self.starts[line - 2], self.starts[line - 1], f"{indent}# {text}\n"))
-        else:
-            self.items.append((self.starts[line - 1], self.starts[line - 1], f"{indent}# {text}\n"))
+        """A comment line above ``line`` at its indentation (several stack in the order given)."""
+        self.comments.setdefault(line, []).append(text)
 
     def apply(self) -> str:
+        """The edited text; earlier fit comments right above a commented line are replaced, not piled up."""
+        items = list(self.items)
+        for line, texts in self.comments.items():
+            current = self.line_text(line)
+            indent = current[: len(current) - len(current.lstrip())]
+            above = line - 1
+            while above >= 1 and _OUR_COMMENT.match(self.line_text(above).strip()):
+                above -= 1
+            block = "".join(f"{indent}# {t}\n" for t in texts)
+            items.append((self.starts[above], self.starts[line - 1], block))
         out = self.text
-        for start, end, new in sorted(self.items, key=lambda e: (e[0], e[1]), reverse=True):
+        for start, end, new in sorted(items, key=lambda e: (e[0], e[1]), reverse=True):
             out = out[:start] + new + out[end:]
         return out
+
+
+#: the comments a fit writes (and replaces when fitting again)
+_OUR_COMMENT = re.compile(r"^# (fitted |time in stage fitted |entry share fitted |the data's amount: )")
 
 
 def _stages(node: sx.JourneyNode) -> list[sx.StageNode]:
@@ -276,7 +287,26 @@ def write_into(base_text: str, node: sx.JourneyNode, base: Journey, plan: Plan) 
                     f"({share.exits:,} exits), but the journey has no such edge; its share is not written "
                     "(add the edge, or map the stage with --map)")
 
+    entry_total = sum(n for _, n in plan.entry_shares.values())
+    explicit_entries = [(st, p) for st in _stages(node) for p in st.props
+                        if isinstance(p, sx.EntryProp) and p.share is not None and p.share.span is not None]
+    if len(explicit_entries) > 1 and entry_total:
+        values = [round(plan.entry_shares.get(st.name.text, (0.0, 0))[0] * 100, 1) for st, _ in explicit_entries]
+        big = max(range(len(values)), key=lambda i: values[i])
+        values[big] = round(values[big] + 100.0 - sum(values), 1)  # the entries add up to exactly 100%
+        for (st, prop), value in zip(explicit_entries, values, strict=True):
+            assert prop.share is not None and prop.share.span is not None and st.span is not None
+            edits.replace(prop.share.span, pct(value / 100))
+            n = plan.entry_shares.get(st.name.text, (0.0, 0))[1]
+            evidence = f"entry share fitted {plan.day}: {n:,} of {entry_total:,} cases started here"
+            edits.comment_above(st.span.line, evidence)
+            plan.written.append(Written(st.name.text, "entry", None, pct(value / 100), evidence))
+
     for stage in _stages(node):
+        if stage.span is not None and stage.name.text in plan.amounts:
+            mean, n = plan.amounts[stage.name.text]
+            edits.comment_above(stage.span.line, f"the data's amount: mean {mean:,.2f} over {n:,} entries "
+                                                 "(not written over the journey's money)")
         fit = plan.fits.get(stage.name.text)
         if fit is None or stage.span is None:
             continue
@@ -384,6 +414,9 @@ def write_new(
             props.append(f"dwell {dist_text(fit.dwell[0])}")
             body.append(f"    # {dwell_evidence(plan.day, fit)}")
             plan.written.append(Written(name, "dwell", None, dist_text(fit.dwell[0]), dwell_evidence(plan.day, fit)))
+        if name in plan.amounts:
+            mean, n = plan.amounts[name]
+            body.append(f"    # the data's amount: mean {mean:,.2f} over {n:,} entries")
         label = labels.get(key, name)
         label_text = f" {json.dumps(label, ensure_ascii=False)}" if label != name else ""
         inner = f" {{ {'; '.join(props)} }}" if props else ""
