@@ -470,3 +470,7 @@ def test_quoted_values_and_the_fast_and_slow_readers_agree(tmp_path):
     assert _fast_times(stamps).tolist() == [parse_time(x) for x in stamps]
     assert _fast_times(["1767225600", "1767225600000"]).tolist() == [1767225600.0, 1767225600.0]
     assert _fast_times(["2026-05-01T10:00:00+03:00"]) is None  # offsets go row by row
+    days = [f"{y}-{m:02d}-{d:02d}T{h:02d}:07:09Z" for y in (1999, 2000, 2024, 2100) for m in (1, 2, 3, 12)
+            for d in (1, 28) for h in (0, 23)] + ["2024-02-29T12:00:00Z"]
+    assert _fast_times(days).tolist() == [parse_time(x) for x in days]
+    assert _fast_times(["2026-02-29"]) is None and _fast_times(["2026-13-01"]) is None

@@ -453,6 +453,69 @@ def _unquoted_columns(b: _Builder, width: int, wanted: list[int],
     return cols, (np.concatenate(numbers) if numbers else np.zeros(0, dtype=np.int64))
 
 
+_FIXED_ISO = {  # length -> positions of the separators (and the zone letter) of a fixed-width ISO time
+    10: {4: b"-", 7: b"-"},
+    16: {4: b"-", 7: b"-", 10: b"T ", 13: b":"},
+    19: {4: b"-", 7: b"-", 10: b"T ", 13: b":", 16: b":"},
+    20: {4: b"-", 7: b"-", 10: b"T ", 13: b":", 16: b":", 19: b"Z"},
+}
+_MONTH_DAYS = np.array([0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+
+
+def _fixed_iso_times(stamps: list[str]) -> np.ndarray | None:
+    """Seconds since 1970 of same-width ISO times (``2026-06-30[T14:05[:09][Z]]``), all at once, or ``None``.
+
+    The digits are read as bytes and the calendar computed with numpy (days
+    from the civil date, H. Hinnant's algorithm), about 50 times faster than
+    parsing each string; anything unusual returns ``None``.
+    """
+    width = len(stamps[0])
+    seps = _FIXED_ISO.get(width)
+    if seps is None:
+        return None
+    try:
+        buf = "".join(stamps).encode("ascii")
+    except UnicodeEncodeError:
+        return None
+    if len(buf) != width * len(stamps):
+        return None  # not all the same width
+    a = np.frombuffer(buf, dtype=np.uint8).reshape(len(stamps), width)
+    for pos, allowed in seps.items():
+        col = a[:, pos]
+        if not np.isin(col, np.frombuffer(allowed, dtype=np.uint8)).all():
+            return None
+    digit_pos = [i for i in range(min(width, 19)) if i not in seps]
+    d = a[:, digit_pos] - np.uint8(48)  # bytes below '0' wrap around to large values
+    del buf, a
+    if (d > 9).any():
+        return None
+
+    def num(*cols: int) -> np.ndarray:
+        out = np.zeros(len(stamps), dtype=np.int64)
+        for c in cols:
+            out = out * 10 + d[:, digit_pos.index(c)]
+        return out
+
+    y, m, day = num(0, 1, 2, 3), num(5, 6), num(8, 9)
+    hh = num(11, 12) if width >= 16 else 0
+    mm = num(14, 15) if width >= 16 else 0
+    ss = num(17, 18) if width >= 19 else 0
+    leap = (y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0))
+    if ((m < 1) | (m > 12)).any():
+        return None
+    if ((day < 1) | (day > _MONTH_DAYS[m]) | ((m == 2) & (day == 29) & ~leap)).any():
+        return None
+    if width >= 16 and ((np.asarray(hh) > 23) | (np.asarray(mm) > 59) | (np.asarray(ss) > 59)).any():
+        return None
+    yy = y - (m <= 2)
+    era = np.floor_divide(yy, 400)
+    yoe = yy - era * 400
+    doy = (153 * (m + np.where(m > 2, -3, 9)) + 2) // 5 + day - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    days = era * 146097 + doe - 719468
+    return (days * 86400 + hh * 3600 + mm * 60 + ss).astype(np.float64)
+
+
 def _fast_times(stamps: list[str]) -> np.ndarray | None:
     """Every timestamp at once when they are all unix numbers or zone-less/UTC ISO times; else ``None``."""
     import warnings
@@ -463,6 +526,9 @@ def _fast_times(stamps: list[str]) -> np.ndarray | None:
             values = np.asarray(stamps, dtype=np.float64)
             values = np.where(values > 1e11, values / 1000.0, values)
             return values if bool(np.all((values > 1e8) & (values < 1e10))) else None
+        fixed = _fixed_iso_times(stamps)
+        if fixed is not None:
+            return fixed
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             # numpy reads a trailing 'Z' (UTC) but calls zones deprecated; other offsets go row by row
@@ -488,8 +554,11 @@ def _fast_entries(columns: list[list[str]], numbers: np.ndarray, roles: dict[str
     cases = np.asarray(list(map(str.strip, columns[0])))
     case_ids, case_codes = np.unique(cases, return_inverse=True)  # a sort: faster than a dict of 10^6 ids
     del cases
-    stage_names, stage_codes = np.unique(np.asarray(list(map(str.strip, columns[1]))), return_inverse=True)
-    if (case_ids.size and case_ids[0] == "") or (stage_names.size and stage_names[0] == ""):
+    stage_col = list(map(str.strip, columns[1]))
+    stage_index = {name: i for i, name in enumerate(dict.fromkeys(stage_col))}  # few stages: a dict is quickest
+    stage_codes = np.fromiter(map(stage_index.__getitem__, stage_col), dtype=np.int64, count=len(stage_col))
+    del stage_col
+    if (case_ids.size and case_ids[0] == "") or "" in stage_index:
         return False
     times = _fast_times(list(map(str.strip, columns[2])))
     if times is None:
@@ -504,7 +573,7 @@ def _fast_entries(columns: list[list[str]], numbers: np.ndarray, roles: dict[str
         except ValueError:
             return False
     b.case_list = case_ids.tolist()
-    b.stage_code = {str(x): i for i, x in enumerate(stage_names.tolist())}
+    b.stage_code = stage_index
     b.case = case_codes.astype(np.int64)  # type: ignore[assignment]
     b.stage = stage_codes.astype(np.int64)  # type: ignore[assignment]
     b.time = times  # type: ignore[assignment]
