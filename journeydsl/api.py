@@ -21,12 +21,14 @@ from journeydsl.source import Source
 if TYPE_CHECKING:
     from concurrent.futures import Executor
 
+    from journeydsl.fit import FitResult
     from journeydsl.maps import Flows
     from journeydsl.results import Results
 
 __all__ = [
     "check",
     "compare",
+    "fit",
     "flows_from",
     "load",
     "loads",
@@ -156,6 +158,30 @@ def compare(
     arms = [(name, j.with_scenario("baseline")) for name, j in zip(unique, journeys, strict=True)]
     n = journeys[0].customers if customers is None else customers
     return run(arms, n, seed, horizon_days=horizon_days, workers=workers, progress=progress, executor=executor)
+
+
+def fit(
+    events: str | Path,
+    *,
+    into: str | Path | None = None,
+    as_of: str | None = None,
+    shape: str = "auto",
+    map_path: str | Path | None = None,
+    goal: str | None = None,
+    since: str | None = None,
+    strict: bool = False,
+) -> FitResult:
+    """Calibrate a journey from a CRM export (see ``docs/commands/fit.md``).
+
+    Returns a :class:`~journeydsl.fit.FitResult`: ``.text`` is the fitted
+    journey (fmt-clean), ``.journey`` its model, ``.fits`` the evidence per
+    stage, ``.summary()`` the printed goodness of fit. Needs scipy
+    (``pip install 'journeydsl[fit]'``).
+    """
+    from journeydsl.fit import fit_export
+
+    return fit_export(events, into=into, as_of=as_of, shape=shape, map_path=map_path, goal=goal, since=since,
+                      strict=strict)
 
 
 def flows_from(results: Results, arm: int = 0) -> Flows:

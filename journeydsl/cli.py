@@ -362,6 +362,63 @@ def cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_fit(args: argparse.Namespace) -> int:
+    """Calibrate a journey from a CRM export; nothing is written unless everything succeeded."""
+    from journeydsl.fit import FitDataError, fit_export  # lazy: numpy/scipy only when fitting
+
+    for path in (args.events, args.into, args.map):
+        if path is not None:
+            _read_bytes_ok(path)
+    if args.into is not None:
+        _load(args.into, quiet=True)  # an invalid base is a journey error (exit 1) with its diagnostics
+    try:
+        result = fit_export(args.events, into=args.into, as_of=args.as_of, shape=args.from_, map_path=args.map,
+                            goal=args.goal, since=args.since, strict=args.strict)
+    except FitDataError as exc:
+        if exc.diagnostics:
+            _err(format_diagnostics(exc.diagnostics, exc.source))
+        _err(f"journeydsl fit: error: {exc}\nnothing was written")
+        return EXIT_INVALID
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if result.problems and not args.quiet:
+        shown = result.problems[:20]
+        _err("\n".join(format_diagnostic(d, result.events.source) for d in shown))
+        more = len(result.problems) - len(shown)
+        _err(f"{len(result.problems):,} row(s) could not be used" + (f" ({more:,} more not shown)" if more else "")
+             + "; --strict makes them an error")
+    if not args.quiet:
+        for w in result.warnings:
+            _err(f"warning: {w}")
+        _err(result.summary().rstrip("\n"))
+    if args.report:
+        from journeydsl.fit.report import write_report
+
+        write_report(result, args.report)
+        if not args.quiet:
+            _err(f"wrote {args.report}")
+    if args.output:
+        atomic_write(args.output, result.text)
+        if not args.quiet:
+            _err(f"wrote {args.output}")
+    else:
+        sys.stdout.write(result.text)
+    return EXIT_OK
+
+
+def _read_bytes_ok(path: str) -> None:
+    p = Path(path)
+    if not p.exists():
+        hint = ""
+        if p.parent.is_dir():
+            close = difflib.get_close_matches(p.name, [c.name for c in p.parent.iterdir()], n=1)
+            if close:
+                hint = f"; did you mean '{p.parent / close[0]}'?"
+        raise UsageError(f"{path}: no such file{hint}")
+    if p.is_dir():
+        raise UsageError(f"{path}: is a folder, not a file")
+
+
 # --- the parser ---------------------------------------------------------
 
 
@@ -485,6 +542,26 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the .html file to write ('-' for the terminal)")
     _add_run_options(p, output=False)
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("fit", parents=[common], help="calibrate a journey from a CRM export",
+                       description="Fit branch shares, times in stage and rates to a CRM export "
+                                   "(open leads counted as censored), into your journey or a new one.")
+    p.add_argument("events", metavar="EVENTS.csv", help="the export: entries, transitions, amoCRM/Kommo, "
+                   "HubSpot or Salesforce")
+    p.add_argument("--into", metavar="BASE.journey", help="write the fitted figures into a copy of this journey")
+    p.add_argument("--as-of", dest="as_of", metavar="DATE",
+                   help="the export's cut-off (default: its latest time); a date means the end of that day")
+    p.add_argument("--output", "-o", metavar="OUT.journey", help="where to write the journey (default: the terminal)")
+    p.add_argument("--from", dest="from_", default="auto",
+                   choices=("auto", "entries", "transitions", "kommo", "hubspot", "salesforce"),
+                   help="the export's shape (default: told by its header)")
+    p.add_argument("--map", metavar="MAP.csv",
+                   help="CSV 'data_name,stage' for stages that match by neither id nor label")
+    p.add_argument("--goal", metavar="STAGE", help="without --into: the goal stage of the new journey")
+    p.add_argument("--since", metavar="DATE", help="only cases that started on or after DATE")
+    p.add_argument("--report", metavar="fit.html|fit.md", help="also write the goodness-of-fit report")
+    p.add_argument("--strict", action="store_true", help="any bad row is an error")
+    p.set_defaults(func=cmd_fit)
 
     p = sub.add_parser("init", parents=[common], help="start a new journey from a template",
                        description="Write a commented starting journey from one of the examples.")
