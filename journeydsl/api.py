@@ -90,6 +90,15 @@ def _arms(journey: Journey, scenarios: Sequence[str] | None) -> list[tuple[str, 
     ]
 
 
+def _check_horizon(horizon_days: float | None) -> None:
+    """A horizon given to a run obeys the language's limit (at most 100 years)."""
+    from journeydsl.checks import MAX_HORIZON_DAYS
+
+    if horizon_days is not None and not 0 < horizon_days <= MAX_HORIZON_DAYS:
+        raise ValueError(f"the horizon must be more than 0 and at most {MAX_HORIZON_DAYS:,.0f} days"
+                         f" (100 years), got {horizon_days:g}")
+
+
 def simulate(
     journey: Journey,
     customers: int | None = None,
@@ -110,6 +119,7 @@ def simulate(
     from journeydsl.montecarlo import run
 
     n = journey.customers if customers is None else customers
+    _check_horizon(horizon_days)
     return run(
         _arms(journey, scenarios),
         n,
@@ -148,6 +158,7 @@ def compare(
         unique.append(candidate)
     arms = [(name, j.with_scenario("baseline")) for name, j in zip(unique, journeys, strict=True)]
     n = journeys[0].customers if customers is None else customers
+    _check_horizon(horizon_days)
     return run(arms, n, seed, horizon_days=horizon_days, workers=workers, progress=progress)
 
 

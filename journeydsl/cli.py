@@ -183,6 +183,11 @@ def _horizon(args: argparse.Namespace) -> float | None:
         raise UsageError(f"--horizon: {exc}") from None
     if days <= 0:
         raise UsageError("--horizon must be positive")
+    from journeydsl.checks import MAX_HORIZON_DAYS
+
+    if days > MAX_HORIZON_DAYS:
+        raise UsageError(f"--horizon is {days:g} days, longer than the {MAX_HORIZON_DAYS:,.0f} days"
+                         " (100 years) a run can follow")
     return days
 
 
@@ -352,6 +357,15 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _customers(text: str) -> int:
+    from journeydsl.checks import MAX_CUSTOMERS
+
+    value = _positive_int(text)
+    if value > MAX_CUSTOMERS:
+        raise argparse.ArgumentTypeError(f"at most {MAX_CUSTOMERS:,} customers, got {value:,}")
+    return value
+
+
 def _seed(text: str) -> int:
     try:
         value = int(text)
@@ -363,7 +377,7 @@ def _seed(text: str) -> int:
 
 
 def _add_run_options(p: argparse.ArgumentParser, *, output: bool = True) -> None:
-    p.add_argument("--customers", "-n", type=_positive_int, metavar="N",
+    p.add_argument("--customers", "-n", type=_customers, metavar="N",
                    help="customers to simulate (default: the file's 'customers', else 10,000)")
     p.add_argument("--seed", type=_seed, default=0, metavar="S",
                    help="random seed; the same seed gives the same numbers (default 0)")
@@ -437,7 +451,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="simulate and draw the forecast flows (customers per 1,000)")
     p.add_argument("--direction", choices=("LR", "TB"), default="LR",
                    help="left to right (default) or top to bottom")
-    p.add_argument("--customers", "-n", type=_positive_int, metavar="N",
+    p.add_argument("--customers", "-n", type=_customers, metavar="N",
                    help="customers for --flows (default: the file's)")
     p.add_argument("--seed", type=_seed, default=0, metavar="S", help="random seed for --flows")
     p.set_defaults(func=cmd_render)

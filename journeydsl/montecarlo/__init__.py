@@ -25,6 +25,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 
 import numpy as np
 
+from journeydsl.checks import MAX_CUSTOMERS
 from journeydsl.model import Journey
 from journeydsl.montecarlo.engine import simulate_block
 from journeydsl.montecarlo.plan import Plan, compile_plan
@@ -122,8 +123,8 @@ def run(
     """
     if not arms:
         raise ValueError("run needs at least one arm")
-    if customers < 1:
-        raise ValueError(f"customers must be at least 1, got {customers}")
+    if not 1 <= customers <= MAX_CUSTOMERS:
+        raise ValueError(f"customers must be from 1 to {MAX_CUSTOMERS:,}, got {customers:,}")
     base = arms[0][1]
     horizon = float(horizon_days if horizon_days is not None else base.horizon_days)
     if not (horizon > 0 and math.isfinite(horizon)):

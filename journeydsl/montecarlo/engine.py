@@ -43,6 +43,11 @@ _INF = math.inf
 _CHECK_EVERY = 10_000  # passes between checks that simulated time moves on
 
 
+def _slot_dtype(slots: int) -> type[np.signedinteger]:
+    """The smallest integer type for exit slots ``-1 .. slots`` (int8 for the usual few)."""
+    return np.int8 if slots < 127 else np.int16
+
+
 def _dot(a: np.ndarray, b: np.ndarray) -> float:
     """Inner product without BLAS (its threads stall on a busy shared machine)."""
     return float(np.einsum("i,i->", a, b))
@@ -119,13 +124,16 @@ class _Block:
 
     @staticmethod
     def _pick(cum: np.ndarray, u: np.ndarray) -> np.ndarray:
-        """Slot of each uniform ``u`` among cumulative shares ``cum`` (int8; len(cum) if past the end)."""
+        """Slot of each uniform ``u`` among cumulative shares ``cum`` (len(cum) if past the end).
+
+        int8 while the slots fit in it, else int16 (``checks.MAX_EXITS`` keeps them in it).
+        """
         if cum.size <= 6:
             slot = (u >= cum[0]).view(np.int8)
             for c in cum[1:]:
                 slot = slot + (u >= c).view(np.int8)
             return slot
-        return np.searchsorted(cum, u, side="right").astype(np.int8)
+        return np.searchsorted(cum, u, side="right").astype(_slot_dtype(cum.size + 1))
 
     # --- the stay ------------------------------------------------------------
 
@@ -161,6 +169,9 @@ class _Block:
                 slot[stuck] = -1
         if not t0_zero:
             te += t0
+        wide = _slot_dtype(sp.out_targets.size)
+        if slot.dtype != wide:  # room for the reroute slots a trigger may write
+            slot = slot.astype(wide)
         return te, slot
 
     def stay(self, sp: StagePlan, idx: np.ndarray, t0: np.ndarray, t0_zero: bool) -> None:
@@ -375,10 +386,11 @@ class _Block:
             count -= 1.0
         if not self.plan.delta:
             return count * amount
-        q = math.exp(-self.plan.delta * period)
-        first = q if skip_first else 1.0
-        # sum_{k<count} first * q^k = first * (1 - q^count) / (1 - q)
-        geo = (1.0 - np.power(q, count)) * (first / (1.0 - q) * amount)
+        lq = -self.plan.delta * period  # log q
+        first = math.exp(lq) if skip_first else 1.0
+        # sum_{k<count} first * q^k = first * (1 - q^count) / (1 - q), in expm1 form: exact
+        # even when q rounds to 1 (a tiny discount), where 1 - q would be 0
+        geo = np.expm1(count * lq) * (first / math.expm1(lq) * amount)
         return geo if d0 is None else geo * d0
 
     def _purchases(
@@ -432,8 +444,8 @@ class _Block:
             if not delta:
                 cost = count * tr.cost
             else:
-                q = math.exp(-delta * tr.days)
-                cost = (1.0 - np.power(q, count)) * (q / (1.0 - q) * tr.cost)
+                lq = -delta * tr.days  # log q; expm1 form as in _periodic
+                cost = np.expm1(count * lq) * (math.exp(lq) / math.expm1(lq) * tr.cost)
                 if d0 is not None:
                     cost *= d0
             self._sent(tr, int(fired), float(cost.sum()))

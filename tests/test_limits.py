@@ -1,0 +1,150 @@
+"""Journeys at the edge of the engine's limits: every check-clean journey runs, every value beyond is refused.
+
+The catalogue (tests/catalogue/limit_*.journey) holds the exact diagnostics;
+here the same inputs go through ``journeydsl simulate`` (exit 1, never 3), and
+journeys just inside the limits simulate to the right answer.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from journeydsl.api import loads
+from journeydsl.cli import main
+from journeydsl.compile import compile_text
+from journeydsl.errors import JourneyError
+from journeydsl.montecarlo import simulate
+
+CATALOGUE = Path(__file__).resolve().parent / "catalogue"
+LIMIT_CASES = [*sorted(CATALOGUE.glob("limit_*.journey")), CATALOGUE / "zero_time_rate_loop.journey"]
+
+
+@pytest.mark.parametrize("path", LIMIT_CASES, ids=lambda p: p.stem)
+def test_values_beyond_the_limits_are_refused_by_simulate_with_exit_1(
+    path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["simulate", str(path), "-n", "100", "-q"]) == 1
+    err = capsys.readouterr().err
+    assert "internal error" not in err and "Traceback" not in err
+    assert ": error: " in err and "^" in err  # a diagnostic with a caret
+
+
+def _codes(text: str) -> list[str]:
+    try:
+        _, warnings = compile_text(text)
+    except JourneyError as exc:
+        return [d.code for d in exc.diagnostics]
+    return [d.code for d in warnings]
+
+
+FUNNEL = """journey "J" {{
+    {settings}
+    stage a {{ entry; dwell {dwell} }}
+    stage won {{ goal; active; revenue {revenue} every month }}
+    stage lost {{ terminal }}
+    a -> won 50%
+    a -> lost otherwise
+    won -> lost 5% per month
+}}"""
+
+
+def funnel(settings: str = "", dwell: str = "2 days", revenue: str = "10 EUR") -> str:
+    return FUNNEL.format(settings=settings, dwell=dwell, revenue=revenue)
+
+
+def test_the_discount_check_and_its_message_agree() -> None:
+    """E301 says 'outside 0% to 100% a year', and that is what is refused."""
+    assert "E301" in _codes(funnel("discount 150%"))
+    assert "E301" in _codes(funnel("discount 10% per day"))  # 1.3e17 % a year
+    assert "E301" in _codes(funnel("discount 101% per year"))
+    assert _codes(funnel("discount 100%")) == []
+    assert _codes(funnel("discount 5% per month")) == []  # 79.6% a year
+    assert _codes(funnel("discount 0%")) == []
+
+
+@pytest.mark.parametrize(
+    ("dwell", "ok"),
+    [
+        ("weibull(shape 0.1, scale 1 day)", True),
+        ("weibull(shape 0.09, scale 1 day)", False),
+        ("gamma(shape 0.1, mean 1 day)", True),
+        ("gamma(shape 0.05, mean 1 day)", False),
+        ("0.0001 days", True),
+        ("0.00009 days", False),
+        ("0 days", True),
+        ("uniform(0 days, 0.00001 days)", False),
+        ("lognormal(mean 1 day, sd 1000 days)", True),
+    ],
+)
+def test_distribution_limits(dwell: str, ok: bool) -> None:
+    assert ("E315" not in _codes(funnel(dwell=dwell))) is ok
+
+
+def test_money_and_horizon_limits() -> None:
+    assert _codes(funnel(revenue="1_000_000_000_000 EUR")) == []
+    assert "E315" in _codes(funnel(revenue="1_000_000_000_001 EUR"))
+    assert _codes(funnel("horizon 100 years")) == []
+    assert "E315" in _codes(funnel("horizon 101 years"))
+    assert "E315" in _codes(funnel("customers 1_000_000_001"))
+
+
+def test_journeys_at_the_limits_simulate_to_finite_figures() -> None:
+    j = loads(funnel("horizon 100 years\n    discount 100%", dwell="weibull(shape 0.1, scale 1 day)",
+                     revenue="1_000_000_000_000 EUR"))
+    r = simulate(j, customers=400, seed=1)
+    d = r.to_dict()
+    m = d["scenarios"][0]["metrics"]
+    assert m["ltv"]["mean"] is not None and math.isfinite(m["ltv"]["mean"])
+    assert 0.4 < m["conversion_rate"]["mean"] < 0.6
+
+
+def test_a_tiny_discount_gives_the_undiscounted_value() -> None:
+    """1 - q rounds to 0 for a discount of 1e-16 a year; the expm1 form still gives the sum."""
+    tiny = simulate(loads(funnel("discount 0.00000000000001%")), customers=2_000, seed=3)
+    none = simulate(loads(funnel()), customers=2_000, seed=3)
+    a = tiny.to_dict()["scenarios"][0]["metrics"]["revenue_per_customer"]["mean"]
+    b = none.to_dict()["scenarios"][0]["metrics"]["revenue_per_customer"]["mean"]
+    assert a == pytest.approx(b, rel=1e-9)
+
+
+def _many_branches(n: int, trigger: bool) -> str:
+    stages = "".join(f"    stage s{i} {{ terminal }}\n" for i in range(n))
+    edges = "".join(f"    a -> s{i} 0.5%\n" for i in range(n))
+    trig = "    trigger nudge { when in a for 1 day; then 50% -> won }\n" if trigger else ""
+    return (f'journey "Wide" {{\n    stage a {{ entry; dwell 2 days }}\n{stages}'
+            f"    stage won {{ goal; terminal }}\n{edges}    a -> won otherwise\n{trig}}}\n")
+
+
+@pytest.mark.parametrize("trigger", [False, True])
+def test_a_stage_with_many_branches_simulates(trigger: bool) -> None:
+    """130 exit slots do not fit in int8: the slots widen, and the shares come out right."""
+    n = 129
+    r = simulate(loads(_many_branches(n, trigger)), customers=20_000, seed=2)
+    conv = r.baseline.metrics["conversion_rate"]["mean"]
+    direct = 1 - 0.005 * n  # the 'otherwise' share
+    exact = direct if not trigger else 0.5 + 0.5 * direct  # half move at day 1, before any exit
+    assert abs(conv - exact) < 4.5 * math.sqrt(exact * (1 - exact) / 20_000)
+    assert set(r.baseline.stages["a"]["exits"]) >= {"s0", "s128", "won"}
+
+
+def test_labels_with_dollar_signs_reach_the_charts_as_text() -> None:
+    """'$5 % $10' is no mathtext error and '$100 & save $20' no italics: labels are plain text."""
+    from journeydsl.htmlreport import build_report
+
+    text = """journey "Dollars" {
+        currency USD
+        phase "Bundle $5 % $10" { stage visitor "Spend $100 & save $20" { entry; dwell 2 days } }
+        phase "Spend $100 & save $20" { stage customer "A $ sign" { goal; active; revenue 10 USD every month } }
+        stage lost { terminal }
+        visitor -> customer 30%
+        visitor -> lost otherwise
+        customer -> lost 10% per month
+    }"""
+    journey = loads(text, "dollars.journey")
+    html = build_report(journey, simulate(journey, customers=500, seed=1))
+    assert "Bundle $5 % $10" in html
+    assert "Spend $100 &amp; save $20" in html
+    assert "DejaVuSans-Oblique" not in html and "font-style: italic" not in html
