@@ -65,12 +65,16 @@ def _shape(journeys: Sequence[Journey], horizon: float, n_blocks: int = MIN_BLOC
     tps: dict[str, None] = {}
     trigs: dict[str, None] = {}
     phases: dict[str, None] = {}
+    moves: set[tuple[str, str]] = set()
     for j in journeys:
         phases.update(dict.fromkeys(_phase_labels(j)))
         for _name, _share, sj in j.segment_journeys():
             stages.update(dict.fromkeys(s.name for s in sj.stages))
             tps.update(dict.fromkeys(t.name for t in sj.touchpoints))
             trigs.update(dict.fromkeys(t.name for t in sj.triggers))
+            moves.update(t.key for t in sj.transitions)
+            moves.update((g.stage, g.then_stage) for g in sj.triggers if g.then_stage is not None)
+    sidx = {name: i for i, name in enumerate(stages)}
     return TallyShape(
         stages=tuple(stages),
         touchpoints=tuple(tps),
@@ -79,6 +83,7 @@ def _shape(journeys: Sequence[Journey], horizon: float, n_blocks: int = MIN_BLOC
         horizon_days=float(horizon),
         sample_cap=max(256, math.ceil(QUANTILE_SAMPLE / n_blocks)),  # about QUANTILE_SAMPLE in all
         phases=tuple(phases),
+        edges=tuple(sorted((sidx[a], sidx[b]) for a, b in moves)),
     )
 
 
@@ -257,13 +262,11 @@ def _scenario_title(journey: Journey, name: str) -> str | None:
 
 
 def _stage_info(journey: Journey, shape: TallyShape) -> dict[str, tuple[str, str | None, bool]]:
+    by_name = {st.name: st for st in journey.stages}  # one pass, not a scan per stage
     out: dict[str, tuple[str, str | None, bool]] = {}
     for name in shape.stages:
-        try:
-            st = journey.stage(name)
-            out[name] = (st.title, st.phase, st.goal)
-        except KeyError:
-            out[name] = (name, None, False)
+        st = by_name.get(name)
+        out[name] = (st.title, st.phase, st.goal) if st is not None else (name, None, False)
     return out
 
 

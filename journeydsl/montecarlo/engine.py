@@ -316,7 +316,7 @@ class _Block:
         horizon: its days are ``H - te`` each; the sum of ``te`` over one slot
         left ungathered is what the gathered slots leave of ``te_sum``.
         """
-        plan, tal, ns = self.plan, self.tally, self.ns
+        plan, tal = self.plan, self.tally
         s = sp.index
         H = plan.horizon
         delta = plan.delta
@@ -345,7 +345,7 @@ class _Block:
                 ids_k, te_k = ids.take(sel), te.take(sel)
             if c == 0:
                 continue
-            tal.exits[s * ns + j] += c
+            tal.exits[sp.out_edges[k]] += c
             if nxt.sink:
                 tal.visits[j] += c
                 tal.reached[j] += c
@@ -690,8 +690,7 @@ class _Block:
 
     def _phase_reach(self) -> None:
         """Customers of this block who entered each phase (any of its stages, counted once)."""
-        tal, plan, ns = self.tally, self.plan, self.ns
-        exits: np.ndarray | None = None
+        tal, plan = self.tally, self.plan
         for p, how in enumerate(plan.phase_method):
             members = plan.phase_members[p]
             if how == "flags":
@@ -703,9 +702,7 @@ class _Block:
             else:
                 # never re-entered once left: its entrants are the visits to its stages that
                 # did not come from one of them (the entries at day 0 and the moves from outside)
-                if exits is None:
-                    exits = tal.exits.reshape(ns, ns)
-                inner = float(exits[np.ix_(members, members)].sum())
+                inner = float(sum(tal.exits[k] for k in plan.phase_inner[p]))
                 tal.phase_reached[p] = float(tal.visits[members].sum()) - inner
 
 
