@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from journeydsl.compile import compile_source
 from journeydsl.errors import Diagnostic, JourneyError
 from journeydsl.model import DAYS, Journey
-from journeydsl.source import Source
+from journeydsl.source import FileTooLarge, Source
 
 if TYPE_CHECKING:
     from journeydsl.maps import Flows
@@ -60,11 +60,11 @@ def check(path: str | Path) -> list[Diagnostic]:
     """
     try:
         source = Source.read(path)
-    except UnicodeDecodeError:
+    except (UnicodeDecodeError, FileTooLarge):
         source = None
     try:
         if source is None:
-            load(path)  # reports the encoding problem as a diagnostic
+            load(path)  # reports the encoding or size problem as a diagnostic
             return []
         _journey, warnings = compile_source(source)
     except JourneyError as exc:

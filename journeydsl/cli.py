@@ -25,7 +25,7 @@ from journeydsl.errors import (
     format_diagnostics,
 )
 from journeydsl.fileio import atomic_write
-from journeydsl.source import Source
+from journeydsl.source import FileTooLarge, Source
 
 if TYPE_CHECKING:
     from journeydsl.model import Journey
@@ -52,7 +52,7 @@ def _err(text: str) -> None:
 
 
 def _read(path: str) -> Source | None:
-    """The file's text, or None when it is not UTF-8 (compile reports that as a diagnostic)."""
+    """The file's text, or None when it is not UTF-8 or too large (compile reports that as a diagnostic)."""
     p = Path(path)
     if not p.exists():
         hint = ""
@@ -65,7 +65,7 @@ def _read(path: str) -> Source | None:
         raise UsageError(f"{path}: is a folder, not a .journey file")
     try:
         return Source.read(p)
-    except UnicodeDecodeError:
+    except (UnicodeDecodeError, FileTooLarge):
         return None
     except OSError as exc:
         raise UsageError(f"{path}: cannot read it ({exc.strerror or exc})") from None

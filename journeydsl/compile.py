@@ -58,8 +58,8 @@ from journeydsl.model import (
     TriggerPatch,
     apply_overrides,
 )
-from journeydsl.parser import parse
-from journeydsl.source import Source, Span
+from journeydsl.parser import parse, too_large
+from journeydsl.source import FileTooLarge, Source, Span, read_bounded
 
 __all__ = ["compile_source", "compile_syntax", "compile_text", "load", "read_source"]
 
@@ -980,8 +980,10 @@ def read_source(path: str | Path) -> Source:
     shown = str(path)
     try:
         return Source.read(path)
+    except FileTooLarge as exc:
+        raise too_large(shown, exc.size) from None
     except UnicodeDecodeError as exc:
-        data = Path(path).read_bytes()
+        data = read_bounded(path)
         pos = exc.start
         line = data.count(b"\n", 0, pos) + 1
         col = pos - (data.rfind(b"\n", 0, pos) + 1) + 1

@@ -176,3 +176,62 @@ def test_a_trigger_reroute_along_a_transition_counts_on_that_edge() -> None:
     flows = r.baseline.edge_flows()
     assert set(flows) == {("a", "won"), ("a", "lost")}
     assert flows[("a", "won")]["share_of_stays"] == exits["won"]
+
+
+# --- reading files and drawing diagnostics in bounded time and memory -----------------------
+
+
+def test_the_size_limit_is_in_bytes_not_characters(tmp_path: Path) -> None:
+    """1.3 million Cyrillic letters are 2.6 MB of UTF-8: over the 2 MB limit, though under 2 million characters."""
+    from journeydsl.source import MAX_BYTES
+
+    text = 'journey "J" {\n' + ("# " + "ж" * 1000 + "\n") * 1300 + "  stage a { entry }\n}\n"
+    assert len(text) < MAX_BYTES < len(text.encode())
+    path = tmp_path / "cyrillic.journey"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(JourneyError) as info:
+        compile_text(text)
+    assert [d.code for d in info.value.diagnostics] == ["E103"]
+    from journeydsl.compile import load
+
+    with pytest.raises(JourneyError) as info:
+        load(path)
+    assert [d.code for d in info.value.diagnostics] == ["E103"]
+    assert "2.6 MB" in info.value.diagnostics[0].message
+
+
+def test_an_endless_file_is_refused_after_reading_past_the_limit(capsys: pytest.CaptureFixture[str]) -> None:
+    """/dev/zero used to be read until memory ran out; now at most 2 MB + 1 byte is read."""
+    if not Path("/dev/zero").exists():
+        pytest.skip("no /dev/zero here")
+    assert main(["check", "/dev/zero"]) == 1
+    err = capsys.readouterr().err
+    assert "E103" in err or "too large" in err
+    assert "internal error" not in err
+
+
+def test_a_huge_file_is_refused_by_its_size_without_reading_it(tmp_path: Path) -> None:
+    from journeydsl.source import FileTooLarge, read_bounded
+
+    path = tmp_path / "sparse.journey"
+    with open(path, "wb") as fh:
+        fh.truncate(500_000_000)  # a sparse file: nothing is stored, but its size says 500 MB
+    with pytest.raises(FileTooLarge) as info:
+        read_bounded(path)
+    assert info.value.size == 500_000_000
+
+
+def test_excerpts_of_a_long_line_are_a_window_and_lines_are_indexed_once() -> None:
+    import time
+
+    from journeydsl.source import Source, Span
+
+    line = "x" * 2_000_000
+    source = Source("long.journey", "a\n" + line + "\nb\n")
+    shown = source.excerpt(Span(2, 1_000_000, 2, 1_000_005)).splitlines()
+    assert len(shown[0]) < 200 and shown[1].endswith("^^^^^")
+    started = time.monotonic()
+    for col in range(1, 2_000_000, 400):  # 5,000 diagnostics on one 2 MB line
+        source.excerpt(Span(2, col, 2, col + 1))
+    assert time.monotonic() - started < 10  # quadratic (a split of 2 MB each) took minutes
+    assert source.line_text(3) == "b" and source.line_text(4) == "" and source.line_text(9) == ""
