@@ -235,3 +235,69 @@ def test_excerpts_of_a_long_line_are_a_window_and_lines_are_indexed_once() -> No
         source.excerpt(Span(2, col, 2, col + 1))
     assert time.monotonic() - started < 10  # quadratic (a split of 2 MB each) took minutes
     assert source.line_text(3) == "b" and source.line_text(4) == "" and source.line_text(9) == ""
+
+
+# --- workers die with their parent -----------------------------------------------------------
+
+
+def _children(pid: int) -> list[int]:
+    """Live (not zombie) processes whose parent is ``pid``, from /proc."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[1]) == pid and fields[0] != "Z":
+            out.append(int(entry.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc (Linux)")
+def test_workers_die_when_their_parent_is_killed(tmp_path: Path) -> None:
+    """SIGKILL of 'simulate --workers 2' used to leave both workers blocked on a pipe for minutes."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    reference = Path(__file__).resolve().parent.parent / "benchmarks" / "reference.journey"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "journeydsl", "simulate", str(reference), "-n", "400_000_000",
+         "--workers", "2", "-q", "-f", "json", "-o", str(tmp_path / "out.json")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    workers: list[int] = []
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(workers) < 2:
+            time.sleep(0.2)
+            assert proc.poll() is None, "the run ended before its workers could be seen"
+            workers = [p for p in _children(proc.pid)
+                       if "resource_tracker" not in Path(f"/proc/{p}/cmdline").read_text(errors="replace")]
+        assert len(workers) >= 2, f"no workers seen (children: {workers})"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and any(_alive(w) for w in workers):
+            time.sleep(0.1)
+        assert not any(_alive(w) for w in workers), "workers outlived their parent"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for w in workers:  # leave nothing behind, even when the test fails
+            if _alive(w):
+                os.kill(w, signal.SIGKILL)

@@ -20,6 +20,10 @@ from __future__ import annotations
 
 import math
 import os
+import signal
+import sys
+import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
@@ -146,13 +150,49 @@ def run(
             if progress:
                 progress(b + 1, nb)
     else:
-        with ProcessPoolExecutor(max_workers=min(workers, nb, os.cpu_count() or 1)) as ex:
+        with ProcessPoolExecutor(
+            max_workers=min(workers, nb, os.cpu_count() or 1),
+            initializer=_die_with_parent,
+            initargs=(os.getpid(),),
+        ) as ex:
             futures = {ex.submit(_run_block, arm_plans, sizes[b], seeds[b]): b for b in range(nb)}
             for done, fut in enumerate(as_completed(futures), start=1):
                 merger.add(futures[fut], fut.result())
                 if progress:
                     progress(done, nb)
     return _collect(arms, arm_plans, shape, merger, customers, seed, horizon)
+
+
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+def _die_with_parent(parent: int) -> None:
+    """Pool initializer: end this worker when the process that started it dies.
+
+    A worker whose parent is killed (SIGKILL leaves no time to shut the pool
+    down) would otherwise wait on its pipe for ever, adopted by PID 1. On Linux
+    the kernel sends SIGKILL on the parent's death (``prctl(PR_SET_PDEATHSIG)``);
+    everywhere a daemon thread also checks twice a second that the parent is
+    still ours, and ends the worker at once when it is not.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):  # pragma: no cover - no libc prctl: the thread below does it
+            pass
+    if os.getppid() != parent:  # the parent died before the line above took effect
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="journeydsl-parent-watch", daemon=True).start()
 
 
 class _Merger:
