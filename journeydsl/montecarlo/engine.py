@@ -30,6 +30,8 @@ from __future__ import annotations
 
 import heapq
 import math
+import time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -37,7 +39,40 @@ from journeydsl.montecarlo.plan import Plan, StagePlan, TriggerPlan
 from journeydsl.montecarlo.sampling import Sampler
 from journeydsl.results import K, Tally
 
-__all__ = ["simulate_block"]
+__all__ = ["STAY_OVERHEAD", "OverBudget", "WorkBudget", "simulate_block"]
+
+#: Steps a group's stay costs besides one per customer (the Python work of one stay() call,
+#: about 70 microseconds, as much as a thousand customer-stays in numpy).
+STAY_OVERHEAD = 1_000
+
+
+class OverBudget(Exception):
+    """A pilot block spent its :class:`WorkBudget`; ``reached`` is the share of the horizon its
+    slowest customers had reached (0 when simulated time did not move)."""
+
+    def __init__(self, reached: float) -> None:
+        super().__init__(f"work budget spent at {reached:.3%} of the horizon")
+        self.reached = reached
+
+
+class WorkBudget:
+    """Counts the engine's steps: one per customer-stay, trigger firing and purchase, and
+    :data:`STAY_OVERHEAD` per group stay. Past ``limit`` steps the block stops (OverBudget)."""
+
+    def __init__(self, limit: float = math.inf) -> None:
+        self.limit = limit
+        self.units = 0  # customer-stays, firings, purchases
+        self.calls = 0  # group stays
+
+    @property
+    def steps(self) -> float:
+        return self.units + STAY_OVERHEAD * self.calls
+
+    def spend(self, units: int, calls: int = 0) -> None:
+        self.units += units
+        self.calls += calls
+        if self.steps > self.limit:
+            raise OverBudget(0.0)
 
 _INF = math.inf
 _CHECK_EVERY = 10_000  # passes between checks that simulated time moves on
@@ -87,10 +122,21 @@ class _Workspace:
 class _Block:
     """Per-customer state of one block while it is simulated."""
 
-    def __init__(self, plan: Plan, n: int, rng: np.random.Generator) -> None:
+    def __init__(
+        self,
+        plan: Plan,
+        n: int,
+        rng: np.random.Generator,
+        budget: WorkBudget | None = None,
+        on_pass: Callable[[float], None] | None = None,
+    ) -> None:
         self.plan = plan
         self.rng = rng
         self.n = n
+        self.budget = budget
+        self.on_pass = on_pass  # told the share of the horizon reached, at most 4 times a second
+        self._told = 0.0
+        self._staying: np.ndarray | None = None  # entry times of the group whose stay is being simulated
         ws = _Workspace.get(n)
         self.ws = ws
         self.rev = ws["rev"]
@@ -402,6 +448,8 @@ class _Block:
         total = int(counts.sum())
         if total == 0:
             return None
+        if self.budget is not None:
+            self.budget.spend(total)
         owner = np.repeat(np.arange(t0.size), counts)
         delta = self.plan.delta
         fused = delta and worth.kind == "lognormal"
@@ -516,6 +564,8 @@ class _Block:
             na = alive.size
             if na == 0:
                 continue
+            if self.budget is not None:
+                self.budget.spend(na)
             tal.trig_fired[tr.index] += na
             if tr.cost:
                 cv = np.zeros(m)
@@ -574,8 +624,31 @@ class _Block:
 
     # --- the block -----------------------------------------------------------
 
+    def now(self) -> float:
+        """The earliest time a waiting customer enters a stage (the horizon when none waits)."""
+        waiting = [float(c[1].min()) for chunks in self.pending for c in chunks if c[1].size]
+        if self._staying is not None and self._staying.size:  # the group in a stay right now
+            waiting.append(float(self._staying.min()))
+        return min(waiting, default=self.plan.horizon)
+
     def run(self) -> Tally:
+        try:
+            return self._run()
+        except OverBudget as exc:
+            raise OverBudget(max(0.0, min(1.0, self.now() / self.plan.horizon))) from exc
+
+    def _pass_done(self) -> None:
+        """Tell ``on_pass`` how far simulated time has come, at most 4 times a second."""
+        assert self.on_pass is not None
+        t = time.monotonic()
+        if t - self._told >= 0.25:
+            self._told = t
+            self.on_pass(min(1.0, self.now() / self.plan.horizon))
+
+    def _run(self) -> Tally:
         plan, rng, n = self.plan, self.rng, self.n
+        self._told = time.monotonic()
+        budget = self.budget
         if n == 0:
             return self.tally
         zeros, arange = self.ws["zeros"], self.ws["arange"]
@@ -611,6 +684,8 @@ class _Block:
                     continue
                 busy = True
                 recent.add(sp.index)
+                if budget is not None:  # before the chunks leave `pending`, so that now() sees them
+                    budget.spend(sum(c[0].size for c in chunks), 1)
                 self.pending[sp.index] = []
                 if len(chunks) == 1:
                     idx, t0, t0_zero = chunks[0]
@@ -618,7 +693,10 @@ class _Block:
                     idx = np.concatenate([c[0] for c in chunks])
                     t0 = np.concatenate([c[1] for c in chunks])
                     t0_zero = all(c[2] for c in chunks)
+                self._staying = t0
                 self.stay(sp, idx, t0, t0_zero)
+            if self.on_pass is not None:
+                self._pass_done()
             if not busy:
                 break
         return self.finish()
@@ -706,6 +784,16 @@ class _Block:
                 tal.phase_reached[p] = float(tal.visits[members].sum()) - inner
 
 
-def simulate_block(plan: Plan, n: int, rng: np.random.Generator) -> Tally:
-    """Simulate ``n`` customers of ``plan`` with ``rng``; their sufficient statistics."""
-    return _Block(plan, n, rng).run()
+def simulate_block(
+    plan: Plan,
+    n: int,
+    rng: np.random.Generator,
+    budget: WorkBudget | None = None,
+    on_pass: Callable[[float], None] | None = None,
+) -> Tally:
+    """Simulate ``n`` customers of ``plan`` with ``rng``; their sufficient statistics.
+
+    ``budget`` counts the work and stops the block past its limit (:class:`OverBudget`);
+    ``on_pass`` is told the share of the horizon reached as the block goes on.
+    """
+    return _Block(plan, n, rng, budget, on_pass).run()
