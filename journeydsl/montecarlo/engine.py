@@ -50,9 +50,10 @@ class OverBudget(Exception):
     """A pilot block spent its :class:`WorkBudget`; ``reached`` is the share of the horizon its
     slowest customers had reached (0 when simulated time did not move)."""
 
-    def __init__(self, reached: float) -> None:
+    def __init__(self, reached: float, stages: tuple[str, ...] = ()) -> None:
         super().__init__(f"work budget spent at {reached:.3%} of the horizon")
         self.reached = reached
+        self.stages = stages  # the stages customers were moving through when it ran out
 
 
 class WorkBudget:
@@ -137,6 +138,7 @@ class _Block:
         self.on_pass = on_pass  # told the share of the horizon reached, at most 4 times a second
         self._told = 0.0
         self._staying: np.ndarray | None = None  # entry times of the group whose stay is being simulated
+        self._recent: set[int] = set()  # stages simulated since the last check that time moves on
         ws = _Workspace.get(n)
         self.ws = ws
         self.rev = ws["rev"]
@@ -635,7 +637,8 @@ class _Block:
         try:
             return self._run()
         except OverBudget as exc:
-            raise OverBudget(max(0.0, min(1.0, self.now() / self.plan.horizon))) from exc
+            busy = tuple(sp.name for sp in self.plan.stages if sp.index in self._recent)
+            raise OverBudget(max(0.0, min(1.0, self.now() / self.plan.horizon)), busy) from exc
 
     def _pass_done(self) -> None:
         """Tell ``on_pass`` how far simulated time has come, at most 4 times a second."""
@@ -664,6 +667,7 @@ class _Block:
         passes = 0
         earliest = -_INF
         recent: set[int] = set()
+        self._recent = recent  # for OverBudget
         while True:
             busy = False
             passes += 1
