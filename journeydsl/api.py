@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from journeydsl.checks import DEFAULT_MAX_WORK
 from journeydsl.compile import compile_source
 from journeydsl.errors import Diagnostic, JourneyError
 from journeydsl.model import DAYS, Journey
@@ -20,6 +21,7 @@ from journeydsl.source import FileTooLarge, Source
 
 if TYPE_CHECKING:
     from journeydsl.maps import Flows
+    from journeydsl.montecarlo import WorkEstimate
     from journeydsl.results import Results
 
 __all__ = [
@@ -33,7 +35,7 @@ __all__ = [
     "simulate",
 ]
 
-ProgressFn = Callable[[int, int], None]
+ProgressFn = Callable[[float, int], None]
 
 
 def loads(text: str, path: str = "<journey>") -> Journey:
@@ -108,6 +110,8 @@ def simulate(
     horizon_days: float | None = None,
     workers: int = 1,
     progress: ProgressFn | None = None,
+    max_work: float | None = DEFAULT_MAX_WORK,
+    on_estimate: Callable[[WorkEstimate], None] | None = None,
 ) -> Results:
     """Simulate ``customers`` customers through the journey (default: the file's ``customers``).
 
@@ -115,6 +119,10 @@ def simulate(
     for every scenario in the file, or a list of names. Scenarios run on common
     random numbers and carry ``versus_baseline`` comparisons. The same journey,
     customers, seed and horizon always give the same numbers, whatever ``workers``.
+
+    A pilot block first estimates the work; a run over ``max_work`` steps
+    raises :class:`~journeydsl.montecarlo.TooMuchWork` saying how long it would
+    take (``None``: no limit), and ``on_estimate`` hears the estimate.
     """
     from journeydsl.montecarlo import run
 
@@ -127,6 +135,8 @@ def simulate(
         horizon_days=horizon_days,
         workers=workers,
         progress=progress,
+        max_work=max_work,
+        on_estimate=on_estimate,
     )
 
 
@@ -139,6 +149,8 @@ def compare(
     horizon_days: float | None = None,
     workers: int = 1,
     progress: ProgressFn | None = None,
+    max_work: float | None = DEFAULT_MAX_WORK,
+    on_estimate: Callable[[WorkEstimate], None] | None = None,
 ) -> Results:
     """Compare whole journeys as arms on common random numbers; the first is the baseline.
 
@@ -159,7 +171,8 @@ def compare(
     arms = [(name, j.with_scenario("baseline")) for name, j in zip(unique, journeys, strict=True)]
     n = journeys[0].customers if customers is None else customers
     _check_horizon(horizon_days)
-    return run(arms, n, seed, horizon_days=horizon_days, workers=workers, progress=progress)
+    return run(arms, n, seed, horizon_days=horizon_days, workers=workers, progress=progress,
+               max_work=max_work, on_estimate=on_estimate)
 
 
 def flows_from(results: Results, arm: int = 0) -> Flows:

@@ -107,6 +107,9 @@ MAX_DIST_DAYS = 1e9  # a duration parameter of a distribution
 MAX_PURCHASES_PER_DAY = 1_000.0
 MAX_CUSTOMERS = 1_000_000_000
 MAX_EXITS = 10_000  # transitions and rerouting triggers out of one stage
+#: The largest run (in engine steps) simulated without ``--force`` / ``max_work=None``: about
+#: 15 minutes on one core of the development machine (``montecarlo.estimate_work``).
+DEFAULT_MAX_WORK = 1.5e10
 SHAPE_RANGE: dict[str, tuple[float, float]] = {"gamma": (0.1, 1e6), "weibull": (0.1, 1e3)}
 MAX_CV = 1e6  # a lognormal's sd over its mean
 

@@ -44,6 +44,14 @@ class UsageError(Exception):
     """Something about the command line, not the journey, is wrong (exit 2)."""
 
 
+class RunRefused(Exception):
+    """A run estimated to take too long: exit 2 when run options made it so, else 1 (the journey)."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 def _err(text: str) -> None:
     print(text, file=sys.stderr)
 
@@ -191,9 +199,33 @@ def _horizon(args: argparse.Namespace) -> float | None:
     return days
 
 
+def _work_options(args: argparse.Namespace) -> dict[str, object]:
+    """``max_work`` and ``on_estimate`` for a run: the limit (none with --force) and a note on long runs."""
+    from journeydsl.checks import DEFAULT_MAX_WORK
+    from journeydsl.montecarlo import NOTE_WORK, WorkEstimate
+
+    def note(estimate: WorkEstimate) -> None:
+        if estimate.steps > NOTE_WORK and not args.quiet:
+            _err(f"note: this run will take {estimate.describe()}")
+
+    limit = None if args.force else (args.max_work or DEFAULT_MAX_WORK)
+    return {"max_work": limit, "on_estimate": note}
+
+
+def _refuse(args: argparse.Namespace, exc: Exception) -> RunRefused:
+    """The message and exit code for a run over its work limit (montecarlo.TooMuchWork)."""
+    from_options = args.customers is not None or getattr(args, "horizon", None) is not None
+    knobs = "fewer customers (-n), a shorter --horizon" if from_options else (
+        "fewer customers (-n or 'customers'), a shorter 'horizon', slower loops or triggers in the journey")
+    if hasattr(args, "max_work"):  # render --flows has neither
+        knobs += "; or --max-work STEPS to allow more, or --force to run however long it takes"
+    return RunRefused(f"{exc}\n   hint: {knobs}", EXIT_USAGE if from_options else EXIT_INVALID)
+
+
 def _simulate(args: argparse.Namespace, journey: Journey, scenarios: list[str] | None) -> Results:
     """Simulate with the run options on the command line, a progress bar on a terminal."""
     from journeydsl import api
+    from journeydsl.montecarlo import TooMuchWork
 
     progress = _progress(args, "simulating")
     try:
@@ -205,9 +237,12 @@ def _simulate(args: argparse.Namespace, journey: Journey, scenarios: list[str] |
             horizon_days=_horizon(args),
             workers=args.workers,
             progress=progress,
+            **_work_options(args),  # type: ignore[arg-type]
         )
     except KeyError as exc:
         raise UsageError(f"--scenario: {exc.args[0]}") from None
+    except TooMuchWork as exc:
+        raise _refuse(args, exc) from None
     finally:
         progress.close()
 
@@ -239,6 +274,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     for path in args.files:
         journey = _load(path, quiet=args.quiet)
         journeys.append(journey)
+    from journeydsl.montecarlo import TooMuchWork
+
     progress = _progress(args, "simulating")
     try:
         results = api.compare(
@@ -248,7 +285,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
             horizon_days=_horizon(args),
             workers=args.workers,
             progress=progress,
+            **_work_options(args),  # type: ignore[arg-type]
         )
+    except TooMuchWork as exc:
+        raise _refuse(args, exc) from None
     finally:
         progress.close()
     _emit(args, results)
@@ -258,6 +298,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def cmd_render(args: argparse.Namespace) -> int:
     from journeydsl import api
     from journeydsl.maps import RenderError
+    from journeydsl.montecarlo import TooMuchWork
 
     journey = _load(args.file, quiet=args.quiet)
     if args.scenario and args.scenario not in {s.name for s in journey.scenarios}:
@@ -294,6 +335,8 @@ def cmd_render(args: argparse.Namespace) -> int:
     except RenderError as exc:
         _err(f"error: {exc}")
         return EXIT_USAGE
+    except TooMuchWork as exc:  # --flows on a journey whose run would take too long
+        raise _refuse(args, exc) from None
     finally:
         progress.close()
     if out != "-" and not args.quiet:
@@ -386,6 +429,11 @@ def _add_run_options(p: argparse.ArgumentParser, *, output: bool = True) -> None
                         "(default: the file's 'horizon')")
     p.add_argument("--workers", type=_positive_int, default=1, metavar="K",
                    help="processes to use; results do not depend on it (default 1)")
+    p.add_argument("--max-work", type=_positive_int, metavar="STEPS",
+                   help="refuse a run estimated at more engine steps than this"
+                        " (default 15_000_000_000, about 15 minutes on one core)")
+    p.add_argument("--force", action="store_true",
+                   help="run however long the estimate says it takes")
     if output:
         p.add_argument("--format", "-f", choices=OUTPUT_FORMATS, default="table",
                        help="output format (default table)")
@@ -498,6 +546,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         _err(f"journeydsl {args.command}: error: {exc}")
         return EXIT_USAGE
+    except RunRefused as exc:
+        _err(f"journeydsl {args.command}: error: {exc}")
+        return exc.code
     except KeyboardInterrupt:
         _err("interrupted; nothing was written")
         return 130

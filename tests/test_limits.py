@@ -301,3 +301,76 @@ def test_workers_die_when_their_parent_is_killed(tmp_path: Path) -> None:
         for w in workers:  # leave nothing behind, even when the test fails
             if _alive(w):
                 os.kill(w, signal.SIGKILL)
+
+
+# --- runs that would never finish are estimated and refused -----------------------------------
+
+HOURLY_LOOP = """journey "Hourly loop" {
+    horizon 100 years
+    stage a { entry; dwell 0.0416667 days }
+    stage b { goal; active; dwell 0.0416667 days }
+    a -> b otherwise
+    b -> a otherwise
+}"""
+
+
+def test_a_run_that_would_take_hours_is_refused_with_the_estimate_and_the_knobs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A loop of two one-hour stays over 100 years: 876,000 stays a customer (it never finished)."""
+    path = tmp_path / "hourly.journey"
+    path.write_text(HOURLY_LOOP, encoding="utf-8")
+    assert main(["simulate", str(path), "-q"]) == 1  # the journey's own values: exit 1
+    err = capsys.readouterr().err
+    assert "876," in err or "877," in err or "878," in err  # stays a customer, extrapolated
+    assert "--force" in err and "'horizon'" in err
+    assert main(["simulate", str(path), "-n", "20", "-q"]) == 2  # run options: exit 2
+    assert "-n" in capsys.readouterr().err
+
+
+def test_max_work_refuses_and_force_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    saas = Path(__file__).resolve().parent.parent / "examples" / "journeys" / "saas_trial.journey"
+    assert main(["simulate", str(saas), "-n", "2000", "--max-work", "1000", "-q"]) == 2
+    assert "limit is 1,000 steps" in capsys.readouterr().err
+    out = tmp_path / "out.json"
+    assert main(["simulate", str(saas), "-n", "2000", "--max-work", "1000", "--force", "-q",
+                 "-f", "json", "-o", str(out)]) == 0
+    assert out.exists()
+
+
+def test_the_api_refuses_over_max_work_and_none_means_no_limit() -> None:
+    from journeydsl import api
+    from journeydsl.montecarlo import TooMuchWork, WorkEstimate
+
+    j = loads(funnel())
+    seen: list[WorkEstimate] = []
+    with pytest.raises(TooMuchWork) as info:
+        api.simulate(j, customers=1_000, max_work=100, on_estimate=seen.append)
+    assert info.value.estimate is seen[0] and seen[0].steps > 100
+    assert api.simulate(j, customers=1_000, max_work=None).customers == 1_000
+
+
+def test_the_estimate_counts_stays_per_customer() -> None:
+    """A self-loop left with 10% a day: 10 stays a customer on average (256 in the pilot: se 0.6)."""
+    from journeydsl.montecarlo import TooMuchWork
+
+    text = """journey "Loop" {
+        horizon 100 years
+        stage a { entry; dwell 1 day }
+        stage won { goal; terminal }
+        a -> a 90%
+        a -> won otherwise
+    }"""
+    with pytest.raises(TooMuchWork) as info:
+        simulate(loads(text), customers=10_000, max_work=1)
+    est = info.value.estimate
+    assert est.complete and 10 - 3 < est.per_customer < 10 + 3
+
+
+def test_progress_moves_within_a_block() -> None:
+    """One block of a long run used to show 0% until it ended; now it reports fractions as it goes."""
+    text = HOURLY_LOOP.replace("100 years", "1 year")
+    seen: list[float] = []
+    simulate(loads(text), customers=20, seed=1, progress=lambda done, total: seen.append(done))
+    assert seen == sorted(seen) and seen[-1] == 20
+    assert any(d != int(d) for d in seen), seen

@@ -26,18 +26,28 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
 
 import numpy as np
 
-from journeydsl.checks import MAX_CUSTOMERS
+from journeydsl.checks import DEFAULT_MAX_WORK, MAX_CUSTOMERS
 from journeydsl.model import Journey
-from journeydsl.montecarlo.engine import simulate_block
+from journeydsl.montecarlo.engine import STAY_OVERHEAD, OverBudget, WorkBudget, simulate_block
 from journeydsl.montecarlo.plan import Plan, compile_plan
 from journeydsl.montecarlo.sampling import make_rng
 from journeydsl.results import ArmResult, Results, Tally, TallyShape, compare, headline_pairs
 from journeydsl.results import retention_points as _retention_points
 
-__all__ = ["block_sizes", "run", "simulate", "simulate_block"]
+__all__ = [
+    "DEFAULT_MAX_WORK",
+    "TooMuchWork",
+    "WorkEstimate",
+    "block_sizes",
+    "estimate_work",
+    "run",
+    "simulate",
+    "simulate_block",
+]
 
 BLOCK_TARGET = 2**18
 MIN_BLOCKS = 20
@@ -99,20 +109,125 @@ def _arm_plan(journey: Journey, shape: TallyShape) -> _ArmPlan:
     return names, cum, [compile_plan(sj, shape) for _n, _s, sj in segs]
 
 
-def _run_block(arm_plans: Sequence[_ArmPlan], n: int, seed: np.random.SeedSequence) -> list[list[Tally]]:
-    """One block of every arm, each from a fresh generator on the same seed."""
+def _run_block(
+    arm_plans: Sequence[_ArmPlan],
+    n: int,
+    seed: np.random.SeedSequence,
+    budgets: Sequence[WorkBudget] | None = None,
+    on_pass: Callable[[float], None] | None = None,
+) -> list[list[Tally]]:
+    """One block of every arm, each from a fresh generator on the same seed.
+
+    ``budgets`` (one per arm) count the work; ``on_pass`` hears how far the block has come (0..1).
+    """
     out: list[list[Tally]] = []
-    for names, cum, plans in arm_plans:
+    n_arms = len(arm_plans)
+    for a, (_names, cum, plans) in enumerate(arm_plans):
         rng = make_rng(seed)
+        budget = budgets[a] if budgets is not None else None
+        tell = None if on_pass is None else (lambda f, a=a: on_pass((a + f) / n_arms))
         if len(plans) == 1:
-            out.append([simulate_block(plans[0], n, rng)])
+            out.append([simulate_block(plans[0], n, rng, budget, tell)])
             continue
         seg = np.searchsorted(cum, rng.random(n), side="right")
         np.minimum(seg, len(plans) - 1, out=seg)
         counts = np.bincount(seg, minlength=len(plans))
-        out.append([simulate_block(p, int(c), rng) for p, c in zip(plans, counts, strict=True)])
-        del names
+        out.append([simulate_block(p, int(c), rng, budget, tell) for p, c in zip(plans, counts, strict=True)])
     return out
+
+
+# --- how much work a run is, before it starts --------------------------------------------
+
+#: Customers of the pilot block that estimates a run's work, and the steps it may spend.
+PILOT_CUSTOMERS = 256
+PILOT_STEPS = 1_000_000
+#: Engine steps per second on one core of the 2-core development machine (see docs/commands/simulate.md).
+STEPS_PER_SECOND = 1.5e7
+#: Runs estimated above this many steps (about a minute) get a note saying how long they will take.
+NOTE_WORK = 1e9
+
+
+@dataclass(frozen=True)
+class WorkEstimate:
+    """The estimated work of a run, from a pilot block of its first customers."""
+
+    steps: float  # the whole run (inf: simulated time does not move)
+    per_customer: float  # customer-stays, trigger firings and purchases per customer
+    customers: int
+    complete: bool  # False: the pilot ran out of steps and the figures are extrapolated (lower bounds)
+    looping: tuple[str, ...] = ()  # when time does not move: the stages customers circle through
+
+    @property
+    def seconds(self) -> float:
+        return self.steps / STEPS_PER_SECOND
+
+    def describe(self) -> str:
+        """'about 2.1e+11 steps (8.8 million a customer), some 70 minutes on one core'."""
+        if not math.isfinite(self.steps):
+            where = ", ".join(repr(x) for x in self.looping) or "stages"
+            return f"for ever: customers keep moving between {where} without time passing (a loop that takes no time)"
+        at_least = "" if self.complete else "at least "
+        return (f"{at_least}{_count(self.steps)} steps ({_count(self.per_customer)} a customer:"
+                f" stays, trigger firings and purchases), {at_least}{_duration(self.seconds)} on one core")
+
+
+class TooMuchWork(ValueError):
+    """A run estimated to take more than its limit of steps (``estimate`` says how much)."""
+
+    def __init__(self, estimate: WorkEstimate, limit: float) -> None:
+        super().__init__(f"this run would take {estimate.describe()}; the limit is {_count(limit)} steps"
+                         f" (about {_duration(limit / STEPS_PER_SECOND)})")
+        self.estimate = estimate
+        self.limit = limit
+
+
+def _count(x: float) -> str:
+    if x >= 1e9:
+        return f"{x / 1e9:.3g} billion"
+    if x >= 1e6:
+        return f"{x / 1e6:.3g} million"
+    return f"{x:,.0f}" if x >= 100 else f"{x:.3g}"
+
+
+def _duration(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "for ever"
+    if seconds < 90:
+        return f"{max(1.0, seconds):.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} minutes"
+    if seconds < 3 * 86400:
+        return f"{seconds / 3600:.1f} hours"
+    return f"{seconds / 86400:,.0f} days"
+
+
+def estimate_work(arm_plans: Sequence[_ArmPlan], customers: int, seed: np.random.SeedSequence,
+                  n_blocks: int) -> WorkEstimate:
+    """Simulate a pilot block of up to :data:`PILOT_CUSTOMERS` customers of every arm, counting steps.
+
+    Per-customer work (stays, firings, purchases) scales with the customers; the
+    per-stay overhead scales with the blocks. A pilot that runs out of its
+    :data:`PILOT_STEPS` is extrapolated by the share of the horizon it reached.
+    """
+    n = min(customers, PILOT_CUSTOMERS)
+    steps = 0.0
+    per_customer = 0.0
+    complete = True
+    looping: tuple[str, ...] = ()
+    for plan in arm_plans:
+        budget = WorkBudget(PILOT_STEPS)
+        scale = 1.0
+        try:
+            _run_block([plan], n, seed, [budget])
+        except OverBudget as exc:
+            complete = False
+            scale = 1.0 / exc.reached if exc.reached > 0 else math.inf
+            looping = looping or (exc.stages if exc.reached == 0 else ())
+        units = budget.units * scale
+        per_customer += units / n
+        steps += customers * units / n + n_blocks * STAY_OVERHEAD * budget.calls * scale
+    return WorkEstimate(steps=steps, per_customer=per_customer, customers=customers, complete=complete,
+                        looping=looping)
 
 
 def run(
@@ -122,13 +237,20 @@ def run(
     *,
     horizon_days: float | None = None,
     workers: int = 1,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[float, int], None] | None = None,
+    max_work: float | None = DEFAULT_MAX_WORK,
+    on_estimate: Callable[[WorkEstimate], None] | None = None,
 ) -> Results:
     """Simulate every arm on common random numbers; ``arms[0]`` is the baseline.
 
     ``horizon_days`` overrides the journeys' horizon (default: the baseline's).
     ``workers`` > 1 spreads blocks over that many processes; the result is the
-    same as with 1. ``progress(done_blocks, total_blocks)`` is called as blocks finish.
+    same as with 1. ``progress(done_blocks, total_blocks)`` is called as blocks
+    finish (with one worker, also with fractions of a block as it goes on).
+
+    Before the run a pilot block estimates its work (:func:`estimate_work`);
+    ``on_estimate`` hears it, and a run over ``max_work`` steps raises
+    :class:`TooMuchWork` (``None``: no limit).
     """
     if not arms:
         raise ValueError("run needs at least one arm")
@@ -143,10 +265,17 @@ def run(
     arm_plans = [_arm_plan(j, shape) for _n, j in arms]
     seeds = np.random.SeedSequence(seed).spawn(len(sizes))
     nb = len(sizes)
+    if max_work is not None or on_estimate is not None:
+        estimate = estimate_work(arm_plans, customers, seeds[0], nb)
+        if on_estimate is not None:
+            on_estimate(estimate)
+        if max_work is not None and estimate.steps > max_work:
+            raise TooMuchWork(estimate, max_work)
     merger = _Merger(arm_plans, shape)
     if workers <= 1:
         for b in range(nb):
-            merger.add(b, _run_block(arm_plans, sizes[b], seeds[b]))
+            tell = None if progress is None else (lambda f, b=b: progress(b + f, nb))
+            merger.add(b, _run_block(arm_plans, sizes[b], seeds[b], on_pass=tell))
             if progress:
                 progress(b + 1, nb)
     else:
