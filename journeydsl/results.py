@@ -678,8 +678,11 @@ class ArmResult:
         if v.size == 0:
             return [], []
         lo, hi = float(v.min()), float(v.max())
-        if hi <= lo:
-            hi = lo + 1.0
+        # bins must be wider than the float32 values' rounding: LTVs that agree to 6 digits (all
+        # converters earning the same large amount) are one bar of a wider range, not an error
+        least = float(np.spacing(np.float32(max(abs(lo), abs(hi))))) * bins * 4
+        if hi - lo <= least:
+            hi = lo + max(1.0, least)
         counts, edges = np.histogram(v, bins=bins, range=(lo, hi), weights=self.tally.weights())
         return [float(e) for e in edges], [round(float(c)) for c in counts]
 
