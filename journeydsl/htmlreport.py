@@ -327,7 +327,8 @@ def build_report(journey: Journey, results: Results) -> str:
             continue
         rows.append([_e(label), *cells])
     add(_table(["figure", *[a["name"] for a in arms]], rows))
-    add("<p>Brackets: 95% interval. Money is discounted to each customer's entry.</p></section>")
+    add("<p>Brackets: 95% interval. Money is discounted to each customer's entry. Retention: n = converters "
+        "still followed that many days after converting.</p></section>")
 
     add('<section id="scenarios"><h2>Scenarios</h2>')
     if len(arms) > 1:

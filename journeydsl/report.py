@@ -13,6 +13,8 @@ import math
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from journeydsl.sanitize import for_csv, for_markdown, for_terminal
+
 if TYPE_CHECKING:
     from journeydsl.model import Journey
     from journeydsl.results import Results
@@ -23,10 +25,10 @@ __all__ = ["HEADLINE", "format_exact", "format_results", "to_json"]
 HEADLINE: tuple[tuple[str, str, str], ...] = (
     ("conversion_rate", "Conversion rate", "share"),
     ("time_to_convert_days", "Days to convert (mean)", "days"),
-    ("retention.30", "Retention at 30 days", "share"),
-    ("retention.90", "Retention at 90 days", "share"),
-    ("retention.180", "Retention at 180 days", "share"),
-    ("retention.365", "Retention at 365 days", "share"),
+    ("retention.30", "Retention at 30 days", "retention"),
+    ("retention.90", "Retention at 90 days", "retention"),
+    ("retention.180", "Retention at 180 days", "retention"),
+    ("retention.365", "Retention at 365 days", "retention"),
     ("churn_rate", "Churn rate", "share"),
     ("revenue_per_customer", "Revenue per customer", "money"),
     ("cost_per_customer", "Cost per customer", "money"),
@@ -87,7 +89,7 @@ def _money(x: float, currency: str) -> str:
 
 
 def _number(x: float, kind: str, currency: str) -> str:
-    if kind == "share":
+    if kind in ("share", "retention"):
         return f"{100 * x:.1f}%" if x >= 0.001 or x == 0 else f"{100 * x:.2g}%"
     if kind == "money":
         return _money(x, currency)
@@ -100,7 +102,7 @@ def _interval(ci: Any, kind: str, currency: str) -> str:
     if not (isinstance(ci, (list, tuple)) and len(ci) == 2) or None in ci:
         return ""
     lo, hi = (float(v) for v in ci)
-    if kind == "share":
+    if kind in ("share", "retention"):
         return f"{100 * lo:.1f}–{100 * hi:.1f}%"
     if kind == "money":
         return f"{_money(lo, currency)} – {_money(hi, currency).removeprefix(currency).strip()}"
@@ -108,6 +110,8 @@ def _interval(ci: Any, kind: str, currency: str) -> str:
 
 
 def _cell(figure: Any, kind: str, currency: str, *, intervals: bool = True) -> str:
+    """A figure with its interval; a retention share also says how many converters were
+    still followed that long (``n=``), the evidence it rests on."""
     value = _mean(figure)
     if value is None:
         return "n/a"
@@ -116,11 +120,13 @@ def _cell(figure: Any, kind: str, currency: str, *, intervals: bool = True) -> s
         ci = _interval(figure.get("ci95"), kind, currency)
         if ci:
             text += f" ({ci})"
+        if kind == "retention" and figure.get("n") is not None:
+            text += f" n={int(figure['n']):,}"
     return text
 
 
 def _signed(x: float, kind: str, currency: str) -> str:
-    if kind == "share":
+    if kind in ("share", "retention"):
         return f"{100 * x:+.1f} pp"
     if kind == "money":
         return ("+" if x >= 0 else "-") + _money(abs(x), currency)
@@ -134,6 +140,8 @@ def _delta_cells(cmp: Any, kind: str, currency: str) -> list[str]:
     if not isinstance(cmp, dict) or cmp.get("delta") is None:
         reason = cmp.get("reason", "") if isinstance(cmp, dict) else ""
         return ["n/a", reason, "", ""]
+    if cmp.get("identical"):
+        return ["no difference", "identical on every batch", "", ""]
     delta = float(cmp["delta"])
     text = _signed(delta, kind, currency)
     interval = ""
@@ -170,6 +178,9 @@ def _title(data: dict[str, Any]) -> str:
 
 
 def _table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:
+    """A plain-text table for the terminal (every cell through :func:`for_terminal`)."""
+    header = [for_terminal(h) for h in header]
+    rows = [[for_terminal(c) for c in r] for r in rows]
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     line = "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip()
     rule = "  ".join("─" * w for w in widths)
@@ -219,14 +230,16 @@ def _noise_notes(data: dict[str, Any]) -> list[str]:
         if not isinstance(cmp, dict) or not cmp.get("ci95") or None in cmp["ci95"]:
             continue
         lo, hi = cmp["ci95"]
-        if lo <= 0 <= hi:
+        if lo <= 0 <= hi and not cmp.get("identical"):
             need = cmp.get("customers_needed")
             delta = _money(float(cmp["delta"]), currency)
             if need:
+                span = cmp.get("customers_needed_range") or [need, need]
                 notes.append(
                     f"'{arm['name']}' vs baseline is too close to call on value per customer "
                     f"(difference {delta}, interval spans zero); a difference this size needs "
-                    f"about {need:,} customers per arm to show (80% power): try --customers {need}"
+                    f"about {need:,} customers per arm to show (80% power; this run's estimate "
+                    f"of that need is itself uncertain: {span[0]:,} to {span[1]:,}): try --customers {need}"
                 )
             else:
                 notes.append(f"'{arm['name']}' makes no difference to value per customer")
@@ -297,43 +310,42 @@ def format_table(data: dict[str, Any]) -> str:
     """The table a strategist reads first: headline figures side by side, then the comparison."""
     currency = data.get("currency") or ""
     arms = _arms(data)
-    out = [_title(data), ""]
+    out = [for_terminal(_title(data)), ""]
     out.append(_table(_headline_rows(arms, currency, True), ["", *[a["name"] for a in arms]]))
-    out.append("(95% intervals in brackets; money discounted to entry)")
+    out.append("(95% intervals in brackets; money discounted to entry; n = converters followed that long)")
     if len(arms) > 1:
         out += ["", "Versus baseline (paired over batches on common random numbers; ▲/▼ = interval excludes zero)"]
         out.append(_table(_comparison_rows(arms, currency), COMPARISON_HEADER))
         ranking = _ranking(arms, currency)
         if ranking:
-            out += ["", ranking]
-        out += [f"note: {n}" for n in _noise_notes(data)]
+            out += ["", for_terminal(ranking)]
+        out += [for_terminal(f"note: {n}") for n in _noise_notes(data)]
     base = arms[0] if arms else {}
+    base_name = for_terminal(base.get("name", "baseline"))
     stage_rows = _stage_rows(base, currency)
     if stage_rows:
-        out += ["", f"Stages ({base.get('name', 'baseline')}; revenue and cost per customer booked in the stage)"]
+        out += ["", f"Stages ({base_name}; revenue and cost per customer booked in the stage)"]
         out.append(_table(stage_rows, STAGE_HEADER))
     phase_rows = _phase_rows(base, currency)
     if phase_rows:
-        out += ["", f"Phases ({base.get('name', 'baseline')}; days, revenue, cost and value per customer)"]
+        out += ["", f"Phases ({base_name}; days, revenue, cost and value per customer)"]
         out.append(_table(phase_rows, PHASE_HEADER))
     touch_rows = _touch_rows(base, currency)
     if touch_rows:
-        out += ["", f"Touchpoints ({base.get('name', 'baseline')}, per customer)"]
+        out += ["", f"Touchpoints ({base_name}, per customer)"]
         out.append(_table(touch_rows, ["touchpoint", "contacts", "responses", "cost"]))
     segs = base.get("segments") or {}
     if segs:
         seg_arms = [{"name": name, "metrics": m.get("metrics", m)} for name, m in segs.items()]
-        out += ["", f"Segments ({base.get('name', 'baseline')})"]
+        out += ["", f"Segments ({base_name})"]
         out.append(_table(_headline_rows(seg_arms, currency, False), ["", *segs.keys()]))
     return "\n".join(out) + "\n"
 
 
 def _md_table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:
-    def esc(x: str) -> str:
-        return str(x).replace("|", "\\|")
-
-    lines = ["| " + " | ".join(esc(h) for h in header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(esc(c) for c in r) + " |" for r in rows]
+    """A Markdown table (every cell through :func:`for_markdown`)."""
+    lines = ["| " + " | ".join(for_markdown(h) for h in header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(for_markdown(c) for c in r) + " |" for r in rows]
     return "\n".join(lines)
 
 
@@ -341,15 +353,15 @@ def format_markdown(data: dict[str, Any]) -> str:
     """The same content as the table, as Markdown for a wiki page or a pull request."""
     currency = data.get("currency") or ""
     arms = _arms(data)
-    out = [f"## {_title(data)}", ""]
+    out = [f"## {for_markdown(_title(data))}", ""]
     out.append(_md_table(_headline_rows(arms, currency, True), ["figure", *[a["name"] for a in arms]]))
-    out += ["", "_95% intervals in brackets; money discounted to entry._"]
+    out += ["", "_95% intervals in brackets; money discounted to entry; n = converters followed that long._"]
     if len(arms) > 1:
         out += ["", "### Versus baseline", ""]
         out.append(_md_table(_comparison_rows(arms, currency), COMPARISON_HEADER))
         ranking = _ranking(arms, currency)
-        out += ["", ranking] if ranking else []
-        out += [f"> {n}" for n in _noise_notes(data)]
+        out += ["", for_markdown(ranking)] if ranking else []
+        out += [f"> {for_markdown(n)}" for n in _noise_notes(data)]
     base = arms[0] if arms else {}
     if base.get("stages"):
         out += ["", "### Stages", ""]
@@ -368,7 +380,8 @@ def format_markdown(data: dict[str, Any]) -> str:
 def format_csv(data: dict[str, Any]) -> str:
     """One row per arm, segment and figure: ``scenario,segment,metric,mean,ci_low,ci_high,n``.
 
-    Plain numbers (fractions, currency units, days) for spreadsheets.
+    Plain numbers (fractions, currency units, days) for spreadsheets; a name
+    that a spreadsheet would run as a formula is prefixed with ``'`` (:func:`for_csv`).
     """
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
@@ -382,7 +395,8 @@ def format_csv(data: dict[str, Any]) -> str:
             ci = fig.get("ci95") if isinstance(fig, dict) else None
             lo, hi = (ci if isinstance(ci, (list, tuple)) and len(ci) == 2 else (None, None))
             n = fig.get("n") if isinstance(fig, dict) else None
-            w.writerow([scenario, segment, key, _csv_num(_mean(fig)), _csv_num(lo), _csv_num(hi), n or ""])
+            w.writerow([for_csv(scenario), for_csv(segment), key, _csv_num(_mean(fig)), _csv_num(lo), _csv_num(hi),
+                        n or ""])
 
     for arm in _arms(data):
         rows(arm["name"], "all", arm.get("metrics", {}))
@@ -426,10 +440,11 @@ def format_exact(journey: Journey, fmt: str) -> str:
         data = {"journey": journey.name, "horizon": "unbounded", "discount": 0, "scenarios": arms}
         return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
     answered = [a for a in arms if a.get("conversion_rate") is not None]
-    lines = [f"{journey.name} — exact answers (unbounded horizon, no discounting)"]
+    lines = [for_terminal(f"{journey.name} — exact answers (unbounded horizon, no discounting)")]
     for a in arms:
         if a.get("reason"):
-            lines.append(f"no exact answer for '{a['name']}': {a['reason']} (run without --exact to simulate it)")
+            lines.append(for_terminal(
+                f"no exact answer for '{a['name']}': {a['reason']} (run without --exact to simulate it)"))
     if not answered:
         return "\n".join(lines) + "\n"
     currency = journey.currency or ""

@@ -15,6 +15,7 @@ A figure that cannot be computed is ``{"mean": None, "reason": "..."}``;
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Sequence
@@ -32,11 +33,15 @@ __all__ = [
     "Results",
     "Tally",
     "TallyShape",
+    "chi2_quantile",
     "compare",
     "figures",
     "headline_pairs",
     "load_schema",
     "phase_figures",
+    "retention_batch",
+    "retention_estimate",
+    "t_cdf",
     "t_quantile",
     "wilson",
 ]
@@ -65,15 +70,16 @@ SUM_KEYS: tuple[str, ...] = (
     "cost",  # discounted cost
     "cost2",
     "value2",  # (rev - cost)^2
-    "ltv",  # converters' LTV (0 for others)
+    "ltv",  # converters' LTV (0 for others), over the LTV window after conversion
     "ltv2",
-    "pre",  # acquisition cost: cost up to conversion (all cost for non-converters)
+    "pre",  # acquisition cost: cost before conversion plus `via` on the converting move (all cost for others)
     "pre2",
     "pre_conv",  # acquisition cost of converters only
     "ltv_pre",  # ltv * pre
     "ttc",  # days to first conversion
     "ttc2",
     "churned",  # converters not in an active stage at the horizon
+    "value",  # revenue minus cost, per customer, summed (never a difference of the two sums)
 )
 K = {k: i for i, k in enumerate(SUM_KEYS)}
 
@@ -127,6 +133,20 @@ class TallyShape:
             out.setdefault(i, []).append((j, k))
         return out
 
+    @functools.cached_property
+    def km_edges(self) -> np.ndarray:
+        """Days since conversion at which retention is estimated (product-limit over these bins).
+
+        Every day up to ten years (then 3,650 equal steps), every retention point,
+        every chart point and the horizon itself.
+        """
+        h = self.horizon_days
+        step = 1.0 if h <= 3650 else h / 3650
+        pts = np.concatenate(
+            [np.arange(0.0, h, step), np.arange(0.0, h, self.curve_step), self.retention_days, [h]]
+        )
+        return np.unique(pts)
+
 
 def retention_points(horizon_days: float) -> tuple[float, ...]:
     """30, 90, 180, 365 days where they fit in the horizon, and the horizon itself.
@@ -160,10 +180,13 @@ class Tally:
     shape: TallyShape
     n: int = 0
     sums: np.ndarray = field(default_factory=_empty)
-    ret_active: np.ndarray = field(default_factory=_empty)
-    ret_n: np.ndarray = field(default_factory=_empty)
-    curve_active: np.ndarray = field(default_factory=_empty)
-    curve_n: np.ndarray = field(default_factory=_empty)
+    # retention (product-limit over days since conversion, at shape.km_edges): converters still
+    # followed at each edge, of them in an active stage, and moves out of / back into the active
+    # stages in the bin ending at each edge
+    km_obs: np.ndarray = field(default_factory=_empty)
+    km_act: np.ndarray = field(default_factory=_empty)
+    km_out: np.ndarray = field(default_factory=_empty)
+    km_back: np.ndarray = field(default_factory=_empty)
     visits: np.ndarray = field(default_factory=_empty)
     reached: np.ndarray = field(default_factory=_empty)
     completed: np.ndarray = field(default_factory=_empty)
@@ -186,13 +209,13 @@ class Tally:
     def __post_init__(self) -> None:
         s = self.shape
         ns, nt, ng = len(s.stages), len(s.touchpoints), len(s.triggers)
-        nd, nc, nph = len(s.retention_days), s.curve_points, len(s.phases)
+        ne, nph = s.km_edges.size, len(s.phases)
         defaults = {
             "sums": len(SUM_KEYS),
-            "ret_active": nd,
-            "ret_n": nd,
-            "curve_active": nc,
-            "curve_n": nc,
+            "km_obs": ne,
+            "km_act": ne,
+            "km_out": ne,
+            "km_back": ne,
             "visits": ns,
             "reached": ns,
             "completed": ns,
@@ -214,7 +237,7 @@ class Tally:
                 setattr(self, name, np.zeros(size))
 
     _ARRAYS = (
-        "sums", "ret_active", "ret_n", "curve_active", "curve_n", "visits", "reached",
+        "sums", "km_obs", "km_act", "km_out", "km_back", "visits", "reached",
         "completed", "dwell_sum", "at_horizon", "exits", "tp_contacts", "tp_responses",
         "tp_cost", "trig_fired", "trig_rerouted", "stage_rev", "stage_cost", "stage_days", "phase_reached",
     )  # fmt: skip
@@ -272,18 +295,73 @@ def wilson(k: float, n: float) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def t_quantile(p: float, df: float) -> float:
-    """Student-t quantile by the Cornish-Fisher expansion (error < 1e-4 for df >= 5).
+def t_cdf(x: float, df: int) -> float:
+    """Student-t distribution function for a whole number of degrees of freedom (exact series,
+    Abramowitz & Stegun 26.7.3-4).
 
-    >>> round(t_quantile(0.975, 19), 3)
+    >>> round(t_cdf(2.093, 19), 4)
+    0.975
+    >>> t_cdf(0.0, 7)
+    0.5
+    """
+    if math.isinf(x):
+        return 1.0 if x > 0 else 0.0
+    if df < 1:
+        raise ValueError(f"degrees of freedom must be at least 1, got {df}")
+    theta = math.atan(abs(x) / math.sqrt(df))
+    c2 = math.cos(theta) ** 2
+    s = math.sin(theta)
+    if df % 2 == 1:  # odd: (2/pi)(theta + sin cos (1 + 2/3 c2 + 2*4/(3*5) c2^2 + ...))
+        term, total = 1.0, 1.0 if df > 1 else 0.0
+        for k in range(1, (df - 1) // 2):
+            term *= c2 * (2 * k) / (2 * k + 1)
+            total += term
+        a = 2 / math.pi * (theta + s * math.cos(theta) * total)
+    else:  # even: sin (1 + 1/2 c2 + 1*3/(2*4) c2^2 + ...)
+        term, total = 1.0, 1.0
+        for k in range(1, df // 2):
+            term *= c2 * (2 * k - 1) / (2 * k)
+            total += term
+        a = s * total
+    a = min(max(a, 0.0), 1.0)
+    return 0.5 + 0.5 * a if x > 0 else 0.5 - 0.5 * a
+
+
+def t_quantile(p: float, df: float) -> float:
+    """Student-t quantile: the Cornish-Fisher expansion, refined by Newton steps on :func:`t_cdf`
+    when ``df`` is whole.
+
+    >>> round(t_quantile(0.975, 19), 4)
     2.093
+    >>> round(t_quantile(0.8, 19), 4)
+    0.8610
     """
     z = _norm_ppf(p)
     g1 = (z**3 + z) / 4
     g2 = (5 * z**5 + 16 * z**3 + 3 * z) / 96
     g3 = (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / 384
     g4 = (79 * z**9 + 776 * z**7 + 1482 * z**5 - 1920 * z**3 - 945 * z) / 92160
-    return z + g1 / df + g2 / df**2 + g3 / df**3 + g4 / df**4
+    x = z + g1 / df + g2 / df**2 + g3 / df**3 + g4 / df**4
+    if df == int(df) and df >= 1:
+        n = int(df)
+        for _ in range(3):
+            pdf = math.exp(
+                math.lgamma((n + 1) / 2) - math.lgamma(n / 2) - 0.5 * math.log(n * math.pi)
+                - (n + 1) / 2 * math.log1p(x * x / n)
+            )
+            x -= (t_cdf(x, n) - p) / pdf
+    return x
+
+
+def chi2_quantile(p: float, df: float) -> float:
+    """Chi-square quantile by the Wilson-Hilferty cube (within 1% for df >= 10).
+
+    >>> round(chi2_quantile(0.975, 19), 1)
+    32.9
+    """
+    z = _norm_ppf(p)
+    h = 2.0 / (9.0 * df)
+    return df * (1.0 - h + z * math.sqrt(h)) ** 3
 
 
 def _norm_ppf(p: float) -> float:
@@ -336,12 +414,87 @@ def _share(k: float, n: float, reason: str) -> dict[str, Any]:
     return {"mean": _num(k / n), "ci95": [_num(lo), _num(hi)], "n": int(n)}
 
 
-def _ratio_ci(sx: float, sy: float, sxx: float, syy: float, sxy: float) -> tuple[float, list[float | None] | None]:
-    """``R = sum x / sum y`` with the delta-method 95% interval over customers."""
+def _ratio_ci(
+    sx: float, sy: float, sxx: float, syy: float, sxy: float, n: float
+) -> tuple[float, list[float | None] | None]:
+    """``R = sum x / sum y`` over ``n`` customers with Fieller's 95% interval.
+
+    The interval is the set of ``R`` for which ``sum(x - R y)`` is within 1.96
+    of its standard error of zero: it is skewed where the ratio is (a small
+    denominator stretches the upper side), unlike the symmetric delta-method
+    interval, which it matches for large samples. When the denominator is not
+    clearly above zero the set is unbounded and the interval is ``None``.
+    """
     r = sx / sy
-    var = max(sxx - 2 * r * sxy + r * r * syy, 0.0) / (sy * sy)
-    half = Z95 * math.sqrt(var)
-    return r, [_num(r - half), _num(r + half)]
+    z2 = Z95 * Z95
+    g = 1.0 + z2 / n
+    qa = g * sy * sy - z2 * syy
+    qb = -2.0 * (g * sx * sy - z2 * sxy)
+    qc = g * sx * sx - z2 * sxx
+    disc = qb * qb - 4.0 * qa * qc
+    if qa <= 0 or disc < 0:
+        return r, None
+    root = math.sqrt(disc)
+    lo = (-qb - root) / (2.0 * qa)
+    hi = (-qb + root) / (2.0 * qa)
+    return r, [_num(min(lo, r)), _num(max(hi, r))]
+
+
+def retention_estimate(
+    obs: np.ndarray, act: np.ndarray, out: np.ndarray, back: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Share of converters in an active stage at each edge, and its variance (product-limit).
+
+    ``obs[k]``/``act[k]``: converters followed to edge ``k`` / of them active there;
+    ``out[k]``/``back[k]``: moves out of / back into the active stages in the bin
+    ``(edge[k-1], edge[k]]`` before the end of the horizon. Each bin moves the
+    share by ``p' = p (1 - a) + (1 - p) b`` with ``a = out / active`` and
+    ``b = back / inactive`` among the converters still followed at its start
+    (the Aalen-Johansen estimator of a two-state process; without returns it is
+    Kaplan-Meier). The variance follows the same recursion,
+    ``v' = (1 - a - b)^2 v + p^2 a (1 - a) / Y_A + (1 - p)^2 b (1 - b) / Y_I``,
+    which without returns is exactly Greenwood's formula. NaN where nobody is followed.
+
+    >>> p, v = retention_estimate(np.array([10., 6.]), np.array([10., 3.]), np.array([0., 5.]), np.zeros(2))
+    >>> [round(x, 3) for x in p], [round(x, 4) for x in v]
+    ([1.0, 0.5], [0.0, 0.025])
+    """
+    ne = obs.size
+    p = np.full(ne, np.nan)
+    v = np.full(ne, np.nan)
+    if ne == 0 or obs[0] <= 0:
+        return p, v
+    pk = float(act[0] / obs[0])
+    vk = pk * (1.0 - pk) / float(obs[0])
+    p[0], v[0] = pk, vk
+    for k in range(1, ne):
+        if obs[k] <= 0:
+            break
+        ya = float(act[k - 1])
+        yi = float(obs[k - 1] - act[k - 1])
+        a = min(float(out[k]) / ya, 1.0) if ya > 0 else 0.0
+        b = min(float(back[k]) / yi, 1.0) if yi > 0 else 0.0
+        if a or b:
+            vk = (1.0 - a - b) ** 2 * vk
+            if ya > 0:
+                vk += pk * pk * a * (1.0 - a) / ya
+            if yi > 0:
+                vk += (1.0 - pk) ** 2 * b * (1.0 - b) / yi
+            pk = pk * (1.0 - a) + (1.0 - pk) * b
+        p[k], v[k] = pk, vk
+    return p, v
+
+
+def _retention_share(p: float, var: float, followed: float) -> dict[str, Any]:
+    """A product-limit share with a Wilson interval on its effective sample size.
+
+    The effective size ``p (1 - p) / var`` is the number of converters followed
+    when nobody is censored (then this is exactly the Wilson interval of the
+    plain share), and fewer where censoring thins the evidence.
+    """
+    n_eff = p * (1.0 - p) / var if var > 0 and 0 < p < 1 else followed
+    lo, hi = wilson(p * n_eff, n_eff) if n_eff > 0 else (p, p)
+    return {"mean": _num(p), "ci95": [_num(lo), _num(hi)], "n": int(followed)}
 
 
 def _quantiles(values: np.ndarray, qs: Sequence[float], weights: np.ndarray | None = None) -> list[float | None]:
@@ -381,13 +534,19 @@ def figures(t: Tally, *, has_active: bool = True) -> dict[str, Any]:
     else:
         out["time_to_convert_days"] = _null(no_conv, n=0)
     ret: dict[str, Any] = {}
-    for i, d in enumerate(t.shape.retention_days):
+    p_ret, v_ret = retention_estimate(t.km_obs, t.km_act, t.km_out, t.km_back) if conv > 0 else (None, None)
+    edges = t.shape.km_edges
+    for d in t.shape.retention_days:
         if not has_active:
             ret[_day_key(d)] = _null("no stage is marked active", n=0)
-        elif conv == 0:
+        elif p_ret is None or v_ret is None:
             ret[_day_key(d)] = _null(no_conv, n=0)
         else:
-            ret[_day_key(d)] = _share(t.ret_active[i], t.ret_n[i], f"no converter was followed {d:g} days")
+            k = int(np.searchsorted(edges, d))
+            if t.km_obs[k] <= 0 or not math.isfinite(p_ret[k]):
+                ret[_day_key(d)] = _null(f"no converter was followed {d:g} days", n=0)
+            else:
+                ret[_day_key(d)] = _retention_share(float(p_ret[k]), float(v_ret[k]), float(t.km_obs[k]))
     out["retention"] = ret
     if not has_active:
         out["churn_rate"] = _null("no stage is marked active", n=0)
@@ -395,16 +554,15 @@ def figures(t: Tally, *, has_active: bool = True) -> dict[str, Any]:
         out["churn_rate"] = _share(t.sum("churned"), conv, no_conv)
     out["revenue_per_customer"] = _mean_ci(t.sum("rev"), t.sum("rev2"), n)
     out["cost_per_customer"] = _mean_ci(t.sum("cost"), t.sum("cost2"), n)
-    value_sum = t.sum("rev") - t.sum("cost")
-    out["value_per_customer"] = _mean_ci(value_sum, t.sum("value2"), n)
+    out["value_per_customer"] = _mean_ci(t.sum("value"), t.sum("value2"), n)
     if conv > 0:
         ltv = _mean_ci(t.sum("ltv"), t.sum("ltv2"), conv)
         p10, p50, p90 = _quantiles(t.all_ltv(), (0.1, 0.5, 0.9), t.weights())
         out["ltv"] = {**ltv, "p10": p10, "p50": p50, "p90": p90, "n": int(conv)}
-        cac, cac_ci = _ratio_ci(t.sum("pre"), conv, t.sum("pre2"), conv, t.sum("pre_conv"))
+        cac, cac_ci = _ratio_ci(t.sum("pre"), conv, t.sum("pre2"), conv, t.sum("pre_conv"), n)
         out["cac"] = {"mean": _num(cac), "ci95": cac_ci}
         if t.sum("pre") > 0:
-            r, r_ci = _ratio_ci(t.sum("ltv"), t.sum("pre"), t.sum("ltv2"), t.sum("pre2"), t.sum("ltv_pre"))
+            r, r_ci = _ratio_ci(t.sum("ltv"), t.sum("pre"), t.sum("ltv2"), t.sum("pre2"), t.sum("ltv_pre"), n)
             out["ltv_to_cac"] = {"mean": _num(r), "ci95": r_ci}
         else:
             out["ltv_to_cac"] = _null("acquisition cost is zero")
@@ -446,48 +604,100 @@ def phase_figures(
 def headline_pairs(t: Tally) -> np.ndarray:
     """(numerator, denominator) of each :data:`HEADLINE` figure, shape (len(HEADLINE), 2).
 
-    Every headline figure is a ratio of sums over customers, so a batch's pair
-    is additive and the whole run's figure is ``sum(num) / sum(den)``.
+    Every headline figure but retention is a ratio of sums over customers, so a
+    batch's pair is additive and the whole run's figure is ``sum(num) / sum(den)``.
+    Retention is a product-limit estimate, compared from :func:`retention_batch`
+    instead; its row here is ``(0, 0)``.
     """
     conv = t.sum("conv")
-    try:
-        i90 = t.shape.retention_days.index(90.0)
-        r90 = (float(t.ret_active[i90]), float(t.ret_n[i90]))
-    except ValueError:
-        r90 = (0.0, 0.0)
     rows = {
         "conversion_rate": (conv, t.n),
-        "value_per_customer": (t.sum("rev") - t.sum("cost"), t.n),
+        "value_per_customer": (t.sum("value"), t.n),
         "revenue_per_customer": (t.sum("rev"), t.n),
         "cost_per_customer": (t.sum("cost"), t.n),
         "ltv": (t.sum("ltv"), conv),
         "cac": (t.sum("pre"), conv),
-        "retention_90": r90,
+        "retention_90": (0.0, 0.0),
     }
     return np.array([rows[k] for k in HEADLINE], dtype=np.float64)
 
 
-#: z quantiles for the customers-needed guidance: a two-sided 95% interval, 80% power.
-Z_POWER = 0.8416
+def retention_batch(t: Tally, days: float = 90.0) -> np.ndarray | None:
+    """The retention counts of ``t`` up to ``days`` (shape (4, edges)), or None if ``days``
+    is past the horizon: what a comparison of retention at ``days`` needs of one batch."""
+    if days not in t.shape.retention_days:
+        return None
+    k = int(np.searchsorted(t.shape.km_edges, days)) + 1
+    return np.stack([t.km_obs[:k], t.km_act[:k], t.km_out[:k], t.km_back[:k]])
 
 
-def customers_needed(delta: float, se: float, customers: int) -> int | None:
+#: Power asked of the customers-needed guidance: a two-sided 95% interval excluding zero 80% of the time.
+POWER = 0.8
+
+
+def customers_needed(delta: float, se: float, customers: int, df: int = 19) -> tuple[int, int, int] | None:
     """Customers per arm for a difference of ``delta`` to show, from its observed standard error.
 
-    The standard error shrinks as ``1/sqrt(N)``, so ``N * ((1.96 + 0.84) * se / |delta|)^2``
-    customers give a 95% interval that excludes zero with 80% chance. Rounded up to
-    hundreds; None when there is no difference to detect.
+    The standard error shrinks as ``1/sqrt(N)``, so ``N * ((t95 + t80) * se / |delta|)^2``
+    customers give a 95% interval that excludes zero with 80% chance, with the
+    same t distribution (``df`` degrees of freedom) as the interval itself. The
+    standard error is itself estimated from ``df + 1`` batches, so the answer is
+    uncertain: the range is where the true need lies with 95% confidence (chi-square
+    on ``df``). Rounded up to hundreds; None when there is no difference to detect.
 
     >>> customers_needed(1.0, 1.0, 10_000)
-    78500
+    (87300, 50500, 186200)
     """
-    if delta == 0 or not math.isfinite(se) or not math.isfinite(delta):
+    if delta == 0 or not math.isfinite(se) or not math.isfinite(delta) or se <= 0:
         return None
-    need = customers * ((Z95 + Z_POWER) * se / abs(delta)) ** 2
-    return max(100, int(math.ceil(need / 100.0) * 100))
+    need = customers * ((t_quantile(0.975, df) + t_quantile(POWER, df)) * se / abs(delta)) ** 2
+
+    def hundreds(x: float) -> int:
+        return max(100, int(math.ceil(x / 100.0) * 100)) if math.isfinite(x) else 2**62
+
+    lo = need * df / chi2_quantile(0.975, df)
+    hi = need * df / chi2_quantile(0.025, df)
+    return hundreds(need), hundreds(lo), hundreds(hi)
 
 
-def compare(base: np.ndarray, other: np.ndarray, customers: int) -> dict[str, Any]:
+def _difference(
+    key: str, delta: float, se: float, rb: float, identical: bool, nb: int, customers: int
+) -> dict[str, Any]:
+    """One figure's difference, its t-interval and P(better) from the same t distribution."""
+    df = max(nb - 1, 1)
+    if identical:
+        return {
+            "delta": 0.0, "ci95": [0.0, 0.0], "relative": 0.0 if rb != 0 else None, "p_better": 0.5,
+            "better": BETTER[key], "identical": True, "customers_needed": None, "customers_needed_range": None,
+        }  # fmt: skip
+    half = t_quantile(0.975, df) * se if nb > 1 else math.inf
+    p_up = t_cdf(delta / se, df) if se > 0 and nb > 1 else 1.0 if delta > 0 else 0.0 if delta < 0 else 0.5
+    p_better = p_up if BETTER[key] == "higher" else 1.0 - p_up
+    need = customers_needed(delta, se, customers, df)
+    return {
+        "delta": _num(delta),
+        "ci95": [_num(delta - half), _num(delta + half)],
+        "relative": _num(delta / rb) if rb != 0 else None,
+        "p_better": _num(p_better),
+        "better": BETTER[key],
+        "identical": False,
+        "customers_needed": need[0] if need else None,
+        "customers_needed_range": [need[1], need[2]] if need else None,
+    }
+
+
+def _retention_at(batches: np.ndarray) -> float:
+    p, _v = retention_estimate(*batches)
+    return float(p[-1])
+
+
+def compare(
+    base: np.ndarray,
+    other: np.ndarray,
+    customers: int,
+    base_ret: np.ndarray | None = None,
+    other_ret: np.ndarray | None = None,
+) -> dict[str, Any]:
     """Scenario minus baseline for each headline figure, from per-batch pairs.
 
     ``base`` and ``other`` have shape (batches, len(HEADLINE), 2). Each figure
@@ -495,43 +705,55 @@ def compare(base: np.ndarray, other: np.ndarray, customers: int) -> dict[str, An
     ``u_b = B * (num_b - R * den_b) / sum(den)`` (delta method) have mean 0
     and ``var(R) ~ var(u) / B``. The paired differences ``u_b(other) - u_b(base)``
     give the standard error of the difference, and a t-interval with B - 1
-    degrees of freedom. For figures that are plain means over equal batches
-    this is exactly the t-interval of paired batch means.
+    degrees of freedom; P(better) is read off the same t distribution, so it is
+    above 97.5% exactly when the interval lies above zero. For figures that are
+    plain means over equal batches this is exactly the t-interval of paired batch means.
+
+    Retention at 90 days is a product-limit estimate: ``base_ret``/``other_ret``
+    (shape (batches, 4, edges), see :func:`retention_batch`) give its
+    leave-one-batch-out jackknife standard error of the paired difference.
+    Arms whose batches are identical bit for bit differ by exactly zero
+    (``identical``), never by rounding.
     """
     nb = base.shape[0]
     out: dict[str, Any] = {}
-    tq = t_quantile(0.975, nb - 1) if nb > 1 else math.inf
     for j, key in enumerate(HEADLINE):
+        if key == "retention_90":
+            out[key] = _compare_retention(base_ret, other_ret, customers)
+            continue
         bn, bd = base[:, j, 0], base[:, j, 1]
         on, od = other[:, j, 0], other[:, j, 1]
         if bd.sum() <= 0 or od.sum() <= 0:
             reason = "no customer converted" if key in ("ltv", "cac") else "not measured"
-            if key == "retention_90":
-                reason = "no converter was followed 90 days"
             out[key] = {"delta": None, "reason": reason}
             continue
+        identical = bool(np.array_equal(bn, on) and np.array_equal(bd, od))
         rb, ro = bn.sum() / bd.sum(), on.sum() / od.sum()
         ub = nb * (bn - rb * bd) / bd.sum()
         uo = nb * (on - ro * od) / od.sum()
         diff = uo - ub
-        delta = ro - rb
         se = float(np.std(diff, ddof=1) / math.sqrt(nb)) if nb > 1 else math.inf
-        half = tq * se
-        if se > 0:
-            z = delta / se
-            p_up = _norm_cdf(z)
-        else:
-            p_up = 1.0 if delta > 0 else (0.0 if delta < 0 else 0.5)
-        p_better = p_up if BETTER[key] == "higher" else 1.0 - p_up
-        out[key] = {
-            "delta": _num(delta),
-            "ci95": [_num(delta - half), _num(delta + half)],
-            "relative": _num(delta / rb) if rb != 0 else None,
-            "p_better": _num(p_better),
-            "better": BETTER[key],
-            "customers_needed": customers_needed(delta, se, customers),
-        }
+        out[key] = _difference(key, float(ro - rb), se, float(rb), identical, nb, customers)
     return out
+
+
+def _compare_retention(base: np.ndarray | None, other: np.ndarray | None, customers: int) -> dict[str, Any]:
+    """Retention at 90 days, other minus base, with a jackknife over the paired batches."""
+    reason = {"delta": None, "reason": "no converter was followed 90 days"}
+    if base is None or other is None:
+        return reason
+    tb, to = base.sum(axis=0), other.sum(axis=0)
+    rb, ro = _retention_at(tb), _retention_at(to)
+    if not (math.isfinite(rb) and math.isfinite(ro)):
+        return reason
+    nb = base.shape[0]
+    identical = bool(np.array_equal(base, other))
+    loo = np.array([_retention_at(to - other[b]) - _retention_at(tb - base[b]) for b in range(nb)])
+    if not np.isfinite(loo).all() or nb < 2:
+        se = math.inf
+    else:
+        se = math.sqrt((nb - 1) / nb * float(np.sum((loo - loo.mean()) ** 2)))
+    return _difference("retention_90", ro - rb, se, rb, identical, nb, customers)
 
 
 # --- result values ---------------------------------------------------------
@@ -557,6 +779,7 @@ class ArmResult:
     trigger_info: dict[str, str]
     has_active: bool
     versus_baseline: dict[str, Any] | None = None
+    retention_batches: np.ndarray | None = None  # per batch, what comparing retention at 90 days needs
     phase_order: tuple[str, ...] = ()  # the journey's phase labels, in the order it lists them
     metrics: dict[str, Any] = field(init=False)
 
@@ -663,14 +886,17 @@ class ArmResult:
         }
 
     def retention_curve(self) -> list[tuple[float, float | None, int]]:
-        """``(days since conversion, share active, converters followed that long)`` every 7 days."""
+        """``(days since conversion, share active, converters followed that long)`` every 7 days
+        (the product-limit estimate of the retention figures)."""
         t = self.tally
-        step = t.shape.curve_step
-        return [
-            (k * step, _num(t.curve_active[k] / t.curve_n[k]) if t.curve_n[k] > 0 else None,
-             int(t.curve_n[k]))
-            for k in range(t.shape.curve_points)
-        ]  # fmt: skip
+        edges = t.shape.km_edges
+        p, _v = retention_estimate(t.km_obs, t.km_act, t.km_out, t.km_back)
+        out: list[tuple[float, float | None, int]] = []
+        for k in range(t.shape.curve_points):
+            d = k * t.shape.curve_step
+            i = min(int(np.searchsorted(edges, d - 1e-9)), edges.size - 1)
+            out.append((d, _num(float(p[i])) if t.km_obs[i] > 0 else None, int(t.km_obs[i])))
+        return out
 
     def ltv_histogram(self, bins: int = 30) -> tuple[list[float], list[int]]:
         """Bin edges and counts of the converters' LTV (empty lists when nobody converted)."""

@@ -28,6 +28,7 @@ __all__ = [
     "HorizonSetting",
     "JourneyNode",
     "LimitProp",
+    "LtvWindowSetting",
     "Money",
     "Name",
     "Number",
@@ -150,6 +151,12 @@ class DiscountSetting:
 @dataclass(frozen=True, slots=True)
 class CustomersSetting:
     count: Number
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LtvWindowSetting:
+    duration: Duration
     span: Span | None = None
 
 
@@ -361,7 +368,7 @@ class ScenarioNode:
     span: Span | None = None
 
 
-Setting: TypeAlias = CurrencySetting | HorizonSetting | DiscountSetting | CustomersSetting
+Setting: TypeAlias = CurrencySetting | HorizonSetting | DiscountSetting | CustomersSetting | LtvWindowSetting
 BodyItem: TypeAlias = (
     Setting
     | PhaseNode

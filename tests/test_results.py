@@ -261,9 +261,12 @@ def test_compare_is_the_paired_t_interval_for_equal_batches() -> None:
     fig = out["conversion_rate"]
     assert fig["delta"] == pytest.approx(d.mean())
     assert fig["ci95"] == pytest.approx([d.mean() - half, d.mean() + half])
-    # customers for 80% power at this difference: 2000 * ((1.96 + 0.84) * se / delta)^2, rounded up to hundreds
-    need = 2000 * ((1.959964 + 0.8416) * se / d.mean()) ** 2
+    # customers for 80% power at this difference, on the interval's own t distribution (19 df):
+    # 2000 * ((t.975 + t.80) * se / delta)^2, rounded up to hundreds
+    need = 2000 * ((2.093024 + 0.860954) * se / d.mean()) ** 2
     assert need <= fig["customers_needed"] < need + 100
+    lo, hi = fig["customers_needed_range"]
+    assert lo <= fig["customers_needed"] <= hi
     assert fig["p_better"] > 0.99
     assert out["cost_per_customer"]["p_better"] < 0.01  # lower is better for costs
 
@@ -275,8 +278,11 @@ def test_tally_merge_adds() -> None:
     t1, t2 = Tally(shape, n=3), Tally(shape, n=4)
     t1.visits += 2
     t2.visits += 5
+    t1.km_act[3] += 1
+    t2.km_act[3] += 2
     t1.merge(t2)
-    assert t1.n == 7 and t1.visits[0] == 7 and t1.curve_active.size == 9
+    # retention is counted at every day up to the horizon, both ends included
+    assert t1.n == 7 and t1.visits[0] == 7 and t1.km_act.size == 61 and t1.km_act[3] == 3
 
 
 def test_arms_with_different_stages_line_up() -> None:

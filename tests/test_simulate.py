@@ -147,10 +147,11 @@ def test_rate_churn_with_discounting_closed_form(worth: Dist) -> None:
     close(m["revenue_per_customer"]["mean"], revenue, se_from(m["revenue_per_customer"]))
     close(m["cost_per_customer"]["mean"], cost, se_from(m["cost_per_customer"]))
     close(m["value_per_customer"]["mean"], revenue - cost, se_from(m["value_per_customer"]))
-    # everyone converts at day 0: the cost at that moment (the first weekly charge) is the CAC
+    # everyone converts at day 0 in the goal stage: its own costs (the weekly charge, the first
+    # one included) are cost to serve, so acquisition costs nothing and LTV is the whole value
     assert m["conversion_rate"]["mean"] == 1.0
-    assert m["cac"]["mean"] == pytest.approx(2.0)
-    close(m["ltv"]["mean"], revenue - cost + 2, se_from(m["ltv"]))
+    assert m["cac"]["mean"] == 0.0
+    close(m["ltv"]["mean"], revenue - cost, se_from(m["ltv"]))
     for day in ("30", "90", "180"):
         p = math.exp(-lam * float(day))
         close(m["retention"][day]["mean"], p, math.sqrt(p * (1 - p) / n))

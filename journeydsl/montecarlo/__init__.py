@@ -25,17 +25,20 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from journeydsl.checks import DEFAULT_MAX_WORK, MAX_CUSTOMERS
 from journeydsl.model import Journey
 from journeydsl.montecarlo.engine import STAY_OVERHEAD, OverBudget, WorkBudget, simulate_block
+from journeydsl.montecarlo.executors import Shared, share_with
+from journeydsl.montecarlo.executors import executor_width as _executor_width
 from journeydsl.montecarlo.plan import Plan, compile_plan
 from journeydsl.montecarlo.sampling import make_rng
-from journeydsl.results import ArmResult, Results, Tally, TallyShape, compare, headline_pairs
+from journeydsl.results import ArmResult, Results, Tally, TallyShape, compare, headline_pairs, retention_batch
 from journeydsl.results import retention_points as _retention_points
 
 __all__ = [
@@ -238,19 +241,23 @@ def run(
     horizon_days: float | None = None,
     workers: int = 1,
     progress: Callable[[float, int], None] | None = None,
+    executor: Executor | None = None,
     max_work: float | None = DEFAULT_MAX_WORK,
     on_estimate: Callable[[WorkEstimate], None] | None = None,
 ) -> Results:
     """Simulate every arm on common random numbers; ``arms[0]`` is the baseline.
 
     ``horizon_days`` overrides the journeys' horizon (default: the baseline's).
-    ``workers`` > 1 spreads blocks over that many processes; the result is the
-    same as with 1. ``progress(done_blocks, total_blocks)`` is called as blocks
-    finish (with one worker, also with fractions of a block as it goes on).
+    ``workers`` > 1 spreads blocks over that many processes; ``executor`` runs
+    them on any :class:`concurrent.futures.Executor` instead (a Dask cluster's,
+    see :func:`journeydsl.montecarlo.executors.dask_executor`). The result is the
+    same, bit for bit, in every case. ``progress(done_blocks, total_blocks)`` is
+    called as blocks finish.
 
     Before the run a pilot block estimates its work (:func:`estimate_work`);
     ``on_estimate`` hears it, and a run over ``max_work`` steps raises
-    :class:`TooMuchWork` (``None``: no limit).
+    :class:`TooMuchWork` (``None``: no limit). With one worker, ``progress``
+    also hears fractions of a block as it goes on.
     """
     if not arms:
         raise ValueError("run needs at least one arm")
@@ -272,24 +279,78 @@ def run(
         if max_work is not None and estimate.steps > max_work:
             raise TooMuchWork(estimate, max_work)
     merger = _Merger(arm_plans, shape)
-    if workers <= 1:
+    if executor is not None:
+        _run_on(executor, arm_plans, sizes, seeds, merger, progress, parallel=_executor_width(executor))
+    elif workers <= 1:
         for b in range(nb):
             tell = None if progress is None else (lambda f, b=b: progress(b + f, nb))
             merger.add(b, _run_block(arm_plans, sizes[b], seeds[b], on_pass=tell))
             if progress:
                 progress(b + 1, nb)
     else:
+        width = min(workers, nb, os.cpu_count() or 1)
         with ProcessPoolExecutor(
-            max_workers=min(workers, nb, os.cpu_count() or 1),
-            initializer=_die_with_parent,
-            initargs=(os.getpid(),),
+            max_workers=width, initializer=_die_with_parent, initargs=(os.getpid(),)
         ) as ex:
-            futures = {ex.submit(_run_block, arm_plans, sizes[b], seeds[b]): b for b in range(nb)}
-            for done, fut in enumerate(as_completed(futures), start=1):
-                merger.add(futures[fut], fut.result())
-                if progress:
-                    progress(done, nb)
+            _run_on(ex, arm_plans, sizes, seeds, merger, progress, parallel=width)
     return _collect(arms, arm_plans, shape, merger, customers, seed, horizon)
+
+
+#: Seconds of work one task should hold on an executor: enough that sending it and its
+#: answer costs little beside it, few enough tasks left that all workers stay busy.
+TASK_SECONDS = 1.0
+
+
+def _run_blocks(
+    arm_plans: Sequence[_ArmPlan] | Any, sizes: Sequence[int], seeds: Sequence[np.random.SeedSequence]
+) -> list[list[list[Tally]]]:
+    """A task: consecutive blocks of every arm (the plans may arrive scattered, as a :class:`Shared`)."""
+    plans = arm_plans.value if isinstance(arm_plans, Shared) else arm_plans
+    return [_run_block(plans, n, s) for n, s in zip(sizes, seeds, strict=True)]
+
+
+def _run_on(
+    ex: Executor,
+    arm_plans: Sequence[_ArmPlan],
+    sizes: Sequence[int],
+    seeds: Sequence[np.random.SeedSequence],
+    merger: _Merger,
+    progress: Callable[[float, int], None] | None,
+    *,
+    parallel: int,
+) -> None:
+    """Run every block on ``ex`` in tasks of about :data:`TASK_SECONDS`, folding them in block order.
+
+    Block 0 runs here first, timed: it says how many blocks make a task. Tasks
+    only group blocks, whose seeds are fixed, and the merger adds blocks in
+    order, so the result does not depend on the executor, the number of workers,
+    the task sizes or which task a failing worker had to run again.
+    """
+    nb = len(sizes)
+    start = time.perf_counter()
+    merger.add(0, _run_block(arm_plans, sizes[0], seeds[0]))
+    per_block = max(time.perf_counter() - start, 1e-6)
+    done = 1
+    if progress:
+        progress(done, nb)
+    rest = nb - 1
+    if rest == 0:
+        return
+    per_task = max(1, min(math.ceil(TASK_SECONDS / per_block), rest // (2 * max(parallel, 1)) or 1))
+    payload: Any = share_with(ex, arm_plans)
+    futures: dict[Future[list[list[list[Tally]]]], int] = {}
+    for b0 in range(1, nb, per_task):
+        b1 = min(b0 + per_task, nb)
+        futures[ex.submit(_run_blocks, payload, sizes[b0:b1], seeds[b0:b1])] = b0
+    for fut in as_completed(futures):
+        b0 = futures[fut]
+        blocks = fut.result()
+        for k, block in enumerate(blocks):
+            merger.add(b0 + k, block)
+        done += len(blocks)
+        if progress:
+            progress(done, nb)
+
 
 
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
@@ -339,6 +400,7 @@ class _Merger:
         self.segments = [{s: Tally(shape) for s in names} for names in self.seg_names]
         self.totals = [Tally(shape) for _ in arm_plans]
         self.batches: list[list[np.ndarray]] = [[] for _ in arm_plans]
+        self.ret_batches: list[list[np.ndarray]] = [[] for _ in arm_plans]
         self.waiting: dict[int, list[list[Tally]]] = {}
         self.next = 0
 
@@ -356,6 +418,9 @@ class _Merger:
                 self.segments[a][s].merge(tal)
                 block_total.merge(tal)
             self.batches[a].append(headline_pairs(block_total))
+            ret = retention_batch(block_total)
+            if ret is not None:
+                self.ret_batches[a].append(ret)
             self.totals[a].merge(block_total)
 
 
@@ -373,10 +438,12 @@ def _collect(
         raise ValueError(f"blocks {sorted(merger.waiting)} came in but block {merger.next} never did")
     results: list[ArmResult] = []
     base_batches: np.ndarray | None = None
+    base_ret: np.ndarray | None = None
     for a, (name, journey) in enumerate(arms):
         seg_tallies = merger.segments[a]
         total = merger.totals[a]
         batch_arr = np.stack(merger.batches[a])
+        ret_arr = np.stack(merger.ret_batches[a]) if merger.ret_batches[a] else None
         seg_info = {n: ("Default" if n == "default" else n, sh) for n, sh, _j in journey.segment_journeys()}
         for seg in journey.segments:
             seg_info[seg.name] = (seg.title, seg.share)
@@ -395,12 +462,13 @@ def _collect(
             trigger_info={g: _trigger_title(journey, g) for g in shape.triggers},
             has_active=any(p.has_active for p in arm_plans[a][2]),
             phase_order=_phase_labels(journey),
+            retention_batches=ret_arr,
         )
         if a == 0:
-            base_batches = batch_arr
+            base_batches, base_ret = batch_arr, ret_arr
         else:
             assert base_batches is not None
-            arm.versus_baseline = compare(base_batches, batch_arr, customers)
+            arm.versus_baseline = compare(base_batches, batch_arr, customers, base_ret, ret_arr)
         results.append(arm)
     base = arms[0][1]
     return Results(

@@ -30,8 +30,10 @@ from __future__ import annotations
 
 import heapq
 import math
+import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 
@@ -73,7 +75,7 @@ class WorkBudget:
         self.units += units
         self.calls += calls
         if self.steps > self.limit:
-            raise OverBudget(0.0)
+            raise OverBudget(-1.0)  # where in the horizon is filled in by the block
 
 _INF = math.inf
 _CHECK_EVERY = 10_000  # passes between checks that simulated time moves on
@@ -93,29 +95,39 @@ _Chunk = tuple[np.ndarray, np.ndarray, bool]  # customer indices, entry times, t
 
 
 class _Workspace:
-    """Per-process scratch arrays reused across blocks (fresh large arrays cost page faults)."""
+    """Per-thread scratch arrays reused across blocks (fresh large arrays cost page faults).
 
-    size = 0
-    arrays: dict[str, np.ndarray] = {}  # noqa: RUF012
+    One set per ``key``: the block itself, and the follow-up of its converters for LTV.
+    Per thread, because an executor may run several blocks of one process at once
+    (a thread pool, or a Dask worker with several threads).
+    """
+
+    local = threading.local()
 
     @classmethod
-    def get(cls, n: int) -> dict[str, np.ndarray]:
-        if n > cls.size:
-            cls.size = n
-            cls.arrays = {
+    def get(cls, n: int, key: str = "block") -> dict[str, np.ndarray]:
+        if not hasattr(cls.local, "sets"):
+            cls.local.sets = {}
+        sets: dict[str, tuple[int, dict[str, np.ndarray]]] = cls.local.sets
+        size, arrays = sets.get(key, (0, {}))
+        if n > size:
+            size = n
+            arrays = {
                 "rev": np.empty(n),
                 "cost": np.empty(n),
                 "conv_t": np.empty(n),
-                "rev_pre": np.empty(n),
                 "cost_pre": np.empty(n),
+                "conv_stage": np.empty(n, np.int64),
                 "active_h": np.empty(n, bool),
                 "zeros": np.zeros(n),  # never written: entry times of the first group
                 "arange": np.arange(n),  # never written: the first group's indices
             }
-        out = {k: v[:n] for k, v in cls.arrays.items()}
-        for k in ("rev", "cost", "rev_pre", "cost_pre"):
+            sets[key] = (size, arrays)
+        out = {k: v[:n] for k, v in arrays.items()}
+        for k in ("rev", "cost", "cost_pre"):
             out[k].fill(0.0)
         out["conv_t"].fill(_INF)
+        out["conv_stage"].fill(-1)
         out["active_h"].fill(False)
         return out
 
@@ -128,25 +140,30 @@ class _Block:
         plan: Plan,
         n: int,
         rng: np.random.Generator,
+        *,
+        follow_up: bool = False,
         budget: WorkBudget | None = None,
         on_pass: Callable[[float], None] | None = None,
     ) -> None:
         self.plan = plan
         self.rng = rng
         self.n = n
+        self.follow_up = follow_up  # following converters for LTV only: no retention, no conversions
         self.budget = budget
         self.on_pass = on_pass  # told the share of the horizon reached, at most 4 times a second
         self._told = 0.0
         self._staying: np.ndarray | None = None  # entry times of the group whose stay is being simulated
         self._recent: set[int] = set()  # stages simulated since the last check that time moves on
-        ws = _Workspace.get(n)
+        ws = _Workspace.get(n, "follow_up" if follow_up else "block")
         self.ws = ws
         self.rev = ws["rev"]
         self.cost = ws["cost"]
         self.conv_t = ws["conv_t"]
-        self.rev_pre = ws["rev_pre"]
         self.cost_pre = ws["cost_pre"]
+        self.conv_stage = ws["conv_stage"]
         self.active_h = ws["active_h"]
+        if follow_up:
+            self.conv_t.fill(0.0)  # converted at the start: nothing converts again
         self.seen: dict[int, np.ndarray] = {s.index: np.zeros(n, bool) for s in plan.stages if s.revisitable}
         # phases a customer may leave and re-enter: who has entered them, per customer
         self.phase_seen: dict[int, np.ndarray] = {
@@ -241,16 +258,16 @@ class _Block:
         # discount factors at entry (None: all ones)
         d0 = np.exp(t0 * -delta) if (sp.needs_d0 and delta and not t0_zero) else None
 
-        newc: np.ndarray | None = None
-        if sp.goal:
+        if sp.goal and not self.follow_up:
             conv = self.conv_t[idx]
             newc = np.flatnonzero(conv == _INF)
             if newc.size:
+                # acquisition cost: everything before this stage, `via` on the move here included,
+                # but not this stage's own costs (cost to serve)
                 ci = idx[newc]
                 self.conv_t[ci] = t0[newc]
-                self.rev_pre[ci] = self.rev[ci]
-            else:
-                newc = None
+                self.conv_stage[ci] = s
+                self.cost_pre[ci] = self.cost[ci]
 
         te, slot = self.draw_exits(sp, t0, t0_zero)
 
@@ -311,12 +328,6 @@ class _Block:
             entry_total = np.full(m, c_entry) if d0 is None else d0 * c_entry
         if c_entry_vec is not None:
             entry_total = entry_total + c_entry_vec
-        if newc is not None:
-            ci = idx[newc]
-            pre = self.cost[ci]
-            if isinstance(entry_total, np.ndarray):
-                pre = pre + entry_total[newc]
-            self.cost_pre[ci] = pre
         add_cost: np.ndarray | float = entry_total
         if c_later is not None:
             add_cost = add_cost + c_later
@@ -328,18 +339,21 @@ class _Block:
             tal.stage_rev[s] += float(r_add.sum())
 
         # exits that happen inside the horizon
+        track = not self.follow_up
         if sp.mode == "none" and not then_trigs:
             tal.at_horizon[s] += m
             tal.stage_days[s] += m * H - (0.0 if t0_zero else float(t0.sum()))
-            if sp.active:
+            if sp.active and track:
                 self._retention(idx, t0, te, np.zeros(m, bool))
             return
         done = te < H
         nd = int(np.count_nonzero(done))
         tal.completed[s] += nd
         tal.at_horizon[s] += m - nd
-        if sp.active:
+        if sp.active and track:
             self._retention(idx, t0, te, done)
+        if sp.km_moves and track and nd:
+            self._moves(sp, idx, t0, te, slot, done)
         if nd == 0:
             tal.stage_days[s] += m * H - (0.0 if t0_zero else float(t0.sum()))
             return
@@ -597,7 +611,7 @@ class _Block:
         return c_entry, c_later
 
     def _retention(self, idx: np.ndarray, t0: np.ndarray, te: np.ndarray, done: np.ndarray) -> None:
-        """Count converters active at each retention point during this stay of an active stage."""
+        """Converters in an active stage at each retention edge during this stay (while followed)."""
         tal, H = self.tally, self.plan.horizon
         conv = self.conv_t[idx]
         still = ~done
@@ -609,20 +623,39 @@ class _Block:
         c = conv[cm]
         a = t0[cm] - c
         b = np.where(still[cm], _INF, te[cm] - c)
-        room = H - c
-        for i, d in enumerate(self.plan.shape.retention_days):
-            tal.ret_active[i] += np.count_nonzero((a <= d) & (d < b) & (d <= room + 1e-9))
-        step = self.plan.shape.curve_step
-        npts = self.plan.shape.curve_points
-        k0 = np.ceil(a / step)
-        k1 = np.minimum(np.ceil(np.minimum(b, 1e12) / step), np.floor(room / step + 1e-9) + 1)
-        np.minimum(k1, npts, out=k1)
+        edges = tal.shape.km_edges
+        ne = edges.size
+        k0 = np.searchsorted(edges, a, side="left")  # first edge in the stay
+        k1 = np.minimum(
+            np.searchsorted(edges, b, side="left"),  # first edge after it
+            np.searchsorted(edges, H - c + 1e-9, side="right"),  # first edge no longer followed
+        )
         ok = k1 > k0
         if ok.any():
-            tal.curve_active += np.cumsum(
-                np.bincount(k0[ok].astype(np.int64), minlength=npts + 1)[:npts]
-                - np.bincount(k1[ok].astype(np.int64), minlength=npts + 1)[:npts]
+            tal.km_act += np.cumsum(
+                np.bincount(k0[ok], minlength=ne + 1)[:ne] - np.bincount(k1[ok], minlength=ne + 1)[:ne]
             )
+
+    def _moves(
+        self, sp: StagePlan, idx: np.ndarray, t0: np.ndarray, te: np.ndarray, slot: np.ndarray, done: np.ndarray
+    ) -> None:
+        """Converters moving out of the active stages (from an active stage) or back into them
+        (from an inactive one), by the retention bin of their days since conversion."""
+        conv = self.conv_t[idx]
+        sel = np.flatnonzero(done & (conv <= t0))
+        if not sel.size:
+            return
+        crossing = sel[sp.out_active[slot[sel]] != sp.active]
+        if not crossing.size:
+            return
+        edges = self.tally.shape.km_edges
+        k = np.searchsorted(edges, te[crossing] - conv[crossing], side="left")
+        counts = np.bincount(k, minlength=edges.size)[: edges.size]
+        counts[0] = 0  # a move at the moment of conversion is already in the state at day 0
+        if sp.active:
+            self.tally.km_out += counts
+        else:
+            self.tally.km_back += counts
 
     # --- the block -----------------------------------------------------------
 
@@ -634,11 +667,7 @@ class _Block:
         return min(waiting, default=self.plan.horizon)
 
     def run(self) -> Tally:
-        try:
-            return self._run()
-        except OverBudget as exc:
-            busy = tuple(sp.name for sp in self.plan.stages if sp.index in self._recent)
-            raise OverBudget(max(0.0, min(1.0, self.now() / self.plan.horizon)), busy) from exc
+        return self._run()
 
     def _pass_done(self) -> None:
         """Tell ``on_pass`` how far simulated time has come, at most 4 times a second."""
@@ -651,7 +680,6 @@ class _Block:
     def _run(self) -> Tally:
         plan, rng, n = self.plan, self.rng, self.n
         self._told = time.monotonic()
-        budget = self.budget
         if n == 0:
             return self.tally
         zeros, arange = self.ws["zeros"], self.ws["arange"]
@@ -663,6 +691,22 @@ class _Block:
                 ids = np.flatnonzero(e == k)
                 if ids.size:
                     self._enter(int(s), ids, zeros[: ids.size])
+        self._advance()
+        return self.finish()
+
+    def _advance(self) -> None:
+        """Simulate stays, stage by stage, until nobody is left inside the horizon."""
+        try:
+            self._advance_all()
+        except OverBudget as exc:
+            if exc.reached >= 0:  # located already (by a follow-up block inside this one)
+                raise
+            busy = tuple(sp.name for sp in self.plan.stages if sp.index in self._recent)
+            raise OverBudget(max(0.0, min(1.0, self.now() / self.plan.horizon)), busy) from exc
+
+    def _advance_all(self) -> None:
+        plan = self.plan
+        budget = self.budget
         stages = plan.stages
         passes = 0
         earliest = -_INF
@@ -703,7 +747,24 @@ class _Block:
                 self._pass_done()
             if not busy:
                 break
-        return self.finish()
+
+    def lifetime_values(self, ci: np.ndarray) -> np.ndarray:
+        """LTV of the converters ``ci``: each followed afresh from the stage they converted in,
+        for the LTV window, on the same plan; money discounted to the moment of conversion.
+
+        What happens after conversion depends only on that stage (the engine keeps no
+        other memory that changes money), so this is the same in distribution as following
+        each customer on past the horizon, and it does not depend on when they converted.
+        """
+        plan = self.plan
+        fplan = replace(plan, horizon=plan.ltv_window)
+        follow = _Block(fplan, ci.size, self.rng, follow_up=True, budget=self.budget)  # its work counts too
+        where = self.conv_stage[ci]
+        for g in np.unique(where):
+            ids = np.flatnonzero(where == g)
+            follow.pending[int(g)].append((ids, np.zeros(ids.size), True))
+        follow._advance()
+        return follow.rev - follow.cost
 
     def _enter(self, s: int, ids: np.ndarray, t0: np.ndarray) -> None:
         sp = self.plan.stages[s]
@@ -719,7 +780,12 @@ class _Block:
             self.pending[s].append((ids, t0, True))
 
     def finish(self) -> Tally:
-        """Per-customer totals into sums, quantile arrays and retention denominators."""
+        """Per-customer totals into sums, quantile arrays and retention denominators.
+
+        Every reported sum is accumulated from per-customer values (never as a
+        difference of two totals), so arms that agree customer by customer agree
+        exactly.
+        """
         tal, H = self.tally, self.plan.horizon
         rev, cost = self.rev, self.cost
         ci = np.flatnonzero(self.conv_t < _INF)
@@ -729,17 +795,16 @@ class _Block:
         sums[K["cost"]] = cost.sum()
         sums[K["cost2"]] = _dot(cost, cost)
         value = rev - cost
+        sums[K["value"]] = value.sum()
         sums[K["value2"]] = _dot(value, value)
         nconv = ci.size
         sums[K["conv"]] = nconv
-        pre_sum, pre2 = sums[K["cost"]], sums[K["cost2"]]
+        # acquisition cost: converters' cost before conversion, everyone else's whole cost
+        acq = cost.copy()
         if nconv:
             cp = self.cost_pre[ci]
-            cc = cost[ci]
-            # converters' acquisition cost is their cost up to conversion, not all of it
-            pre_sum += cp.sum() - cc.sum()
-            pre2 += _dot(cp, cp) - _dot(cc, cc)
-            ltv = (rev[ci] - self.rev_pre[ci]) - (cc - cp)
+            acq[ci] = cp
+            ltv = self.lifetime_values(ci)
             ct = self.conv_t[ci]
             sums[K["ltv"]] = ltv.sum()
             sums[K["ltv2"]] = _dot(ltv, ltv)
@@ -758,15 +823,13 @@ class _Block:
                 tal.conv_times.append(ct.astype(np.float32))
                 tal.ltv_values.append(ltv.astype(np.float32))
                 tal.sample_weights.append(1.0)
-            room = H - ct
-            for i, d in enumerate(tal.shape.retention_days):
-                tal.ret_n[i] = np.count_nonzero(d <= room + 1e-9)
-            step = tal.shape.curve_step
-            npts = tal.shape.curve_points
-            last = np.minimum(np.floor(room / step + 1e-9), npts - 1).astype(np.int64)
-            tal.curve_n += np.cumsum(np.bincount(last, minlength=npts)[::-1])[::-1]
-        sums[K["pre"]] = pre_sum
-        sums[K["pre2"]] = pre2
+            # converters followed to each retention edge: those with that long left in the horizon
+            edges = tal.shape.km_edges
+            ne = edges.size
+            last = np.searchsorted(edges, H - ct + 1e-9, side="right")  # edges 0 .. last-1 are followed
+            tal.km_obs += np.cumsum(np.bincount(last, minlength=ne + 1)[::-1])[::-1][1:]
+        sums[K["pre"]] = acq.sum()
+        sums[K["pre2"]] = _dot(acq, acq)
         self._phase_reach()
         return tal
 
@@ -800,4 +863,4 @@ def simulate_block(
     ``budget`` counts the work and stops the block past its limit (:class:`OverBudget`);
     ``on_pass`` is told the share of the horizon reached as the block goes on.
     """
-    return _Block(plan, n, rng, budget, on_pass).run()
+    return _Block(plan, n, rng, budget=budget, on_pass=on_pass).run()

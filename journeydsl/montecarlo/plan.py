@@ -69,6 +69,8 @@ class StagePlan:
     sink: bool = False  # nothing happens here and nobody leaves: only counted
     needs_d0: bool = False  # some money or contact at entry or during the stay
     flag: int = -1  # the phase whose per-customer "entered" flag a visit here sets (-1: none)
+    out_active: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # per exit slot: into an active stage
+    km_moves: bool = False  # some exit crosses between active and inactive stages (retention counts it)
 
 
 @dataclass
@@ -81,6 +83,7 @@ class Plan:
     entry_stages: np.ndarray
     horizon: float
     delta: float  # continuous discount rate per day: ln(1 + r) / 365
+    ltv_window: float  # days each converter is followed after conversion for LTV
     tp_cost: np.ndarray
     tp_response: np.ndarray
     shape: TallyShape
@@ -238,6 +241,10 @@ def compile_plan(journey: Journey, shape: TallyShape) -> Plan:
         if i not in present:
             plans.append(StagePlan(index=i, name=name, goal=False, active=False, mode="none", sink=True))
     plans.sort(key=lambda sp: sp.index)
+    active = np.array([sp.active for sp in plans], bool)
+    for sp in plans:
+        sp.out_active = active[sp.out_targets] if sp.out_targets.size else np.zeros(0, bool)
+        sp.km_moves = bool(sp.out_active.size) and bool((sp.out_active != sp.active).any())
     return Plan(
         name=journey.name,
         stages=plans,
@@ -245,6 +252,7 @@ def compile_plan(journey: Journey, shape: TallyShape) -> Plan:
         entry_stages=np.array([sidx[s.name] for s in entries], np.int64),
         horizon=shape.horizon_days,
         delta=math.log1p(journey.discount) / 365.0,
+        ltv_window=float(journey.ltv_window_days or shape.horizon_days),
         tp_cost=tp_cost,
         tp_response=tp_resp,
         shape=shape,
