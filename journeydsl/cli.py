@@ -224,7 +224,8 @@ def _refuse(args: argparse.Namespace, exc: Exception) -> RunRefused:
     """The message and exit code for a run over its work limit (montecarlo.TooMuchWork)."""
     from_options = args.customers is not None or getattr(args, "horizon", None) is not None
     knobs = "fewer customers (-n), a shorter --horizon" if from_options else (
-        "fewer customers (-n or 'customers'), a shorter 'horizon', slower loops or triggers in the journey")
+        "fewer customers (-n or 'customers'), a shorter 'horizon' or 'ltv window',"
+        " slower loops or triggers in the journey")
     if hasattr(args, "max_work"):  # render --flows has neither
         knobs += "; or --max-work STEPS to allow more, or --force to run however long it takes"
     return RunRefused(f"{exc}\n   hint: {knobs}", EXIT_USAGE if from_options else EXIT_INVALID)
