@@ -65,8 +65,8 @@ def _err(text: str) -> None:
 # --- loading ------------------------------------------------------------
 
 
-def _read(path: str) -> Source | None:
-    """The file's text, or None when it is not UTF-8 or too large (compile reports that as a diagnostic)."""
+def _need_file(path: str, kind: str = "file") -> Path:
+    """``path`` as a Path if it names an existing file; a usage error (with a did-you-mean) otherwise."""
     p = Path(path)
     if not p.exists():
         hint = ""
@@ -76,7 +76,13 @@ def _read(path: str) -> Source | None:
                 hint = f"; did you mean '{p.parent / close[0]}'?"
         raise UsageError(f"{path}: no such file{hint}")
     if p.is_dir():
-        raise UsageError(f"{path}: is a folder, not a .journey file")
+        raise UsageError(f"{path}: is a folder, not a {kind}")
+    return p
+
+
+def _read(path: str) -> Source | None:
+    """The file's text, or None when it is not UTF-8 or too large (compile reports that as a diagnostic)."""
+    p = _need_file(path, ".journey file")
     try:
         return Source.read(p)
     except (UnicodeDecodeError, FileTooLarge):
@@ -417,7 +423,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
 
     for path in (args.events, args.into, args.map):
         if path is not None:
-            _read_bytes_ok(path)
+            _need_file(path)
     if args.into is not None:
         _load(args.into, quiet=True)  # an invalid base is a journey error (exit 1) with its diagnostics
     try:
@@ -455,17 +461,6 @@ def cmd_fit(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _read_bytes_ok(path: str) -> None:
-    p = Path(path)
-    if not p.exists():
-        hint = ""
-        if p.parent.is_dir():
-            close = difflib.get_close_matches(p.name, [c.name for c in p.parent.iterdir()], n=1)
-            if close:
-                hint = f"; did you mean '{p.parent / close[0]}'?"
-        raise UsageError(f"{path}: no such file{hint}")
-    if p.is_dir():
-        raise UsageError(f"{path}: is a folder, not a file")
 
 
 # --- the parser ---------------------------------------------------------
