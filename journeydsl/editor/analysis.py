@@ -24,6 +24,7 @@ from lark.exceptions import UnexpectedInput
 
 from journeydsl import syntax as sx
 from journeydsl.compile import compile_syntax
+from journeydsl.editor.incremental import parse_incremental
 from journeydsl.editor.keywords import grammar_words
 from journeydsl.errors import Diagnostic, JourneyError, JourneySyntaxError
 from journeydsl.model import DIST_PARAMS, Journey
@@ -299,6 +300,15 @@ def _blank(line: str) -> str:
     return " " * len(line)
 
 
+def _opens_more(lines: list[str]) -> bool:
+    """Whether these lines open more blocks than they close, past the journey's own (labels, comments skipped)."""
+    depth = 0
+    for line in lines:
+        code = re.sub(r'"(?:[^"\\\n]|\\.)*"?|#.*', "", line)
+        depth += code.count("{") - code.count("}")
+    return depth > 1
+
+
 class Analysis:
     """One version of a journey document and everything an editor asks about it."""
 
@@ -312,6 +322,15 @@ class Analysis:
     @cached_property
     def _parsed(self) -> tuple[sx.JourneyNode | None, JourneySyntaxError | None, frozenset[int], str]:
         """(syntax, the syntax error, lines blanked to get it, the text that parsed)."""
+        fast = parse_incremental(self.source)
+        if fast is not None:
+            if fast.error is None:
+                return fast.node, None, frozenset(), self.text
+            error = JourneySyntaxError([fast.error], self.source)
+            kept = self.text.split("\n")
+            for n in fast.broken_lines:
+                kept[n - 1] = _blank(kept[n - 1])
+            return fast.node, error, fast.broken_lines, "\n".join(kept)
         try:
             return parse(self.source), None, frozenset(), self.text
         except JourneySyntaxError as exc:
@@ -320,18 +339,27 @@ class Analysis:
         blanked: set[int] = set()
         closers = 0
         err: JourneySyntaxError = first
+        closed_before: set[int] = set()
         for _ in range(MAX_REPAIRS):
             diag = err.diagnostics[0]
             if diag.span is None:
                 break
             line = diag.span.line
+            current = lines[line - 1] if line <= len(lines) else ""
+            at_line_start = diag.span.col == len(current) - len(current.lstrip()) + 1
             if line > len(lines) or (line == len(lines) and not lines[-1].strip()) or diag.message.endswith(
                 "found the end of the file"
             ):
                 closers += 1  # an unclosed block: close it at the end
                 if closers > 8:
                     break
-            elif line in blanked or not lines[line - 1].strip():
+            elif at_line_start and line not in closed_before and _opens_more(lines[: line - 1]):
+                # a statement where a block's property was expected: the block above was never closed
+                closed_before.add(line)
+                prev = max(n for n in range(1, line) if lines[n - 1].strip()) if line > 1 else 0
+                if prev:
+                    lines[prev - 1] = lines[prev - 1] + " }"
+            elif line in blanked or not current.strip():
                 break
             else:
                 blanked.add(line)
