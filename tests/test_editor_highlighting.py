@@ -157,6 +157,60 @@ def test_textmate_scopes_agree_with_the_parsers_tokens(path: Path) -> None:
     assert checked > 50
 
 
+# --- VS Code's own TextMate engine (Oniguruma), when editors/vscode has its npm packages -------------------
+
+SNAP = ROOT / "editors" / "vscode" / "node_modules" / ".bin" / "vscode-tmgrammar-snap"
+
+
+def _snapshot_scopes(snap: str) -> dict[tuple[int, int], str]:
+    """(line, column) -> scopes, 1-based, read from a vscode-tmgrammar-snap snapshot."""
+    scopes: dict[tuple[int, int], str] = {}
+    line = 0
+    for row in snap.split("\n"):
+        if row.startswith(">"):
+            line += 1
+        elif row.startswith("#") and line:
+            m = re.match(r"#( *)(\^+) (.*)$", row)
+            if m:
+                start = len(m.group(1)) + 1
+                for col in range(start, start + len(m.group(2))):
+                    scopes[(line, col)] = m.group(3)
+    return scopes
+
+
+@pytest.mark.skipif(not SNAP.exists(), reason="run 'npm ci' in editors/vscode for VS Code's TextMate engine")
+def test_vscode_engine_colours_what_the_parser_reads(tmp_path: Path) -> None:
+    """The grammar, run by vscode-tmgrammar-test (VS Code's vscode-textmate and Oniguruma), on every example."""
+    import shutil
+    import subprocess
+
+    for path in EXAMPLES:
+        shutil.copy(path, tmp_path / path.name)
+    subprocess.run(
+        [str(SNAP), "--scope", "source.journey", "-g", str(COMMITTED), "--updateSnapshot", str(tmp_path / "*.journey")],
+        check=True, capture_output=True, timeout=300,
+    )
+    keywords = grammar_words().keywords
+    for path in EXAMPLES:
+        scopes = _snapshot_scopes((tmp_path / (path.name + ".snap")).read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        checked = 0
+        for tok in parser().parse_interactive(text).iter_parse():
+            scope = scopes.get((tok.line, tok.column), "").replace("source.journey", "").strip()
+            if tok.type in keywords:
+                expected = "storage.type" if tok.value in grammar_words().declarations else "keyword.other"
+            elif tok.type in _EXPECTED_SCOPE:
+                expected = _EXPECTED_SCOPE[tok.type]
+            elif tok.type == "NAME":
+                assert not scope.startswith(("keyword", "storage")), f"{path.name}:{tok.line}: {tok!r} is {scope}"
+                continue
+            else:
+                continue
+            assert scope.startswith(expected), f"{path.name}:{tok.line}:{tok.column}: {tok.value!r} is {scope!r}"
+            checked += 1
+        assert checked > 50, path.name
+
+
 # --- Pygments ----------------------------------------------------------------------------------------------
 
 
