@@ -64,3 +64,10 @@ def test_the_extension_asks_the_server_for_the_command_it_serves() -> None:
 @pytest.mark.skipif(shutil.which("node") is None, reason="Node.js checks the extension's syntax")
 def test_the_extension_script_is_valid_javascript() -> None:
     subprocess.run(["node", "--check", str(VSCODE / "extension.js")], check=True)
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="Node.js runs the extension")
+def test_the_extension_starts_the_server_and_shows_the_map() -> None:
+    """extension.js with VS Code faked: it starts 'journeydsl lsp' and shows the rendered SVG as an image."""
+    out = subprocess.run(["node", str(VSCODE / "test" / "smoke.js")], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
