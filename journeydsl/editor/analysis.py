@@ -24,7 +24,7 @@ from lark.exceptions import UnexpectedInput
 
 from journeydsl import syntax as sx
 from journeydsl.compile import compile_syntax
-from journeydsl.editor.incremental import parse_incremental
+from journeydsl.editor.incremental import _SCAN, parse_incremental
 from journeydsl.editor.keywords import grammar_words
 from journeydsl.errors import Diagnostic, JourneyError, JourneySyntaxError
 from journeydsl.model import DIST_PARAMS, Journey
@@ -300,6 +300,36 @@ def _blank(line: str) -> str:
     return " " * len(line)
 
 
+def statement_prefix(prefix: str) -> str:
+    r"""The text the parser needs to know what may follow ``prefix``: only its last top-level statement.
+
+    The parser is in the same state at the start of every statement of the
+    journey block, so ``journey J {`` and the statement's own text are enough
+    (and a long file costs no more than a short one). The prefix itself when
+    it is not inside a journey block.
+
+    >>> statement_prefix('journey "J" {\n    stage a { entry }\n    a -> ')
+    'journey J {\n    a -> '
+    """
+    depth = 0
+    region = -1
+    for m in _SCAN.finditer(prefix):
+        ch = prefix[m.start()]
+        if ch in '"#':
+            continue
+        if ch == "{":
+            depth += 1
+            if depth == 1:
+                region = m.end()
+        elif ch == "}":
+            depth -= 1
+        elif depth == 1:
+            region = m.start() + 1
+    if depth < 1 or region < 0:
+        return prefix
+    return "journey J {\n" + prefix[region:]
+
+
 def _opens_more(lines: list[str]) -> bool:
     """Whether these lines open more blocks than they close, past the journey's own (labels, comments skipped)."""
     depth = 0
@@ -509,14 +539,15 @@ class Analysis:
         partial = re.search(r"[A-Za-z_][A-Za-z0-9_]*\Z", current)
         if partial:
             current = current[: partial.start()]
-        prefix = "\n".join([*lines, current])
+        prefix = statement_prefix("\n".join([*lines, current]))
+        last_line = prefix.count("\n") + 1
         try:
             ip = parser().parse_interactive(prefix)
             tokens = [t for t in ip.iter_parse()]
             accepts = set(ip.accepts())
         except (UnexpectedInput, Exception):
             return None
-        on_line = [str(t.type) for t in tokens if t.line == line and t.type not in ("_SEP",)]
+        on_line = [str(t.type) for t in tokens if t.line == last_line and t.type not in ("_SEP",)]
         return accepts, on_line
 
     def completions(self, line: int, col: int) -> list[Completion]:
