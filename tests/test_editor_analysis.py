@@ -136,3 +136,44 @@ def test_every_did_you_mean_of_the_catalogue_has_a_fix_that_removes_it(path: Pat
         lines[fix.span.line - 1] = line[: fix.span.col - 1] + fix.replacement + line[fix.span.end_col - 1 :]
         after = Analysis("\n".join(lines), "doc.journey").diagnostics
         assert fix.diagnostic.message not in [d.message for d in after]
+
+
+def test_names_after_trigger_are_offered_only_where_one_is_changed() -> None:
+    text = (
+        'journey "J" {\n'
+        "    stage a { entry }\n"
+        "    stage b { terminal }\n"
+        "    a -> b 100%\n"
+        "    trigger t { when enter a }\n"
+        "    trigger \n"
+        "    scenario s {\n"
+        "        trigger \n"
+        "        without trigger \n"
+        "    }\n"
+        "}\n"
+    )
+    a = Analysis(text)
+    assert [c.label for c in a.completions(6, 13) if c.kind == "trigger"] == []  # naming a new trigger
+    assert [c.label for c in a.completions(8, 17) if c.kind == "trigger"] == ["t"]
+    assert [c.label for c in a.completions(9, 25) if c.kind == "trigger"] == ["t"]
+
+
+def test_completion_inside_a_block_with_a_broken_line_above() -> None:
+    text = (
+        'journey "J" {\n'
+        '    phase "Start" {\n'
+        "        stage a {\n"
+        "            entry\n"
+        "            dwell 3 dys\n"
+        "            \n"
+        "        }\n"
+        "    }\n"
+        "    stage b { terminal }\n"
+        "    a -> b 100%\n"
+        "}\n"
+    )
+    a = Analysis(text)
+    assert a.diagnostics[0].code == "E101"
+    labels = {c.label for c in a.completions(6, 13)}
+    assert {"goal", "active", "revenue", "touch"} <= labels
+    assert "scenario" not in labels

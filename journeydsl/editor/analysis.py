@@ -330,6 +330,24 @@ def statement_prefix(prefix: str) -> str:
     return "journey J {\n" + prefix[region:]
 
 
+def _in_override(text: str, line: int) -> bool:
+    """Whether a line is inside a ``scenario`` or ``segment`` block (where statements change the journey)."""
+    upto = "\n".join(text.split("\n")[: line - 1])
+    openers: list[str] = []
+    start = 0
+    for m in _SCAN.finditer(upto):
+        ch = upto[m.start()]
+        if ch in '"#':
+            continue
+        if ch == "{":
+            word = re.match(r"\s*([A-Za-z_]+)", upto[start : m.start()])
+            openers.append(word.group(1) if word else "")
+        elif ch == "}" and openers:
+            openers.pop()
+        start = m.end()
+    return any(o in ("scenario", "segment") for o in openers)
+
+
 def _opens_more(lines: list[str]) -> bool:
     """Whether these lines open more blocks than they close, past the journey's own (labels, comments skipped)."""
     depth = 0
@@ -343,6 +361,7 @@ class Analysis:
     """One version of a journey document and everything an editor asks about it."""
 
     def __init__(self, text: str, path: str = "<journey>") -> None:
+        self._in_override = False
         self.text = text
         self.path = path
         self.source = Source(path, text)
@@ -528,24 +547,31 @@ class Analysis:
     def _accepts(self, line: int, col: int) -> tuple[set[str], list[str]] | None:
         """What the parser accepts at a position (terminal names) and the tokens before it on the line.
 
-        The text before the position is fed to the parser; lines that had to be
-        blanked to parse the file are left out, so an error elsewhere does not
-        hide what may be written here.
+        Only the statement around the position is fed to the parser (see
+        :func:`statement_prefix`); its lines above the cursor that do not parse
+        are left out, so an error elsewhere does not hide what may be written here.
         """
-        lines = self._parsed[3].split("\n")[: line - 1] if self.syntax is not None else self.text.split("\n")[
-            : line - 1
-        ]
+        lines = self.text.split("\n")[: line - 1]
         current = self.source.line_text(line)[: col - 1]
         partial = re.search(r"[A-Za-z_][A-Za-z0-9_]*\Z", current)
         if partial:
             current = current[: partial.start()]
-        prefix = statement_prefix("\n".join([*lines, current]))
-        last_line = prefix.count("\n") + 1
-        try:
-            ip = parser().parse_interactive(prefix)
-            tokens = [t for t in ip.iter_parse()]
-            accepts = set(ip.accepts())
-        except (UnexpectedInput, Exception):
+        plines = statement_prefix("\n".join([*lines, current])).split("\n")
+        last_line = len(plines)
+        for _ in range(8):
+            try:
+                ip = parser().parse_interactive("\n".join(plines))
+                tokens = list(ip.iter_parse())
+                accepts = set(ip.accepts())
+                break
+            except UnexpectedInput as exc:
+                bad = getattr(exc, "line", None)
+                if not isinstance(bad, int) or bad < 2 or bad >= last_line:
+                    return None  # the cursor's own line does not parse up to the cursor
+                plines[bad - 1] = _blank(plines[bad - 1])  # a broken line above, in the same statement
+            except Exception:
+                return None
+        else:
             return None
         on_line = [str(t.type) for t in tokens if t.line == last_line and t.type not in ("_SEP",)]
         return accepts, on_line
@@ -565,6 +591,7 @@ class Analysis:
         w = grammar_words()
         keyword_names = {v: k for k, v in w.keywords.items()}
         if "NAME" in accepts:
+            self._in_override = _in_override(self.text, line)
             out.extend(self._names_after(prev, words_before, on_line))
         if "DIST_KIND" in accepts:
             for kind in w.dist_kinds:
@@ -614,12 +641,10 @@ class Analysis:
             kinds = ["stage"]
         elif prev in tp_words or (prev == "," and "touch" in words_before):
             kinds = ["touchpoint"]
-        elif prev == "trigger":
-            kinds = ["trigger"]
-        elif prev == "stage":
-            kinds = ["stage"]
-        elif prev == "touchpoint":
-            kinds = ["touchpoint"]
+        elif prev in ("trigger", "stage", "touchpoint"):
+            # in a scenario or segment the name is one to change; elsewhere a new one is being named
+            changing = (len(words_before) >= 2 and words_before[-2] == "without") or self._in_override
+            kinds = [prev] if changing else []
         elif prev == "channel":
             return [Completion(c, "channel", "a channel used in this journey") for c in self._channels()]
         elif prev in ("", "{", ";"):
