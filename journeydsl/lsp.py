@@ -107,11 +107,23 @@ class JourneyLanguageServer(LanguageServer):
         doc = self.workspace.get_text_document(uri)
         analysis = self.analysis(uri)
         lines = doc.source.split("\n")
+        try:
+            found = analysis.diagnostics
+        except Exception as exc:  # a bug in journeydsl, not in the file: say so, as the CLI's exit code 3 does
+            log.exception("checking %s", uri)
+            self.window_show_message(
+                lsp.ShowMessageParams(
+                    type=lsp.MessageType.Error,
+                    message=f"journeydsl: internal error while checking this file: {type(exc).__name__}: {exc}"
+                    " (a bug in journeydsl, not in your file: please report it)",
+                )
+            )
+            return
         self.text_document_publish_diagnostics(
             lsp.PublishDiagnosticsParams(
                 uri=uri,
                 version=doc.version,
-                diagnostics=[self.to_lsp_diagnostic(d, lines) for d in analysis.diagnostics],
+                diagnostics=[self.to_lsp_diagnostic(d, lines) for d in found],
             )
         )
 

@@ -177,3 +177,35 @@ def test_completion_inside_a_block_with_a_broken_line_above() -> None:
     labels = {c.label for c in a.completions(6, 13)}
     assert {"goal", "active", "revenue", "touch"} <= labels
     assert "scenario" not in labels
+
+
+_PIECES = [
+    'journey "J" {', "}", "{", "\n", ";", " ", "stage", "a", "b", "entry", "terminal", "goal", "->", "30%",
+    "otherwise", "dwell", "exponential(mean 2 days)", "3", "days", '"L"', "#c", "trigger", "when", "in", "for",
+    "send", "t", "touchpoint", "channel", "email", "scenario", "s", "without", "(", ")", ",", "per", "month",
+]
+
+
+def test_any_text_gives_answers_never_an_exception() -> None:
+    """Whatever is typed, the editor's questions are answered (hypothesis, derandomized in CI)."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=150, deadline=None)
+    @given(st.lists(st.sampled_from(_PIECES), max_size=40), st.data())
+    def check(pieces: list[str], data: st.DataObject) -> None:
+        text = " ".join(pieces)
+        a = Analysis(text)
+        assert isinstance(a.diagnostics, list)
+        lines = text.split("\n")
+        line = data.draw(st.integers(1, len(lines)))
+        col = data.draw(st.integers(1, len(lines[line - 1]) + 1))
+        a.completions(line, col)
+        a.hover(line, col)
+        a.outline  # noqa: B018
+        a.quick_fixes  # noqa: B018
+        occ = a.at(line, col)
+        if occ is not None:
+            a.references(occ)
+
+    check()
