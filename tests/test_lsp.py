@@ -372,3 +372,23 @@ async def test_render_command_draws_the_open_document(client: LanguageClient) ->
         lsp.ExecuteCommandParams(command="journeydsl.renderSvg", arguments=[broken])
     )
     assert "error" in result and "line 21" in result["error"]
+
+
+async def test_changes_in_quick_succession_are_checked_once() -> None:
+    """The debounce: three keystrokes within the wait give one check, after the last one."""
+    from journeydsl.lsp import DEFAULT_DEBOUNCE_MS, JourneyLanguageServer
+
+    assert DEFAULT_DEBOUNCE_MS == 300
+    server = JourneyLanguageServer()
+    server.debounce_ms = 40
+    published: list[tuple[str, float]] = []
+    loop = asyncio.get_running_loop()
+    server.publish = lambda uri: published.append((uri, loop.time()))  # type: ignore[method-assign]
+    start = loop.time()
+    for _ in range(3):
+        server.schedule("file:///a.journey")
+        await asyncio.sleep(0.01)
+    server.schedule("file:///b.journey")
+    await asyncio.sleep(0.3)
+    assert sorted(uri for uri, _ in published) == ["file:///a.journey", "file:///b.journey"]
+    assert all(at - start >= 0.04 for _, at in published)
