@@ -303,6 +303,7 @@ async def test_hover_on_a_stage_shows_its_exits_and_exact_reach(client: Language
     assert hover is not None
     text = hover.contents.value  # type: ignore[union-attr]
     assert "trial -> customer 25%" in text and "trial -> lost otherwise" in text
+    assert "Stays: `dwell uniform(7 days, 14 days)`" in text
     assert "Reached by **12.0%**" in text  # 12% of visitors start a trial, exactly
     keyword = await client.text_document_hover_async(
         lsp.HoverParams(text_document=doc(uri), position=position_of(JOURNEY, "otherwise", offset=2))

@@ -740,6 +740,10 @@ class Analysis:
         parts = [title]
         if node is not None:
             parts.append("```journey\n" + self.snippet_of(getattr(node, "span", None)) + "\n```")
+        if occ.kind == "stage" and isinstance(node, sx.StageNode):
+            dwell = next((p for p in node.props if isinstance(p, sx.DwellProp)), None)
+            if dwell is not None:
+                parts.append(f"Stays: `{self.snippet_of(dwell.span).strip()}`")
         if occ.kind == "stage":
             exits = [
                 self.snippet_of(it.span).strip()
