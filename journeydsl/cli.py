@@ -417,6 +417,19 @@ def cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_lsp(args: argparse.Namespace) -> int:
+    """Serve the language server over stdin/stdout (needs the [lsp] extra)."""
+    try:
+        import pygls  # noqa: F401
+    except ImportError:
+        raise UsageError(
+            "the language server needs pygls, which is not installed: pip install 'journeydsl[lsp]'"
+        ) from None
+    import journeydsl.lsp
+
+    return journeydsl.lsp.main()
+
+
 def cmd_fit(args: argparse.Namespace) -> int:
     """Calibrate a journey from a CRM export; nothing is written unless everything succeeded."""
     from journeydsl.fit import FitDataError, fit_export  # lazy: numpy/scipy only when fitting
@@ -629,6 +642,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--list", action="store_true", help="list the templates")
     p.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
     p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("lsp", parents=[common], help="run the language server for editors (stdio)",
+                       description="Speak the Language Server Protocol over stdin/stdout, for editors: "
+                                   "diagnostics, completion, hover, rename, formatting. See docs/editors.md.")
+    p.add_argument("--stdio", action="store_true", help="use stdin/stdout (the default and only transport)")
+    p.set_defaults(func=cmd_lsp)
     return parser
 
 
