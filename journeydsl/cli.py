@@ -190,6 +190,20 @@ def _simulate(args: argparse.Namespace, journey: Journey, scenarios: list[str] |
     """Simulate with the run options on the command line, a progress bar on a terminal."""
     from journeydsl import api
 
+    draws = getattr(args, "draws", None)
+    if draws:
+        from journeydsl.uncertainty import simulate_draws
+
+        progress = _progress(args, f"simulating {draws} draws")
+        try:
+            return simulate_draws(
+                journey, draws, customers=args.customers, seed=args.seed, scenarios=scenarios,
+                horizon_days=_horizon(args), workers=args.workers, progress=progress,
+            )
+        except KeyError as exc:
+            raise UsageError(f"--scenario: {exc.args[0]}") from None
+        finally:
+            progress.close()
     progress = _progress(args, "simulating")
     try:
         return api.simulate(
@@ -414,6 +428,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scenario", action="append", metavar="NAME",
                    help="run this scenario beside the baseline (repeatable; default: all)")
     p.add_argument("--no-scenarios", action="store_true", help="run the baseline alone")
+    p.add_argument("--draws", type=_positive_int, metavar="N",
+                   help="also simulate N draws of the uncertain parameters: a 95%% range per figure")
     p.add_argument("--exact", action="store_true",
                    help="exact answers from algebra instead of simulation, where the model allows")
     p.set_defaults(func=cmd_simulate)

@@ -410,6 +410,18 @@ class _Compiler:
         value = self.pick(name, dist)
         return value if want != "duration" or value > 0 else 1e-9
 
+    def written_text(self, node: sx.Valued) -> str | None:
+        """How an uncertain share reads on a map: ``25% ± 5%``, or ``close 25% ± 5%`` for a parameter."""
+        if isinstance(node, sx.Uncertain):
+            return None if node.form == "fixed" else _uncertain_text(node)
+        entry = self.scope.get(node.name.text) or self.params.get(node.name.text)
+        if entry is None:
+            return None
+        param, dist = entry
+        if not dist.uncertain:
+            return node.name.text
+        return f"{node.name.text} {param.text}"
+
     def no_params_in_settings(self, it: sx.Setting) -> None:
         for v in (getattr(it, "duration", None), getattr(it, "rate", None), getattr(it, "per", None)):
             if isinstance(v, sx.ParamRef):
@@ -753,6 +765,8 @@ class _Compiler:
             fields["after"] = after
         if not ok or fields.get("period_days", 1) <= 0:
             return None
+        if isinstance(node.share, sx.ParamRef | sx.Uncertain):
+            fields["uncertainty"] = self.written_text(node.share)
         try:
             return Transition(span=node.span, **fields)
         except ValidationError as exc:  # pragma: no cover - the forms are checked above

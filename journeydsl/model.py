@@ -231,6 +231,8 @@ class Transition(_Model):
     after: Dist | None = None
     via: str | None = None
     span: Span | None = _span_field()
+    # the share or rate as written when it is uncertain (``25% ± 5%``, ``close = 25% ± 5%``), for maps
+    uncertainty: str | None = Field(default=None, exclude=True, repr=False)
 
     @model_validator(mode="after")
     def _one_form(self) -> Transition:

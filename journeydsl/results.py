@@ -934,6 +934,8 @@ class Results:
     currency: str | None
     batches: int
     arms: list[ArmResult]
+    # with --draws: the spread of every figure over parameter draws (see journeydsl.uncertainty)
+    uncertainty: dict[str, Any] | None = None
 
     def arm(self, name: str) -> ArmResult:
         """The arm called ``name`` (``KeyError`` if none)."""
@@ -948,6 +950,12 @@ class Results:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON contract of ``docs/metrics.md`` (no NaN, no infinity)."""
+        out = self._plain_dict()
+        if self.uncertainty is not None:
+            _inject_uncertainty(out, self.uncertainty)
+        return out
+
+    def _plain_dict(self) -> dict[str, Any]:
         return {
             "schema": SCHEMA_ID,
             "journey": self.journey,
@@ -959,3 +967,20 @@ class Results:
             "batches": self.batches,
             "scenarios": [a.to_dict() for a in self.arms],
         }
+
+
+def _inject_uncertainty(out: dict[str, Any], summary: dict[str, Any]) -> None:
+    """Put the draws' spreads beside each figure's ``ci95`` (``uncertainty``), ``p_best`` per scenario."""
+    for path, entry in summary["figures"].items():
+        node: Any = out
+        for k in path:
+            node = node[k]
+        node["uncertainty"] = {k: (_num(v) if isinstance(v, float) else [_num(x) for x in v]
+                                   if isinstance(v, list) else v) for k, v in entry.items()}
+    for arm in out["scenarios"]:
+        arm["p_best"] = _num(summary["p_best"].get(arm["name"], 0.0))
+    out["draws"] = summary["draws"]
+    out["parameters"] = [
+        {**p, "mean": _num(p["mean"]), "interval95": [_num(x) for x in p["interval95"]]}
+        for p in summary["parameters"]
+    ]

@@ -193,3 +193,11 @@ def test_scenario_cannot_invent_a_parameter() -> None:
         compile_text(text % "param close = 25%")
     d = info.value.diagnostics[0]
     assert (d.code, d.message, d.hint) == ("E601", "unknown parameter 'closer'", "did you mean 'close'?")
+
+
+def test_the_map_shows_the_range() -> None:
+    j = api.loads(BASE % "param close = 25% ± 5%")
+    dot = api.render(j, format="dot")
+    assert isinstance(dot, str) and "close 25% ± 5%" in dot
+    inline = api.loads((BASE % "").replace("lead -> won close", "lead -> won 25% (18%–33%)"))
+    assert "25% (18%–33%)" in str(api.render(inline, format="dot"))
