@@ -138,7 +138,7 @@ def tornado(
         return figure_of(res, figure, k * per + 1, k * per) if scenario else figure_of(res, figure, k)
 
     base = value(0)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for i, (p, lo, hi) in enumerate(ends):
         f_lo, f_hi = value(1 + 2 * i), value(2 + 2 * i)
         swing = abs(f_hi - f_lo) if f_lo is not None and f_hi is not None else None
