@@ -617,6 +617,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", metavar="FILE")
     p.add_argument("--output", "-o", metavar="PATH", required=True, help="the .html file to write")
     _add_run_options(p, output=False)
+    p.add_argument("--draws", type=_positive_int, metavar="N",
+                   help="also simulate N draws of the uncertain parameters (ranges and P(best))")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("sensitivity", parents=[common], help="which uncertain parameter moves a figure most",

@@ -97,3 +97,15 @@ def test_cli(tmp_path: Path) -> None:
     plain.write_text(PRODUCT.replace("25% ± 5%", "25%").replace("95 EUR ± 20 EUR", "95 EUR"), encoding="utf-8")
     none = run("sensitivity", str(plain), "-n", "500")
     assert none.returncode == 1 and "no uncertain parameters" in none.stderr
+
+
+def test_the_report_has_a_tornado_and_the_draws_ranges() -> None:
+    from journeydsl.htmlreport import build_report
+    from journeydsl.uncertainty import simulate_draws
+
+    j = api.loads(PRODUCT)
+    html = build_report(j, simulate_draws(j, 8, customers=2000, seed=1, scenarios=None))
+    assert "How sure is this forecast?" in html and "P(best value per customer)" in html
+    assert "Which guess matters most" in html and "<svg" in html
+    plain = api.loads(PRODUCT.replace("25% ± 5%", "25%").replace("95 EUR ± 20 EUR", "95 EUR"))
+    assert "How sure" not in build_report(plain, api.simulate(plain, customers=500, seed=1))
