@@ -224,7 +224,11 @@ class _Compiler:
     def quantity(self, q: sx.Quantity | sx.Valued, param: str, measure: str) -> float | None:
         if isinstance(q, sx.ParamRef | sx.Uncertain):
             kind = "number" if param == "shape" else "duration" if measure == "time" else "money"
-            return self.valued(q, kind, param)
+            outer, self.context = self.context, f"{self.context} {param}"  # `customer purchases mean`
+            try:
+                return self.valued(q, kind, param)
+            finally:
+                self.context = outer
         if param == "shape":
             if q.unit or q.currency:
                 self.bag.error(

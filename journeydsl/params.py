@@ -78,7 +78,7 @@ class Distribution:
     @property
     def uncertain(self) -> bool:
         """False for a plain constant (or a distribution of zero width)."""
-        return self.family != "fixed" and self.quantile([0.025])[0] != self.quantile([0.975])[0]
+        return self.family != "fixed" and self.sd() > 0
 
     def mean(self) -> float:
         """The mean (what every parameter takes without ``--draws``)."""
@@ -146,8 +146,13 @@ class Distribution:
 
     def interval95(self) -> tuple[float, float]:
         """The 2.5% and 97.5% quantiles."""
-        lo, hi = self.quantile([0.025, 0.975])
-        return float(lo), float(hi)
+        return _interval95(self)
+
+
+@lru_cache(maxsize=4096)
+def _interval95(d: Distribution) -> tuple[float, float]:
+    lo, hi = d.quantile([0.025, 0.975])
+    return float(lo), float(hi)
 
 
 # --- building distributions from what was written ----------------------------------

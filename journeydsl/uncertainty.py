@@ -88,12 +88,36 @@ def figure_paths(results: Results) -> dict[Path, float]:
     return out
 
 
-def _one_draw(journey: Journey, quantiles: dict[str, float], customers: int, seed: int,
+def stream_of(journey: Journey, param: Param) -> str:
+    """The random stream a parameter draws from: a variant's own value of a named parameter uses the base's."""
+    if ": " in param.name and not param.inline:
+        base = param.name.split(": ", 1)[1]
+        if any(p.name == base for p in journey.params):
+            return base
+    return param.name
+
+
+def draw_values(journey: Journey, seed: int, draws: int) -> dict[str, np.ndarray]:
+    """Every uncertain parameter's value in each draw (a variant's own ones included), by name.
+
+    Each value is its distribution's quantile at its stream's uniform number, computed
+    for all draws at once.
+    """
+    streams = {name: draw_uniforms(seed, name, draws) for name in draw_names(journey)}
+    out: dict[str, np.ndarray] = {}
+    for p in all_params(journey):
+        u = streams.get(stream_of(journey, p))
+        if u is not None:
+            out[p.name] = p.distribution().quantile(u)
+    return out
+
+
+def _one_draw(journey: Journey, values: dict[str, float], customers: int, seed: int,
               scenarios: Sequence[str] | None, horizon_days: float | None) -> dict[Path, float]:
     """The figures of one draw: the journey compiled with the drawn values, simulated on the same seeds."""
     from journeydsl import api
 
-    drawn = recompile(journey, quantiles=quantiles)
+    drawn = recompile(journey, values=values)
     res = api.simulate(drawn, customers=customers, seed=seed, scenarios=scenarios, horizon_days=horizon_days)
     return figure_paths(res)
 
@@ -120,10 +144,9 @@ def simulate_draws(
     n = journey.customers if customers is None else customers
     base = api.simulate(journey, customers=n, seed=seed, scenarios=scenarios, horizon_days=horizon_days,
                         workers=workers)
-    names = draw_names(journey)
-    streams = {name: draw_uniforms(seed, name, draws) for name in names}
+    values = draw_values(journey, seed, draws)
     per_draw: list[dict[Path, float]] = [{} for _ in range(draws)]
-    jobs = [({name: float(u[d]) for name, u in streams.items()}, d) for d in range(draws)]
+    jobs = [({name: float(v[d]) for name, v in values.items()}, d) for d in range(draws)]
     done = 0
     if workers <= 1 or draws == 1:
         for q, d in jobs:
