@@ -123,7 +123,7 @@ def attribute(
     subsets.sort(key=lambda s: (-len(s), sorted(s)))
     arms = [(f"keep:{'+'.join(sorted(s)) or '-'}", without(base, by, full - s)) for s in subsets]
     n = journey.customers if customers is None else customers
-    res = run(arms, n, seed, workers=workers, progress=progress)
+    res = run(arms, n, seed, workers=workers, progress=progress, touch_paths=by != "trigger")
     value = {s: _figures(a.to_dict()) for s, a in zip(subsets, res.arms, strict=True)}
     own_cost = _own_costs(res.arms[0].to_dict(), base, by)
 
@@ -149,6 +149,7 @@ def attribute(
     total_removal = {f: sum(removal[i][f] for i in names) for f in FIGURES}
     out = Attribution(by, n, seed, journey.currency, method=method,
                       all_items=value[full], no_items=value[frozenset()])
+    crm = _crm_credit(res.arms[0].tally, base, by, n)
     for name, title in items:
         cost = own_cost.get(name, 0.0)
         revenue = shap[name]["revenue_per_customer"]
@@ -159,8 +160,35 @@ def attribute(
             "shapley": shap[name],
             "cost_per_customer": cost,
             "roi": (revenue - cost) / cost if cost > 0 else None,
+            **({"crm": crm[name]} if name in crm else {}),
         })
     return out
+
+
+def _crm_credit(tally: Any, journey: Journey, by: By, customers: int) -> dict[str, dict[str, dict[str, float]]]:
+    """First-, last- and linear-touch figures per item, per entering customer (as a CRM credits them).
+
+    Each converter's conversion (and value) goes whole to the first or the last
+    touchpoint that contacted it before it converted, or is split evenly over
+    all those contacts (linear). Channels add up their touchpoints; triggers get none
+    (a CRM credits contacts, not the rules that sent them).
+    """
+    if by == "trigger":
+        return {}
+    names = list(tally.shape.touchpoints)
+    nt = len(names)
+    credit = np.asarray(tally.touch_credit, dtype=float)
+    if credit.size != 6 * nt or nt == 0:
+        return {}
+    per: dict[str, dict[str, dict[str, float]]] = {}
+    channel = {t.name: t.channel for t in journey.touchpoints}
+    for i, tp in enumerate(names):
+        key = channel.get(tp, tp) if by == "channel" else tp
+        entry = per.setdefault(key, {m: {"conversions": 0.0, "value": 0.0} for m in ("first", "last", "linear")})
+        for j, model in enumerate(("first", "last", "linear")):
+            entry[model]["conversions"] += float(credit[j * nt + i]) / customers
+            entry[model]["value"] += float(credit[(3 + j) * nt + i]) / customers
+    return per
 
 
 def _own_costs(arm: dict[str, Any], journey: Journey, by: By) -> dict[str, float]:

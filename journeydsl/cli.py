@@ -461,21 +461,27 @@ def cmd_attribute(args: argparse.Namespace) -> int:
         for it in a.items:
             sh, rm = it["shapley"], it["removal"]
             roi = it["roi"]
+            crm = it.get("crm")
+            touch = ("n/a" if crm is None else " / ".join(
+                f"{100 * crm[m]['conversions']:.2f}" for m in ("first", "last", "linear")))
             rows.append([it["label"], pct(sh["conversion_rate"]), pct(rm["conversion_rate"]),
                          _money(sh["value_per_customer"], cur), _money(rm["value_per_customer"], cur),
-                         _money(it["cost_per_customer"], cur), "n/a" if roi is None else f"{100 * roi:,.0f}%"])
+                         _money(it["cost_per_customer"], cur), "n/a" if roi is None else f"{100 * roi:,.0f}%",
+                         touch])
         total = a.all_items
         none = a.no_items
         text = (
             f"{journey.name} — what each {args.by} contributes ({a.customers:,} customers per variant,"
             f" seed {a.seed}; Shapley {a.method})\n\n"
             + _table(rows, [args.by, "conversion (Shapley)", "conversion (removal)", "value (Shapley)",
-                            "value (removal)", "own cost", "ROI"])
+                            "value (removal)", "own cost", "ROI", "first / last / linear touch (%)"])
             + f"\n\nwith all: conversion {100 * total['conversion_rate']:.2f}%, value"
             f" {_money(total['value_per_customer'], cur)}; with none: conversion"
             f" {100 * none['conversion_rate']:.2f}%, value {_money(none['value_per_customer'], cur)}"
             "\n(Shapley values add up to all minus none; a removal effect is all minus all-but-it;"
-            " per entering customer, on common random numbers; ROI = (revenue credited − own cost) / own cost)\n"
+            " per entering customer, on common random numbers; ROI = (revenue credited − own cost) / own cost;"
+            " first / last / linear touch: the share of entering customers a CRM would credit to it as"
+            " converted)\n"
         )
     if args.output and args.output != "-":
         atomic_write(args.output, text)

@@ -188,6 +188,9 @@ class Tally:
     stage_cost: np.ndarray = field(default_factory=_empty)  # discounted cost booked in each stage
     stage_days: np.ndarray = field(default_factory=_empty)  # days spent in each stage, up to the horizon
     phase_reached: np.ndarray = field(default_factory=_empty)  # customers who entered each phase
+    # with Plan.touch_paths: converters credited to each touchpoint by first, last and linear touch
+    # (3 x touchpoints), then the same for their value (revenue minus cost, discounted)
+    touch_credit: np.ndarray = field(default_factory=_empty)
     conv_times: list[np.ndarray] = field(default_factory=list)
     ltv_values: list[np.ndarray] = field(default_factory=list)
     sample_weights: list[float] = field(default_factory=list)  # converters each kept value stands for
@@ -217,6 +220,7 @@ class Tally:
             "stage_cost": ns,
             "stage_days": ns,
             "phase_reached": nph,
+            "touch_credit": 6 * nt,
         }
         for name, size in defaults.items():
             if getattr(self, name).size != size:
@@ -226,6 +230,7 @@ class Tally:
         "sums", "km_obs", "km_act", "km_out", "km_back", "visits", "reached",
         "completed", "dwell_sum", "at_horizon", "exits", "tp_contacts", "tp_responses",
         "tp_cost", "trig_fired", "trig_rerouted", "stage_rev", "stage_cost", "stage_days", "phase_reached",
+        "touch_credit",
     )  # fmt: skip
 
     def merge(self, other: Tally) -> Tally:

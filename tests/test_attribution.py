@@ -92,3 +92,32 @@ def test_cli(tmp_path: Path) -> None:
     table = run("attribute", str(path), "-n", "2000", "-q")
     assert table.returncode == 0 and "Shapley" in table.stdout
     assert run("attribute", str(path), "--by", "campaign").returncode == 2
+
+
+def test_first_last_and_linear_touch_credit_converters_as_a_crm_does() -> None:
+    j = api.loads("""journey "Paths" {
+        currency EUR
+        stage a { entry; touch ad on enter }
+        stage b { touch mail on enter }
+        stage won { goal; terminal; revenue 10 EUR on enter; touch thanks on enter }
+        stage lost { terminal }
+        touchpoint ad { channel paid; cost 1 EUR }
+        touchpoint mail { channel email; cost 0.1 EUR }
+        touchpoint thanks { channel email; cost 0.1 EUR }
+        a -> b 100% after 1 day
+        b -> won 50% after 1 day
+        b -> lost otherwise
+    }""")
+    a = attribute(j, "touchpoint", customers=10_000, seed=3)
+    conv = a.all_items["conversion_rate"]
+    crm = {it["name"]: it["crm"] for it in a.items}
+    # every converter saw the ad first and the mail last; the thank-you comes after converting
+    assert crm["ad"]["first"]["conversions"] == pytest.approx(conv)
+    assert crm["mail"]["last"]["conversions"] == pytest.approx(conv)
+    assert crm["ad"]["linear"]["conversions"] == pytest.approx(conv / 2)
+    assert crm["thanks"]["first"]["conversions"] == crm["thanks"]["linear"]["conversions"] == 0.0
+    # a converter's value (10 - 1 - 0.1 - 0.1) goes whole to the last touch
+    assert crm["mail"]["last"]["value"] == pytest.approx(conv * 8.8, rel=1e-9)
+    by_channel = attribute(j, "channel", customers=10_000, seed=3)
+    email = next(it for it in by_channel.items if it["name"] == "email")
+    assert email["crm"]["last"]["conversions"] == pytest.approx(conv)

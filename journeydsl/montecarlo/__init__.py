@@ -22,6 +22,7 @@ import math
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import replace
 
 import numpy as np
 
@@ -113,6 +114,7 @@ def run(
     horizon_days: float | None = None,
     workers: int = 1,
     progress: Callable[[int, int], None] | None = None,
+    touch_paths: bool = False,
 ) -> Results:
     """Simulate every arm on common random numbers; ``arms[0]`` is the baseline.
 
@@ -131,6 +133,8 @@ def run(
     sizes = block_sizes(customers)
     shape = _shape([j for _n, j in arms], horizon, len(sizes))
     arm_plans = [_arm_plan(j, shape) for _n, j in arms]
+    if touch_paths:  # first/last/linear touch: keep each customer's contacts (see attribution)
+        arm_plans = [(names, cum, [replace(p, touch_paths=True) for p in plans]) for names, cum, plans in arm_plans]
     seeds = np.random.SeedSequence(seed).spawn(len(sizes))
     nb = len(sizes)
     merger = _Merger(arm_plans, shape)

@@ -92,6 +92,7 @@ class Plan:
     # from visits and exits), "flags" (a per-customer flag per block)
     phase_members: tuple[np.ndarray, ...] = ()
     phase_method: tuple[str, ...] = ()
+    touch_paths: bool = False  # keep each customer's contacts before converting (first/last/linear touch)
 
 
 def compile_plan(journey: Journey, shape: TallyShape) -> Plan:
