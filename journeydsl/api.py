@@ -19,10 +19,14 @@ from journeydsl.model import DAYS, Journey
 from journeydsl.source import Source
 
 if TYPE_CHECKING:
+    from journeydsl.attribution import Attribution
     from journeydsl.maps import Flows
     from journeydsl.results import Results
+    from journeydsl.sensitivity import Breakeven, Tornado
 
 __all__ = [
+    "attribute",
+    "breakeven",
     "check",
     "compare",
     "flows_from",
@@ -30,6 +34,7 @@ __all__ = [
     "loads",
     "parse_duration",
     "render",
+    "sensitivity",
     "simulate",
 ]
 
@@ -99,16 +104,23 @@ def simulate(
     horizon_days: float | None = None,
     workers: int = 1,
     progress: ProgressFn | None = None,
+    draws: int | None = None,
 ) -> Results:
     """Simulate ``customers`` customers through the journey (default: the file's ``customers``).
 
     ``scenarios``: ``()`` for the baseline alone (the default here), ``None``
-    for every scenario in the file, or a list of names. Scenarios run on common
+    for every scenario in the file, or a list of names. ``draws=N`` adds N
+    draws of the uncertain parameters (see :mod:`journeydsl.uncertainty`). Scenarios run on common
     random numbers and carry ``versus_baseline`` comparisons. The same journey,
     customers, seed and horizon always give the same numbers, whatever ``workers``.
     """
     from journeydsl.montecarlo import run
 
+    if draws:  # the forecast at the means, with every figure's range over parameter draws
+        from journeydsl.uncertainty import simulate_draws
+
+        return simulate_draws(journey, draws, customers, seed, scenarios=scenarios, horizon_days=horizon_days,
+                              workers=workers, progress=progress)
     n = journey.customers if customers is None else customers
     return run(
         _arms(journey, scenarios),
@@ -208,3 +220,30 @@ def parse_duration(text: str) -> float:
     if unit not in DAYS:
         raise ValueError(f"unknown unit '{unit}' in '{text}' (use days, weeks, months, quarters or years)")
     return number * DAYS[unit]
+
+
+def sensitivity(journey: Journey, figure: str = "value_per_customer", scenario: str | None = None,
+                customers: int | None = None, seed: int = 0, *, workers: int = 1) -> Tornado:
+    """The tornado: each uncertain parameter at its 2.5% and 97.5% points (see :mod:`journeydsl.sensitivity`)."""
+    from journeydsl.sensitivity import tornado
+
+    return tornado(journey, figure, scenario, customers, seed, workers=workers)
+
+
+def breakeven(journey: Journey, param: str, scenario: str, figure: str = "value_per_customer",
+              customers: int | None = None, seed: int = 0) -> Breakeven:
+    """Where ``scenario``'s difference from the baseline crosses zero as ``param`` moves."""
+    from journeydsl.sensitivity import breakeven as _breakeven
+
+    return _breakeven(journey, param, scenario, figure, customers, seed)
+
+
+def attribute(journey: Journey, by: str = "touchpoint", customers: int | None = None, seed: int = 0,
+              *, workers: int = 1) -> Attribution:
+    """Removal effects, Shapley values and first/last/linear touch per touchpoint, trigger or channel."""
+    from journeydsl.attribution import attribute as _attribute
+
+    if by not in ("touchpoint", "trigger", "channel"):
+        raise ValueError(f"by must be touchpoint, trigger or channel, not '{by}'")
+    return _attribute(journey, by, customers, seed, workers=workers)  # type: ignore[arg-type]
+

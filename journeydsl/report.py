@@ -440,7 +440,9 @@ def format_csv(data: dict[str, Any]) -> str:
     """
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["scenario", "segment", "metric", "mean", "ci_low", "ci_high", "n"])
+    draws = bool(data.get("draws"))  # with --draws: the mean and 95% range over the draws too
+    w.writerow(["scenario", "segment", "metric", "mean", "ci_low", "ci_high", "n"]
+               + (["draws_mean", "range_low", "range_high"] if draws else []))
 
     def rows(scenario: str, segment: str, metrics: dict[str, Any]) -> None:
         for key, _, _ in HEADLINE:
@@ -450,7 +452,13 @@ def format_csv(data: dict[str, Any]) -> str:
             ci = fig.get("ci95") if isinstance(fig, dict) else None
             lo, hi = (ci if isinstance(ci, (list, tuple)) and len(ci) == 2 else (None, None))
             n = fig.get("n") if isinstance(fig, dict) else None
-            w.writerow([scenario, segment, key, _csv_num(_mean(fig)), _csv_num(lo), _csv_num(hi), n or ""])
+            row = [scenario, segment, key, _csv_num(_mean(fig)), _csv_num(lo), _csv_num(hi), n or ""]
+            if draws:
+                unc = fig.get("uncertainty") if isinstance(fig, dict) else None
+                rng = unc.get("interval95") if isinstance(unc, dict) else None
+                rlo, rhi = rng if isinstance(rng, list) and len(rng) == 2 else (None, None)
+                row += [_csv_num(unc.get("mean") if isinstance(unc, dict) else None), _csv_num(rlo), _csv_num(rhi)]
+            w.writerow(row)
 
     for arm in _arms(data):
         rows(arm["name"], "all", arm.get("metrics", {}))
