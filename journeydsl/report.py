@@ -418,6 +418,10 @@ def format_markdown(data: dict[str, Any]) -> str:
         ranking = _ranking(arms, currency)
         out += ["", ranking] if ranking else []
         out += [f"> {n}" for n in _noise_notes(data)]
+    if data.get("draws"):
+        out += ["", f"### Over {int(data['draws']):,} draws of the uncertain parameters", "", "```"]
+        out += _draws_section(data, arms, currency)[2:]
+        out += ["```"]
     base = arms[0] if arms else {}
     if base.get("stages"):
         out += ["", "### Stages", ""]
