@@ -7,6 +7,8 @@ import math
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from journeydsl import api
 from journeydsl.compile import compile_text, recompile
@@ -201,3 +203,23 @@ def test_the_map_shows_the_range() -> None:
     assert isinstance(dot, str) and "close 25% ± 5%" in dot
     inline = api.loads((BASE % "").replace("lead -> won close", "lead -> won 25% (18%–33%)"))
     assert "25% (18%–33%)" in str(api.render(inline, format="dot"))
+
+
+@settings(max_examples=40, deadline=None)
+@given(mean=st.integers(min_value=2, max_value=98), half=st.integers(min_value=0, max_value=60),
+       form=st.sampled_from(["pm", "range", "of"]))
+def test_any_written_share_compiles_to_its_mean_or_says_why(mean: int, half: int, form: str) -> None:
+    """Every share value either compiles (its mean as written, fmt stable) or gets an E603 with a hint."""
+    value = {"pm": f"{mean}% ± {half}%", "range": f"{mean}% ({max(mean - half, 0)}%–{min(mean + half, 100)}%)",
+             "of": f"{mean} of {mean + half}"}[form]
+    text = BASE % f"param close = {value}"
+    try:
+        j, _ = compile_text(text)
+    except JourneyError as exc:
+        d = exc.diagnostics[0]
+        assert d.code == "E603" and d.hint, d.message
+        return
+    expected = (mean + 1) / (mean + half + 2) if form == "of" else mean / 100
+    assert j.params[0].mean == pytest.approx(expected, abs=1e-12)
+    once = format_source(text)
+    assert format_source(once) == once
