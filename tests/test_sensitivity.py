@@ -48,6 +48,10 @@ def test_tornado_swings_match_the_closed_form_of_a_product() -> None:
     assert rows["close"]["swing"] == pytest.approx(95 * (hi - lo), abs=4 * se)
     assert [r["swing"] for r in d["parameters"]] == sorted((r["swing"] for r in d["parameters"]), reverse=True)
     assert set(rows["close"]) == {"name", "label", "low", "high", "figure_low", "figure_high", "swing"}
+    import jsonschema
+
+    schema = json.loads((ROOT / "journeydsl" / "schema" / "sensitivity.schema.json").read_text(encoding="utf-8"))
+    jsonschema.validate(d, schema)
 
 
 def test_tornado_of_a_scenario_difference() -> None:
