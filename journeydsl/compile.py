@@ -215,6 +215,8 @@ class _Compiler:
                 f"for example: {_example(kind, measure)}",
             )
             return None
+        if kind == "uniform" and (self.values or self.quantiles) and params["low"] > params["high"]:
+            params["low"], params["high"] = params["high"], params["low"]  # two drawn ends crossed
         try:
             return Dist(kind=kind, span=node.span, **params)
         except ValidationError as exc:

@@ -118,3 +118,14 @@ def test_cli_draws_exit_codes() -> None:
     bad = run("simulate", str(path), "--draws", "0")
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     assert np.isfinite(json.loads(ok.stdout)["scenarios"][0]["metrics"]["conversion_rate"]["mean"])
+
+
+def test_drawn_ends_of_a_uniform_that_cross_are_swapped() -> None:
+    j = api.loads("""journey "U" {
+        stage a { entry; dwell uniform(5 days ± 3 days, 6 days ± 3 days) }
+        stage b { goal; terminal }
+        a -> b 100%
+    }""")
+    dwell = recompile(j, values={"a dwell low": 9.0, "a dwell high": 4.0}).stage("a").dwell
+    assert dwell is not None and (dwell.low, dwell.high) == (4.0, 9.0)
+    assert simulate_draws(j, 30, customers=200, seed=0).to_dict()["draws"] == 30
