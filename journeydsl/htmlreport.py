@@ -411,6 +411,10 @@ def build_report(journey: Journey, results: Results) -> str:
         add("<p>No touchpoints.</p>")
     add("</section>")
 
+    from journeydsl.uncertainty_html import uncertainty_sections
+
+    parts.extend(uncertainty_sections(journey, results))
+
     add('<section id="assumptions"><h2>Assumptions</h2>')
     assumptions = [
         ("journey file", _e(journey.source or "(not from a file)")),
