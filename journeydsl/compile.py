@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from journeydsl import syntax as sx
 from journeydsl.checks import check_all
+from journeydsl.compile_plan import compile_plans, compile_targets
 from journeydsl.errors import (
     Diagnostic,
     DiagnosticBag,
@@ -314,6 +315,10 @@ class _Compiler:
                 if sc is not None:
                     scenarios.append(sc)
 
+        # calendar plans and KPI targets (journeydsl.compile_plan)
+        plans = compile_plans(self, [it for it in items if isinstance(it, sx.PlanNode)], sc_names)
+        targets = compile_targets(self, [it for it in items if isinstance(it, sx.TargetsNode)])
+
         if self.bag.has_errors:
             return None
         try:
@@ -327,6 +332,8 @@ class _Compiler:
                 triggers=tuple(t for t in model_trs if t is not None),
                 segments=tuple(segments),
                 scenarios=tuple(scenarios),
+                plans=tuple(plans),
+                targets=targets,
                 span=node.span,
                 **settings,
             )
