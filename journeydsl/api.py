@@ -19,6 +19,7 @@ from journeydsl.model import DAYS, Journey
 from journeydsl.source import Source
 
 if TYPE_CHECKING:
+    from journeydsl.forecast import Forecast
     from journeydsl.maps import Flows
     from journeydsl.results import Results
 
@@ -26,6 +27,7 @@ __all__ = [
     "check",
     "compare",
     "flows_from",
+    "forecast",
     "load",
     "loads",
     "parse_duration",
@@ -110,7 +112,7 @@ def simulate(
     from journeydsl.montecarlo import run
 
     n = journey.customers if customers is None else customers
-    return run(
+    results = run(
         _arms(journey, scenarios),
         n,
         seed,
@@ -118,6 +120,37 @@ def simulate(
         workers=workers,
         progress=progress,
     )
+    if journey.targets is not None:
+        from journeydsl.targets import evaluate
+
+        results.targets = {arm.name: evaluate(journey.targets, arm) for arm in results.arms}
+    return results
+
+
+def forecast(
+    journey: Journey,
+    plan: str | None = None,
+    customers: int | None = None,
+    seed: int = 0,
+    *,
+    progress: ProgressFn | None = None,
+) -> Forecast:
+    """The month-by-month forecast of the journey's plan ``plan`` (default: its first).
+
+    ``KeyError`` when the journey has no such plan. With a ``targets`` block, the
+    targets are also measured, on a plain simulation of the plan's scenario with
+    the same customers and seed (so the status is the one ``simulate`` gives).
+    """
+    from journeydsl.forecast import forecast as _forecast
+
+    fc = _forecast(journey, plan, customers, seed, progress=progress)
+    if journey.targets is not None:
+        from journeydsl.targets import evaluate
+
+        arm = journey.with_scenario(fc.plan.scenario or "baseline")
+        res = simulate(arm, customers, seed)
+        fc.targets = evaluate(journey.targets, res.baseline)
+    return fc
 
 
 def compare(

@@ -114,6 +114,13 @@ class TallyShape:
     curve_step: float = 7.0
     sample_cap: int = 0  # converters' values kept per block for quantiles (0: all)
     phases: tuple[str, ...] = ()  # phase labels (the union over arms, first seen first)
+    # calendar forecasts only (0: off): days of age since entry tallied one by one (see Tally.age_*)
+    age_days: int = 0
+
+    @property
+    def age_months(self) -> int:
+        """Months of age (365/12 days each) the per-customer second moments are kept for."""
+        return math.ceil(self.age_days / (365.0 / 12.0)) if self.age_days else 0
 
     @property
     def curve_points(self) -> int:
@@ -188,6 +195,22 @@ class Tally:
     stage_cost: np.ndarray = field(default_factory=_empty)  # discounted cost booked in each stage
     stage_days: np.ndarray = field(default_factory=_empty)  # days spent in each stage, up to the horizon
     phase_reached: np.ndarray = field(default_factory=_empty)  # customers who entered each phase
+    # --- by age since entry, for calendar forecasts only (size 0 unless shape.age_days) ----------
+    # per day of age k (money not discounted): first goal entries, days spent in an active stage
+    # between ages k and k + 1, revenue, cost and the part of the cost spent before conversion;
+    # flows and conversions are booked by day offset from the arrival day (see engine._by_offset)
+    age_conv: np.ndarray = field(default_factory=_empty)
+    age_active: np.ndarray = field(default_factory=_empty)
+    age_rev: np.ndarray = field(default_factory=_empty)
+    age_cost: np.ndarray = field(default_factory=_empty)
+    age_acq: np.ndarray = field(default_factory=_empty)
+    # per month of age a: sums over customers of the square of each customer's revenue, cost,
+    # value, value to the end of month a, and acquisition cost in that month of age
+    age_m_rev2: np.ndarray = field(default_factory=_empty)
+    age_m_cost2: np.ndarray = field(default_factory=_empty)
+    age_m_val2: np.ndarray = field(default_factory=_empty)
+    age_m_cum2: np.ndarray = field(default_factory=_empty)
+    age_m_acq2: np.ndarray = field(default_factory=_empty)
     conv_times: list[np.ndarray] = field(default_factory=list)
     ltv_values: list[np.ndarray] = field(default_factory=list)
     sample_weights: list[float] = field(default_factory=list)  # converters each kept value stands for
@@ -218,6 +241,11 @@ class Tally:
             "stage_days": ns,
             "phase_reached": nph,
         }
+        na, nm = s.age_days, s.age_months
+        defaults.update(dict.fromkeys(("age_conv", "age_active", "age_rev", "age_cost", "age_acq"), na))
+        defaults.update(
+            dict.fromkeys(("age_m_rev2", "age_m_cost2", "age_m_val2", "age_m_cum2", "age_m_acq2"), nm)
+        )
         for name, size in defaults.items():
             if getattr(self, name).size != size:
                 setattr(self, name, np.zeros(size))
@@ -226,6 +254,8 @@ class Tally:
         "sums", "km_obs", "km_act", "km_out", "km_back", "visits", "reached",
         "completed", "dwell_sum", "at_horizon", "exits", "tp_contacts", "tp_responses",
         "tp_cost", "trig_fired", "trig_rerouted", "stage_rev", "stage_cost", "stage_days", "phase_reached",
+        "age_conv", "age_active", "age_rev", "age_cost", "age_acq",
+        "age_m_rev2", "age_m_cost2", "age_m_val2", "age_m_cum2", "age_m_acq2",
     )  # fmt: skip
 
     def merge(self, other: Tally) -> Tally:
@@ -934,6 +964,8 @@ class Results:
     currency: str | None
     batches: int
     arms: list[ArmResult]
+    # per arm, the journey's KPI targets against its figures (journeydsl.targets); None: no targets block
+    targets: dict[str, list[dict[str, Any]]] | None = None
 
     def arm(self, name: str) -> ArmResult:
         """The arm called ``name`` (``KeyError`` if none)."""
@@ -958,4 +990,5 @@ class Results:
             "currency": self.currency,
             "batches": self.batches,
             "scenarios": [a.to_dict() for a in self.arms],
+            **({"targets": self.targets} if self.targets is not None else {}),
         }
