@@ -323,7 +323,16 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     journey = _load(args.file, quiet=args.quiet)
     results = _simulate(args, journey, None)
-    html = build_report(journey, results)
+    fc = None
+    if journey.plans:  # the first plan's month-by-month forecast gets its own section
+        from journeydsl.forecast import forecast
+
+        progress = _progress(args, "forecasting")
+        try:
+            fc = forecast(journey, None, customers=args.customers, seed=args.seed, progress=progress)
+        finally:
+            progress.close()
+    html = build_report(journey, results, fc)
     atomic_write(args.output, html)
     if not args.quiet:
         _err(f"wrote {args.output}")

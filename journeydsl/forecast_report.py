@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from journeydsl.forecast import Forecast
 
-__all__ = ["FORECAST_FORMATS", "format_forecast", "format_targets", "layer_cake_svg", "target_rows"]
+__all__ = ["FORECAST_FORMATS", "format_forecast", "format_targets", "layer_cake_svg", "month_rows", "target_rows"]
 
 FORECAST_FORMATS = ("table", "json", "csv", "markdown", "svg")
 
@@ -47,7 +47,8 @@ def _cell(fig: dict[str, Any], kind: str, currency: str) -> str:
     return f"{_money(float(mean), currency)} ±{_money(half, '')}"
 
 
-def _rows(data: dict[str, Any]) -> list[list[str]]:
+def month_rows(data: dict[str, Any]) -> list[list[str]]:
+    """One row of cells per month (``mean ±half``), in :data:`COLUMNS` order after the month."""
     currency = data.get("currency") or ""
     return [[row["month"], *[_cell(row[k], kind, currency) for k, _h, kind in COLUMNS]] for row in data["months"]]
 
@@ -123,7 +124,7 @@ def format_targets(targets: Sequence[dict[str, Any]], currency: str, *, markdown
 
 def format_table(data: dict[str, Any]) -> str:
     out = [_title(data), ""]
-    out.append(_table(_rows(data), ["month", *[h for _k, h, _t in COLUMNS]]))
+    out.append(_table(month_rows(data), ["month", *[h for _k, h, _t in COLUMNS]]))
     out.append(f"({_NOTE})")
     budget = data.get("budget")
     if budget:
@@ -137,7 +138,7 @@ def format_table(data: dict[str, Any]) -> str:
 
 def format_markdown(data: dict[str, Any]) -> str:
     out = [f"## {_title(data)}", ""]
-    out.append(_md_table(_rows(data), ["month", *[h for _k, h, _t in COLUMNS]]))
+    out.append(_md_table(month_rows(data), ["month", *[h for _k, h, _t in COLUMNS]]))
     out += ["", f"_{_NOTE}._"]
     out += [f"> {n}" for n in data.get("notes", [])]
     if data.get("targets"):
@@ -198,9 +199,14 @@ def layer_cake_svg(fc: Forecast) -> str:
     bottom.set_ylabel(_tex(f"revenue in the month{cur}"))
     step = max(1, m // 12)
     bottom.set_xticks(x[::step], [_tex(s) for s in months[::step]], rotation=45, ha="right")
+    from matplotlib.ticker import FuncFormatter
+
     for ax in (top, bottom):
         ax.set_xlim(0, max(m - 1, 1))
         ax.set_ylim(bottom=0)
+        ax.set_axisbelow(True)
+        ax.grid(False, axis="x")
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
     sm = ScalarMappable(norm=Normalize(0, max(m - 1, 1) / 0.9), cmap=cmap)
     bar = fig.colorbar(sm, ax=[top, bottom], fraction=0.03, pad=0.02)
     ticks = list(range(0, m, step))
