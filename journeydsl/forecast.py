@@ -21,9 +21,12 @@ How it is computed (``docs/commands/forecast.md`` says it for strategists):
    days of each cohort month gives, per cohort month ``m`` and calendar month
    ``j``, what one arrival of ``m`` adds to ``j``; times the arrivals, summed
    over cohorts, the month's figure.
-4. **Budget.** Month by month, if the month's cost would pass the cap, that
-   month's arrivals are scaled down so it meets the cap (earlier cohorts' cost
-   is already committed; if it alone passes the cap, the month gets no arrivals).
+4. **Budget.** The cap is on acquisition spending (the cost spent on customers
+   before they convert, non-converters' whole cost included: what arrivals
+   drive). Month by month, if the month's acquisition spending would pass the
+   cap, that month's arrivals are scaled down so it meets the cap (earlier
+   cohorts' spending is already committed; if it alone passes the cap, the
+   month gets no arrivals).
 5. **Intervals** add two variances: the simulation's (the spread of the same
    sum computed from each block's tallies, over the number of blocks) and the
    arrivals' (Poisson arrivals: a sum over a Poisson number of customers has
@@ -350,15 +353,16 @@ def forecast(
     planned = plan_arrivals(p)
     arrivals = planned.copy()
     notes: list[str] = []
-    if p.budget is not None:
-        c = per["cost"][0]
+    if p.budget is not None:  # a cap on acquisition spending (what arrivals drive), not on serving customers
+        c = per["acq"][0]
         for j in range(M):
             committed = float(arrivals[:j] @ c[:j, j])
             if committed + arrivals[j] * c[j, j] > p.budget + 1e-9:
                 arrivals[j] = max(0.0, (p.budget - committed) / c[j, j]) if c[j, j] > 0 else 0.0
                 if committed > p.budget + 1e-9:
                     notes.append(
-                        f"{months[j]}: the earlier months' customers alone cost more than the budget; no new arrivals"
+                        f"{months[j]}: the earlier months' prospects alone spend more than the budget;"
+                        " no new arrivals"
                     )
         if not any(arrivals[k] < planned[k] - 1e-9 for k in range(M)):
             notes.append("the budget was never reached: no month's arrivals were cut")
@@ -366,7 +370,7 @@ def forecast(
             if arrivals[k] < planned[k] - 1e-9:
                 notes.append(
                     f"{months[k]}: arrivals cut from {planned[k]:,.0f} to {arrivals[k]:,.0f}"
-                    " to keep cost within the budget"
+                    " to keep acquisition spending within the budget"
                 )
 
     mean: dict[str, np.ndarray] = {}

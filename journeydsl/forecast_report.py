@@ -44,7 +44,8 @@ def _cell(fig: dict[str, Any], kind: str, currency: str) -> str:
     half = max(float(ci[1]) - float(mean), float(mean) - float(ci[0]))
     if kind == "count":
         return f"{mean:,.0f} ±{half:,.0f}"
-    return f"{_money(float(mean), currency)} ±{_money(half, '')}"
+    digits = 2 if abs(float(mean)) < 100 else 0
+    return f"{_money(float(mean), currency)} ±{half:,.{digits}f}"
 
 
 def month_rows(data: dict[str, Any]) -> list[list[str]]:
@@ -128,7 +129,8 @@ def format_table(data: dict[str, Any]) -> str:
     out.append(f"({_NOTE})")
     budget = data.get("budget")
     if budget:
-        out += ["", f"Budget: {_money(budget['per_month'], data.get('currency') or '')} per month"]
+        cap = _money(budget["per_month"], data.get("currency") or "")
+        out += ["", f"Budget: {cap} per month of acquisition spending (cost before conversion)"]
     out += [f"note: {n}" for n in data.get("notes", [])]
     if data.get("targets"):
         out += ["", f"Targets ({data.get('scenario') or 'baseline'}, per customer, as `simulate` measures them)"]
