@@ -14,12 +14,49 @@ Each step of the tool is a function here: :func:`load` / :func:`loads`,
 
 __version__ = "0.1.0"
 
-from journeydsl.api import check, compare, load, loads, render, simulate
-from journeydsl.errors import Diagnostic, JourneyError
-from journeydsl.exact import ExactResult, ExactUnsupported
-from journeydsl.exact import solve as solve_exact
-from journeydsl.model import Journey
-from journeydsl.results import Results
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from journeydsl.api import check, compare, load, loads, render, simulate
+    from journeydsl.errors import Diagnostic, JourneyError
+    from journeydsl.exact import ExactResult, ExactUnsupported
+    from journeydsl.exact import solve as solve_exact
+    from journeydsl.model import Journey
+    from journeydsl.results import Results
+
+# Names are imported on first use (PEP 562), so `import journeydsl` and
+# `journeydsl --help` do not pay for numpy, pydantic, lark and networkx.
+_LAZY = {
+    "check": ("journeydsl.api", "check"),
+    "compare": ("journeydsl.api", "compare"),
+    "load": ("journeydsl.api", "load"),
+    "loads": ("journeydsl.api", "loads"),
+    "render": ("journeydsl.api", "render"),
+    "simulate": ("journeydsl.api", "simulate"),
+    "Diagnostic": ("journeydsl.errors", "Diagnostic"),
+    "JourneyError": ("journeydsl.errors", "JourneyError"),
+    "ExactResult": ("journeydsl.exact", "ExactResult"),
+    "ExactUnsupported": ("journeydsl.exact", "ExactUnsupported"),
+    "solve_exact": ("journeydsl.exact", "solve"),
+    "Journey": ("journeydsl.model", "Journey"),
+    "Results": ("journeydsl.results", "Results"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        module, attr = _LAZY[name]
+        value = getattr(importlib.import_module(module), attr)
+        globals()[name] = value  # later look-ups skip this function
+        return value
+    raise AttributeError(f"module 'journeydsl' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
+
 
 __all__ = [
     "Diagnostic",

@@ -19,6 +19,9 @@ from journeydsl.model import DAYS, Journey
 from journeydsl.source import Source
 
 if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
+    from journeydsl.fit import FitResult
     from journeydsl.forecast import Forecast
     from journeydsl.maps import Flows
     from journeydsl.results import Results
@@ -26,6 +29,7 @@ if TYPE_CHECKING:
 __all__ = [
     "check",
     "compare",
+    "fit",
     "flows_from",
     "forecast",
     "load",
@@ -101,13 +105,16 @@ def simulate(
     horizon_days: float | None = None,
     workers: int = 1,
     progress: ProgressFn | None = None,
+    executor: Executor | None = None,
 ) -> Results:
     """Simulate ``customers`` customers through the journey (default: the file's ``customers``).
 
     ``scenarios``: ``()`` for the baseline alone (the default here), ``None``
     for every scenario in the file, or a list of names. Scenarios run on common
     random numbers and carry ``versus_baseline`` comparisons. The same journey,
-    customers, seed and horizon always give the same numbers, whatever ``workers``.
+    customers, seed and horizon always give the same numbers, whatever ``workers``
+    or ``executor`` (any :class:`concurrent.futures.Executor`, e.g. a Dask cluster's:
+    ``distributed.Client(address).get_executor()``).
     """
     from journeydsl.montecarlo import run
 
@@ -119,6 +126,7 @@ def simulate(
         horizon_days=horizon_days,
         workers=workers,
         progress=progress,
+        executor=executor,
     )
     if journey.targets is not None:
         from journeydsl.targets import evaluate
@@ -162,6 +170,7 @@ def compare(
     horizon_days: float | None = None,
     workers: int = 1,
     progress: ProgressFn | None = None,
+    executor: Executor | None = None,
 ) -> Results:
     """Compare whole journeys as arms on common random numbers; the first is the baseline.
 
@@ -181,7 +190,31 @@ def compare(
         unique.append(candidate)
     arms = [(name, j.with_scenario("baseline")) for name, j in zip(unique, journeys, strict=True)]
     n = journeys[0].customers if customers is None else customers
-    return run(arms, n, seed, horizon_days=horizon_days, workers=workers, progress=progress)
+    return run(arms, n, seed, horizon_days=horizon_days, workers=workers, progress=progress, executor=executor)
+
+
+def fit(
+    events: str | Path,
+    *,
+    into: str | Path | None = None,
+    as_of: str | None = None,
+    shape: str = "auto",
+    map_path: str | Path | None = None,
+    goal: str | None = None,
+    since: str | None = None,
+    strict: bool = False,
+) -> FitResult:
+    """Calibrate a journey from a CRM export (see ``docs/commands/fit.md``).
+
+    Returns a :class:`~journeydsl.fit.FitResult`: ``.text`` is the fitted
+    journey (fmt-clean), ``.journey`` its model, ``.fits`` the evidence per
+    stage, ``.summary()`` the printed goodness of fit. Needs scipy
+    (``pip install 'journeydsl[fit]'``).
+    """
+    from journeydsl.fit import fit_export
+
+    return fit_export(events, into=into, as_of=as_of, shape=shape, map_path=map_path, goal=goal, since=since,
+                      strict=strict)
 
 
 def flows_from(results: Results, arm: int = 0) -> Flows:
@@ -209,8 +242,17 @@ def render(
 
     ``flows=True`` simulates first and overlays the forecast (or pass the
     :class:`~journeydsl.results.Results` of an earlier run of the same journey).
+    A ``path`` that is the journey's own file is refused with ``RenderError``
+    (the map never replaces the journey it was drawn from).
     """
+    from journeydsl.maps import RenderError
     from journeydsl.maps import render as _render
+
+    if path is not None and journey.source:
+        from journeydsl.fileio import CannotWrite, same_file
+
+        if same_file(path, journey.source):
+            raise RenderError(str(CannotWrite(path, "it is the journey's own file; choose another path")))
 
     drawn = journey.with_scenario(scenario) if scenario else journey
     title = f"{journey.name} — {journey.scenario(scenario).title}" if scenario else None

@@ -9,10 +9,12 @@ No traceback reaches a user without ``--debug``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
+import os
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -24,10 +26,13 @@ from journeydsl.errors import (
     format_diagnostic,
     format_diagnostics,
 )
-from journeydsl.fileio import atomic_write
+from journeydsl.fileio import STDOUT, CannotWrite, atomic_write, check_output, os_reason, write_output
+from journeydsl.sanitize import for_terminal, for_terminal_lines
 from journeydsl.source import Source
 
 if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
     from journeydsl.model import Journey
     from journeydsl.progress import Progress
     from journeydsl.results import Results
@@ -45,7 +50,8 @@ class UsageError(Exception):
 
 
 def _err(text: str) -> None:
-    print(text, file=sys.stderr)
+    """A message on stderr; control characters from file names or labels are shown as escapes."""
+    print(for_terminal_lines(text), file=sys.stderr)
 
 
 # --- loading ------------------------------------------------------------
@@ -103,7 +109,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             if diags:
                 _err(format_diagnostics(diags, source))
             elif not args.quiet:
-                print(f"{path}: ok")
+                print(f"{for_terminal(path)}: ok")
     if args.format == "json":
         print(diagnostics_to_json(everything))
     return status
@@ -137,16 +143,20 @@ def cmd_fmt(args: argparse.Namespace) -> int:
             status = EXIT_INVALID
             _err(f"{path}: would be reformatted")
             if args.diff:
-                sys.stdout.writelines(
-                    difflib.unified_diff(
-                        before.splitlines(keepends=True),
-                        after.splitlines(keepends=True),
-                        fromfile=path,
-                        tofile=f"{path} (formatted)",
-                    )
+                diff = difflib.unified_diff(
+                    before.splitlines(keepends=True),
+                    after.splitlines(keepends=True),
+                    fromfile=path,
+                    tofile=f"{path} (formatted)",
                 )
+                if sys.stdout.isatty():  # shown, not piped to patch: no control character acts
+                    diff = (for_terminal(line.rstrip("\n")) + "\n" for line in diff)
+                sys.stdout.writelines(diff)
         else:
-            atomic_write(path, after)
+            try:
+                atomic_write(path, after)
+            except OSError as exc:
+                raise CannotWrite(path, os_reason(exc)) from None
             if not args.quiet:
                 _err(f"{path}: reformatted")
     return status
@@ -158,18 +168,16 @@ def _progress(args: argparse.Namespace, what: str) -> Progress:
     return Progress(what, quiet=args.quiet)
 
 
-def _emit(args: argparse.Namespace, results: Results) -> None:
+def _write(args: argparse.Namespace, path: str | None, data: str | bytes, inputs: Sequence[str]) -> None:
+    """Write a command's output to ``path`` (None or '-': the terminal), saying so unless quiet."""
+    if write_output(path or STDOUT, data, inputs) and not args.quiet:
+        _err(f"wrote {path}")
+
+
+def _emit(args: argparse.Namespace, results: Results, inputs: Sequence[str]) -> None:
     from journeydsl.report import format_results
 
-    text = format_results(results, args.format)
-    if args.output:
-        atomic_write(args.output, text)
-        if not args.quiet:
-            _err(f"wrote {args.output}")
-    else:
-        sys.stdout.write(text)
-        if not text.endswith("\n"):
-            sys.stdout.write("\n")
+    _write(args, args.output, format_results(results, args.format), inputs)
 
 
 def _horizon(args: argparse.Namespace) -> float | None:
@@ -192,27 +200,54 @@ def _simulate(args: argparse.Namespace, journey: Journey, scenarios: list[str] |
 
     progress = _progress(args, "simulating")
     try:
-        return api.simulate(
-            journey,
-            customers=args.customers,
-            seed=args.seed,
-            scenarios=scenarios,
-            horizon_days=_horizon(args),
-            workers=args.workers,
-            progress=progress,
-        )
+        with _executor(args) as executor:
+            return api.simulate(
+                journey,
+                customers=args.customers,
+                seed=args.seed,
+                scenarios=scenarios,
+                horizon_days=_horizon(args),
+                workers=args.workers,
+                progress=progress,
+                executor=executor,
+            )
     except KeyError as exc:
         raise UsageError(f"--scenario: {exc.args[0]}") from None
     finally:
         progress.close()
 
 
+@contextlib.contextmanager
+def _executor(args: argparse.Namespace) -> Iterator[Executor | None]:
+    """The Dask cluster's executor when ``--scheduler`` (or JOURNEYDSL_SCHEDULER) names one, else None."""
+    from journeydsl.montecarlo.executors import SCHEDULER_ENV
+
+    address = getattr(args, "scheduler", None) or os.environ.get(SCHEDULER_ENV)
+    if not address:
+        yield None
+        return
+    from journeydsl.montecarlo.executors import dask_executor
+
+    try:
+        client, executor = dask_executor(address, timeout="10s")
+    except ImportError as exc:
+        raise UsageError(str(exc)) from None
+    except OSError as exc:
+        raise UsageError(f"--scheduler: cannot reach the Dask scheduler at {address}: {exc}") from None
+    try:
+        yield executor
+    finally:
+        client.close()
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
+    if args.output:
+        check_output(args.output, [args.file])
     journey = _load(args.file, quiet=args.quiet)
     if args.exact:
         from journeydsl.report import format_exact
 
-        sys.stdout.write(format_exact(journey, args.format))
+        _write(args, args.output, format_exact(journey, args.format), [args.file])
         return EXIT_OK
     if args.no_scenarios:
         chosen: list[str] | None = []
@@ -221,7 +256,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     else:
         chosen = None
     results = _simulate(args, journey, chosen)
-    _emit(args, results)
+    _emit(args, results, [args.file])
     return EXIT_OK
 
 
@@ -230,23 +265,27 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     if len(args.files) < 2:
         raise UsageError("compare needs at least two journey files (the first is the baseline)")
+    if args.output:
+        check_output(args.output, args.files)
     journeys = []
     for path in args.files:
         journey = _load(path, quiet=args.quiet)
         journeys.append(journey)
     progress = _progress(args, "simulating")
     try:
-        results = api.compare(
-            journeys,
-            customers=args.customers,
-            seed=args.seed,
-            horizon_days=_horizon(args),
-            workers=args.workers,
-            progress=progress,
-        )
+        with _executor(args) as executor:
+            results = api.compare(
+                journeys,
+                customers=args.customers,
+                seed=args.seed,
+                horizon_days=_horizon(args),
+                workers=args.workers,
+                progress=progress,
+                executor=executor,
+            )
     finally:
         progress.close()
-    _emit(args, results)
+    _emit(args, results, args.files)
     return EXIT_OK
 
 
@@ -268,11 +307,12 @@ def cmd_render(args: argparse.Namespace) -> int:
         suffix = {"svg": ".svg", "png": ".png", "dot": ".dot", "mermaid": ".mmd"}[fmt]
         stem = Path(args.file).with_suffix("")
         out = f"{stem}.{args.scenario}{suffix}" if args.scenario else f"{stem}{suffix}"
+    check_output(out, [args.file])
     progress = _progress(args, "simulating flows")
     try:
         drawn = api.render(
             journey,
-            None if out == "-" else out,
+            None,
             format=fmt,
             scenario=args.scenario,
             flows=args.flows,
@@ -280,19 +320,12 @@ def cmd_render(args: argparse.Namespace) -> int:
             customers=args.customers,
             seed=args.seed,
         )
-        if out == "-":
-            if isinstance(drawn, bytes):
-                sys.stdout.flush()
-                sys.stdout.buffer.write(drawn)
-            else:
-                sys.stdout.write(drawn)
     except RenderError as exc:
-        _err(f"error: {exc}")
+        _err(f"journeydsl render: error: {exc}")
         return EXIT_USAGE
     finally:
         progress.close()
-    if out != "-" and not args.quiet:
-        _err(f"wrote {out}")
+    _write(args, out, drawn, [args.file])
     return EXIT_OK
 
 
@@ -305,15 +338,16 @@ def cmd_init(args: argparse.Namespace) -> int:
         return EXIT_OK
     if args.file is None:
         raise UsageError("init needs a FILE to write (or --list to see the templates)")
-    target = Path(args.file)
-    if target.exists() and not args.force:
-        raise UsageError(f"{target}: already exists (use --force to overwrite it)")
+    target = args.file
+    if target != STDOUT:
+        if Path(target).exists() and not args.force:
+            raise UsageError(f"{target}: already exists (use --force to overwrite it)")
+        check_output(target)
     try:
         text = template_text(args.template)
     except KeyError as exc:
         raise UsageError(str(exc.args[0])) from None
-    atomic_write(target, text)
-    if not args.quiet:
+    if write_output(target, text) and not args.quiet:
         _err(f"wrote {target} from the '{args.template}' template; next: journeydsl check {target}")
     return EXIT_OK
 
@@ -321,6 +355,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from journeydsl.htmlreport import build_report
 
+    check_output(args.output, [args.file])
     journey = _load(args.file, quiet=args.quiet)
     results = _simulate(args, journey, None)
     fc = None
@@ -332,11 +367,65 @@ def cmd_report(args: argparse.Namespace) -> int:
             fc = forecast(journey, None, customers=args.customers, seed=args.seed, progress=progress)
         finally:
             progress.close()
-    html = build_report(journey, results, fc)
-    atomic_write(args.output, html)
-    if not args.quiet:
-        _err(f"wrote {args.output}")
+    _write(args, args.output, build_report(journey, results, fc), [args.file])
     return EXIT_OK
+
+
+def cmd_fit(args: argparse.Namespace) -> int:
+    """Calibrate a journey from a CRM export; nothing is written unless everything succeeded."""
+    from journeydsl.fit import FitDataError, fit_export  # lazy: numpy/scipy only when fitting
+
+    for path in (args.events, args.into, args.map):
+        if path is not None:
+            _read_bytes_ok(path)
+    if args.into is not None:
+        _load(args.into, quiet=True)  # an invalid base is a journey error (exit 1) with its diagnostics
+    try:
+        result = fit_export(args.events, into=args.into, as_of=args.as_of, shape=args.from_, map_path=args.map,
+                            goal=args.goal, since=args.since, strict=args.strict)
+    except FitDataError as exc:
+        if exc.diagnostics:
+            _err(format_diagnostics(exc.diagnostics, exc.source))
+        _err(f"journeydsl fit: error: {exc}\nnothing was written")
+        return EXIT_INVALID
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if result.problems and not args.quiet:
+        shown = result.problems[:20]
+        _err("\n".join(format_diagnostic(d, result.events.source) for d in shown))
+        more = len(result.problems) - len(shown)
+        _err(f"{len(result.problems):,} row(s) could not be used" + (f" ({more:,} more not shown)" if more else "")
+             + "; --strict makes them an error")
+    if not args.quiet:
+        for w in result.warnings:
+            _err(f"warning: {w}")
+        _err(result.summary().rstrip("\n"))
+    if args.report:
+        from journeydsl.fit.report import write_report
+
+        write_report(result, args.report)
+        if not args.quiet:
+            _err(f"wrote {args.report}")
+    if args.output:
+        atomic_write(args.output, result.text)
+        if not args.quiet:
+            _err(f"wrote {args.output}")
+    else:
+        sys.stdout.write(result.text)
+    return EXIT_OK
+
+
+def _read_bytes_ok(path: str) -> None:
+    p = Path(path)
+    if not p.exists():
+        hint = ""
+        if p.parent.is_dir():
+            close = difflib.get_close_matches(p.name, [c.name for c in p.parent.iterdir()], n=1)
+            if close:
+                hint = f"; did you mean '{p.parent / close[0]}'?"
+        raise UsageError(f"{path}: no such file{hint}")
+    if p.is_dir():
+        raise UsageError(f"{path}: is a folder, not a file")
 
 
 def cmd_forecast(args: argparse.Namespace) -> int:
@@ -349,6 +438,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
             "--draws is not available yet: parameter uncertainty (issue 12) has not landed; "
             "the intervals cover simulation noise and Poisson noise in arrivals"
         )
+    check_output(args.output, [args.file])
     journey = _load(args.file, quiet=args.quiet)
     if not journey.plans:
         raise UsageError(
@@ -367,15 +457,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
         fc = api.forecast(journey, args.plan, customers=args.customers, seed=args.seed, progress=progress)
     finally:
         progress.close()
-    text = format_forecast(fc, args.format)
-    if args.output:
-        atomic_write(args.output, text)
-        if not args.quiet:
-            _err(f"wrote {args.output}")
-    else:
-        sys.stdout.write(text)
-        if not text.endswith("\n"):
-            sys.stdout.write("\n")
+    _write(args, args.output, format_forecast(fc, args.format), [args.file])
     return EXIT_OK
 
 
@@ -421,10 +503,14 @@ def _add_run_options(p: argparse.ArgumentParser, *, output: bool = True) -> None
                         "(default: the file's 'horizon')")
     p.add_argument("--workers", type=_positive_int, default=1, metavar="K",
                    help="processes to use; results do not depend on it (default 1)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run on the Dask cluster whose scheduler is at ADDRESS, e.g. tcp://host:8786 "
+                        "(default: $JOURNEYDSL_SCHEDULER; needs journeydsl[dask]); same numbers as one machine")
     if output:
         p.add_argument("--format", "-f", choices=OUTPUT_FORMATS, default="table",
                        help="output format (default table)")
-        p.add_argument("--output", "-o", metavar="PATH", help="write to PATH instead of the terminal")
+        p.add_argument("--output", "-o", metavar="PATH",
+                       help="write to PATH instead of the terminal ('-': the terminal)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -510,13 +596,34 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", parents=[common], help="write a self-contained HTML report",
                        description="Simulate a journey and its scenarios and write one HTML page.")
     p.add_argument("file", metavar="FILE")
-    p.add_argument("--output", "-o", metavar="PATH", required=True, help="the .html file to write")
+    p.add_argument("--output", "-o", metavar="PATH", required=True,
+                   help="the .html file to write ('-' for the terminal)")
     _add_run_options(p, output=False)
     p.set_defaults(func=cmd_report)
 
+    p = sub.add_parser("fit", parents=[common], help="calibrate a journey from a CRM export",
+                       description="Fit branch shares, times in stage and rates to a CRM export "
+                                   "(open leads counted as censored), into your journey or a new one.")
+    p.add_argument("events", metavar="EVENTS.csv", help="the export: entries, transitions, amoCRM/Kommo, "
+                   "HubSpot or Salesforce")
+    p.add_argument("--into", metavar="BASE.journey", help="write the fitted figures into a copy of this journey")
+    p.add_argument("--as-of", dest="as_of", metavar="DATE",
+                   help="the export's cut-off (default: its latest time); a date means the end of that day")
+    p.add_argument("--output", "-o", metavar="OUT.journey", help="where to write the journey (default: the terminal)")
+    p.add_argument("--from", dest="from_", default="auto",
+                   choices=("auto", "entries", "transitions", "kommo", "hubspot", "salesforce"),
+                   help="the export's shape (default: told by its header)")
+    p.add_argument("--map", metavar="MAP.csv",
+                   help="CSV 'data_name,stage' for stages that match by neither id nor label")
+    p.add_argument("--goal", metavar="STAGE", help="without --into: the goal stage of the new journey")
+    p.add_argument("--since", metavar="DATE", help="only cases that started on or after DATE")
+    p.add_argument("--report", metavar="fit.html|fit.md", help="also write the goodness-of-fit report")
+    p.add_argument("--strict", action="store_true", help="any bad row is an error")
+    p.set_defaults(func=cmd_fit)
+
     p = sub.add_parser("init", parents=[common], help="start a new journey from a template",
                        description="Write a commented starting journey from one of the examples.")
-    p.add_argument("file", metavar="FILE", nargs="?")
+    p.add_argument("file", metavar="FILE", nargs="?", help="the file to write ('-' for the terminal)")
     p.add_argument("--template", "-t", default="saas_trial", metavar="NAME",
                    help="which example to start from (default saas_trial; see --list)")
     p.add_argument("--list", action="store_true", help="list the templates")
@@ -546,7 +653,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except JourneyError as exc:
         _err(format_diagnostics(exc.diagnostics, exc.source))
         return EXIT_INVALID
-    except UsageError as exc:
+    except (UsageError, CannotWrite) as exc:
         _err(f"journeydsl {args.command}: error: {exc}")
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -88,6 +88,10 @@ class _Compiler:
         self.touchpoint_names: dict[str, Span | None] = {}
         self.trigger_names: dict[str, Span | None] = {}
         self.transition_keys: set[tuple[str, str]] = set()
+        # what the segments add to the base: a scenario may change or remove these too
+        self.segment_tps: dict[str, Span | None] = {}
+        self.segment_triggers: dict[str, Span | None] = {}
+        self.segment_keys: set[tuple[str, str]] = set()
 
     # --- values -------------------------------------------------------------
 
@@ -305,12 +309,16 @@ class _Compiler:
         scenarios: list[Scenario] = []
         seg_names: dict[str, Span | None] = {}
         sc_names: dict[str, Span | None] = {}
+        # segments first: a scenario applies on top of every segment, and may change or
+        # remove what a segment adds
         for it in items:
             if isinstance(it, sx.SegmentNode):
                 seg = self.segment(it, seg_names)
                 if seg is not None:
                     segments.append(seg)
-            elif isinstance(it, sx.ScenarioNode):
+                    self.note_segment_additions(seg.overrides)
+        for it in items:
+            if isinstance(it, sx.ScenarioNode):
                 sc = self.scenario(it, sc_names)
                 if sc is not None:
                     scenarios.append(sc)
@@ -654,20 +662,44 @@ class _Compiler:
 
     # --- segments, scenarios ------------------------------------------------------
 
-    def overrides(self, items: Sequence[sx.Override], owner: str) -> Overrides:
-        """The overrides of one segment or scenario; touchpoints it adds can be used inside it."""
+    def note_segment_additions(self, ov: Overrides) -> None:
+        """Remember the touchpoints, triggers and transitions a segment adds to the base."""
+        for tp in ov.touchpoints:
+            if tp.name not in self.touchpoint_names:
+                self.segment_tps.setdefault(tp.name, tp.span)
+        for tg in ov.triggers:
+            if tg.name not in self.trigger_names:
+                self.segment_triggers.setdefault(tg.name, tg.span)
+        self.segment_keys |= {t.key for t in ov.transitions} - self.transition_keys
+
+    def overrides(
+        self, items: Sequence[sx.Override], owner: str, *, scenario: bool = False
+    ) -> Overrides:
+        """The overrides of one segment or scenario; touchpoints it adds can be used inside it.
+
+        A segment's changes are written against the base; a scenario's also
+        against what the segments add (it applies on top of each segment).
+        """
         base_tps = self.touchpoint_names
         self.touchpoint_names = dict(base_tps)
         for it in items:
             if isinstance(it, sx.TouchpointNode) and it.name.text not in base_tps:
                 self.touchpoint_names[it.name.text] = it.name.span
+        known_tps = base_tps
+        if scenario:
+            known_tps = base_tps | self.segment_tps
+            triggers = self.trigger_names | self.segment_triggers
+            keys = self.transition_keys | self.segment_keys
+        else:
+            triggers, keys = self.trigger_names, self.transition_keys
         try:
-            return self._overrides(items, owner, base_tps)
+            return self._overrides(items, owner, known_tps, triggers, keys)
         finally:
             self.touchpoint_names = base_tps
 
     def _overrides(
-        self, items: Sequence[sx.Override], owner: str, base_tps: dict[str, Span | None]
+        self, items: Sequence[sx.Override], owner: str, base_tps: dict[str, Span | None],
+        trigger_names: dict[str, Span | None], transition_keys: set[tuple[str, str]],
     ) -> Overrides:
         stages: list[StagePatch] = []
         transitions: list[Transition] = []
@@ -678,6 +710,7 @@ class _Compiler:
         changed = {
             (t.source.text, t.target.text) for t in items if isinstance(t, sx.TransitionNode)
         }
+        changed_triggers = {t.name.text for t in items if isinstance(t, sx.TriggerNode)}
         patched: dict[tuple[str, str], Span | None] = {}
 
         def once(kind: str, name: sx.Name) -> bool:
@@ -724,11 +757,11 @@ class _Compiler:
                 if not once("trigger", it.name):
                     continue
                 f = self.trigger_fields(it, self.stage_names)
-                if it.name.text not in self.trigger_names and "when" not in f:
+                if it.name.text not in trigger_names and "when" not in f:
                     self.bag.error(
                         it.name.span, "E310",
                         f"new trigger '{it.name.text}' in {owner} has no 'when'",
-                        did_you_mean(it.name.text, self.trigger_names)
+                        did_you_mean(it.name.text, trigger_names)
                         or "a new trigger needs 'when ...'; to change one, use its name",
                     )
                     continue
@@ -736,14 +769,22 @@ class _Compiler:
                     continue
                 tgs.append(TriggerPatch(name=it.name.text, label=it.label, span=it.span, **f))
             elif isinstance(it, sx.WithoutTrigger):
-                if self.ref(it.name, self.trigger_names, "trigger", "E203"):
-                    removals.append(Removal(kind="trigger", names=(it.name.text,), span=it.span))
+                if not self.ref(it.name, trigger_names, "trigger", "E203"):
+                    continue
+                if it.name.text in changed_triggers:
+                    self.bag.error(
+                        it.span, "E311",
+                        f"{owner} both changes and removes trigger '{it.name.text}'",
+                        "keep the change or the 'without', not both",
+                    )
+                    continue
+                removals.append(Removal(kind="trigger", names=(it.name.text,), span=it.span))
             elif isinstance(it, sx.WithoutTransition):
                 ok = self.ref(it.source, self.stage_names, "stage", "E201")
                 ok = self.ref(it.target, self.stage_names, "stage", "E201") and ok
                 key = (it.source.text, it.target.text)
-                if ok and key not in self.transition_keys:
-                    outs = sorted(t for s, t in self.transition_keys if s == key[0])
+                if ok and key not in transition_keys:
+                    outs = sorted(t for s, t in transition_keys if s == key[0])
                     self.bag.error(
                         it.span, "E204", f"there is no transition '{key[0]} -> {key[1]}'",
                         (f"'{key[0]}' leads to " + ", ".join(f"'{t}'" for t in outs))
@@ -791,13 +832,14 @@ class _Compiler:
                 " choose another name", None,
             )
             ok = False
-        ov = self.overrides(node.overrides, f"scenario '{node.name.text}'")
+        ov = self.overrides(node.overrides, f"scenario '{node.name.text}'", scenario=True)
         if not ok:
             return None
         return Scenario(name=node.name.text, label=node.label, overrides=ov, span=node.span)
 
     def try_variants(self, journey: Journey) -> None:
-        """Merge each segment and scenario once, so a bad merge is reported, not raised later."""
+        """Merge every segment, scenario and segment in a scenario once, so that a bad
+        merge is reported here, not raised later by ``simulate``."""
         for seg in journey.segments:
             try:
                 apply_overrides(journey, seg.overrides)
@@ -806,10 +848,12 @@ class _Compiler:
                                + _pydantic_message(exc), None)
         for sc in journey.scenarios:
             try:
-                journey.with_scenario(sc.name)
+                journey.with_scenario(sc.name).segment_journeys()
             except ValidationError as exc:
                 self.bag.error(sc.span, "E300", f"in scenario '{sc.name}': "
                                + _pydantic_message(exc), None)
+            except ValueError as exc:
+                self.bag.error(sc.span, "E300", f"in scenario '{sc.name}': {exc}", None)
 
 
 def _quantity_text(q: sx.Quantity) -> str:

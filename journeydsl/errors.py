@@ -108,15 +108,21 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
 
 
 def format_diagnostic(diag: Diagnostic, source: Source | None = None) -> str:
-    """``file:line:col: severity: message``, then the excerpt with a caret, then the hint."""
-    where = diag.path
+    """``file:line:col: severity: message``, then the excerpt with a caret, then the hint.
+
+    Text for a terminal: control characters in the path, message, source line
+    and hint are shown as escapes (:func:`journeydsl.sanitize.for_terminal`).
+    """
+    from journeydsl.sanitize import for_terminal
+
+    where = for_terminal(diag.path)
     if diag.span is not None:
         where = f"{where}:{diag.span.line}:{diag.span.col}"
-    lines = [f"{where}: {diag.severity}: {diag.message}"]
+    lines = [f"{where}: {diag.severity}: {for_terminal(diag.message)}"]
     if source is not None and diag.span is not None:
         lines.append(source.excerpt(diag.span))
     if diag.hint:
-        lines.append(f"   hint: {diag.hint}")
+        lines.append(f"   hint: {for_terminal(diag.hint)}")
     return "\n".join(lines)
 
 
@@ -132,7 +138,9 @@ def format_diagnostics(diags: Sequence[Diagnostic], source: Source | None = None
     if warnings:
         counts.append(f"{warnings} warning{'s' if warnings != 1 else ''}")
     if counts:
-        parts.append(f"found {' and '.join(counts)} in {name}")
+        from journeydsl.sanitize import for_terminal
+
+        parts.append(f"found {' and '.join(counts)} in {for_terminal(name)}")
     return "\n".join(parts)
 
 

@@ -17,7 +17,7 @@ model and formatting it again changes nothing.
 from __future__ import annotations
 
 import bisect
-import json
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -28,7 +28,7 @@ from journeydsl.model import DIST_PARAMS
 from journeydsl.parser import parse
 from journeydsl.source import Source, Span
 
-__all__ = ["format_number", "format_source"]
+__all__ = ["format_number", "format_source", "quote_label"]
 
 INDENT = "    "
 
@@ -115,10 +115,39 @@ def _dist(d: sx.DistNode) -> str:
     return f"{d.kind}({args})"
 
 
+#: Characters a label shows as an escape: the language's own (\" \\ \t \n \r), then
+#: ``\uXXXX`` for every other control character, the line and paragraph separators,
+#: the byte-order mark and the bidirectional controls that could make a line read
+#: differently from what it says (everything else, any script or emoji, is written as is).
+_LABEL_ESCAPES = {'"': '\\"', "\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}
+_INVISIBLE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff\ufff9-\ufffb\ud800-\udfff]"
+)
+
+
+def quote_label(label: str) -> str:
+    r"""A label as the language writes it: in double quotes, with the language's escapes.
+
+    Reading the result back (:func:`journeydsl.transformer.unquote`) gives ``label`` again.
+
+    >>> print(quote_label('Free\ttrial "Pro" \\ Клиент 🎉\x1b'))
+    "Free\ttrial \"Pro\" \\ Клиент 🎉\u001b"
+    """
+    out = []
+    for ch in label:
+        if ch in _LABEL_ESCAPES:
+            out.append(_LABEL_ESCAPES[ch])
+        elif _INVISIBLE.match(ch):
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
 def _label(label: str | None) -> str:
     if label is None:
         return ""
-    return " " + json.dumps(label, ensure_ascii=False)
+    return " " + quote_label(label)
 
 
 # --- comments ----------------------------------------------------------------------

@@ -21,6 +21,7 @@ Mermaid labels, so hostile names and labels cannot break the output.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import math
 import re
@@ -31,11 +32,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from journeydsl.fileio import atomic_write
+from journeydsl.fileio import CannotWrite, atomic_write, os_reason
 from journeydsl.model import DAYS, CashFlow, Dist, Journey, Stage, Transition, Trigger
 
 __all__ = [
     "FORMATS",
+    "MAX_LABEL",
     "Flows",
     "RenderError",
     "render",
@@ -45,6 +47,11 @@ __all__ = [
 
 #: The output formats :func:`render` knows.
 FORMATS: tuple[str, ...] = ("svg", "png", "dot", "mermaid")
+
+#: The longest label a map shows whole: a longer label, name or title is cut to this
+#: many characters, the last one an ellipsis '…' (Graphviz silently draws an empty
+#: box for a label of about a megabyte, and Mermaid refuses diagrams past 50,000 characters).
+MAX_LABEL = 200
 
 #: A font with Latin, Cyrillic and Greek coverage that Debian and most systems ship.
 FONT = "DejaVu Sans"
@@ -206,13 +213,24 @@ def _cash(flow: CashFlow, currency: str | None) -> str:
 # --- what the map says ---------------------------------------------------------
 
 
+def _short(text: str, limit: int = MAX_LABEL) -> str:
+    """User text as a map shows it: at most ``limit`` characters, the cut marked with '…'.
+
+    >>> _short("Free trial"), _short("x" * 300)[-3:], len(_short("x" * 300))
+    ('Free trial', 'xx…', 200)
+    """
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1] + "…"
+
+
 def _touch_text(journey: Journey, name: str) -> str:
     """'Paid social (paid_social)' for a touchpoint, or the bare name if it is unknown."""
     try:
         tp = journey.touchpoint(name)
     except KeyError:
-        return name
-    return f"{tp.title} ({tp.channel})"
+        return _short(name)
+    return f"{_short(tp.title)} ({_short(tp.channel)})"
 
 
 def _stage_lines(journey: Journey, stage: Stage, flows: Flows | None) -> list[str]:
@@ -280,7 +298,7 @@ def _trigger_lines(journey: Journey, tg: Trigger) -> tuple[str, str]:
     if tg.then_stage is not None:
         share = _pct(tg.then_share) if tg.then_share is not None else "all"
         rule += f" → {share}"
-    return tg.title, rule
+    return _short(tg.title), rule
 
 
 def _wrap(text: str, width: int = 26) -> list[str]:
@@ -305,6 +323,17 @@ def _penwidth(value: float, top: float) -> float:
 
 def _flow_text(value: float) -> str:
     return f"{_num(value, 0 if value >= 10 else 1)} per 1,000"
+
+
+def _dot_id(name: str) -> str:
+    """A stage's DOT node id: its name, or for a very long name its start and a digest.
+
+    Graphviz refuses quoted strings longer than 16,384 characters; names are
+    letters, digits and '_', so the '~' keeps the shortened id apart from any name.
+    """
+    if len(name) <= 100:
+        return name
+    return f"{name[:64]}~{hashlib.sha256(name.encode('utf-8')).hexdigest()[:16]}"
 
 
 def _fresh_id(base: str, taken: set[str]) -> str:
@@ -368,7 +397,8 @@ def _q(text: str) -> str:
 
 
 def _font(text: str, size: int | None = None, color: str | None = None, bold: bool = False) -> str:
-    body = _xml(text)
+    # Graphviz cannot parse an empty element (<B></B>, <FONT></FONT>): an empty label is a space
+    body = _xml(text) or " "
     if bold:
         body = f"<B>{body}</B>"
     attrs = ""
@@ -385,7 +415,7 @@ def _dot_stage_label(journey: Journey, stage: Stage, flows: Flows | None) -> str
     badges = [_LOOKS[r].badge for r in _roles(stage)]
     if badges:
         rows.append(_font(" · ".join(badges), 8, look.border, bold=True))
-    rows.extend(_font(line, 12, _TEXT, bold=True) for line in _wrap(stage.title))
+    rows.extend(_font(line, 12, _TEXT, bold=True) for line in _wrap(_short(stage.title)))
     for line in _stage_lines(journey, stage, flows):
         color = _FLOW_COLOR if line.startswith("reached by") else _MUTED
         rows.append(_font(line, 9, color, bold=color == _FLOW_COLOR))
@@ -422,7 +452,7 @@ def _dot_stage(journey: Journey, stage: Stage, flows: Flows | None, indent: str)
     ]
     if stage.goal:
         pairs.append(("peripheries", "2"))
-    return f"{indent}{_q(stage.name)} {_attrs(pairs)};"
+    return f"{indent}{_q(_dot_id(stage.name))} {_attrs(pairs)};"
 
 
 def _legend_rows(journey: Journey, flows: Flows | None) -> list[tuple[str, str, str]]:
@@ -490,8 +520,8 @@ def to_dot(
     True
     """
     rankdir = _check_direction(direction)
-    ids = {s.name for s in journey.stages}
-    heading = title if title is not None else journey.name
+    ids = {_dot_id(s.name) for s in journey.stages}
+    heading = _short(title if title is not None else journey.name)
     out: list[str] = [
         "digraph journey {",
         "  graph "
@@ -536,7 +566,7 @@ def to_dot(
             "    graph "
             + _attrs(
                 [
-                    ("label", "<" + _font(phase, 11, _MUTED, bold=True) + ">"),
+                    ("label", "<" + _font(_short(phase), 11, _MUTED, bold=True) + ">"),
                     ("style", '"rounded,filled"'),
                     ("fillcolor", _q(_CLUSTER_FILL)),
                     ("color", _q(_CLUSTER_BORDER)),
@@ -562,7 +592,7 @@ def to_dot(
         pairs = [("label", _dot_edge_label(head, lines, color, extra)), ("color", _q(color))]
         if t.key in per_edge:
             pairs.append(("penwidth", str(_penwidth(per_edge[t.key], top))))
-        out.append(f"  {_q(t.source)} -> {_q(t.target)} {_attrs(pairs)};")
+        out.append(f"  {_q(_dot_id(t.source))} -> {_q(_dot_id(t.target))} {_attrs(pairs)};")
 
     for tg in journey.triggers:
         name, rule = _trigger_lines(journey, tg)
@@ -578,9 +608,9 @@ def to_dot(
             ]
             if extra is not None:
                 pairs.append(("penwidth", str(_penwidth(per_edge[key], top))))
-            out.append(f"  {_q(tg.stage)} -> {_q(tg.then_stage)} {_attrs(pairs)};")
+            out.append(f"  {_q(_dot_id(tg.stage))} -> {_q(_dot_id(tg.then_stage))} {_attrs(pairs)};")
         else:
-            note = _fresh_id(f"trigger {tg.name}", ids)
+            note = _fresh_id(_dot_id(f"trigger {tg.name}"), ids)
             label = (
                 "<"
                 + _font(f"⚡ {name}", 9, _TRIGGER_COLOR, bold=True)
@@ -597,7 +627,7 @@ def to_dot(
             ]
             out.append(f"  {_q(note)} {_attrs(pairs)};")
             out.append(
-                f"  {_q(tg.stage)} -> {_q(note)} "
+                f"  {_q(_dot_id(tg.stage))} -> {_q(note)} "
                 + _attrs(
                     [
                         ("style", "dotted"),
@@ -624,13 +654,15 @@ def to_dot(
     # pull the legend to the far end of the flow, after the stages nothing leaves
     sinks = [s.name for s in journey.stages if not journey.out_edges(s.name)]
     for name in sinks or [journey.stages[-1].name]:
-        out.append(f"  {_q(name)} -> {_q(legend)} [style=invis, weight=0];")
+        out.append(f"  {_q(_dot_id(name))} -> {_q(legend)} [style=invis, weight=0];")
     out.append("}")
     return "\n".join(out) + "\n"
 
 
 # --- Mermaid ---------------------------------------------------------------
 
+#: Characters written as Mermaid entity codes inside labels: markup, the quote that
+#: ends the label and the '|' that ends an edge label.
 _MERMAID_ENTITIES = {
     "#": "#35;",
     "&": "#amp;",
@@ -640,6 +672,10 @@ _MERMAID_ENTITIES = {
     "`": "#96;",
     "|": "#124;",
 }
+#: Runs of '%' or ':' are entity-coded too, so that no '%%{init: ...}%%' directive
+#: (Mermaid applies those wherever they stand), '%%' comment or ':::' class
+#: shorthand can form; a lone '%' as in '30%' stays as it is.
+_MERMAID_RUNS = re.compile(r"%{2,}|:{2,}")
 
 
 def _mm(text: str) -> str:
@@ -647,18 +683,22 @@ def _mm(text: str) -> str:
 
     >>> _mm('<script>"x"</script>')
     '#lt;script#gt;#quot;x#quot;#lt;/script#gt;'
+    >>> _mm("%%{init: {'theme':'dark'}}%% x:::red 30%")
+    "#37;#37;{init: {'theme':'dark'}}#37;#37; x#58;#58;#58;red 30%"
     """
     out = "".join(_MERMAID_ENTITIES.get(ch, ch) for ch in _clean(text))
+    out = _MERMAID_RUNS.sub(lambda m: "".join(f"#{ord(c)};" for c in m.group(0)), out)
     return re.sub(r"[\x00-\x1f\x7f]", " ", out)
 
 
 def _mm_label(lines: Sequence[str]) -> str:
-    return '"' + "<br/>".join(_mm(line) for line in lines) + '"'
+    body = "<br/>".join(_mm(line) for line in lines)
+    return f'"{body}"' if body.strip() else '" "'  # Mermaid cannot parse an empty label ""
 
 
 def _mm_id(prefix: str, name: str, index: int) -> str:
     """A Mermaid node id that no keyword or edge syntax can clash with."""
-    if re.fullmatch(r"[A-Za-z0-9_]+", name):
+    if re.fullmatch(r"[A-Za-z0-9_]{1,100}", name):
         return f"{prefix}_{name}"
     return f"{prefix}x_{index}"
 
@@ -691,9 +731,10 @@ def to_mermaid(
     True
     """
     rankdir = _check_direction(direction)
-    heading = title if title is not None else journey.name
+    heading = _short(title if title is not None else journey.name)
     yaml_title = json.dumps(_clean(heading), ensure_ascii=False)
-    yaml_title = yaml_title.replace("<", "\\u003c").replace(">", "\\u003e")
+    for ch in "<>%":  # no markup and no '%%' directive, even in the front matter
+        yaml_title = yaml_title.replace(ch, f"\\u{ord(ch):04x}")
     out = ["---", f"title: {yaml_title}", "---", f"flowchart {rankdir}"]
     ids = {s.name: _mm_id("st", s.name, i) for i, s in enumerate(journey.stages)}
 
@@ -701,7 +742,7 @@ def to_mermaid(
         role = _primary_role(stage)
         opening, closing = _MM_SHAPES[role]
         badges = [_LOOKS[r].badge for r in _roles(stage)]
-        lines = ([" · ".join(badges)] if badges else []) + [stage.title]
+        lines = ([" · ".join(badges)] if badges else []) + [_short(stage.title)]
         lines += _stage_lines(journey, stage, flows)
         return f"{indent}{ids[stage.name]}{opening}{_mm_label(lines)}{closing}"
 
@@ -709,7 +750,7 @@ def to_mermaid(
         members = [s for s in journey.stages if s.phase == phase]
         if not members:
             continue
-        out.append(f"  subgraph phase_{i}[{_mm_label([phase])}]")
+        out.append(f"  subgraph phase_{i}[{_mm_label([_short(phase)])}]")
         out.append(f"    direction {rankdir}")
         out.extend(node(s, "    ") for s in members)
         out.append("  end")
@@ -850,5 +891,5 @@ def render(
         try:
             atomic_write(Path(path), data)
         except OSError as exc:
-            raise RenderError(f"cannot write '{path}': {exc.strerror or exc}") from None
+            raise RenderError(str(CannotWrite(path, os_reason(exc)))) from None
     return result

@@ -8,8 +8,10 @@ same, wherever their text was).
 
 Segments and scenarios hold :class:`Overrides`; :func:`apply_overrides`
 merges them into a base journey and gives a journey that is itself a valid
-model. The compile step checks that overrides name things that exist; the
-merge here trusts it.
+model. The layers apply in one order: the base, then the customer's segment,
+then the scenario (see :meth:`Journey.with_scenario`). The compile step checks
+that overrides name things that exist in some layer; the merge here trusts it
+and never builds an item from a partial change.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ __all__ = [
     "Trigger",
     "TriggerPatch",
     "apply_overrides",
+    "overrides_between",
 ]
 
 #: Days in each duration unit of the language (singular names).
@@ -530,12 +533,26 @@ class Journey(_Model):
     def with_scenario(self, name: str) -> Journey:
         """The journey that scenario ``name`` describes (no scenarios of its own).
 
-        ``"baseline"`` gives the base journey without its scenarios.
+        ``"baseline"`` gives the base journey without its scenarios. The
+        changes apply in one order: the base, then the segment, then the
+        scenario. So each segment of the result holds what that segment still
+        changes once the scenario is applied on top of it: a trigger or
+        transition the scenario removes is gone from every segment, and where
+        both change one property the scenario's value wins.
         """
         base = self.model_copy(update={"scenarios": ()})
         if name == "baseline":
             return base
-        return apply_overrides(base, self.scenario(name).overrides)
+        ov = self.scenario(name).overrides
+        plain = base.model_copy(update={"segments": ()})
+        merged = apply_overrides(plain, ov)
+        segments = tuple(
+            seg.model_copy(update={"overrides": overrides_between(
+                merged, apply_overrides(apply_overrides(plain, seg.overrides), ov, baseline=plain)
+            )})
+            for seg in self.segments
+        )
+        return merged.model_copy(update={"segments": segments})
 
     def segment_journeys(self) -> list[tuple[str, float, Journey]]:
         """Each segment as ``(name, share, journey)``; the remainder is ``"default"``.
@@ -571,23 +588,44 @@ def _named(items: tuple[_N, ...], name: str) -> _N:
 
 
 def _patched(obj: BaseModel, patch: BaseModel) -> dict[str, Any]:
-    """The fields of ``patch`` that are set (not None), except its name and span."""
-    return {
+    """The fields of ``patch`` that are set (not None), except its name; the span of the
+    change, so that a problem with the changed item is pointed at the change made last."""
+    out = {
         k: v
         for k, v in patch
         if k not in ("name", "span") and v is not None and k in type(obj).model_fields
     }
+    span = getattr(patch, "span", None)
+    return out | {"span": span} if span is not None else out
 
 
-def apply_overrides(base: Journey, ov: Overrides) -> Journey:
+def _complete(patch: TouchpointPatch | TriggerPatch) -> bool:
+    """Whether a block gives everything a new item needs (a channel; a WHEN and its stage)."""
+    if isinstance(patch, TouchpointPatch):
+        return patch.channel is not None
+    return patch.when is not None and patch.stage is not None
+
+
+def apply_overrides(base: Journey, ov: Overrides, *, baseline: Journey | None = None) -> Journey:
     """Merge ``ov`` into ``base``; the result is a journey in its own right.
 
     - ``stage NAME { ... }`` replaces the properties it names;
-    - a transition with the same endpoints as a base one replaces it, a new one is added;
-    - ``touchpoint`` / ``trigger`` blocks replace the properties they name, or add
-      a whole new one when the base has none of that name;
-    - ``without trigger NAME`` and ``without A -> B`` remove.
+    - a transition with the endpoints of one in ``base`` replaces it;
+    - ``touchpoint`` / ``trigger`` blocks replace the properties they name;
+    - ``without trigger NAME`` and ``without A -> B`` remove (when it is there).
+
+    A transition, touchpoint or trigger that ``base`` lacks is added when
+    ``baseline`` (the journey the file's blocks are written against; default
+    ``base``) lacks it too and the block is complete (a touchpoint with a
+    channel, a trigger with a WHEN). A block naming an item of ``baseline``
+    that an earlier layer removed changes nothing: a change never brings back
+    what was removed. A partial block for an item ``base`` lacks (one that
+    only another segment adds) changes nothing either.
     """
+    known = base if baseline is None else baseline
+    known_tgs = {t.name for t in known.triggers}
+    known_keys = {t.key for t in known.transitions}
+
     stages = {s.name: s for s in base.stages}
     for sp in ov.stages:
         if sp.name in stages:
@@ -600,7 +638,8 @@ def apply_overrides(base: Journey, ov: Overrides) -> Journey:
                 transitions[i] = tr
                 break
         else:
-            transitions.append(tr)
+            if tr.key not in known_keys:
+                transitions.append(tr)
 
     touchpoints = {t.name: t for t in base.touchpoints}
     for tp in ov.touchpoints:
@@ -608,7 +647,7 @@ def apply_overrides(base: Journey, ov: Overrides) -> Journey:
             touchpoints[tp.name] = touchpoints[tp.name].model_copy(
                 update=_patched(touchpoints[tp.name], tp)
             )
-        else:
+        elif _complete(tp):
             touchpoints[tp.name] = Touchpoint.model_validate(
                 {k: v for k, v in tp if v is not None} | {"span": tp.span}
             )
@@ -617,7 +656,7 @@ def apply_overrides(base: Journey, ov: Overrides) -> Journey:
     for tg in ov.triggers:
         if tg.name in triggers:
             triggers[tg.name] = triggers[tg.name].model_copy(update=_patched(triggers[tg.name], tg))
-        else:
+        elif tg.name not in known_tgs and _complete(tg):
             triggers[tg.name] = Trigger.model_validate(
                 {k: v for k, v in tg if v is not None} | {"span": tg.span}
             )
@@ -635,4 +674,92 @@ def apply_overrides(base: Journey, ov: Overrides) -> Journey:
             "touchpoints": tuple(touchpoints.values()),
             "triggers": tuple(triggers.values()),
         }
+    )
+
+
+def _value(v: Any) -> Any:
+    """A field's value for comparison, spans left out."""
+    if isinstance(v, BaseModel):
+        return v.model_dump()
+    if isinstance(v, tuple):
+        return tuple(_value(x) for x in v)
+    return v
+
+
+def _changes(old: BaseModel, new: BaseModel) -> dict[str, Any]:
+    """The fields of ``new`` whose values differ from ``old``'s (name and span aside)."""
+    return {
+        k: v for k, v in new if k not in ("name", "span") and _value(v) != _value(getattr(old, k))
+    }
+
+
+def overrides_between(before: Journey, after: Journey) -> Overrides:
+    """The overrides that turn ``before`` into ``after`` (stages, transitions, touchpoints, triggers).
+
+    ``apply_overrides(before, overrides_between(before, after))`` has the
+    stages, transitions, touchpoints and triggers of ``after``; items that
+    ``after`` adds come last. Properties ``after`` leaves unset where
+    ``before`` sets them cannot be written as overrides: ``ValueError``.
+
+    >>> a = Journey(name="j", stages=(Stage(name="s", entry=1.0),))
+    >>> b = a.model_copy(update={"stages": (Stage(name="s", entry=1.0, active=True),)})
+    >>> overrides_between(a, b).stages[0].active
+    True
+    """
+    def unset(changes: dict[str, Any], what: str) -> dict[str, Any]:
+        if any(v is None for v in changes.values()):
+            raise ValueError(f"{what} unsets a property; overrides can only set")
+        return changes
+
+    stages: list[StagePatch] = []
+    olds = {s.name: s for s in before.stages}
+    if set(olds) != {s.name for s in after.stages}:
+        raise ValueError("overrides cannot add or remove stages")
+    for st in after.stages:
+        ch = unset(_changes(olds[st.name], st), f"stage '{st.name}'")
+        if ch:
+            stages.append(StagePatch(name=st.name, span=st.span, **ch))
+
+    old_tr = {t.key: t for t in before.transitions}
+    new_keys = {t.key for t in after.transitions}
+    transitions = tuple(
+        t for t in after.transitions if t.key not in old_tr or _value(t) != _value(old_tr[t.key])
+    )
+    removals = [
+        Removal(kind="transition", names=t.key, span=t.span)
+        for t in before.transitions if t.key not in new_keys
+    ]
+
+    old_tp = {t.name: t for t in before.touchpoints}
+    touchpoints: list[TouchpointPatch] = []
+    for tp in after.touchpoints:
+        if tp.name in old_tp:
+            ch = unset(_changes(old_tp[tp.name], tp), f"touchpoint '{tp.name}'")
+            if ch:
+                touchpoints.append(TouchpointPatch(name=tp.name, span=tp.span, **ch))
+        else:
+            touchpoints.append(TouchpointPatch.model_validate(tp.model_dump() | {"span": tp.span}))
+    if set(old_tp) - {t.name for t in after.touchpoints}:
+        raise ValueError("overrides cannot remove touchpoints")
+
+    old_tg = {t.name: t for t in before.triggers}
+    triggers: list[TriggerPatch] = []
+    for tg in after.triggers:
+        if tg.name in old_tg:
+            ch = unset(_changes(old_tg[tg.name], tg), f"trigger '{tg.name}'")
+            if ch:
+                triggers.append(TriggerPatch(name=tg.name, span=tg.span, **ch))
+        else:
+            triggers.append(TriggerPatch.model_validate(tg.model_dump() | {"span": tg.span}))
+    new_tgs = {t.name for t in after.triggers}
+    removals.extend(
+        Removal(kind="trigger", names=(t.name,), span=t.span)
+        for t in before.triggers if t.name not in new_tgs
+    )
+    return Overrides(
+        stages=tuple(stages),
+        transitions=transitions,
+        touchpoints=tuple(touchpoints),
+        triggers=tuple(triggers),
+        removals=tuple(removals),
     )

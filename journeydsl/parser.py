@@ -399,15 +399,65 @@ def _precheck(source: Source) -> None:
         )
 
 
+#: A backslash in a label and what follows it (``u`` takes up to four hex digits).
+_BACKSLASH = re.compile(r"\\(u[0-9A-Fa-f]{0,4}|.?)")
+
+ESCAPE_HINT = (
+    'inside a label write \\" for a quote, \\\\ for a backslash, \\t for a tab,'
+    " \\n for a line break, \\r for a carriage return, or \\u and four hex digits"
+    " for any other character, like \\u00e9 for é"
+)
+
+
+def _bad_escape(seq: str) -> str | None:
+    """Why a backslash sequence is not an escape of the language, or None when it is one."""
+    if seq in ('"', "\\", "t", "n", "r"):
+        return None
+    if seq.startswith("u"):
+        if len(seq) < 5:
+            return f"'\\{seq}' needs four hex digits after '\\u'"
+        code = int(seq[1:], 16)
+        if code == 0:
+            return "a label cannot hold the NUL character '\\u0000'"
+        if 0xD800 <= code <= 0xDFFF:
+            return f"'\\{seq}' is half of a UTF-16 surrogate pair, not a character"
+        return None
+    shown = repr(seq)[1:-1] if seq else ""
+    return f"unknown escape '\\{shown}' in a label"
+
+
+def check_escapes(tree: Tree[Token], source: Source) -> None:
+    """Refuse a backslash in a label that is not one of the language's escapes (E107).
+
+    The escapes are ``\\"`` ``\\\\`` ``\\t`` ``\\n`` ``\\r`` and ``\\uXXXX``; every bad one is
+    reported with a caret under it.
+    """
+    diags: list[Diagnostic] = []
+    for tok in tree.scan_values(lambda v: isinstance(v, Token) and v.type == "STRING"):
+        text = str(tok)
+        if "\\" not in text or tok.line is None or tok.column is None:
+            continue
+        for m in _BACKSLASH.finditer(text, 1, len(text) - 1):
+            reason = _bad_escape(m.group(1))
+            if reason is not None:
+                col = tok.column + m.start()
+                span = Span(tok.line, col, tok.line, col + max(2, len(m.group(0))))
+                diags.append(Diagnostic(span, "error", "E107", reason, ESCAPE_HINT, source.path))
+    if diags:
+        raise JourneySyntaxError(diags, source)
+
+
 def parse_tree(source: Source) -> Tree[Token]:
     """The lark tree of ``source`` (raises :class:`JourneySyntaxError`)."""
     _precheck(source)
     try:
-        return parser().parse(source.text)
+        tree = parser().parse(source.text)
     except UnexpectedInput as exc:
         raise _syntax_error(exc, source) from None
     except LarkError as exc:  # pragma: no cover - any other lark failure
         raise _one(source, None, "E100", f"the text cannot be parsed: {exc}", None) from None
+    check_escapes(tree, source)
+    return tree
 
 
 def parse(source: Source) -> JourneyNode:

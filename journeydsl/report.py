@@ -13,6 +13,8 @@ import math
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from journeydsl.sanitize import for_csv, for_markdown, for_terminal
+
 if TYPE_CHECKING:
     from journeydsl.model import Journey
     from journeydsl.results import Results
@@ -176,6 +178,9 @@ def _title(data: dict[str, Any]) -> str:
 
 
 def _table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:
+    """A plain-text table for the terminal (every cell through :func:`for_terminal`)."""
+    header = [for_terminal(h) for h in header]
+    rows = [[for_terminal(c) for c in r] for r in rows]
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     line = "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip()
     rule = "  ".join("─" * w for w in widths)
@@ -305,7 +310,7 @@ def format_table(data: dict[str, Any]) -> str:
     """The table a strategist reads first: headline figures side by side, then the comparison."""
     currency = data.get("currency") or ""
     arms = _arms(data)
-    out = [_title(data), ""]
+    out = [for_terminal(_title(data)), ""]
     out.append(_table(_headline_rows(arms, currency, True), ["", *[a["name"] for a in arms]]))
     out.append("(95% intervals in brackets; money discounted to entry; n = converters followed that long)")
     out += _targets_section(data, markdown=False)
@@ -314,35 +319,34 @@ def format_table(data: dict[str, Any]) -> str:
         out.append(_table(_comparison_rows(arms, currency), COMPARISON_HEADER))
         ranking = _ranking(arms, currency)
         if ranking:
-            out += ["", ranking]
-        out += [f"note: {n}" for n in _noise_notes(data)]
+            out += ["", for_terminal(ranking)]
+        out += [for_terminal(f"note: {n}") for n in _noise_notes(data)]
     base = arms[0] if arms else {}
+    base_name = for_terminal(base.get("name", "baseline"))
     stage_rows = _stage_rows(base, currency)
     if stage_rows:
-        out += ["", f"Stages ({base.get('name', 'baseline')}; revenue and cost per customer booked in the stage)"]
+        out += ["", f"Stages ({base_name}; revenue and cost per customer booked in the stage)"]
         out.append(_table(stage_rows, STAGE_HEADER))
     phase_rows = _phase_rows(base, currency)
     if phase_rows:
-        out += ["", f"Phases ({base.get('name', 'baseline')}; days, revenue, cost and value per customer)"]
+        out += ["", f"Phases ({base_name}; days, revenue, cost and value per customer)"]
         out.append(_table(phase_rows, PHASE_HEADER))
     touch_rows = _touch_rows(base, currency)
     if touch_rows:
-        out += ["", f"Touchpoints ({base.get('name', 'baseline')}, per customer)"]
+        out += ["", f"Touchpoints ({base_name}, per customer)"]
         out.append(_table(touch_rows, ["touchpoint", "contacts", "responses", "cost"]))
     segs = base.get("segments") or {}
     if segs:
         seg_arms = [{"name": name, "metrics": m.get("metrics", m)} for name, m in segs.items()]
-        out += ["", f"Segments ({base.get('name', 'baseline')})"]
+        out += ["", f"Segments ({base_name})"]
         out.append(_table(_headline_rows(seg_arms, currency, False), ["", *segs.keys()]))
     return "\n".join(out) + "\n"
 
 
 def _md_table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:
-    def esc(x: str) -> str:
-        return str(x).replace("|", "\\|")
-
-    lines = ["| " + " | ".join(esc(h) for h in header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(esc(c) for c in r) + " |" for r in rows]
+    """A Markdown table (every cell through :func:`for_markdown`)."""
+    lines = ["| " + " | ".join(for_markdown(h) for h in header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(for_markdown(c) for c in r) + " |" for r in rows]
     return "\n".join(lines)
 
 
@@ -365,7 +369,7 @@ def format_markdown(data: dict[str, Any]) -> str:
     """The same content as the table, as Markdown for a wiki page or a pull request."""
     currency = data.get("currency") or ""
     arms = _arms(data)
-    out = [f"## {_title(data)}", ""]
+    out = [f"## {for_markdown(_title(data))}", ""]
     out.append(_md_table(_headline_rows(arms, currency, True), ["figure", *[a["name"] for a in arms]]))
     out += ["", "_95% intervals in brackets; money discounted to entry; n = converters followed that long._"]
     out += _targets_section(data, markdown=True)
@@ -373,8 +377,8 @@ def format_markdown(data: dict[str, Any]) -> str:
         out += ["", "### Versus baseline", ""]
         out.append(_md_table(_comparison_rows(arms, currency), COMPARISON_HEADER))
         ranking = _ranking(arms, currency)
-        out += ["", ranking] if ranking else []
-        out += [f"> {n}" for n in _noise_notes(data)]
+        out += ["", for_markdown(ranking)] if ranking else []
+        out += [f"> {for_markdown(n)}" for n in _noise_notes(data)]
     base = arms[0] if arms else {}
     if base.get("stages"):
         out += ["", "### Stages", ""]
@@ -393,7 +397,8 @@ def format_markdown(data: dict[str, Any]) -> str:
 def format_csv(data: dict[str, Any]) -> str:
     """One row per arm, segment and figure: ``scenario,segment,metric,mean,ci_low,ci_high,n``.
 
-    Plain numbers (fractions, currency units, days) for spreadsheets.
+    Plain numbers (fractions, currency units, days) for spreadsheets; a name
+    that a spreadsheet would run as a formula is prefixed with ``'`` (:func:`for_csv`).
     """
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
@@ -407,7 +412,8 @@ def format_csv(data: dict[str, Any]) -> str:
             ci = fig.get("ci95") if isinstance(fig, dict) else None
             lo, hi = (ci if isinstance(ci, (list, tuple)) and len(ci) == 2 else (None, None))
             n = fig.get("n") if isinstance(fig, dict) else None
-            w.writerow([scenario, segment, key, _csv_num(_mean(fig)), _csv_num(lo), _csv_num(hi), n or ""])
+            w.writerow([for_csv(scenario), for_csv(segment), key, _csv_num(_mean(fig)), _csv_num(lo), _csv_num(hi),
+                        n or ""])
 
     for arm in _arms(data):
         rows(arm["name"], "all", arm.get("metrics", {}))
@@ -451,10 +457,11 @@ def format_exact(journey: Journey, fmt: str) -> str:
         data = {"journey": journey.name, "horizon": "unbounded", "discount": 0, "scenarios": arms}
         return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
     answered = [a for a in arms if a.get("conversion_rate") is not None]
-    lines = [f"{journey.name} — exact answers (unbounded horizon, no discounting)"]
+    lines = [for_terminal(f"{journey.name} — exact answers (unbounded horizon, no discounting)")]
     for a in arms:
         if a.get("reason"):
-            lines.append(f"no exact answer for '{a['name']}': {a['reason']} (run without --exact to simulate it)")
+            lines.append(for_terminal(
+                f"no exact answer for '{a['name']}': {a['reason']} (run without --exact to simulate it)"))
     if not answered:
         return "\n".join(lines) + "\n"
     currency = journey.currency or ""

@@ -84,20 +84,35 @@ class Source:
     def excerpt(self, span: Span) -> str:
         """The source line of ``span`` with a caret line under the span.
 
+        Control characters in the line are shown as ``\\x1b``-style escapes (a
+        tab as a space), and the caret moves with them, so it stays under the
+        same characters.
+
         >>> print(Source("x", "a -> trail 30%").excerpt(Span(1, 6, 1, 11)))
-            1 | a -> trail 30%
-              |      ^^^^^
+           1 | a -> trail 30%
+             |      ^^^^^
+        >>> print(Source("x", 'stage a "\x1b[2J" {').excerpt(Span(1, 16, 1, 17)))
+           1 | stage a "\\x1b[2J" {
+             |                   ^
         """
-        text = self.line_text(span.line).replace("\t", " ")
-        if len(text) > 200:  # keep a huge line readable around the caret
+        from journeydsl.sanitize import terminal_char
+
+        raw = self.line_text(span.line)
+        if len(raw) > 200:  # keep a huge line readable around the caret
             start = max(0, span.col - 80)
-            text = text[start : start + 160]
+            raw = raw[start : start + 160]
             col = span.col - start
         else:
             col = span.col
+        shown = [" " if ch == "\t" else terminal_char(ch) for ch in raw]
+        text = "".join(shown)
+        before = sum(len(s) for s in shown[: col - 1]) + max(0, col - 1 - len(shown))
+        covered = shown[col - 1 : col - 1 + span.width]
+        caret_width = sum(len(s) for s in covered) + span.width - len(covered)  # past the end: as before
+        col = before + 1
         number = str(span.line)
         gutter = " " * max(4, len(number) + 1)
-        width = max(1, min(span.width, len(text) - col + 2))
+        width = max(1, min(caret_width, len(text) - col + 2))
         first = f"{number.rjust(len(gutter))} | {text}"
         caret = f"{gutter} | {' ' * (col - 1)}{'^' * width}"
         return f"{first}\n{caret}"

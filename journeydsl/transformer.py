@@ -16,16 +16,28 @@ from journeydsl.source import Span
 
 __all__ = ["ToSyntax", "number_value", "to_syntax", "unquote"]
 
-_ESCAPE = re.compile(r"\\(.)")
+#: A label's escapes: ``\"`` ``\\`` ``\t`` ``\n`` ``\r`` and ``\u`` with four hex digits
+#: (the parser refuses any other backslash with E107 before this runs).
+_ESCAPE = re.compile(r"\\(u[0-9A-Fa-f]{4}|.)")
+_SIMPLE = {'"': '"', "\\": "\\", "t": "\t", "n": "\n", "r": "\r"}
+
+
+def _unescape(m: re.Match[str]) -> str:
+    seq = m.group(1)
+    if len(seq) == 5:
+        return chr(int(seq[1:], 16))
+    return _SIMPLE.get(seq, seq)
 
 
 def unquote(token: str) -> str:
-    r"""The text of a double-quoted label, escapes removed.
+    r"""The text of a double-quoted label, escapes replaced by what they stand for.
 
     >>> unquote('"say \\"hi\\""')
     'say "hi"'
+    >>> unquote(r'"Free\ttrial \u00e9"')
+    'Free\ttrial é'
     """
-    return _ESCAPE.sub(r"\1", token[1:-1])
+    return _ESCAPE.sub(_unescape, token[1:-1])
 
 
 def number_value(text: str) -> float:

@@ -96,3 +96,23 @@ def test_parse_duration_says_what_it_wants() -> None:
         parse_duration("2 fortnights")
     with pytest.raises(ValueError, match="is not a duration"):
         parse_duration("soon")
+
+
+def test_import_and_help_do_not_load_the_heavy_libraries() -> None:
+    """`import journeydsl` and `journeydsl --help` stay fast: numpy, pydantic, lark and
+    networkx load only when a command or API call needs them (PEP 562 lazy names)."""
+    import json
+    import subprocess
+    import sys
+
+    code = (
+        "import json, sys, journeydsl, journeydsl.cli\n"
+        "heavy = ('numpy', 'pydantic', 'lark', 'networkx', 'matplotlib')\n"
+        "before = [m for m in heavy if m in sys.modules]\n"
+        "journeydsl.load\n"
+        "print(json.dumps([before, [m for m in heavy if m in sys.modules]]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    before, after = json.loads(out)
+    assert before == []
+    assert {"pydantic", "lark"} <= set(after)  # the first real use loads what it needs

@@ -89,7 +89,7 @@ def test_unknown_references_with_did_you_mean() -> None:
     assert [(d.code, d.message, d.hint) for d in diags] == [
         ("E201", "unknown stage 'bb'", "did you mean 'b'?"),
         ("E202", "unknown touchpoint 'dmo'", "did you mean 'demo'?"),
-        ("E201", "unknown stage 'x'", None),
+        ("E201", "unknown stage 'x'", "the stages here are 'a', 'b', 'c'"),
         ("E201", "unknown stage 'cc'", "did you mean 'c'?"),
     ]
 

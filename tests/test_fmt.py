@@ -318,3 +318,87 @@ def test_the_example_in_the_fmt_docs_is_what_fmt_writes() -> None:
     assert len(blocks) == 2
     assert format_source(blocks[0]) == blocks[1]
     assert format_source(blocks[1]) == blocks[1]
+
+
+# --- labels: the language's escapes, and every character round-trips --------------------
+
+#: Every kind of character a label can hold: controls (C0, DEL, C1), quotes, backslashes,
+#: whitespace, the Unicode line separators, bidi controls, Cyrillic, CJK, emoji (with joiners).
+LABEL_CHARS = st.one_of(
+    st.sampled_from(list('"\\\t\n\r\x1b\x07\x0b\x0c\x7f\x85\u2028\u2029\u202e\u2066\ufeff\u200d #{}%;')),
+    st.characters(min_codepoint=0, max_codepoint=0x9f),
+    st.characters(blacklist_categories=("Cs",)),
+    st.sampled_from(list("КлиентПотребител漢字🎉👨‍👩‍👧🇧🇬")),
+)
+ANY_LABEL = st.text(LABEL_CHARS.filter(lambda c: c != "\x00"), min_size=0, max_size=24)  # NUL: E107
+
+
+def _write_label(label: str) -> str:
+    from journeydsl.fmt import quote_label
+
+    q = quote_label(label)
+    return (f"journey {q if label else 'J'} {{\n    phase {q} {{\n        stage a {q} {{ entry; terminal; goal }}\n"
+            "    }\n}\n")
+
+
+@settings(max_examples=int(os.environ.get("JOURNEYDSL_EXAMPLES", "200")), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(ANY_LABEL)
+def test_every_label_round_trips_through_fmt(label: str) -> None:
+    text = _write_label(label)
+    journey, _ = compile_text(text)
+    assert (journey.name, journey.phases, journey.stage("a").label) == (label or "J", (label,), label)
+    once = format_source(text)
+    assert once == text  # quote_label is what fmt writes
+    assert format_source(once) == once
+    again, _ = compile_text(once)
+    assert again.model_dump() == journey.model_dump()
+    assert "\n" not in once.splitlines()[0]  # a label stays on one line
+    assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]", once)  # nothing invisible is written raw
+
+
+@pytest.mark.parametrize(
+    ("written", "label"),
+    [
+        (r'"Free\ttrial"', "Free\ttrial"),
+        (r'"two\nlines"', "two\nlines"),
+        (r'"cr\r"', "cr\r"),
+        (r'"say \"hi\""', 'say "hi"'),
+        (r'"back\\slash"', "back\\slash"),
+        (r'"\u00e9t\u00E9 \u001b"', "été \x1b"),
+        ('"raw\ttab"', "raw\ttab"),
+    ],
+)
+def test_the_escapes_of_the_language(written: str, label: str) -> None:
+    text = f"journey {written} {{ stage a {{ entry; terminal }} }}"
+    assert compile_text(text)[0].name == label
+    assert compile_text(format_source(text))[0].name == label
+
+
+@pytest.mark.parametrize("escape", [r"\x41", r"\e", r"\u12", r"\u", r"\ud800", r"\u0000", r"\a", "\\\x1b"])
+def test_unknown_escapes_are_errors_with_a_caret(escape: str) -> None:
+    text = f'journey "J" {{\n    stage a "ok {escape} no" {{ entry; terminal }}\n}}\n'
+    with pytest.raises(JourneyError) as info:
+        compile_text(text)
+    diag = info.value.diagnostics[0]
+    assert diag.code == "E107" and diag.span is not None
+    assert (diag.span.line, diag.span.col) == (2, 17)
+    assert diag.hint is not None and '\\"' in diag.hint and "\\u00e9" in diag.hint
+
+
+def test_fmt_command_keeps_mode_and_writes_through_links(tmp_path: Path) -> None:
+    from journeydsl.cli import main
+
+    real = tmp_path / "real.journey"
+    real.write_text('journey "J" {\nstage a "Free\ttrial" {entry;terminal}\n}\n', encoding="utf-8")
+    real.chmod(0o600)
+    link = tmp_path / "link.journey"
+    link.symlink_to(real)
+    assert main(["fmt", "-q", str(link)]) == 0
+    assert link.is_symlink() and link.resolve() == real.resolve()
+    assert real.stat().st_mode & 0o777 == 0o600
+    text = real.read_text(encoding="utf-8")
+    assert r'"Free\ttrial"' in text
+    assert compile_text(text)[0].stage("a").label == "Free\ttrial"
+    assert main(["fmt", "--check", str(link)]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.journey", "real.journey"]

@@ -20,13 +20,17 @@ from __future__ import annotations
 
 import math
 import os
+import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from typing import Any
 
 import numpy as np
 
 from journeydsl.model import Journey
 from journeydsl.montecarlo.engine import simulate_block
+from journeydsl.montecarlo.executors import Shared, share_with
+from journeydsl.montecarlo.executors import executor_width as _executor_width
 from journeydsl.montecarlo.plan import Plan, compile_plan
 from journeydsl.montecarlo.sampling import make_rng
 from journeydsl.results import ArmResult, Results, Tally, TallyShape, compare, headline_pairs, retention_batch
@@ -113,12 +117,16 @@ def run(
     horizon_days: float | None = None,
     workers: int = 1,
     progress: Callable[[int, int], None] | None = None,
+    executor: Executor | None = None,
 ) -> Results:
     """Simulate every arm on common random numbers; ``arms[0]`` is the baseline.
 
     ``horizon_days`` overrides the journeys' horizon (default: the baseline's).
-    ``workers`` > 1 spreads blocks over that many processes; the result is the
-    same as with 1. ``progress(done_blocks, total_blocks)`` is called as blocks finish.
+    ``workers`` > 1 spreads blocks over that many processes; ``executor`` runs
+    them on any :class:`concurrent.futures.Executor` instead (a Dask cluster's,
+    see :func:`journeydsl.montecarlo.executors.dask_executor`). The result is the
+    same, bit for bit, in every case. ``progress(done_blocks, total_blocks)`` is
+    called as blocks finish.
     """
     if not arms:
         raise ValueError("run needs at least one arm")
@@ -134,19 +142,74 @@ def run(
     seeds = np.random.SeedSequence(seed).spawn(len(sizes))
     nb = len(sizes)
     merger = _Merger(arm_plans, shape)
-    if workers <= 1:
+    if executor is not None:
+        _run_on(executor, arm_plans, sizes, seeds, merger, progress, parallel=_executor_width(executor))
+    elif workers <= 1:
         for b in range(nb):
             merger.add(b, _run_block(arm_plans, sizes[b], seeds[b]))
             if progress:
                 progress(b + 1, nb)
     else:
-        with ProcessPoolExecutor(max_workers=min(workers, nb, os.cpu_count() or 1)) as ex:
-            futures = {ex.submit(_run_block, arm_plans, sizes[b], seeds[b]): b for b in range(nb)}
-            for done, fut in enumerate(as_completed(futures), start=1):
-                merger.add(futures[fut], fut.result())
-                if progress:
-                    progress(done, nb)
+        width = min(workers, nb, os.cpu_count() or 1)
+        with ProcessPoolExecutor(max_workers=width) as ex:
+            _run_on(ex, arm_plans, sizes, seeds, merger, progress, parallel=width)
     return _collect(arms, arm_plans, shape, merger, customers, seed, horizon)
+
+
+#: Seconds of work one task should hold on an executor: enough that sending it and its
+#: answer costs little beside it, few enough tasks left that all workers stay busy.
+TASK_SECONDS = 1.0
+
+
+def _run_blocks(
+    arm_plans: Sequence[_ArmPlan] | Any, sizes: Sequence[int], seeds: Sequence[np.random.SeedSequence]
+) -> list[list[list[Tally]]]:
+    """A task: consecutive blocks of every arm (the plans may arrive scattered, as a :class:`Shared`)."""
+    plans = arm_plans.value if isinstance(arm_plans, Shared) else arm_plans
+    return [_run_block(plans, n, s) for n, s in zip(sizes, seeds, strict=True)]
+
+
+def _run_on(
+    ex: Executor,
+    arm_plans: Sequence[_ArmPlan],
+    sizes: Sequence[int],
+    seeds: Sequence[np.random.SeedSequence],
+    merger: _Merger,
+    progress: Callable[[int, int], None] | None,
+    *,
+    parallel: int,
+) -> None:
+    """Run every block on ``ex`` in tasks of about :data:`TASK_SECONDS`, folding them in block order.
+
+    Block 0 runs here first, timed: it says how many blocks make a task. Tasks
+    only group blocks, whose seeds are fixed, and the merger adds blocks in
+    order, so the result does not depend on the executor, the number of workers,
+    the task sizes or which task a failing worker had to run again.
+    """
+    nb = len(sizes)
+    start = time.perf_counter()
+    merger.add(0, _run_block(arm_plans, sizes[0], seeds[0]))
+    per_block = max(time.perf_counter() - start, 1e-6)
+    done = 1
+    if progress:
+        progress(done, nb)
+    rest = nb - 1
+    if rest == 0:
+        return
+    per_task = max(1, min(math.ceil(TASK_SECONDS / per_block), rest // (2 * max(parallel, 1)) or 1))
+    payload: Any = share_with(ex, arm_plans)
+    futures: dict[Future[list[list[list[Tally]]]], int] = {}
+    for b0 in range(1, nb, per_task):
+        b1 = min(b0 + per_task, nb)
+        futures[ex.submit(_run_blocks, payload, sizes[b0:b1], seeds[b0:b1])] = b0
+    for fut in as_completed(futures):
+        b0 = futures[fut]
+        blocks = fut.result()
+        for k, block in enumerate(blocks):
+            merger.add(b0 + k, block)
+        done += len(blocks)
+        if progress:
+            progress(done, nb)
 
 
 class _Merger:

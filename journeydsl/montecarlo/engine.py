@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import heapq
 import math
+import threading
 from dataclasses import replace
 
 import numpy as np
@@ -57,16 +58,21 @@ _Chunk = tuple[np.ndarray, np.ndarray, bool]  # customer indices, entry times, t
 
 
 class _Workspace:
-    """Per-process scratch arrays reused across blocks (fresh large arrays cost page faults).
+    """Per-thread scratch arrays reused across blocks (fresh large arrays cost page faults).
 
     One set per ``key``: the block itself, and the follow-up of its converters for LTV.
+    Per thread, because an executor may run several blocks of one process at once
+    (a thread pool, or a Dask worker with several threads).
     """
 
-    sets: dict[str, tuple[int, dict[str, np.ndarray]]] = {}  # noqa: RUF012
+    local = threading.local()
 
     @classmethod
     def get(cls, n: int, key: str = "block") -> dict[str, np.ndarray]:
-        size, arrays = cls.sets.get(key, (0, {}))
+        if not hasattr(cls.local, "sets"):
+            cls.local.sets = {}
+        sets: dict[str, tuple[int, dict[str, np.ndarray]]] = cls.local.sets
+        size, arrays = sets.get(key, (0, {}))
         if n > size:
             size = n
             arrays = {
@@ -79,7 +85,7 @@ class _Workspace:
                 "zeros": np.zeros(n),  # never written: entry times of the first group
                 "arange": np.arange(n),  # never written: the first group's indices
             }
-            cls.sets[key] = (size, arrays)
+            sets[key] = (size, arrays)
         out = {k: v[:n] for k, v in arrays.items()}
         for k in ("rev", "cost", "cost_pre"):
             out[k].fill(0.0)
