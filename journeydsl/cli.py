@@ -438,7 +438,8 @@ def cmd_forecast(args: argparse.Namespace) -> int:
             "--draws is not available yet: parameter uncertainty (issue 12) has not landed; "
             "the intervals cover simulation noise and Poisson noise in arrivals"
         )
-    check_output(args.output, [args.file])
+    if args.output:
+        check_output(args.output, [args.file])
     journey = _load(args.file, quiet=args.quiet)
     if not journey.plans:
         raise UsageError(

@@ -247,6 +247,9 @@ class _Block:
             if plan.delta:
                 raise ValueError("age tallies are kept for plans without discount only")
             self.ages = _AgeLog(n, plan.shape.age_days)
+        # retention by days since conversion (not for the LTV follow-up, nor for calendar forecasts,
+        # which read the active time by age instead)
+        self.km = not follow_up and self.ages is None
 
     # --- helpers -----------------------------------------------------------
 
@@ -413,7 +416,7 @@ class _Block:
             tal.stage_rev[s] += float(r_add.sum())
 
         # exits that happen inside the horizon
-        track = not self.follow_up
+        track = self.km
         if sp.mode == "none" and not then_trigs:
             tal.at_horizon[s] += m
             tal.stage_days[s] += m * H - (0.0 if t0_zero else float(t0.sum()))
