@@ -238,3 +238,17 @@ def test_plain_simulate_keeps_no_age_tallies() -> None:
     tal = simulate(j, seed=1).baseline.tally
     assert tal.shape.age_days == 0
     assert tal.age_rev.size == tal.age_active.size == tal.age_m_cum2.size == 0
+
+
+def test_sparse_second_moments_equal_the_dense_ones() -> None:
+    """The per-month sums of squares the intervals use, against a customer x month matrix."""
+    from journeydsl.montecarlo.engine import _squares_by_month
+
+    rng = np.random.default_rng(0)
+    n, nm = 50, 7
+    ids, mon, w = rng.integers(0, n, 400), rng.integers(0, nm, 400), rng.normal(size=400)
+    dense = np.zeros((n, nm))
+    np.add.at(dense, (ids, mon), w)
+    assert _squares_by_month(ids * nm + mon, w, nm) == pytest.approx((dense**2).sum(0))
+    running = np.cumsum(dense, axis=1)
+    assert _squares_by_month(ids * nm + mon, w, nm, cumulative=True) == pytest.approx((running**2).sum(0))

@@ -155,19 +155,17 @@ class _AgeLog:
         ct = conv_t[conv_t < _INF]
         if ct.size:
             tal.age_conv += _by_offset(ct, np.ones(ct.size), a)
-        # gather each kind's flows once: one bincount per kind, not one per logged stay
+        # gather each kind's flows once: one pass per kind, not one per logged stay
         by_kind: dict[int, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {0: [], 1: [], 2: []}
         for kind, ids, t, amount in self.flows:
             by_kind[kind].append((ids, t, np.broadcast_to(np.asarray(amount, float), t.shape)))
-        # the per-customer matrices hold only the customers with some money (often a few percent)
-        who = np.unique(np.concatenate([f[1] for f in self.flows])) if self.flows else np.zeros(0, np.int64)
-        n = who.size
-        per: dict[int, np.ndarray] = {}
+        keys: dict[int, np.ndarray] = {}
+        amounts: dict[int, np.ndarray] = {}
         for kind, parts in by_kind.items():
             if not parts:
-                per[kind] = np.zeros(n * nm)
+                keys[kind], amounts[kind] = np.zeros(0, np.int64), np.zeros(0)
                 continue
-            ids = np.searchsorted(who, np.concatenate([p[0] for p in parts]))
+            ids = np.concatenate([p[0] for p in parts])
             t = np.concatenate([p[1] for p in parts])
             w = np.concatenate([p[2] for p in parts])
             by_day = _by_offset(t, w, a)
@@ -177,18 +175,48 @@ class _AgeLog:
                 tal.age_cost += by_day
                 if kind == 2:
                     tal.age_acq += by_day
-            mon = np.minimum((t / _MONTH).astype(np.int64), nm - 1)
-            per[kind] = np.bincount(ids * nm + mon, weights=w, minlength=n * nm)
-        rev = per[0].reshape(n, nm)
-        acq = per[2].reshape(n, nm)
-        cost = per[1].reshape(n, nm) + acq
-        val = rev - cost
-        tal.age_m_rev2 += np.einsum("ij,ij->j", rev, rev)
-        tal.age_m_cost2 += np.einsum("ij,ij->j", cost, cost)
-        tal.age_m_val2 += np.einsum("ij,ij->j", val, val)
-        tal.age_m_acq2 += np.einsum("ij,ij->j", acq, acq)
-        np.cumsum(val, axis=1, out=val)
-        tal.age_m_cum2 += np.einsum("ij,ij->j", val, val)
+            keys[kind] = ids * nm + np.minimum((t / _MONTH).astype(np.int64), nm - 1)  # (customer, month of age)
+            amounts[kind] = w
+        cost_keys = np.concatenate([keys[1], keys[2]])
+        tal.age_m_rev2 += _squares_by_month(keys[0], amounts[0], nm)
+        tal.age_m_acq2 += _squares_by_month(keys[2], amounts[2], nm)
+        tal.age_m_cost2 += _squares_by_month(cost_keys, np.concatenate([amounts[1], amounts[2]]), nm)
+        val_keys = np.concatenate([keys[0], cost_keys])
+        val = np.concatenate([amounts[0], -amounts[1], -amounts[2]])
+        tal.age_m_val2 += _squares_by_month(val_keys, val, nm)
+        tal.age_m_cum2 += _squares_by_month(val_keys, val, nm, cumulative=True)
+
+
+def _squares_by_month(keys: np.ndarray, w: np.ndarray, nm: int, *, cumulative: bool = False) -> np.ndarray:
+    """Per month of age, the sum over customers of the square of each one's amount in that month.
+
+    ``keys`` are ``customer * nm + month``; ``w`` the amounts (several per key add up).
+    With ``cumulative``, the amount from entry to the end of each month instead: a customer's
+    running total at a key holds until the customer's next key (or the last month).
+    Sparse: only (customer, month) pairs with money are touched.
+    """
+    out = np.zeros(nm)
+    if keys.size == 0:
+        return out
+    uniq, inverse = np.unique(keys, return_inverse=True)
+    sums = np.bincount(inverse, weights=w, minlength=uniq.size)
+    month = uniq % nm
+    if not cumulative:
+        out += np.bincount(month, weights=sums * sums, minlength=nm)[:nm]
+        return out
+    who = uniq // nm
+    running = np.cumsum(sums)
+    first = np.ones(uniq.size, bool)
+    first[1:] = who[1:] != who[:-1]
+    start = np.maximum.accumulate(np.where(first, np.arange(uniq.size), 0))  # each key's customer's first key
+    running -= (running - sums)[start]  # the total from the customer's first key on
+    last = np.ones(uniq.size, bool)
+    last[:-1] = who[:-1] != who[1:]
+    until = np.where(last, nm, np.roll(month, -1))  # the running total holds from month to until - 1
+    sq = running * running
+    diff = np.bincount(month, weights=sq, minlength=nm + 1) - np.bincount(until, weights=sq, minlength=nm + 1)
+    out += np.cumsum(diff)[:nm]
+    return out
 
 
 def _by_offset(t: np.ndarray, w: np.ndarray, a: int) -> np.ndarray:
