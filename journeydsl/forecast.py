@@ -31,8 +31,9 @@ How it is computed (``docs/commands/forecast.md`` says it for strategists):
    sum computed from each block's tallies, over the number of blocks) and the
    arrivals' (Poisson arrivals: a sum over a Poisson number of customers has
    variance ``arrivals × E[X²]``; for counts of customers ``X`` is 0 or 1, for
-   money ``E[X²]`` is taken from the month of age the calendar month covers,
-   half from each of the two it straddles). CAC's interval is the delta method
+   money the engine tallies ``E[X²]`` by calendar month after the arrival
+   month, each simulated customer placed at a random moment of a month of
+   365/12 days). CAC's interval is the delta method
    on acquisition cost over conversions without their covariance (wider than
    exact, since both rise with arrivals).
 
@@ -394,34 +395,28 @@ def forecast(
         "revenue": total.age_m_rev2, "cost": total.age_m_cost2, "value": total.age_m_val2,
         "acq": total.age_m_acq2,
     }  # fmt: skip
-    lag = np.arange(M)[None, :] - np.arange(M)[:, None]  # j - m
+    lag = np.arange(M)[None, :] - np.arange(M)[:, None]  # calendar month j less cohort month m
 
-    def poisson(s2_by_age: np.ndarray) -> np.ndarray:
-        """Sum over cohorts of arrivals x E[X^2], X one customer's amount in the calendar month
-        (or to its end), taken as half from each of the two months of age the month straddles."""
-        s = np.concatenate([[0.0], s2_by_age / max(total.n, 1)])  # s[a + 1] is month of age a
-        idx_now = np.clip(lag, -1, nm - 1) + 1
-        idx_before = np.clip(lag - 1, -1, nm - 1) + 1
-        e2 = np.where(lag >= 0, 0.5 * (s[idx_now] + s[idx_before]), 0.0)
+    def poisson(key: str) -> np.ndarray:
+        """Sum over cohorts of arrivals x E[X^2], X one arrival's amount in calendar month j (or,
+        for cumulative value, up to its end): the engine tallies E[X^2] by calendar months after
+        the arrival month for an arrival at a random moment of its month (months of 365/12 days)."""
+        s2 = (total.age_m_cum2 if key == "cumulative_value" else second[key]) / max(total.n, 1)
+        e2 = np.where(lag >= 0, s2[np.clip(lag, 0, nm - 1)], 0.0)
         out: np.ndarray = arrivals @ e2
         return out
 
     for key in ("conversions", "active_end", "revenue", "cost", "value", "cumulative_value", "acq"):
         mean[key] = totals[key][0]
-        v = sim_var(totals[key][1:])
-        if key in ("conversions", "active_end"):
-            v = v + mean[key]  # customers counted once each: E[X^2] = E[X]
-        elif key == "cumulative_value":
-            v = v + poisson(total.age_m_cum2)
-        else:
-            v = v + poisson(second[key])
-        var[key] = v
+        # arrivals' noise: customers are counted once each (E[X^2] = E[X]); money as poisson() says
+        counted = key in ("conversions", "active_end")
+        var[key] = sim_var(totals[key][1:]) + (mean[key] if counted else poisson(key))
     conv, acq = mean["conversions"], mean["acq"]
     with np.errstate(divide="ignore", invalid="ignore"):
         cac = np.where(conv > 0, acq / conv, 0.0)
         block_cac = np.where(totals["conversions"][1:] > 0, totals["acq"][1:] / totals["conversions"][1:], 0.0)
         p_var = np.where(
-            conv > 0, (poisson(second["acq"]) + cac**2 * conv) / np.where(conv > 0, conv, 1.0) ** 2, 0.0
+            conv > 0, (poisson("acq") + cac**2 * conv) / np.where(conv > 0, conv, 1.0) ** 2, 0.0
         )
     mean["cac"] = cac
     var["cac"] = sim_var(block_cac) + p_var

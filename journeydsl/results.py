@@ -119,8 +119,8 @@ class TallyShape:
 
     @property
     def age_months(self) -> int:
-        """Months of age (365/12 days each) the per-customer second moments are kept for."""
-        return math.ceil(self.age_days / (365.0 / 12.0)) if self.age_days else 0
+        """Calendar months after arrival the per-customer second moments are kept for."""
+        return math.ceil(self.age_days / (365.0 / 12.0)) + 1 if self.age_days else 0
 
     @property
     def curve_points(self) -> int:
@@ -204,8 +204,9 @@ class Tally:
     age_rev: np.ndarray = field(default_factory=_empty)
     age_cost: np.ndarray = field(default_factory=_empty)
     age_acq: np.ndarray = field(default_factory=_empty)
-    # per month of age a: sums over customers of the square of each customer's revenue, cost,
-    # value, value to the end of month a, and acquisition cost in that month of age
+    # per calendar month k after the arrival month (an arrival at a random moment of its month):
+    # sums over customers of the square of each customer's revenue, cost, value, value to the
+    # end of month k, and acquisition cost in that month
     age_m_rev2: np.ndarray = field(default_factory=_empty)
     age_m_cost2: np.ndarray = field(default_factory=_empty)
     age_m_val2: np.ndarray = field(default_factory=_empty)

@@ -148,8 +148,17 @@ class _AgeLog:
             self.steps += sign * np.bincount(at, minlength=size)
             self.corr -= sign * np.bincount(at, weights=t - whole, minlength=size)
 
-    def finish(self, tal: Tally, conv_t: np.ndarray) -> None:
+    def finish(self, tal: Tally, conv_t: np.ndarray, rng: np.random.Generator) -> None:
+        """Bin the logged flows into ``tal``'s age tallies.
+
+        The second moments are by calendar month after the arrival month, for an arrival at
+        a random moment of its month: each customer gets a phase ``u`` (even in [0, 1)) and
+        a flow at age ``t`` counts in month ``floor(u + t / (365/12))`` of their life. So
+        ``age_m_rev2[k]`` is the sum over customers of the square of what each pays in the
+        ``k``-th calendar month after the one they arrived in (months of equal length).
+        """
         a, nm = self.days, tal.shape.age_months
+        phase = rng.random(self.n)
         covered = np.cumsum(np.cumsum(self.steps) + self.corr)  # active time up to each whole age
         tal.age_active += np.diff(covered)[:a]
         ct = conv_t[conv_t < _INF]
@@ -175,7 +184,8 @@ class _AgeLog:
                 tal.age_cost += by_day
                 if kind == 2:
                     tal.age_acq += by_day
-            keys[kind] = ids * nm + np.minimum((t / _MONTH).astype(np.int64), nm - 1)  # (customer, month of age)
+            month = (phase.take(ids) + t / _MONTH).astype(np.int64)  # calendar months after arrival
+            keys[kind] = ids * nm + np.minimum(month, nm - 1)
             amounts[kind] = w
         cost_keys = np.concatenate([keys[1], keys[2]])
         tal.age_m_rev2 += _squares_by_month(keys[0], amounts[0], nm)
@@ -933,7 +943,7 @@ class _Block:
         sums[K["pre2"]] = _dot(acq, acq)
         self._phase_reach()
         if self.ages is not None:
-            self.ages.finish(tal, self.conv_t)
+            self.ages.finish(tal, self.conv_t, self.rng)
         return tal
 
     def _phase_reach(self) -> None:
