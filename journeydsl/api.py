@@ -13,10 +13,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from journeydsl.checks import DEFAULT_MAX_WORK
 from journeydsl.compile import compile_source
 from journeydsl.errors import Diagnostic, JourneyError
 from journeydsl.model import DAYS, Journey
-from journeydsl.source import Source
+from journeydsl.source import FileTooLarge, Source
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from journeydsl.fit import FitResult
     from journeydsl.forecast import Forecast
     from journeydsl.maps import Flows
+    from journeydsl.montecarlo import WorkEstimate
     from journeydsl.results import Results
 
 __all__ = [
@@ -39,7 +41,7 @@ __all__ = [
     "simulate",
 ]
 
-ProgressFn = Callable[[int, int], None]
+ProgressFn = Callable[[float, int], None]
 
 
 def loads(text: str, path: str = "<journey>") -> Journey:
@@ -66,11 +68,11 @@ def check(path: str | Path) -> list[Diagnostic]:
     """
     try:
         source = Source.read(path)
-    except UnicodeDecodeError:
+    except (UnicodeDecodeError, FileTooLarge):
         source = None
     try:
         if source is None:
-            load(path)  # reports the encoding problem as a diagnostic
+            load(path)  # reports the encoding or size problem as a diagnostic
             return []
         _journey, warnings = compile_source(source)
     except JourneyError as exc:
@@ -96,6 +98,15 @@ def _arms(journey: Journey, scenarios: Sequence[str] | None) -> list[tuple[str, 
     ]
 
 
+def _check_horizon(horizon_days: float | None) -> None:
+    """A horizon given to a run obeys the language's limit (at most 100 years)."""
+    from journeydsl.checks import MAX_HORIZON_DAYS
+
+    if horizon_days is not None and not 0 < horizon_days <= MAX_HORIZON_DAYS:
+        raise ValueError(f"the horizon must be more than 0 and at most {MAX_HORIZON_DAYS:,.0f} days"
+                         f" (100 years), got {horizon_days:g}")
+
+
 def simulate(
     journey: Journey,
     customers: int | None = None,
@@ -106,6 +117,8 @@ def simulate(
     workers: int = 1,
     progress: ProgressFn | None = None,
     executor: Executor | None = None,
+    max_work: float | None = DEFAULT_MAX_WORK,
+    on_estimate: Callable[[WorkEstimate], None] | None = None,
 ) -> Results:
     """Simulate ``customers`` customers through the journey (default: the file's ``customers``).
 
@@ -115,10 +128,15 @@ def simulate(
     customers, seed and horizon always give the same numbers, whatever ``workers``
     or ``executor`` (any :class:`concurrent.futures.Executor`, e.g. a Dask cluster's:
     ``distributed.Client(address).get_executor()``).
+
+    A pilot block first estimates the work; a run over ``max_work`` steps
+    raises :class:`~journeydsl.montecarlo.TooMuchWork` saying how long it would
+    take (``None``: no limit), and ``on_estimate`` hears the estimate.
     """
     from journeydsl.montecarlo import run
 
     n = journey.customers if customers is None else customers
+    _check_horizon(horizon_days)
     results = run(
         _arms(journey, scenarios),
         n,
@@ -127,6 +145,8 @@ def simulate(
         workers=workers,
         progress=progress,
         executor=executor,
+        max_work=max_work,
+        on_estimate=on_estimate,
     )
     if journey.targets is not None:
         from journeydsl.targets import evaluate
@@ -171,6 +191,8 @@ def compare(
     workers: int = 1,
     progress: ProgressFn | None = None,
     executor: Executor | None = None,
+    max_work: float | None = DEFAULT_MAX_WORK,
+    on_estimate: Callable[[WorkEstimate], None] | None = None,
 ) -> Results:
     """Compare whole journeys as arms on common random numbers; the first is the baseline.
 
@@ -190,7 +212,9 @@ def compare(
         unique.append(candidate)
     arms = [(name, j.with_scenario("baseline")) for name, j in zip(unique, journeys, strict=True)]
     n = journeys[0].customers if customers is None else customers
-    return run(arms, n, seed, horizon_days=horizon_days, workers=workers, progress=progress, executor=executor)
+    _check_horizon(horizon_days)
+    return run(arms, n, seed, horizon_days=horizon_days, workers=workers, progress=progress, executor=executor,
+               max_work=max_work, on_estimate=on_estimate)
 
 
 def fit(

@@ -28,7 +28,7 @@ from journeydsl.errors import (
 )
 from journeydsl.fileio import STDOUT, CannotWrite, atomic_write, check_output, os_reason, write_output
 from journeydsl.sanitize import for_terminal, for_terminal_lines
-from journeydsl.source import Source
+from journeydsl.source import FileTooLarge, Source
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor
@@ -49,6 +49,14 @@ class UsageError(Exception):
     """Something about the command line, not the journey, is wrong (exit 2)."""
 
 
+class RunRefused(Exception):
+    """A run estimated to take too long: exit 2 when run options made it so, else 1 (the journey)."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 def _err(text: str) -> None:
     """A message on stderr; control characters from file names or labels are shown as escapes."""
     print(for_terminal_lines(text), file=sys.stderr)
@@ -58,7 +66,7 @@ def _err(text: str) -> None:
 
 
 def _read(path: str) -> Source | None:
-    """The file's text, or None when it is not UTF-8 (compile reports that as a diagnostic)."""
+    """The file's text, or None when it is not UTF-8 or too large (compile reports that as a diagnostic)."""
     p = Path(path)
     if not p.exists():
         hint = ""
@@ -71,7 +79,7 @@ def _read(path: str) -> Source | None:
         raise UsageError(f"{path}: is a folder, not a .journey file")
     try:
         return Source.read(p)
-    except UnicodeDecodeError:
+    except (UnicodeDecodeError, FileTooLarge):
         return None
     except OSError as exc:
         raise UsageError(f"{path}: cannot read it ({exc.strerror or exc})") from None
@@ -191,12 +199,42 @@ def _horizon(args: argparse.Namespace) -> float | None:
         raise UsageError(f"--horizon: {exc}") from None
     if days <= 0:
         raise UsageError("--horizon must be positive")
+    from journeydsl.checks import MAX_HORIZON_DAYS
+
+    if days > MAX_HORIZON_DAYS:
+        raise UsageError(f"--horizon is {days:g} days, longer than the {MAX_HORIZON_DAYS:,.0f} days"
+                         " (100 years) a run can follow")
     return days
+
+
+def _work_options(args: argparse.Namespace) -> dict[str, object]:
+    """``max_work`` and ``on_estimate`` for a run: the limit (none with --force) and a note on long runs."""
+    from journeydsl.checks import DEFAULT_MAX_WORK
+    from journeydsl.montecarlo import NOTE_WORK, WorkEstimate
+
+    def note(estimate: WorkEstimate) -> None:
+        if estimate.steps > NOTE_WORK and not args.quiet:
+            _err(f"note: this run will take {estimate.describe()}")
+
+    limit = None if args.force else (args.max_work or DEFAULT_MAX_WORK)
+    return {"max_work": limit, "on_estimate": note}
+
+
+def _refuse(args: argparse.Namespace, exc: Exception) -> RunRefused:
+    """The message and exit code for a run over its work limit (montecarlo.TooMuchWork)."""
+    from_options = args.customers is not None or getattr(args, "horizon", None) is not None
+    knobs = "fewer customers (-n), a shorter --horizon" if from_options else (
+        "fewer customers (-n or 'customers'), a shorter 'horizon' or 'ltv window',"
+        " slower loops or triggers in the journey")
+    if hasattr(args, "max_work"):  # render --flows has neither
+        knobs += "; or --max-work STEPS to allow more, or --force to run however long it takes"
+    return RunRefused(f"{exc}\n   hint: {knobs}", EXIT_USAGE if from_options else EXIT_INVALID)
 
 
 def _simulate(args: argparse.Namespace, journey: Journey, scenarios: list[str] | None) -> Results:
     """Simulate with the run options on the command line, a progress bar on a terminal."""
     from journeydsl import api
+    from journeydsl.montecarlo import TooMuchWork
 
     progress = _progress(args, "simulating")
     try:
@@ -210,9 +248,12 @@ def _simulate(args: argparse.Namespace, journey: Journey, scenarios: list[str] |
                 workers=args.workers,
                 progress=progress,
                 executor=executor,
+                **_work_options(args),  # type: ignore[arg-type]
             )
     except KeyError as exc:
         raise UsageError(f"--scenario: {exc.args[0]}") from None
+    except TooMuchWork as exc:
+        raise _refuse(args, exc) from None
     finally:
         progress.close()
 
@@ -271,6 +312,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     for path in args.files:
         journey = _load(path, quiet=args.quiet)
         journeys.append(journey)
+    from journeydsl.montecarlo import TooMuchWork
+
     progress = _progress(args, "simulating")
     try:
         with _executor(args) as executor:
@@ -282,7 +325,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
                 workers=args.workers,
                 progress=progress,
                 executor=executor,
+                **_work_options(args),  # type: ignore[arg-type]
             )
+    except TooMuchWork as exc:
+        raise _refuse(args, exc) from None
     finally:
         progress.close()
     _emit(args, results, args.files)
@@ -292,6 +338,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def cmd_render(args: argparse.Namespace) -> int:
     from journeydsl import api
     from journeydsl.maps import RenderError
+    from journeydsl.montecarlo import TooMuchWork
 
     journey = _load(args.file, quiet=args.quiet)
     if args.scenario and args.scenario not in {s.name for s in journey.scenarios}:
@@ -323,6 +370,8 @@ def cmd_render(args: argparse.Namespace) -> int:
     except RenderError as exc:
         _err(f"journeydsl render: error: {exc}")
         return EXIT_USAGE
+    except TooMuchWork as exc:  # --flows on a journey whose run would take too long
+        raise _refuse(args, exc) from None
     finally:
         progress.close()
     _write(args, out, drawn, [args.file])
@@ -484,6 +533,15 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _customers(text: str) -> int:
+    from journeydsl.checks import MAX_CUSTOMERS
+
+    value = _positive_int(text)
+    if value > MAX_CUSTOMERS:
+        raise argparse.ArgumentTypeError(f"at most {MAX_CUSTOMERS:,} customers, got {value:,}")
+    return value
+
+
 def _seed(text: str) -> int:
     try:
         value = int(text)
@@ -495,7 +553,7 @@ def _seed(text: str) -> int:
 
 
 def _add_run_options(p: argparse.ArgumentParser, *, output: bool = True) -> None:
-    p.add_argument("--customers", "-n", type=_positive_int, metavar="N",
+    p.add_argument("--customers", "-n", type=_customers, metavar="N",
                    help="customers to simulate (default: the file's 'customers', else 10,000)")
     p.add_argument("--seed", type=_seed, default=0, metavar="S",
                    help="random seed; the same seed gives the same numbers (default 0)")
@@ -507,6 +565,11 @@ def _add_run_options(p: argparse.ArgumentParser, *, output: bool = True) -> None
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="run on the Dask cluster whose scheduler is at ADDRESS, e.g. tcp://host:8786 "
                         "(default: $JOURNEYDSL_SCHEDULER; needs journeydsl[dask]); same numbers as one machine")
+    p.add_argument("--max-work", type=_positive_int, metavar="STEPS",
+                   help="refuse a run estimated at more engine steps than this"
+                        " (default 15_000_000_000, about 15 minutes on one core)")
+    p.add_argument("--force", action="store_true",
+                   help="run however long the estimate says it takes")
     if output:
         p.add_argument("--format", "-f", choices=OUTPUT_FORMATS, default="table",
                        help="output format (default table)")
@@ -589,7 +652,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="simulate and draw the forecast flows (customers per 1,000)")
     p.add_argument("--direction", choices=("LR", "TB"), default="LR",
                    help="left to right (default) or top to bottom")
-    p.add_argument("--customers", "-n", type=_positive_int, metavar="N",
+    p.add_argument("--customers", "-n", type=_customers, metavar="N",
                    help="customers for --flows (default: the file's)")
     p.add_argument("--seed", type=_seed, default=0, metavar="S", help="random seed for --flows")
     p.set_defaults(func=cmd_render)
@@ -657,6 +720,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, CannotWrite) as exc:
         _err(f"journeydsl {args.command}: error: {exc}")
         return EXIT_USAGE
+    except RunRefused as exc:
+        _err(f"journeydsl {args.command}: error: {exc}")
+        return exc.code
     except KeyboardInterrupt:
         _err("interrupted; nothing was written")
         return 130

@@ -172,8 +172,14 @@ def _num(x: Any) -> str:
 
 
 def _tex(text: str) -> str:
-    """Text for matplotlib: a ``$`` is a dollar sign, not mathematics."""
-    return text.replace("$", r"\$")
+    """Text for matplotlib: a ``$`` is a dollar sign, not mathematics.
+
+    ``htmlreport._matplotlib`` turns mathtext off (``text.parse_math``), so text passes as it is;
+    with an older setup that parses it, escape the dollar signs.
+    """
+    import matplotlib
+
+    return text if not matplotlib.rcParams.get("text.parse_math", True) else text.replace("$", r"\$")
 
 
 def layer_cake_svg(fc: Forecast) -> str:
