@@ -305,5 +305,7 @@ def parse_duration(text: str) -> float:
         raise ValueError(f"'{text}' is not a duration like '365', '90 days' or '2 years'")
     number, unit = float(m.group(1)), m.group(2) or "day"
     if unit not in DAYS:
-        raise ValueError(f"unknown unit '{unit}' in '{text}' (use days, weeks, months, quarters or years)")
+        raise ValueError(
+            f"unknown unit '{unit}' in '{text}' (use minutes, hours, days, weeks, months, quarters or years)"
+        )
     return number * DAYS[unit]

@@ -65,8 +65,8 @@ def _err(text: str) -> None:
 # --- loading ------------------------------------------------------------
 
 
-def _read(path: str) -> Source | None:
-    """The file's text, or None when it is not UTF-8 or too large (compile reports that as a diagnostic)."""
+def _need_file(path: str, kind: str = "file") -> Path:
+    """``path`` as a Path if it names an existing file; a usage error (with a did-you-mean) otherwise."""
     p = Path(path)
     if not p.exists():
         hint = ""
@@ -76,7 +76,13 @@ def _read(path: str) -> Source | None:
                 hint = f"; did you mean '{p.parent / close[0]}'?"
         raise UsageError(f"{path}: no such file{hint}")
     if p.is_dir():
-        raise UsageError(f"{path}: is a folder, not a .journey file")
+        raise UsageError(f"{path}: is a folder, not a {kind}")
+    return p
+
+
+def _read(path: str) -> Source | None:
+    """The file's text, or None when it is not UTF-8 or too large (compile reports that as a diagnostic)."""
+    p = _need_file(path, ".journey file")
     try:
         return Source.read(p)
     except (UnicodeDecodeError, FileTooLarge):
@@ -420,13 +426,26 @@ def cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_lsp(args: argparse.Namespace) -> int:
+    """Serve the language server over stdin/stdout (needs the [lsp] extra)."""
+    try:
+        import pygls  # noqa: F401
+    except ImportError:
+        raise UsageError(
+            "the language server needs pygls, which is not installed: pip install 'journeydsl[lsp]'"
+        ) from None
+    import journeydsl.lsp
+
+    return journeydsl.lsp.main()
+
+
 def cmd_fit(args: argparse.Namespace) -> int:
     """Calibrate a journey from a CRM export; nothing is written unless everything succeeded."""
     from journeydsl.fit import FitDataError, fit_export  # lazy: numpy/scipy only when fitting
 
     for path in (args.events, args.into, args.map):
         if path is not None:
-            _read_bytes_ok(path)
+            _need_file(path)
     if args.into is not None:
         _load(args.into, quiet=True)  # an invalid base is a journey error (exit 1) with its diagnostics
     try:
@@ -464,17 +483,6 @@ def cmd_fit(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _read_bytes_ok(path: str) -> None:
-    p = Path(path)
-    if not p.exists():
-        hint = ""
-        if p.parent.is_dir():
-            close = difflib.get_close_matches(p.name, [c.name for c in p.parent.iterdir()], n=1)
-            if close:
-                hint = f"; did you mean '{p.parent / close[0]}'?"
-        raise UsageError(f"{path}: no such file{hint}")
-    if p.is_dir():
-        raise UsageError(f"{path}: is a folder, not a file")
 
 
 def cmd_forecast(args: argparse.Namespace) -> int:
@@ -693,6 +701,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--list", action="store_true", help="list the templates")
     p.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
     p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("lsp", parents=[common], help="run the language server for editors (stdio)",
+                       description="Speak the Language Server Protocol over stdin/stdout, for editors: "
+                                   "diagnostics, completion, hover, rename, formatting. See docs/editors.md.")
+    p.add_argument("--stdio", action="store_true", help="use stdin/stdout (the default and only transport)")
+    p.set_defaults(func=cmd_lsp)
     return parser
 
 

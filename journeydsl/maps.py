@@ -152,8 +152,9 @@ def _pct(share: float) -> str:
 
 
 def _unit_of(days: float) -> tuple[float, str] | None:
-    """``(count, unit)`` when ``days`` is a whole number of the largest fitting unit."""
-    for unit in ("year", "quarter", "month", "week", "day"):
+    """``(count, unit)`` when ``days`` is a whole number of the largest fitting unit
+    (hours and minutes only for less than a day)."""
+    for unit in ("year", "quarter", "month", "week", "day", *(("hour", "minute") if days < 1 else ())):
         n = days / DAYS[unit]
         if n >= 1 and abs(n - round(n)) < 1e-9:
             return round(n), unit
@@ -281,7 +282,8 @@ def _trigger_lines(journey: Journey, tg: Trigger) -> tuple[str, str]:
     if tg.when == "enter":
         when = "on enter"
     elif tg.when == "in":
-        when = f"day {_num(tg.days or 0.0, 1)}"
+        days = tg.days or 0.0
+        when = f"after {_duration(days)}" if 0 < days < 1 else f"day {_num(days, 1)}"
     else:
         every = _duration(tg.days or 0.0)
         when = f"every {every[2:] if every.startswith('1 ') else every}"

@@ -220,7 +220,7 @@ def _order(name: str) -> tuple[int, str]:
 
 
 _UNITS = [
-    f"{u}{s}" for u in ("day", "week", "month", "quarter", "year") for s in ("", "s")
+    f"{u}{s}" for u in ("minute", "hour", "day", "week", "month", "quarter", "year") for s in ("", "s")
 ]
 
 
