@@ -91,6 +91,12 @@ def _plan(c: _Compiler, node: sx.PlanNode, scenarios: dict[str, Span | None]) ->
                 ym = _year_month(c, p.month)
                 ok &= ym is not None
                 fields["start"] = ym
+        elif isinstance(p, sx.PlanMonths) and p.word not in ("month", "months"):
+            c.bag.error(
+                p.span, "E325", f"a plan runs for a number of months, not '{p.word}'",
+                f"write 'months {_num(p.count.value)}'",
+            )
+            ok = False
         elif isinstance(p, sx.PlanMonths):
             if _once(c, "months", p, seen, owner):
                 n = p.count.value

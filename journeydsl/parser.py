@@ -118,7 +118,6 @@ KEYWORDS: dict[str, str] = {
     "PLAN": "plan",
     "TARGETS": "targets",
     "START": "start",
-    "MONTHS": "months",
     "ARRIVALS": "arrivals",
     "GROWING": "growing",
     "SEASONALITY": "seasonality",
@@ -172,7 +171,7 @@ _GROUPS: tuple[tuple[frozenset[str], str], ...] = (
         "a trigger statement ('when', 'every', 'send', 'response', 'then' or 'limit')",
     ),
     (
-        frozenset({"START", "MONTHS", "ARRIVALS", "SEASONALITY", "BUDGET"}),
+        frozenset({"START", "ARRIVALS", "SEASONALITY", "BUDGET"}),
         "a plan statement ('start', 'months', 'arrivals', 'seasonality', 'budget' or 'scenario')",
     ),
     (

@@ -400,8 +400,11 @@ class PlanStart:
 
 @dataclass(frozen=True, slots=True)
 class PlanMonths:
+    """``months N`` (``word`` is the unit word written: only ``months`` or ``month`` is right)."""
+
     count: Number
     span: Span | None = None
+    word: str = "months"
 
 
 @dataclass(frozen=True, slots=True)

@@ -377,7 +377,8 @@ class ToSyntax(Transformer[Token, Any]):
         return sx.PlanStart(self._year_month(_tokens(children, "MONTH_LIT")[0]), _span(meta))
 
     def plan_months(self, meta: Any, children: list[Any]) -> sx.PlanMonths:
-        return sx.PlanMonths(self._number(_tokens(children, "NUMBER")[0]), _span(meta))
+        word = str(_tokens(children, "UNIT")[0])
+        return sx.PlanMonths(self._number(_tokens(children, "NUMBER")[0]), _span(meta), word)
 
     def plan_arrivals(self, meta: Any, children: list[Any]) -> sx.PlanArrivals:
         durations = [c for c in children if isinstance(c, sx.Duration)]

@@ -99,6 +99,7 @@ def test_stage_called_start_still_works_as_a_transition_source() -> None:
         ),
         ("plan p { start 2027-01; months 3; arrivals 1 per month; scenario nope }", "unknown scenario 'nope'"),
         ("plan p { start 2027-01; months 3; arrivals 1 per month; start 2027-02 }", "'start' is set twice in plan 'p'"),
+        ("plan p { start 2027-01; weeks 3; arrivals 1 per month }", "a plan runs for a number of months, not 'weeks'"),
         ("targets { ltv 5 EUR }\n    targets { ltv 6 EUR }", "'targets' is given twice"),
         ("targets { retention 90 days 20%; retention 90 days 30% }", "the target for 'retention 90 days' is set twice"),
         ("targets { cac 10 USD }", "currency mismatch: 'USD' here, but the journey uses 'EUR'"),
