@@ -228,33 +228,40 @@ class _AgeLog:
             month = (phase.take(ids) + t / _MONTH).astype(np.int64)  # calendar months after arrival
             keys[kind] = ids * nm + np.minimum(month, nm - 1)
             amounts[kind] = w
-        cost_keys = np.concatenate([keys[1], keys[2]])
-        tal.age_m_rev2 += _squares_by_month(keys[0], amounts[0], nm)
-        tal.age_m_acq2 += _squares_by_month(keys[2], amounts[2], nm)
-        tal.age_m_cost2 += _squares_by_month(cost_keys, np.concatenate([amounts[1], amounts[2]]), nm)
-        val_keys = np.concatenate([keys[0], cost_keys])
-        val = np.concatenate([amounts[0], -amounts[1], -amounts[2]])
-        tal.age_m_val2 += _squares_by_month(val_keys, val, nm)
-        tal.age_m_cum2 += _squares_by_month(val_keys, val, nm, cumulative=True)
+        # one sort of all (customer, month) keys; each kind's sums per key from it
+        all_keys = np.concatenate([keys[0], keys[1], keys[2]])
+        if not all_keys.size:
+            return
+        uniq, inverse = np.unique(all_keys, return_inverse=True)
+        cuts = np.cumsum([keys[0].size, keys[1].size])
+        per_key = [
+            np.bincount(part, weights=amounts[k], minlength=uniq.size)
+            for k, part in enumerate(np.split(inverse, cuts))
+        ]
+        rev, acq = per_key[0], per_key[2]
+        cost = per_key[1] + acq
+        value = rev - cost
+        month = uniq % nm
+        tal.age_m_rev2 += _by_month(month, rev, nm)
+        tal.age_m_acq2 += _by_month(month, acq, nm)
+        tal.age_m_cost2 += _by_month(month, cost, nm)
+        tal.age_m_val2 += _by_month(month, value, nm)
+        tal.age_m_cum2 += _running_by_month(uniq, value, nm)
 
 
-def _squares_by_month(keys: np.ndarray, w: np.ndarray, nm: int, *, cumulative: bool = False) -> np.ndarray:
-    """Per month of age, the sum over customers of the square of each one's amount in that month.
+def _by_month(month: np.ndarray, sums: np.ndarray, nm: int) -> np.ndarray:
+    """The squares of per-(customer, month) sums, added up by month."""
+    out: np.ndarray = np.bincount(month, weights=sums * sums, minlength=nm)[:nm]
+    return out
 
-    ``keys`` are ``customer * nm + month``; ``w`` the amounts (several per key add up).
-    With ``cumulative``, the amount from entry to the end of each month instead: a customer's
+
+def _running_by_month(uniq: np.ndarray, sums: np.ndarray, nm: int) -> np.ndarray:
+    """Per month, the sum over customers of the square of each one's running total to that month's end.
+
+    ``uniq`` are the sorted ``customer * nm + month`` keys and ``sums`` their amounts; a
     running total at a key holds until the customer's next key (or the last month).
-    Sparse: only (customer, month) pairs with money are touched.
     """
-    out = np.zeros(nm)
-    if keys.size == 0:
-        return out
-    uniq, inverse = np.unique(keys, return_inverse=True)
-    sums = np.bincount(inverse, weights=w, minlength=uniq.size)
     month = uniq % nm
-    if not cumulative:
-        out += np.bincount(month, weights=sums * sums, minlength=nm)[:nm]
-        return out
     who = uniq // nm
     running = np.cumsum(sums)
     first = np.ones(uniq.size, bool)
@@ -266,8 +273,22 @@ def _squares_by_month(keys: np.ndarray, w: np.ndarray, nm: int, *, cumulative: b
     until = np.where(last, nm, np.roll(month, -1))  # the running total holds from month to until - 1
     sq = running * running
     diff = np.bincount(month, weights=sq, minlength=nm + 1) - np.bincount(until, weights=sq, minlength=nm + 1)
-    out += np.cumsum(diff)[:nm]
+    out: np.ndarray = np.cumsum(diff)[:nm]
     return out
+
+
+def _squares_by_month(keys: np.ndarray, w: np.ndarray, nm: int, *, cumulative: bool = False) -> np.ndarray:
+    """Per month, the sum over customers of the square of each one's amount in that month.
+
+    ``keys`` are ``customer * nm + month``; ``w`` the amounts (several per key add up). With
+    ``cumulative``, the amount from entry to the end of each month instead. Sparse: only the
+    (customer, month) pairs with money are touched.
+    """
+    if keys.size == 0:
+        return np.zeros(nm)
+    uniq, inverse = np.unique(keys, return_inverse=True)
+    sums = np.bincount(inverse, weights=w, minlength=uniq.size)
+    return _running_by_month(uniq, sums, nm) if cumulative else _by_month(uniq % nm, sums, nm)
 
 
 def _by_offset(t: np.ndarray, w: np.ndarray, a: int) -> np.ndarray:
