@@ -461,6 +461,9 @@ def build_report(journey: Journey, results: Results, forecast: Forecast | None =
 
     if forecast is not None:
         add(_forecast_html(forecast))
+    from journeydsl.uncertainty_html import uncertainty_sections
+
+    parts.extend(uncertainty_sections(journey, results))
 
     add('<section id="assumptions"><h2>Assumptions</h2>')
     assumptions = [

@@ -306,6 +306,64 @@ def _touch_rows(arm: dict[str, Any], currency: str) -> list[list[str]]:
     return rows
 
 
+def _range_cell(figure: Any, kind: str, currency: str) -> str:
+    """A figure's mean over the parameter draws with its 95% range, or n/a."""
+    unc = figure.get("uncertainty") if isinstance(figure, dict) else None
+    if not isinstance(unc, dict) or unc.get("mean") is None:
+        return "n/a"
+    rng = _interval(unc.get("interval95"), kind, currency)
+    return _number(float(unc["mean"]), kind, currency) + (f" ({rng})" if rng else "")
+
+
+def _draws_section(data: dict[str, Any], arms: list[dict[str, Any]], currency: str) -> list[str]:
+    """With ``--draws``: each headline figure's 95% range over the draws, P(best) and P(better)."""
+    draws = int(data["draws"])
+    out = ["", f"Over {draws:,} draws of the uncertain parameters (95% range: where the figure"
+               " falls in 95 of 100 draws)"]
+    rows = []
+    for key, label, kind in HEADLINE:
+        cells = [_range_cell(_get(a.get("metrics", {}), key), kind, currency) for a in arms]
+        if all(c == "n/a" for c in cells):
+            continue
+        rows.append([label, *cells])
+    if len(arms) > 1:
+        rows.append(["P(best value per customer)",
+                     *[f"{100 * float(a.get('p_best') or 0):.0f}%" for a in arms]])
+    out.append(_table(rows, ["", *[a["name"] for a in arms]]))
+    kinds = {k: kind for k, _, kind in HEADLINE}
+    labels = {k: label for k, label, _ in HEADLINE}
+    cmp_rows = []
+    for arm in arms[1:]:
+        vs = arm.get("versus_baseline") or {}
+        for key in COMPARED:
+            cmp = vs.get(key.replace(".", "_"))
+            unc = cmp.get("uncertainty") if isinstance(cmp, dict) else None
+            if not isinstance(unc, dict) or unc.get("mean") is None:
+                continue
+            lo, hi = unc["interval95"]
+            rng = (f"{_signed(float(lo), kinds[key], currency)} to {_signed(float(hi), kinds[key], currency)}"
+                   if lo is not None and hi is not None else "")
+            cmp_rows.append([arm["name"], labels[key], _signed(float(unc["mean"]), kinds[key], currency), rng,
+                             f"{100 * float(unc.get('p_better') or 0):.0f}%"])
+    if cmp_rows:
+        out += ["", "Versus baseline over the draws (P(better) = share of draws in which the scenario is better)"]
+        out.append(_table(cmp_rows, ["scenario", "figure", "difference", "95% range", "P(better)"]))
+    params = data.get("parameters") or []
+    if params:
+        out += ["", "Uncertain parameters"]
+        out.append(_table([[p["label"], p["written"], _param_range(p, currency)] for p in params],
+                          ["parameter", "as written", "95% of draws"]))
+    return out
+
+
+def _param_range(p: dict[str, Any], currency: str) -> str:
+    kind = {"share": "share", "money": "money", "duration": "days"}.get(p["kind"], "number")
+    if kind == "days":
+        lo, hi = p["interval95"]
+        return f"{lo:,.1f}–{hi:,.1f} days" if lo is not None and hi is not None else ""
+    return _interval(p["interval95"], kind, currency)
+
+
 def format_table(data: dict[str, Any]) -> str:
     """The table a strategist reads first: headline figures side by side, then the comparison."""
     currency = data.get("currency") or ""
@@ -321,6 +379,8 @@ def format_table(data: dict[str, Any]) -> str:
         if ranking:
             out += ["", for_terminal(ranking)]
         out += [for_terminal(f"note: {n}") for n in _noise_notes(data)]
+    if data.get("draws"):
+        out += [for_terminal(line) for line in _draws_section(data, arms, currency)]
     base = arms[0] if arms else {}
     base_name = for_terminal(base.get("name", "baseline"))
     stage_rows = _stage_rows(base, currency)
@@ -379,6 +439,10 @@ def format_markdown(data: dict[str, Any]) -> str:
         ranking = _ranking(arms, currency)
         out += ["", for_markdown(ranking)] if ranking else []
         out += [f"> {for_markdown(n)}" for n in _noise_notes(data)]
+    if data.get("draws"):
+        out += ["", f"### Over {int(data['draws']):,} draws of the uncertain parameters", "", "```"]
+        out += [for_terminal(line) for line in _draws_section(data, arms, currency)[2:]]
+        out += ["```"]
     base = arms[0] if arms else {}
     if base.get("stages"):
         out += ["", "### Stages", ""]
@@ -402,7 +466,9 @@ def format_csv(data: dict[str, Any]) -> str:
     """
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["scenario", "segment", "metric", "mean", "ci_low", "ci_high", "n"])
+    draws = bool(data.get("draws"))  # with --draws: the mean and 95% range over the draws too
+    w.writerow(["scenario", "segment", "metric", "mean", "ci_low", "ci_high", "n"]
+               + (["draws_mean", "range_low", "range_high"] if draws else []))
 
     def rows(scenario: str, segment: str, metrics: dict[str, Any]) -> None:
         for key, _, _ in HEADLINE:
@@ -412,8 +478,13 @@ def format_csv(data: dict[str, Any]) -> str:
             ci = fig.get("ci95") if isinstance(fig, dict) else None
             lo, hi = (ci if isinstance(ci, (list, tuple)) and len(ci) == 2 else (None, None))
             n = fig.get("n") if isinstance(fig, dict) else None
-            w.writerow([for_csv(scenario), for_csv(segment), key, _csv_num(_mean(fig)), _csv_num(lo), _csv_num(hi),
-                        n or ""])
+            row = [for_csv(scenario), for_csv(segment), key, _csv_num(_mean(fig)), _csv_num(lo), _csv_num(hi), n or ""]
+            if draws:
+                unc = fig.get("uncertainty") if isinstance(fig, dict) else None
+                rng = unc.get("interval95") if isinstance(unc, dict) else None
+                rlo, rhi = rng if isinstance(rng, list) and len(rng) == 2 else (None, None)
+                row += [_csv_num(unc.get("mean") if isinstance(unc, dict) else None), _csv_num(rlo), _csv_num(rhi)]
+            w.writerow(row)
 
     for arm in _arms(data):
         rows(arm["name"], "all", arm.get("metrics", {}))

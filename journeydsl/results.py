@@ -226,6 +226,9 @@ class Tally:
     age_m_val2: np.ndarray = field(default_factory=_empty)
     age_m_cum2: np.ndarray = field(default_factory=_empty)
     age_m_acq2: np.ndarray = field(default_factory=_empty)
+    # with Plan.touch_paths: converters credited to each touchpoint by first, last and linear touch
+    # (3 x touchpoints), then the same for their value (revenue minus cost, discounted)
+    touch_credit: np.ndarray = field(default_factory=_empty)
     conv_times: list[np.ndarray] = field(default_factory=list)
     ltv_values: list[np.ndarray] = field(default_factory=list)
     sample_weights: list[float] = field(default_factory=list)  # converters each kept value stands for
@@ -255,6 +258,7 @@ class Tally:
             "stage_cost": ns,
             "stage_days": ns,
             "phase_reached": nph,
+            "touch_credit": 6 * nt,
         }
         na, nm = s.age_days, s.age_months
         defaults.update(dict.fromkeys(("age_conv", "age_active", "age_rev", "age_cost", "age_acq"), na))
@@ -271,6 +275,7 @@ class Tally:
         "tp_cost", "trig_fired", "trig_rerouted", "stage_rev", "stage_cost", "stage_days", "phase_reached",
         "age_conv", "age_active", "age_rev", "age_cost", "age_acq",
         "age_m_rev2", "age_m_cost2", "age_m_val2", "age_m_cum2", "age_m_acq2",
+        "touch_credit",
     )  # fmt: skip
 
     def merge(self, other: Tally) -> Tally:
@@ -980,6 +985,8 @@ class Results:
     arms: list[ArmResult]
     # per arm, the journey's KPI targets against its figures (journeydsl.targets); None: no targets block
     targets: dict[str, list[dict[str, Any]]] | None = None
+    # with --draws: the spread of every figure over parameter draws (see journeydsl.uncertainty)
+    uncertainty: dict[str, Any] | None = None
 
     def arm(self, name: str) -> ArmResult:
         """The arm called ``name`` (``KeyError`` if none)."""
@@ -994,6 +1001,12 @@ class Results:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON contract of ``docs/metrics.md`` (no NaN, no infinity)."""
+        out = self._plain_dict()
+        if self.uncertainty is not None:
+            _inject_uncertainty(out, self.uncertainty)
+        return out
+
+    def _plain_dict(self) -> dict[str, Any]:
         return {
             "schema": SCHEMA_ID,
             "journey": self.journey,
@@ -1006,3 +1019,20 @@ class Results:
             "scenarios": [a.to_dict() for a in self.arms],
             **({"targets": self.targets} if self.targets is not None else {}),
         }
+
+
+def _inject_uncertainty(out: dict[str, Any], summary: dict[str, Any]) -> None:
+    """Put the draws' spreads beside each figure's ``ci95`` (``uncertainty``), ``p_best`` per scenario."""
+    for path, entry in summary["figures"].items():
+        node: Any = out
+        for k in path:
+            node = node[k]
+        node["uncertainty"] = {k: (_num(v) if isinstance(v, float) else [_num(x) for x in v]
+                                   if isinstance(v, list) else v) for k, v in entry.items()}
+    for arm in out["scenarios"]:
+        arm["p_best"] = _num(summary["p_best"].get(arm["name"], 0.0))
+    out["draws"] = summary["draws"]
+    out["parameters"] = [
+        {**p, "mean": _num(p["mean"]), "interval95": [_num(x) for x in p["interval95"]]}
+        for p in summary["parameters"]
+    ]
