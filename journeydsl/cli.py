@@ -664,11 +664,6 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     from journeydsl import api
     from journeydsl.forecast_report import format_forecast
 
-    if args.draws is not None:
-        raise UsageError(
-            "--draws is not available yet: parameter uncertainty (issue 12) has not landed; "
-            "the intervals cover simulation noise and Poisson noise in arrivals"
-        )
     if args.output:
         check_output(args.output, [args.file])
     journey = _load(args.file, quiet=args.quiet)
@@ -684,11 +679,27 @@ def cmd_forecast(args: argparse.Namespace) -> int:
         raise UsageError(f"--plan: no plan '{args.plan}'{hint}")
     if args.format == "svg" and not args.output and sys.stdout.isatty():
         raise UsageError("--format svg writes an image: give --output FILE.svg")
+    if args.draws:
+        from journeydsl.uncertainty import uncertain_params
+
+        if not uncertain_params(journey):
+            raise UsageError(
+                f"--draws: {args.file} has no uncertain parameters to draw; give a value a range, like"
+                " 'param close = 25% ± 5%' or 'trial -> customer 25% ± 5%'"
+            )
     progress = _progress(args, "forecasting")
     try:
         fc = api.forecast(journey, args.plan, customers=args.customers, seed=args.seed, progress=progress)
     finally:
         progress.close()
+    if args.draws:
+        from journeydsl.forecast import add_draws
+
+        progress = _progress(args, f"forecasting {args.draws} draws")
+        try:
+            add_draws(fc, journey, args.draws, customers=args.customers, seed=args.seed, progress=progress)
+        finally:
+            progress.close()
     _write(args, args.output, format_forecast(fc, args.format), [args.file])
     return EXIT_OK
 
@@ -814,7 +825,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=_seed, default=0, metavar="S",
                    help="random seed; the same seed gives the same numbers (default 0)")
     p.add_argument("--draws", type=_positive_int, metavar="N",
-                   help="parameter draws for intervals (not available yet: needs issue 12)")
+                   help="also forecast N draws of the uncertain parameters; their spread widens the intervals")
     p.set_defaults(func=cmd_forecast)
 
     p = sub.add_parser("compare", parents=[common], help="compare whole journey files",

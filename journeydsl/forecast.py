@@ -220,6 +220,8 @@ class Forecast:
     cohort_revenue: np.ndarray  # [cohort month, calendar month] revenue
     targets: list[dict[str, Any]] | None = None
     notes: list[str] = field(default_factory=list)
+    draws: int | None = None  # with --draws: parameter draws whose spread is in the intervals
+    draw_var: dict[str, np.ndarray] = field(default_factory=dict)  # their variance, per row key
 
     @property
     def capped(self) -> list[int]:
@@ -229,17 +231,22 @@ class Forecast:
     def row(self, k: int) -> dict[str, Any]:
         """Month ``k`` in the JSON contract."""
         out: dict[str, Any] = {"month": self.months[k]}
-        out["arrivals"] = _ci(float(self.arrivals[k]), float(self.arrivals[k]))
+
+        def extra(key: str) -> float:
+            v = self.draw_var.get(key)
+            return float(v[k]) if v is not None else 0.0
+
+        out["arrivals"] = _ci(float(self.arrivals[k]), float(self.arrivals[k]) + extra("arrivals"))
         for key in ROW_KEYS[1:]:
             if key == "cac":
                 conv = float(self.mean["conversions"][k])
                 if conv <= 0:
                     out["cac"] = {"mean": None, "reason": "no conversions this month"}
                 else:
-                    out["cac"] = _ci(float(self.mean["cac"][k]), float(self.var["cac"][k]))
+                    out["cac"] = _ci(float(self.mean["cac"][k]), float(self.var["cac"][k]) + extra("cac"))
             else:
                 floor = None if key in ("value", "cumulative_value") else 0.0
-                out[key] = _ci(float(self.mean[key][k]), float(self.var[key][k]), floor=floor)
+                out[key] = _ci(float(self.mean[key][k]), float(self.var[key][k]) + extra(key), floor=floor)
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -270,6 +277,7 @@ class Forecast:
                 "revenue": [[float(x) for x in r] for r in self.cohort_revenue],
             },
             "targets": self.targets,
+            "draws": self.draws,
             "notes": list(self.notes),
         }
 
@@ -448,3 +456,40 @@ def month_days(plan: CalendarPlan) -> float:
     """
     return float(sum(c[2] for c in calendar_months(plan.start, plan.months)))
 
+
+
+def add_draws(
+    fc: Forecast, journey: Journey, draws: int, customers: int | None = None, seed: int = 0,
+    *, progress: ProgressFn | None = None,
+) -> Forecast:
+    """Widen ``fc``'s intervals by the spread of its rows over ``draws`` draws of the uncertain parameters.
+
+    Each draw compiles the journey with drawn values (:func:`journeydsl.uncertainty.draw_values`,
+    the streams ``simulate --draws`` uses) and forecasts the same plan on the same seed (common
+    random numbers, so draws differ only through the parameters). A row keeps its mean at the
+    parameters' means; its variance gains the variance of the draws' means (the law of total
+    variance, with the within-draw part taken at the means).
+    """
+    from journeydsl.compile import recompile
+    from journeydsl.uncertainty import draw_values
+
+    values = draw_values(journey, seed, draws)
+    if not values:
+        raise ValueError("the journey has no uncertain parameters to draw")
+    rows: dict[str, list[np.ndarray]] = {k: [] for k in ROW_KEYS}
+    for d in range(draws):
+        drawn = recompile(journey, values={name: float(v[d]) for name, v in values.items()})
+        one = forecast(drawn, fc.plan.name, customers, seed)
+        rows["arrivals"].append(one.arrivals)
+        for key in ROW_KEYS[1:]:
+            rows[key].append(one.mean[key])
+        if progress is not None:
+            progress(d + 1, draws)
+    if draws > 1:
+        fc.draw_var = {key: np.var(np.stack(v), axis=0, ddof=1) for key, v in rows.items()}
+    fc.draws = draws
+    fc.notes.append(
+        f"intervals include the spread over {draws} draws of the uncertain parameters"
+        " (the rows stay at the parameters' means)"
+    )
+    return fc

@@ -105,7 +105,7 @@ def test_forecast_budget_is_reported(capsys: pytest.CaptureFixture[str], planned
     ("argv", "message"),
     [
         (["--plan", "lunch"], "--plan: no plan 'lunch'; did you mean 'launch'?"),
-        (["--draws", "50"], "--draws is not available yet"),
+        (["--draws", "5"], "--draws: "),  # this journey has no uncertain parameters
         (["-f", "pdf"], "invalid choice: 'pdf'"),
     ],
 )
@@ -185,3 +185,39 @@ def test_retention_target_between_the_reported_points() -> None:
     assert res.targets is not None
     row = {r["kpi"]: r for r in res.targets["baseline"]}["retention 45 days"]
     assert row["status"] == "on track" and 0.8 < row["forecast"] < 0.95  # 8% churn a month: about 88%
+
+
+DRAWN = """journey "Draws" {
+    currency EUR
+    customers 3000
+    param close = 40% ± 10%
+    stage trial { entry; dwell 14 days; cost 2 EUR on enter }
+    stage paid { goal; active; revenue 30 EUR every month }
+    stage churned { terminal }
+    stage lost { terminal }
+    trial -> paid close
+    trial -> lost otherwise
+    paid -> churned 8% per month
+    plan p { start 2027-01; months 3; arrivals 500 per month }
+}
+"""
+
+
+def test_forecast_draws_widen_the_intervals_around_the_same_means(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "drawn.journey"
+    path.write_text(DRAWN, encoding="utf-8")
+    _, out, _ = run(capsys, "forecast", str(path), "-f", "json", "-q")
+    plain = json.loads(out)
+    code, out, err = run(capsys, "forecast", str(path), "-f", "json", "-q", "--draws", "8")
+    assert code == 0, err
+    drawn = json.loads(out)
+    jsonschema.validate(drawn, forecast_schema())
+    assert (plain["draws"], drawn["draws"]) == (None, 8)
+    for a, b in zip(plain["months"], drawn["months"], strict=True):
+        for key in ("conversions", "active_end", "revenue"):
+            assert b[key]["mean"] == a[key]["mean"]  # still the forecast at the parameters' means
+            assert b[key]["ci95"][1] - b[key]["ci95"][0] > a[key]["ci95"][1] - a[key]["ci95"][0]
+        assert b["arrivals"] == a["arrivals"]  # arrivals do not depend on the parameters here
+    assert any("8 draws of the uncertain parameters" in n for n in drawn["notes"])
