@@ -371,6 +371,7 @@ def format_table(data: dict[str, Any]) -> str:
     out = [for_terminal(_title(data)), ""]
     out.append(_table(_headline_rows(arms, currency, True), ["", *[a["name"] for a in arms]]))
     out.append("(95% intervals in brackets; money discounted to entry; n = converters followed that long)")
+    out += _targets_section(data, markdown=False)
     if len(arms) > 1:
         out += ["", "Versus baseline (paired over batches on common random numbers; ▲/▼ = interval excludes zero)"]
         out.append(_table(_comparison_rows(arms, currency), COMPARISON_HEADER))
@@ -409,6 +410,21 @@ def _md_table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
+def _targets_section(data: dict[str, Any], *, markdown: bool) -> list[str]:
+    """The journey's KPI targets against each arm's figures (only when the journey has targets)."""
+    targets = data.get("targets")
+    if not targets:
+        return []
+    from journeydsl.forecast_report import format_targets
+
+    out: list[str] = []
+    for arm, rows in targets.items():
+        title = f"Targets ({arm})"
+        out += ["", f"### {title}", ""] if markdown else ["", title]
+        out += format_targets(rows, data.get("currency") or "", markdown=markdown)
+    return out
+
+
 def format_markdown(data: dict[str, Any]) -> str:
     """The same content as the table, as Markdown for a wiki page or a pull request."""
     currency = data.get("currency") or ""
@@ -416,6 +432,7 @@ def format_markdown(data: dict[str, Any]) -> str:
     out = [f"## {for_markdown(_title(data))}", ""]
     out.append(_md_table(_headline_rows(arms, currency, True), ["figure", *[a["name"] for a in arms]]))
     out += ["", "_95% intervals in brackets; money discounted to entry; n = converters followed that long._"]
+    out += _targets_section(data, markdown=True)
     if len(arms) > 1:
         out += ["", "### Versus baseline", ""]
         out.append(_md_table(_comparison_rows(arms, currency), COMPARISON_HEADER))
