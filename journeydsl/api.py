@@ -171,6 +171,7 @@ def render(
     direction: str = "LR",
     customers: int | None = None,
     seed: int = 0,
+    lang: str | None = None,
 ) -> bytes | str:
     """Draw the journey map (``svg``, ``png``, ``dot`` or ``mermaid``); write it to ``path`` if given.
 

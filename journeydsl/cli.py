@@ -169,10 +169,16 @@ def _write(args: argparse.Namespace, path: str | None, data: str | bytes, inputs
         _err(f"wrote {path}")
 
 
-def _emit(args: argparse.Namespace, results: Results, inputs: Sequence[str]) -> None:
+def _lang(args: argparse.Namespace, journey: Journey | None) -> str:
+    """``--lang``, else the journey's ``language`` setting, else English."""
+    return getattr(args, "lang", None) or (journey.language if journey is not None else None) or "en"
+
+
+def _emit(args: argparse.Namespace, results: Results, inputs: Sequence[str], journey: Journey | None = None) -> None:
     from journeydsl.report import format_results
 
-    _write(args, args.output, format_results(results, args.format), inputs)
+    text = format_results(results, args.format, lang=_lang(args, journey), ids=args.ids)
+    _write(args, args.output, text, inputs)
 
 
 def _horizon(args: argparse.Namespace) -> float | None:
@@ -226,7 +232,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     else:
         chosen = None
     results = _simulate(args, journey, chosen)
-    _emit(args, results, [args.file])
+    _emit(args, results, [args.file], journey)
     return EXIT_OK
 
 
@@ -253,7 +259,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         )
     finally:
         progress.close()
-    _emit(args, results, args.files)
+    _emit(args, results, args.files, journeys[0])
     return EXIT_OK
 
 
@@ -287,6 +293,7 @@ def cmd_render(args: argparse.Namespace) -> int:
             direction=args.direction,
             customers=args.customers,
             seed=args.seed,
+            lang=_lang(args, journey),
         )
     except RenderError as exc:
         _err(f"journeydsl render: error: {exc}")
@@ -326,7 +333,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     check_output(args.output, [args.file])
     journey = _load(args.file, quiet=args.quiet)
     results = _simulate(args, journey, None)
-    _write(args, args.output, build_report(journey, results), [args.file])
+    report = build_report(journey, results, lang=_lang(args, journey), ids=args.ids)
+    _write(args, args.output, report, [args.file])
     return EXIT_OK
 
 
@@ -372,11 +380,19 @@ def _add_run_options(p: argparse.ArgumentParser, *, output: bool = True) -> None
                         "(default: the file's 'horizon')")
     p.add_argument("--workers", type=_positive_int, default=1, metavar="K",
                    help="processes to use; results do not depend on it (default 1)")
+    _add_lang_option(p)
+    p.add_argument("--ids", action="store_true",
+                   help="call arms, stages and touchpoints by their names instead of their labels")
     if output:
         p.add_argument("--format", "-f", choices=OUTPUT_FORMATS, default="table",
                        help="output format (default table)")
         p.add_argument("--output", "-o", metavar="PATH",
                        help="write to PATH instead of the terminal ('-': the terminal)")
+
+
+def _add_lang_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--lang", choices=("en", "ru", "bg"), default=None,
+                   help="language of the words and number formats (default: the file's 'language', else en)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -441,6 +457,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--customers", "-n", type=_positive_int, metavar="N",
                    help="customers for --flows (default: the file's)")
     p.add_argument("--seed", type=_seed, default=0, metavar="S", help="random seed for --flows")
+    _add_lang_option(p)
     p.set_defaults(func=cmd_render)
 
     p = sub.add_parser("report", parents=[common], help="write a self-contained HTML report",

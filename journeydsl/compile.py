@@ -279,7 +279,7 @@ class _Compiler:
             elif isinstance(
                 it,
                 sx.CurrencySetting | sx.HorizonSetting | sx.DiscountSetting | sx.CustomersSetting
-                | sx.LtvWindowSetting,
+                | sx.LtvWindowSetting | sx.LanguageSetting,
             ):
                 self.setting(it, settings, seen_settings)
 
@@ -382,6 +382,18 @@ class _Compiler:
                 )
                 return
             out["customers"] = int(n)
+        elif isinstance(it, sx.LanguageSetting):
+            from journeydsl.i18n import LANGUAGES
+
+            code = it.code.text
+            if code not in LANGUAGES:
+                self.bag.error(
+                    it.code.span, "E300",
+                    f"unknown language '{code}' (expected one of {', '.join(LANGUAGES)})",
+                    did_you_mean(code, LANGUAGES) or "reports and maps are written in en, ru or bg",
+                )
+                return
+            out["language"] = code
         # currency was read up front
 
     # --- stages ---------------------------------------------------------------
@@ -423,7 +435,8 @@ class _Compiler:
                 amount = self.money(p.money, p.kind)
                 period = None if p.every is None else self.days(p.every, what="period")
                 try:
-                    flow = CashFlow(amount=amount, period_days=period, span=p.span)
+                    flow = CashFlow(amount=amount, period_days=period, span=p.span,
+                                    unit=None if p.every is None else p.every.unit)
                 except ValidationError:
                     continue  # the period was reported above
                 (revenue if p.kind == "revenue" else costs).append(flow)
@@ -439,7 +452,7 @@ class _Compiler:
                 if worth is None or per <= 0:
                     continue
                 purchases.append(
-                    Purchases(rate=p.rate.value, per_days=per, worth=worth, span=p.span)
+                    Purchases(rate=p.rate.value, per_days=per, worth=worth, span=p.span, unit=p.per.unit)
                 )
         if touches:
             f["touches"] = tuple(touches)
@@ -531,6 +544,7 @@ class _Compiler:
             assert node.share is not None
             fields["rate"] = self.share(node.share, "rate")
             fields["period_days"] = self.days(node.per, what="period")
+            fields["unit"] = node.per.unit
             if node.after:
                 self.bag.error(
                     node.after[0].span, "E311", "a rate transition cannot have 'after'",
@@ -614,11 +628,13 @@ class _Compiler:
             elif isinstance(p, sx.WhenIn):
                 f["when"] = "in"
                 f["days"] = self.days(p.duration, positive=False, what="waiting time")
+                f["unit"] = p.duration.unit
                 if self.ref(p.stage, stage_names, "stage", "E201"):
                     f["stage"] = p.stage.text
             elif isinstance(p, sx.WhenEvery):
                 f["when"] = "every"
                 f["days"] = self.days(p.duration, what="period")
+                f["unit"] = p.duration.unit
                 if self.ref(p.stage, stage_names, "stage", "E201"):
                     f["stage"] = p.stage.text
             elif isinstance(p, sx.SendProp):

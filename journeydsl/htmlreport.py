@@ -295,7 +295,7 @@ def _map_svg(journey: Journey, results: Results) -> str:
     return _strip_prolog(text)
 
 
-def build_report(journey: Journey, results: Results) -> str:
+def build_report(journey: Journey, results: Results, lang: str | None = None, ids: bool = False) -> str:
     """The whole report as one HTML document (a string)."""
     data = results.to_dict()
     arms: list[dict[str, Any]] = list(data.get("scenarios", []))

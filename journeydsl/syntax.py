@@ -27,6 +27,7 @@ __all__ = [
     "FlagProp",
     "HorizonSetting",
     "JourneyNode",
+    "LanguageSetting",
     "LimitProp",
     "LtvWindowSetting",
     "Money",
@@ -151,6 +152,14 @@ class DiscountSetting:
 @dataclass(frozen=True, slots=True)
 class CustomersSetting:
     count: Number
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LanguageSetting:
+    """``language ru``: the language reports and maps are written in."""
+
+    code: Name
     span: Span | None = None
 
 
@@ -368,7 +377,9 @@ class ScenarioNode:
     span: Span | None = None
 
 
-Setting: TypeAlias = CurrencySetting | HorizonSetting | DiscountSetting | CustomersSetting | LtvWindowSetting
+Setting: TypeAlias = (
+    CurrencySetting | HorizonSetting | DiscountSetting | CustomersSetting | LtvWindowSetting | LanguageSetting
+)
 BodyItem: TypeAlias = (
     Setting
     | PhaseNode
