@@ -610,7 +610,7 @@ def _section_assumptions(page: _Page) -> str:
         (_("currency"), _e(page.currency or _("none"))),
         (_("segments"), _e(segments or _("none"))),
     ]
-    return _table([_("assumption"), _("value")], [[_e(k), v] for k, v in assumptions], numeric_from=1)
+    return _table([_("assumption"), _("assumed value")], [[_e(k), v] for k, v in assumptions], numeric_from=1)
 
 
 def _section_definitions(page: _Page) -> str:

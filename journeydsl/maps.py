@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from journeydsl.fileio import CannotWrite, atomic_write, os_reason
-from journeydsl.i18n import N_, Lang, get_lang
+from journeydsl.i18n import N_, Lang, Np_, get_lang
 from journeydsl.model import DAYS, CashFlow, Dist, Journey, Stage, Transition, Trigger
 
 __all__ = [
@@ -202,11 +202,11 @@ def _pct(share: float) -> str:
 
 #: The unit words, singular and plural, as messages (the catalogues hold each language's forms).
 _UNIT_WORDS: dict[str, tuple[str, str]] = {
-    "day": (N_("{n} day"), N_("{n} days")),
-    "week": (N_("{n} week"), N_("{n} weeks")),
-    "month": (N_("{n} month"), N_("{n} months")),
-    "quarter": (N_("{n} quarter"), N_("{n} quarters")),
-    "year": (N_("{n} year"), N_("{n} years")),
+    "day": Np_("{n} day", "{n} days"),
+    "week": Np_("{n} week", "{n} weeks"),
+    "month": Np_("{n} month", "{n} months"),
+    "quarter": Np_("{n} quarter", "{n} quarters"),
+    "year": Np_("{n} year", "{n} years"),
 }
 _EVERY_ONE: dict[str, str] = {
     "day": N_("every day"), "week": N_("every week"), "month": N_("every month"),
@@ -341,6 +341,12 @@ def _stage_lines(journey: Journey, stage: Stage, flows: Flows | None) -> list[st
     if flows is not None and stage.name in flows.stage_reach:
         lines.append(_reached_text(flows, stage))
     return lines
+
+
+def _badge(role: str) -> str:
+    """The role's word in the legend: ENTRY, GOAL, ... and STAGE for a plain stage."""
+    badge = _LOOKS[role].badge
+    return _t(badge) if badge else _t("STAGE")
 
 
 def _reached_text(flows: Flows, stage: Stage) -> str:
@@ -591,8 +597,9 @@ def _legend_rows(journey: Journey, flows: Flows | None) -> list[tuple[str, str, 
         sample = _edge_lines(journey, rates[0])[0]
         rows.append((sample, _RATE_COLOR, _t("chance of leaving this way within the period")))
     if journey.triggers:
-        rows.append(("╌╌▶", _TRIGGER_COLOR,
-                     _t("automation trigger (dashed: reroutes responders; its own number per 1,000)")))
+        meaning = (_t("automation trigger (dashed: reroutes responders)") if flows is None
+                   else _t("automation trigger (dashed: reroutes responders; its own number per 1,000)"))
+        rows.append(("╌╌▶", _TRIGGER_COLOR, meaning))
     if flows is not None:
         rows.append(("━━▶", _BRANCH_COLOR, _t("wider line: more customers per 1,000 entering")))
     return rows
@@ -604,7 +611,7 @@ def _dot_legend(journey: Journey, flows: Flows | None) -> str:
         if sample.startswith("role:"):
             role = sample[5:]
             look = _LOOKS[role]
-            name = _t(look.badge or "STAGE")
+            name = _badge(role)
             cell = (
                 f'<TD BGCOLOR="{look.fill}" COLOR="{look.border}" BORDER="1" STYLE="rounded">'
                 f"{_font(name, 8, look.border, bold=True)}</TD>"
@@ -921,7 +928,7 @@ def to_mermaid(
         link += 1
 
     legend = [
-        (f"lg_{role}", _MM_SHAPES[role], [_t(_LOOKS[role].badge or "STAGE"), _t(_LOOKS[role].hint)], role)
+        (f"lg_{role}", _MM_SHAPES[role], [_badge(role), _t(_LOOKS[role].hint)], role)
         for role, _s, _m in (
             (r[5:], c, m) for r, c, m in _legend_rows(journey, flows) if r.startswith("role:")
         )

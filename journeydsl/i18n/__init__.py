@@ -38,6 +38,11 @@ def N_(message: str) -> str:
     return message
 
 
+def Np_(singular: str, plural: str) -> tuple[str, str]:
+    """Mark a singular and plural message pair for the catalogue (translated with :meth:`Lang.n_`)."""
+    return singular, plural
+
+
 @cache
 def _babel_locale(code: str) -> Any:
     from babel import Locale
