@@ -30,11 +30,11 @@ from journeydsl.report import (
     _cell,
     _comparison_rows,
     _get,
-    _label,
     _money,
     _noise_notes,
     _phase_rows,
     _ranking,
+    _segment_label,
     _share,
     _stage_rows,
     _touch_rows,
@@ -485,7 +485,7 @@ def _section_segments(page: _Page) -> str:
                 "<code>segment NAME 30% { ... }</code></p>")
     out = []
     for name, seg in segments.items():
-        title = _label(seg, name, page.ids)
+        title = _segment_label(name, seg, page.lang, page.ids)
         share = seg.get("share")
         customers = seg.get("customers")
         out.append(f"<h3>{_e(title)}</h3><p class=\"sub\">"

@@ -456,10 +456,17 @@ def _trigger_rows(arm: dict[str, Any], lang: Lang | None = None, ids: bool = Fal
     ]
 
 
-def _segment_arms(arm: dict[str, Any], ids: bool = False) -> list[dict[str, Any]]:
+def _segment_label(name: str, seg: Any, lang: Lang | None = None, ids: bool = False) -> str:
+    """A segment's label; the customers no segment claims are "Other customers" in the reader's language."""
+    if name == "default" and not ids:
+        return (lang or _EN)._("Other customers")
+    return _label(seg, name, ids)
+
+
+def _segment_arms(arm: dict[str, Any], ids: bool = False, lang: Lang | None = None) -> list[dict[str, Any]]:
     """An arm's segments as pseudo-arms (name = the segment's label, or its name with ``ids``)."""
     return [
-        {"name": name, "label": _label(m, name, ids), "metrics": m.get("metrics", m)}
+        {"name": name, "label": _segment_label(name, m, lang, ids), "metrics": m.get("metrics", m)}
         for name, m in (arm.get("segments") or {}).items()
     ]
 
@@ -507,7 +514,7 @@ def format_table(data: dict[str, Any], lang: Lang | str | None = None, ids: bool
         if trigger_rows:
             out += ["", _("Triggers ({arm}, per customer)").format(arm=arm_name)]
             out.append(_table(trigger_rows, _tr(TRIGGER_HEADER, lang)))
-        segs = _segment_arms(arm, ids)
+        segs = _segment_arms(arm, ids, lang)
         if segs:
             out += ["", _("Segments ({arm})").format(arm=arm_name)]
             out.append(_table(_headline_rows(segs, currency, False, lang), ["", *[s["label"] for s in segs]]))
@@ -554,7 +561,7 @@ def format_markdown(data: dict[str, Any], lang: Lang | str | None = None, ids: b
         if arm.get("triggers"):
             out += ["", f"### {_('Triggers (per customer)')}: {arm_name}", ""]
             out.append(_md_table(_trigger_rows(arm, lang, ids), _tr(TRIGGER_HEADER, lang)))
-        segs = _segment_arms(arm, ids)
+        segs = _segment_arms(arm, ids, lang)
         if segs:
             out += ["", f"### {_('Segments')}: {arm_name}", ""]
             out.append(_md_table(_headline_rows(segs, currency, False, lang),
