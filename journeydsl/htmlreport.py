@@ -95,7 +95,7 @@ h3 { font-size: 1.05rem; margin: 20px 0 6px; overflow-wrap: anywhere; }
 .scroll { overflow-x: auto; max-width: 100%; }
 table { border-collapse: collapse; margin: 8px 0 12px; font-size: 0.92rem; min-width: 100%; }
 th, td { text-align: left; padding: 6px 10px; border-bottom: 1px solid var(--line); vertical-align: top;
-         overflow-wrap: anywhere; }
+         overflow-wrap: break-word; }
 th { background: #f5f7fa; font-weight: 600; }
 td.num { font-variant-numeric: tabular-nums; white-space: nowrap; overflow-wrap: normal; }
 table.wide th:first-child, table.wide td:first-child { position: sticky; left: 0; background: #fff;
@@ -110,8 +110,8 @@ table.wide th:first-child { background: #f5f7fa; }
 .note { background: #fff8c5; border-left: 4px solid #d4a72c; padding: 8px 12px; margin: 8px 0;
         overflow-wrap: anywhere; }
 dl dt { font-weight: 600; margin-top: 8px; } dl dd { margin: 2px 0 0 0; color: var(--muted); }
-nav a { margin-right: 14px; color: var(--accent); text-decoration: none; white-space: nowrap; }
-nav { line-height: 1.9; }
+nav { display: flex; flex-wrap: wrap; gap: 4px 14px; }
+nav a { color: var(--accent); text-decoration: none; white-space: nowrap; }
 li { overflow-wrap: anywhere; }
 footer { margin-top: 40px; color: var(--muted); font-size: 0.85rem; }
 .tabs > input { position: absolute; opacity: 0; pointer-events: none; }

@@ -133,7 +133,8 @@ def _places(value: float, ci: Any, kind: str) -> int:
     if isinstance(ci, (list, tuple)) and len(ci) == 2 and None not in ci:
         lo, hi = float(ci[0]) * scale, float(ci[1]) * scale
         width = abs(hi - lo)
-        if math.isfinite(width) and width > 1e-9 * max(1.0, abs(value) * scale):
+        # narrower than a millionth of the figure: rounding noise of a figure that does not vary
+        if math.isfinite(width) and width > 1e-6 * max(1.0, abs(value) * scale):
             return min(_MAX_PLACES, 1 - math.floor(math.log10(width)))
     return _default_places(value, kind)
 
