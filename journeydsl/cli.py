@@ -452,8 +452,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scenario", metavar="NAME", help="draw this scenario's journey")
     p.add_argument("--flows", action="store_true",
                    help="simulate and draw the forecast flows (customers per 1,000)")
-    p.add_argument("--direction", choices=("LR", "TB"), default="LR",
-                   help="left to right (default) or top to bottom")
+    p.add_argument("--direction", choices=("auto", "LR", "TB"), default="auto",
+                   help="auto (default): left to right unless that is over 2.5 times as wide as it is high, "
+                        "then top to bottom; LR or TB to choose")
     p.add_argument("--customers", "-n", type=_positive_int, metavar="N",
                    help="customers for --flows (default: the file's)")
     p.add_argument("--seed", type=_seed, default=0, metavar="S", help="random seed for --flows")
