@@ -69,6 +69,9 @@ def shop_data(shop: object) -> dict:
 
 # --- catalogues -----------------------------------------------------------
 
+#: Messages that read the same in every language.
+SAME = {"CAC", "LTV", "LTV : CAC", "seed {seed}", "{n} per 1,000"}
+
 
 def test_every_message_is_translated_and_compiled() -> None:
     assert problems() == []
@@ -78,11 +81,10 @@ def test_every_message_is_translated_and_compiled() -> None:
 def test_the_installed_catalogue_has_every_message(code: str) -> None:
     """What the installed package reads (the .mo), not the .po: every message comes back translated."""
     lang = get_lang(code)
-    same = {"CAC", "LTV", "LTV : CAC", "seed {seed}", "{n} per 1,000"}  # the same words in every language
     for msg in messages():
         if isinstance(msg, tuple):
-            assert lang.n_(*msg, 5) != msg[1] or msg[1] in same, msg
-        elif msg not in same and msg.strip():
+            assert lang.n_(*msg, 5) != msg[1] or msg[1] in SAME, msg
+        elif msg not in SAME and msg.strip():
             assert lang._(msg) != msg, msg
 
 
@@ -243,3 +245,26 @@ def test_russian_report_fixed_words_are_all_russian(shop: object) -> None:
 def test_tables_are_in_the_language(code: str, shop: object, shop_data: dict) -> None:
     for text in (format_table(shop_data, lang=code), format_markdown(shop_data, lang=code)):
         assert _latin_words(text, _ids(shop)) == set(), code
+
+
+@pytest.mark.slow
+def test_the_wheel_ships_the_compiled_catalogues(tmp_path: Path) -> None:
+    import gettext
+    import subprocess
+    import sys
+    import zipfile
+
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.run([sys.executable, "-m", "build", "--wheel", "-o", str(tmp_path), str(root)],
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    wheel = next(tmp_path.glob("journeydsl-*.whl"))
+    with zipfile.ZipFile(wheel) as zf:
+        for code in ("ru", "bg"):
+            data = zf.read(f"journeydsl/i18n/{code}/LC_MESSAGES/journeydsl.mo")
+            (tmp_path / f"{code}.mo").write_bytes(data)
+            with open(tmp_path / f"{code}.mo", "rb") as fh:
+                catalogue = gettext.GNUTranslations(fh)
+            assert catalogue.gettext("Conversion rate") == "Конверсия"
+            untranslated = [m for m in messages() if isinstance(m, str) and m not in SAME and catalogue.gettext(m) == m]
+            assert untranslated == [], code
