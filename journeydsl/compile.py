@@ -192,8 +192,9 @@ class _Compiler:
                 f"for example: {_example(kind, measure)}",
             )
             return None
+        units = [a.quantity.unit for a in node.args if a.quantity.unit] if measure == "time" else []
         try:
-            return Dist(kind=kind, span=node.span, **params)
+            return Dist(kind=kind, span=node.span, unit=units[0] if units else None, **params)
         except ValidationError as exc:
             self.bag.error(node.span, "E305", _pydantic_message(exc), _example_hint(kind, measure))
             return None

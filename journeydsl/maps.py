@@ -268,16 +268,16 @@ def _per(period_days: float, unit: str | None = None) -> str:
 def _dist_days(d: Dist) -> str:
     """A delay distribution in a few characters: '3 days', '~5 days', '7–14 days'."""
     if d.kind == "fixed":
-        return _duration(d.expected())
+        return _duration(d.expected(), d.unit)
     if d.kind == "uniform":
         p = d.params()
         low, high = p["low"], p["high"]
-        for unit in ("year", "quarter", "month", "week", "day"):
+        for unit in ((d.unit,) if d.unit in DAYS else ()) + ("year", "quarter", "month", "week", "day"):
             a, b = low / DAYS[unit], high / DAYS[unit]
             if a >= 1 and abs(a - round(a)) < 1e-9 and abs(b - round(b)) < 1e-9:
                 return f"{_num(a)}–{_count(b, unit)}"
         return f"{_num(low, 1)}–{_count(round(high, 1), 'day')}"
-    return f"~{_duration(d.expected())}"
+    return f"~{_duration(d.expected(), d.unit)}"
 
 
 def _money(amount: float, currency: str | None) -> str:
@@ -695,18 +695,29 @@ def to_dot(
             "    graph "
             + _attrs(
                 [
-                    ("label", "<" + _font(_short(phase), 11, _MUTED, bold=True) + ">"),
+                    ("label", '""'),
                     ("style", '"rounded,filled"'),
                     ("fillcolor", _q(_CLUSTER_FILL)),
                     ("color", _q(_CLUSTER_BORDER)),
-                    ("labeljust", "l"),
-                    ("margin", "14"),
+                    ("margin", "10"),
                 ]
             )
             + ";"
         )
+        # The phase's title is a node of its own in the cluster, not the cluster's label:
+        # Graphviz routes edges around nodes but draws them straight through cluster labels.
+        title_id = _fresh_id(f"phase title {i}", ids)
+        out.append(
+            f"    {_q(title_id)} "
+            + _attrs([("label", "<" + _font(_short(phase), 11, _MUTED, bold=True) + ">"), ("shape", "plaintext"),
+                      ("margin", '"0.04,0.02"'), ("height", "0.2")])
+            + ";"
+        )
         out.extend(_dot_stage(journey, s, flows, "    ") for s in members)
+        out.append(f"    {{ rank=same; {_q(title_id)}; {_q(_dot_id(members[0].name))}; }}")
         out.append("  }")
+        # title first in its rank: above the first stage left to right, left of it top to bottom
+        out.append(f"  {_q(title_id)} -> {_q(_dot_id(members[0].name))} [style=invis, minlen=0];")
     for s in journey.stages:
         if s.phase is None:
             out.append(_dot_stage(journey, s, flows, "  "))

@@ -100,6 +100,7 @@ class Dist(_Model):
     scale: float | None = None
     low: float | None = None
     high: float | None = None
+    unit: str | None = _unit_field()
     span: Span | None = _span_field()
 
     @model_validator(mode="after")

@@ -68,3 +68,42 @@ def test_auto_direction_turns_a_long_map_top_to_bottom() -> None:
         lr = render(journey, format="svg", direction="LR")
         chosen = "LR" if _aspect(lr) <= AUTO_ASPECT else "TB"  # type: ignore[arg-type]
         assert render(journey, format="svg", direction="auto") == render(journey, format="svg", direction=chosen)
+
+
+def _bezier_points(pos: str) -> list[tuple[float, float]]:
+    """Points along a Graphviz edge spline (``pos`` of -Tjson: optional end points, then cubic Béziers)."""
+    pts = [tuple(float(v) for v in p.split(",")) for p in pos.split() if not p.startswith(("e,", "s,"))]
+    out: list[tuple[float, float]] = []
+    for k in range(0, len(pts) - 3, 3):
+        (x0, y0), (x1, y1), (x2, y2), (x3, y3) = pts[k], pts[k + 1], pts[k + 2], pts[k + 3]
+        for i in range(21):
+            t = i / 20
+            a, b, c, d = (1 - t) ** 3, 3 * t * (1 - t) ** 2, 3 * t * t * (1 - t), t**3
+            out.append((a * x0 + b * x1 + c * x2 + d * x3, a * y0 + b * y1 + c * y2 + d * y3))
+    return out
+
+
+@pytest.mark.skipif(not HAS_DOT, reason="Graphviz 'dot' is not installed")
+@pytest.mark.parametrize("direction", ["LR", "TB"])
+def test_no_edge_crosses_a_phase_title(direction: str) -> None:
+    import json
+    import subprocess
+
+    for path in sorted(EXAMPLES.glob("*.journey")):
+        journey = load(path)
+        flows = flows_from(simulate(journey, customers=1000, seed=1))
+        layout = json.loads(subprocess.run(["dot", "-Tjson"], input=to_dot(journey, flows=flows, direction=direction),
+                                           capture_output=True, text=True, check=True).stdout)
+        titles = []
+        for obj in layout.get("objects", []):
+            if str(obj.get("name", "")).startswith("phase title"):
+                x, y = (float(v) for v in obj["pos"].split(","))
+                w, h = 72 * float(obj["width"]) / 2, 72 * float(obj["height"]) / 2
+                titles.append((obj["name"], x - w + 2, x + w - 2, y - h + 2, y + h - 2))
+        assert titles or not journey.phases, path.name
+        for edge in layout.get("edges", []):
+            if "pos" not in edge or edge.get("style") == "invis":
+                continue
+            for px, py in _bezier_points(edge["pos"]):
+                for name, x0, x1, y0, y1 in titles:
+                    assert not (x0 < px < x1 and y0 < py < y1), f"{path.name}: an edge crosses {name}"
