@@ -223,7 +223,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if args.exact:
         from journeydsl.report import format_exact
 
-        _write(args, args.output, format_exact(journey, args.format), [args.file])
+        _write(args, args.output, format_exact(journey, args.format, lang=_lang(args, journey), ids=args.ids),
+               [args.file])
         return EXIT_OK
     if args.no_scenarios:
         chosen: list[str] | None = []

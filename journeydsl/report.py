@@ -628,10 +628,11 @@ def format_results(results: Results, fmt: str, lang: Lang | str | None = None, i
     return FORMATS[fmt](results.to_dict(), lang=lang, ids=ids)
 
 
-def format_exact(journey: Journey, fmt: str) -> str:
+def format_exact(journey: Journey, fmt: str, lang: Lang | str | None = None, ids: bool = False) -> str:
     """Exact answers from algebra (``simulate --exact``) for the baseline and each scenario.
 
     An arm the algebra cannot answer says why instead (JSON: ``null`` figures and a ``reason``).
+    The table calls scenarios and stages by their labels (``ids``: names), in ``lang``.
     """
     from journeydsl.exact import ExactUnsupported, solve
 
@@ -644,36 +645,48 @@ def format_exact(journey: Journey, fmt: str) -> str:
     if fmt == "json":
         data = {"journey": journey.name, "horizon": "unbounded", "discount": 0, "scenarios": arms}
         return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    lang = _as_lang(lang if lang is not None else journey.language)
+    _ = lang._
+    titles = {s.name: s.title for s in journey.scenarios}
+
+    def arm_name(a: dict[str, Any]) -> str:
+        return _arm_name({"name": a["name"], "label": titles.get(a["name"])}, lang, ids)
+
     answered = [a for a in arms if a.get("conversion_rate") is not None]
-    lines = [for_terminal(f"{journey.name} — exact answers (unbounded horizon, no discounting)")]
+    lines = [for_terminal(f"{journey.name} — " + _("exact answers (unbounded horizon, no discounting)"))]
     for a in arms:
         if a.get("reason"):
-            lines.append(for_terminal(
-                f"no exact answer for '{a['name']}': {a['reason']} (run without --exact to simulate it)"))
+            lines.append(for_terminal(_("no exact answer for '{arm}': {reason} (run without --exact to simulate it)")
+                                      .format(arm=arm_name(a), reason=a["reason"])))
     if not answered:
         return "\n".join(lines) + "\n"
     currency = journey.currency or ""
 
     def money(v: float | None) -> str:
-        return "n/a (1)" if v is None else _money(v, currency)
+        return _("n/a") + " (1)" if v is None else _money(v, currency, lang)
 
     rows = [
-        ["Conversion rate", *[_number(a["conversion_rate"], "share", "") for a in answered]],
-        ["Days to convert (mean)", *["n/a" if a["time_to_convert_days"] is None
-                                     else _number(a["time_to_convert_days"], "days", "") for a in answered]],
-        ["On-enter revenue per customer", *[money(a["revenue_on_enter_per_customer"]) for a in answered]],
-        ["On-enter cost per customer", *[money(a["cost_on_enter_per_customer"]) for a in answered]],
+        [_("Conversion rate"), *[_number(a["conversion_rate"], "share", "", lang) for a in answered]],
+        [_("Days to convert (mean)"), *[_("n/a") if a["time_to_convert_days"] is None
+                                        else _number(a["time_to_convert_days"], "days", "", lang) for a in answered]],
+        [_("On-enter revenue per customer"), *[money(a["revenue_on_enter_per_customer"]) for a in answered]],
+        [_("On-enter cost per customer"), *[money(a["cost_on_enter_per_customer"]) for a in answered]],
     ]
-    header = ["", *[a["name"] for a in answered]]
-    lines += ["", _table(rows, header), "", "Expected visits per customer"]
+    header = ["", *[arm_name(a) for a in answered]]
+    lines += ["", _table(rows, header), "", _("Expected visits per customer")]
     stages = list(answered[0]["visits_per_customer"])
-    visits = [[s, *[f"{a['visits_per_customer'].get(s, 0.0):.4f}" for a in answered]] for s in stages]
-    lines.append(_table(visits, ["stage", *header[1:]]))
+    stage_titles = {s.name: (s.name if ids else s.title) for s in journey.stages}
+    visits = [[stage_titles.get(s, s), *[lang.decimal(a["visits_per_customer"].get(s, 0.0), 4) for a in answered]]
+              for s in stages]
+    lines.append(_table(visits, [_("stage"), *header[1:]]))
     if any(a["cost_on_enter_per_customer"] is None for a in answered):
-        lines.append("(1) triggers send touchpoints at times the algebra leaves out; simulate for costs")
+        lines.append(_("(1) triggers send touchpoints at times the algebra leaves out; simulate for costs"))
+    seg_titles = {s.name: (s.name if ids else s.title) for s in journey.segments}
     for a in answered:
         for seg, figures in (a.get("segments") or {}).items():
-            lines.append(f"{a['name']}, segment {seg}: conversion {_number(figures['conversion_rate'], 'share', '')}")
+            lines.append(for_terminal(_("{arm}, segment {segment}: conversion {share}").format(
+                arm=arm_name(a), segment=seg_titles.get(seg, _segment_label(seg, None, lang, ids)),
+                share=_number(figures["conversion_rate"], "share", "", lang))))
     return "\n".join(lines) + "\n"
 
 

@@ -218,7 +218,9 @@ def test_simulate_exact(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> N
     assert data["revenue_on_enter_per_customer"] == pytest.approx(50.0)
     # every scenario gets its own exact answer, side by side in the table
     code, out, _ = run(capsys, "simulate", str(SAAS), "--exact")
-    assert code == 0 and "baseline" in out and "faster_demo" in out and "Conversion rate" in out
+    assert code == 0 and "Baseline" in out and "Conversion rate" in out and "faster_demo" not in out
+    code, out, _ = run(capsys, "simulate", str(SAAS), "--exact", "--ids")
+    assert code == 0 and "baseline" in out and "faster_demo" in out
     loop = tmp_path / "loop.journey"
     loop.write_text(
         'journey "loop" {\n    stage a { entry; active; dwell 1 day }\n    stage b { active; dwell 1 day }\n'
@@ -226,7 +228,7 @@ def test_simulate_exact(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> N
         encoding="utf-8",
     )
     code, out, _ = run(capsys, "simulate", str(loop), "--exact")
-    assert code == 0 and "no exact answer for 'baseline'" in out
+    assert code == 0 and "no exact answer for 'Baseline'" in out
     assert "run without --exact to simulate it" in out
 
 
