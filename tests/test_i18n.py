@@ -241,6 +241,17 @@ def test_russian_report_fixed_words_are_all_russian(shop: object) -> None:
         assert word in text, word
 
 
+def test_bulgarian_report_fixed_words_are_all_bulgarian(shop: object) -> None:
+    results = simulate(shop, customers=1000, seed=1, scenarios=None)  # type: ignore[arg-type]
+    page = build_report(shop, results, lang="bg")  # type: ignore[arg-type]
+    parser = _Text()
+    parser.feed(page)
+    text = " ".join(parser.parts)
+    assert _latin_words(text, _ids(shop)) == set()
+    for word in ("Карта на клиентския път", "Основни показатели", "Фуния", "на всеки 6 месеца", "ЦЕЛ"):
+        assert word in text, word
+
+
 @pytest.mark.parametrize("code", ["ru", "bg"])
 def test_tables_are_in_the_language(code: str, shop: object, shop_data: dict) -> None:
     for text in (format_table(shop_data, lang=code), format_markdown(shop_data, lang=code)):
