@@ -24,11 +24,11 @@ from cycler import cycler
 from journeydsl import __version__
 from journeydsl.i18n import N_, Lang, get_lang
 from journeydsl.report import (
-    COMPARISON_HEADER,
+    COMPARED,
     HEADLINE,
     _arm_name,
     _cell,
-    _comparison_rows,
+    _delta_cells,
     _get,
     _money,
     _noise_notes,
@@ -456,15 +456,7 @@ def _section_scenarios(page: _Page) -> str:
         f"<li><b>{_e(page.arm_name(a))}</b>: <code>{_e(a['name'])}</code> "
         f"{_e(labels.get(a['name'], a.get('label') or '')) if page.ids else ''}</li>" for a in arms[1:]
     ) + "</ul>"]
-    cmp_rows = []
-    for scen, figure, diff, interval, relative, p_better in _comparison_rows(arms, page.currency, page.lang,
-                                                                              page.ids):
-        cls = "up" if "▲" in diff else "down" if "▼" in diff else ""
-        cmp_rows.append([_e(scen), _e(figure), f'<span class="{cls}">{_e(diff)}</span>',
-                         _e(interval), _e(relative), _e(p_better)])
-    header = [_(h) for h in COMPARISON_HEADER]
-    header[2] = _("difference from baseline")
-    out.append(_table(header, cmp_rows, numeric_from=2))
+    out.append(_comparison_table(page))
     out.append(_para(_("▲ better / ▼ worse: the 95% interval of the difference excludes zero. For cost per "
                            "customer and CAC, lower is better.")))
     ranking = _ranking(arms, page.currency, page.lang, page.ids)
@@ -472,6 +464,35 @@ def _section_scenarios(page: _Page) -> str:
         out.append(f"<p><b>{_e(ranking)}</b></p>")
     out += [f'<p class="note">{_e(note)}</p>' for note in _noise_notes(page.data, page.lang, page.ids)]
     return "".join(out)
+
+
+def _comparison_table(page: _Page) -> str:
+    """Differences from the baseline: one row per figure, one column per scenario (so that eight or
+    more scenarios fit side by side), each cell the difference, its interval, the relative change
+    and P(better)."""
+    _ = page._
+    kinds = {k: kind for k, _label, kind in HEADLINE}
+    labels = {k: label for k, label, _kind in HEADLINE}
+    rows = []
+    for key in COMPARED:
+        cells = []
+        for arm in page.arms[1:]:
+            cmp = (arm.get("versus_baseline") or {}).get(key.replace(".", "_"))
+            if cmp is None:
+                cells.append("")
+                continue
+            diff, interval, relative, p_better = _delta_cells(cmp, kinds[key], page.currency, page.lang)
+            cls = "up" if "▲" in diff else "down" if "▼" in diff else ""
+            detail = " · ".join(x for x in (relative, f"P {p_better}" if p_better else "") if x)
+            cell = f'<span class="{cls}">{_e(diff)}</span>'
+            cell += f"<br><small>{_e(interval)}</small>" if interval else ""
+            cell += f"<br><small>{_e(detail)}</small>" if detail else ""
+            cells.append(cell)
+        if any(cells):
+            rows.append([_e(_(labels[key])), *cells])
+    header = [_("difference from baseline"), *[page.arm_name(a) for a in page.arms[1:]]]
+    return _table(header, rows, wide=True) + _para(
+        _("Each cell: the difference from the baseline, its 95% interval, the relative change and P(better)."))
 
 
 def _section_segments(page: _Page) -> str:
