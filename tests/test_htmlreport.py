@@ -274,3 +274,14 @@ def test_report_prints_on_a4_landscape(many_arms_html: str, tmp_path: Path) -> N
     assert boxes == {(842, 595)}, boxes  # A4 landscape in points, every page
     pages = len(re.findall(rb"/Type\s*/Page\b", data))
     assert 3 <= pages <= 40, pages
+
+
+def test_report_calls_things_by_their_labels_or_with_ids_by_their_names() -> None:
+    journey = loads(MANY_ARMS, "many.journey")
+    results = simulate(journey, customers=500, seed=1, scenarios=["arm1"])
+    page = build_report(journey, results)
+    assert "Arm 1: a channel mix" in page and "Visitor from a paid campaign" in page
+    assert ">arm1<" not in page.replace("<code>arm1</code>", "")
+    with_ids = build_report(journey, results, ids=True)
+    stages = with_ids[with_ids.index('<section id="stages">'):with_ids.index('<section id="phases">')]
+    assert "<td>visitor</td>" in stages and "Visitor from a paid campaign" not in stages
