@@ -79,9 +79,12 @@ DEFINITIONS: tuple[tuple[str, str], ...] = (
 )
 
 
-_TAB_RULES = "\n".join(
-    f".tabs > input:nth-of-type({i}):checked ~ .panel:nth-of-type({i}) {{ display: block; }}" for i in range(1, 41)
-)
+def _tab_rules(count: int) -> str:
+    """CSS that shows the i-th panel of a tab group when its i-th radio button is checked."""
+    return "\n".join(
+        f".tabs > input:nth-of-type({i}):checked ~ .panel:nth-of-type({i}) {{ display: block; }}"
+        for i in range(1, count + 1)
+    )
 
 _CSS = """
 :root { --ink:#1f2933; --muted:#52606d; --line:#d9e2ec; --accent:#1f6feb; --good:#1a7f37; --bad:#cf222e; }
@@ -122,7 +125,6 @@ footer { margin-top: 40px; color: var(--muted); font-size: 0.85rem; }
 .tabs > input:focus-visible + label { outline: 2px solid var(--accent); }
 .tabs > .panel { display: none; border-top: 1px solid var(--line); padding-top: 4px; }
 .tabs > .panel > .panel-title { display: none; }
-""" + _TAB_RULES + """
 @page { size: A4 landscape; margin: 10mm; }
 @media print {
   body { max-width: none; padding: 0; font-size: 9pt; }
@@ -685,6 +687,7 @@ def build_report(journey: Journey, results: Results, lang: str | Lang | None = N
         f"<!DOCTYPE html>\n<html lang=\"{language.code}\">\n<head>\n<meta charset=\"utf-8\">\n"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
         f"<meta name=\"generator\" content=\"journeydsl {__version__}\">\n"
-        f"<title>{_e(journey.name)} — {_e(_('journeydsl report'))}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
+        f"<title>{_e(journey.name)} — {_e(_('journeydsl report'))}</title>\n"
+        f"<style>{_CSS}{_tab_rules(max(len(page.arms), 1))}\n</style>\n</head>\n<body>\n"
         f"{body}\n</body>\n</html>\n"
     )
