@@ -13,18 +13,24 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from journeydsl.checks import DEFAULT_MAX_WORK
 from journeydsl.compile import compile_source
 from journeydsl.errors import Diagnostic, JourneyError
 from journeydsl.model import DAYS, Journey
-from journeydsl.source import Source
+from journeydsl.source import FileTooLarge, Source
 
 if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
+    from journeydsl.fit import FitResult
     from journeydsl.maps import Flows
+    from journeydsl.montecarlo import WorkEstimate
     from journeydsl.results import Results
 
 __all__ = [
     "check",
     "compare",
+    "fit",
     "flows_from",
     "load",
     "loads",
@@ -33,7 +39,7 @@ __all__ = [
     "simulate",
 ]
 
-ProgressFn = Callable[[int, int], None]
+ProgressFn = Callable[[float, int], None]
 
 
 def loads(text: str, path: str = "<journey>") -> Journey:
@@ -60,11 +66,11 @@ def check(path: str | Path) -> list[Diagnostic]:
     """
     try:
         source = Source.read(path)
-    except UnicodeDecodeError:
+    except (UnicodeDecodeError, FileTooLarge):
         source = None
     try:
         if source is None:
-            load(path)  # reports the encoding problem as a diagnostic
+            load(path)  # reports the encoding or size problem as a diagnostic
             return []
         _journey, warnings = compile_source(source)
     except JourneyError as exc:
@@ -90,6 +96,15 @@ def _arms(journey: Journey, scenarios: Sequence[str] | None) -> list[tuple[str, 
     ]
 
 
+def _check_horizon(horizon_days: float | None) -> None:
+    """A horizon given to a run obeys the language's limit (at most 100 years)."""
+    from journeydsl.checks import MAX_HORIZON_DAYS
+
+    if horizon_days is not None and not 0 < horizon_days <= MAX_HORIZON_DAYS:
+        raise ValueError(f"the horizon must be more than 0 and at most {MAX_HORIZON_DAYS:,.0f} days"
+                         f" (100 years), got {horizon_days:g}")
+
+
 def simulate(
     journey: Journey,
     customers: int | None = None,
@@ -99,17 +114,27 @@ def simulate(
     horizon_days: float | None = None,
     workers: int = 1,
     progress: ProgressFn | None = None,
+    executor: Executor | None = None,
+    max_work: float | None = DEFAULT_MAX_WORK,
+    on_estimate: Callable[[WorkEstimate], None] | None = None,
 ) -> Results:
     """Simulate ``customers`` customers through the journey (default: the file's ``customers``).
 
     ``scenarios``: ``()`` for the baseline alone (the default here), ``None``
     for every scenario in the file, or a list of names. Scenarios run on common
     random numbers and carry ``versus_baseline`` comparisons. The same journey,
-    customers, seed and horizon always give the same numbers, whatever ``workers``.
+    customers, seed and horizon always give the same numbers, whatever ``workers``
+    or ``executor`` (any :class:`concurrent.futures.Executor`, e.g. a Dask cluster's:
+    ``distributed.Client(address).get_executor()``).
+
+    A pilot block first estimates the work; a run over ``max_work`` steps
+    raises :class:`~journeydsl.montecarlo.TooMuchWork` saying how long it would
+    take (``None``: no limit), and ``on_estimate`` hears the estimate.
     """
     from journeydsl.montecarlo import run
 
     n = journey.customers if customers is None else customers
+    _check_horizon(horizon_days)
     return run(
         _arms(journey, scenarios),
         n,
@@ -117,6 +142,9 @@ def simulate(
         horizon_days=horizon_days,
         workers=workers,
         progress=progress,
+        executor=executor,
+        max_work=max_work,
+        on_estimate=on_estimate,
     )
 
 
@@ -129,6 +157,9 @@ def compare(
     horizon_days: float | None = None,
     workers: int = 1,
     progress: ProgressFn | None = None,
+    executor: Executor | None = None,
+    max_work: float | None = DEFAULT_MAX_WORK,
+    on_estimate: Callable[[WorkEstimate], None] | None = None,
 ) -> Results:
     """Compare whole journeys as arms on common random numbers; the first is the baseline.
 
@@ -148,7 +179,33 @@ def compare(
         unique.append(candidate)
     arms = [(name, j.with_scenario("baseline")) for name, j in zip(unique, journeys, strict=True)]
     n = journeys[0].customers if customers is None else customers
-    return run(arms, n, seed, horizon_days=horizon_days, workers=workers, progress=progress)
+    _check_horizon(horizon_days)
+    return run(arms, n, seed, horizon_days=horizon_days, workers=workers, progress=progress, executor=executor,
+               max_work=max_work, on_estimate=on_estimate)
+
+
+def fit(
+    events: str | Path,
+    *,
+    into: str | Path | None = None,
+    as_of: str | None = None,
+    shape: str = "auto",
+    map_path: str | Path | None = None,
+    goal: str | None = None,
+    since: str | None = None,
+    strict: bool = False,
+) -> FitResult:
+    """Calibrate a journey from a CRM export (see ``docs/commands/fit.md``).
+
+    Returns a :class:`~journeydsl.fit.FitResult`: ``.text`` is the fitted
+    journey (fmt-clean), ``.journey`` its model, ``.fits`` the evidence per
+    stage, ``.summary()`` the printed goodness of fit. Needs scipy
+    (``pip install 'journeydsl[fit]'``).
+    """
+    from journeydsl.fit import fit_export
+
+    return fit_export(events, into=into, as_of=as_of, shape=shape, map_path=map_path, goal=goal, since=since,
+                      strict=strict)
 
 
 def flows_from(results: Results, arm: int = 0) -> Flows:
@@ -178,8 +235,17 @@ def render(
 
     ``flows=True`` simulates first and overlays the forecast (or pass the
     :class:`~journeydsl.results.Results` of an earlier run of the same journey).
+    A ``path`` that is the journey's own file is refused with ``RenderError``
+    (the map never replaces the journey it was drawn from).
     """
+    from journeydsl.maps import RenderError
     from journeydsl.maps import render as _render
+
+    if path is not None and journey.source:
+        from journeydsl.fileio import CannotWrite, same_file
+
+        if same_file(path, journey.source):
+            raise RenderError(str(CannotWrite(path, "it is the journey's own file; choose another path")))
 
     drawn = journey.with_scenario(scenario) if scenario else journey
     title = f"{journey.name} — {journey.scenario(scenario).title}" if scenario else None
@@ -208,5 +274,7 @@ def parse_duration(text: str) -> float:
         raise ValueError(f"'{text}' is not a duration like '365', '90 days' or '2 years'")
     number, unit = float(m.group(1)), m.group(2) or "day"
     if unit not in DAYS:
-        raise ValueError(f"unknown unit '{unit}' in '{text}' (use days, weeks, months, quarters or years)")
+        raise ValueError(
+            f"unknown unit '{unit}' in '{text}' (use minutes, hours, days, weeks, months, quarters or years)"
+        )
     return number * DAYS[unit]

@@ -32,6 +32,7 @@ __all__ = [
     "check_entries",
     "check_exits_of_terminal",
     "check_goals",
+    "check_limits",
     "check_mixed_forms",
     "check_names",
     "check_rates",
@@ -78,6 +79,7 @@ CODES: dict[str, str] = {
     "E312": "entry-shares-not-100",
     "E313": "entries-without-share",
     "E314": "segment-shares-over-100",
+    "E315": "beyond-engine-limits",
     "E401": "mixed-transition-forms",
     "E402": "exit-from-terminal",
     "E403": "no-entry",
@@ -97,6 +99,22 @@ CODES: dict[str, str] = {
 }
 
 _EPS = 1e-9
+
+#: The value ranges the engine honours exactly (documented in docs/language.md, *Limits*).
+#: Values beyond them are ``E315`` errors at check time, never a crash or an endless run.
+MAX_HORIZON_DAYS = 36_500.0  # 100 years
+MAX_DISCOUNT = 1.0  # 100% a year
+MAX_MONEY = 1e12  # any amount or money parameter
+MIN_DAYS = 1e-4  # a positive duration (about 9 seconds)
+MAX_DIST_DAYS = 1e9  # a duration parameter of a distribution
+MAX_PURCHASES_PER_DAY = 1_000.0
+MAX_CUSTOMERS = 1_000_000_000
+MAX_EXITS = 10_000  # transitions and rerouting triggers out of one stage
+#: The largest run (in engine steps) simulated without ``--force`` / ``max_work=None``: about
+#: 15 minutes on one core of the development machine (``montecarlo.estimate_work``).
+DEFAULT_MAX_WORK = 1.5e10
+SHAPE_RANGE: dict[str, tuple[float, float]] = {"gamma": (0.1, 1e6), "weibull": (0.1, 1e3)}
+MAX_CV = 1e6  # a lognormal's sd over its mean
 
 
 def _diag(
@@ -304,6 +322,35 @@ def check_segment_shares(journey: Journey) -> list[Diagnostic]:
     return []
 
 
+def check_limits(journey: Journey) -> list[Diagnostic]:
+    """Values the engine cannot simulate exactly: too many exits from a stage, too many purchases.
+
+    The limits of single values (horizon, discount, money, durations, shapes)
+    are judged where they are written, in :mod:`journeydsl.compile`.
+    """
+    out: list[Diagnostic] = []
+    edges = _out_edges(journey)
+    reroutes: dict[str, int] = {}
+    for g in journey.triggers:
+        if g.then_stage is not None:
+            reroutes[g.stage] = reroutes.get(g.stage, 0) + 1
+    for s in journey.stages:
+        listed = edges.get(s.name, [])
+        count = len(listed) + reroutes.get(s.name, 0)
+        if count > MAX_EXITS:
+            out.append(_diag(journey, listed[MAX_EXITS].span if len(listed) > MAX_EXITS else s.span,
+                             "E315", f"'{s.name}' has {count:,} ways out (transitions and triggers"
+                             f" with 'then'), more than the {MAX_EXITS:,} one stage can have",
+                             "group the targets into fewer stages"))
+        for p in s.purchases:
+            if p.rate_per_day > MAX_PURCHASES_PER_DAY:
+                out.append(_diag(journey, p.span, "E315",
+                                 f"'{s.name}' has {p.rate_per_day:.4g} purchases a day, more than"
+                                 f" the {MAX_PURCHASES_PER_DAY:,.0f} a day the engine draws one by one",
+                                 "model a customer's spend per period as 'revenue MONEY every DURATION'"))
+    return out
+
+
 # --- structure ---------------------------------------------------------------
 
 
@@ -345,7 +392,11 @@ def _zero_time_graph(journey: Journey) -> nx.DiGraph:
     g = nx.DiGraph()
     names = {s.name: s for s in journey.stages}
     for t in journey.transitions:
-        if t.kind == "rate" or t.source not in names:
+        if t.source not in names:
+            continue
+        if t.kind == "rate":
+            if (t.rate or 0.0) >= 1:  # 100% per period: leaves at once (Transition.hazard)
+                g.add_edge(t.source, t.target, what=t)
             continue
         delay = t.after if t.after is not None else names[t.source].dwell
         if delay is None or delay.can_be_zero():
@@ -371,9 +422,13 @@ def check_zero_time_loops(journey: Journey) -> list[Diagnostic]:
             (sub.edges[u, v]["what"] for u, v in cycle),
             key=lambda w: (w.span.line, w.span.col) if w.span else (0, 0),
         )
+        rates = any(isinstance(w, Transition) and w.kind == "rate"
+                    for w in (sub.edges[u, v]["what"] for u, v in cycle))
+        hint = "give a stage on the loop a 'dwell' or a transition an 'after' delay"
+        if rates:
+            hint = "a rate of 100% per period leaves at once: use a rate below 100%, or " + hint
         out.append(_diag(journey, first.span, "E404",
-                         f"the loop {' -> '.join(nodes)} can be travelled in zero time",
-                         "give a stage on the loop a 'dwell' or a transition an 'after' delay"))
+                         f"the loop {' -> '.join(nodes)} can be travelled in zero time", hint))
     return out
 
 
@@ -482,6 +537,7 @@ CHECKS: tuple[Check, ...] = (
     check_rates,
     check_mixed_forms,
     check_segment_shares,
+    check_limits,
     check_entries,
     check_exits_of_terminal,
     check_zero_time_loops,

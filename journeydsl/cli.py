@@ -9,10 +9,12 @@ No traceback reaches a user without ``--debug``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
+import os
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -26,9 +28,11 @@ from journeydsl.errors import (
 )
 from journeydsl.fileio import STDOUT, CannotWrite, atomic_write, check_output, os_reason, write_output
 from journeydsl.sanitize import for_terminal, for_terminal_lines
-from journeydsl.source import Source
+from journeydsl.source import FileTooLarge, Source
 
 if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
     from journeydsl.model import Journey
     from journeydsl.progress import Progress
     from journeydsl.results import Results
@@ -45,6 +49,14 @@ class UsageError(Exception):
     """Something about the command line, not the journey, is wrong (exit 2)."""
 
 
+class RunRefused(Exception):
+    """A run estimated to take too long: exit 2 when run options made it so, else 1 (the journey)."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 def _err(text: str) -> None:
     """A message on stderr; control characters from file names or labels are shown as escapes."""
     print(for_terminal_lines(text), file=sys.stderr)
@@ -53,8 +65,8 @@ def _err(text: str) -> None:
 # --- loading ------------------------------------------------------------
 
 
-def _read(path: str) -> Source | None:
-    """The file's text, or None when it is not UTF-8 (compile reports that as a diagnostic)."""
+def _need_file(path: str, kind: str = "file") -> Path:
+    """``path`` as a Path if it names an existing file; a usage error (with a did-you-mean) otherwise."""
     p = Path(path)
     if not p.exists():
         hint = ""
@@ -64,10 +76,16 @@ def _read(path: str) -> Source | None:
                 hint = f"; did you mean '{p.parent / close[0]}'?"
         raise UsageError(f"{path}: no such file{hint}")
     if p.is_dir():
-        raise UsageError(f"{path}: is a folder, not a .journey file")
+        raise UsageError(f"{path}: is a folder, not a {kind}")
+    return p
+
+
+def _read(path: str) -> Source | None:
+    """The file's text, or None when it is not UTF-8 or too large (compile reports that as a diagnostic)."""
+    p = _need_file(path, ".journey file")
     try:
         return Source.read(p)
-    except UnicodeDecodeError:
+    except (UnicodeDecodeError, FileTooLarge):
         return None
     except OSError as exc:
         raise UsageError(f"{path}: cannot read it ({exc.strerror or exc})") from None
@@ -139,14 +157,15 @@ def cmd_fmt(args: argparse.Namespace) -> int:
             status = EXIT_INVALID
             _err(f"{path}: would be reformatted")
             if args.diff:
-                sys.stdout.writelines(
-                    difflib.unified_diff(
-                        before.splitlines(keepends=True),
-                        after.splitlines(keepends=True),
-                        fromfile=path,
-                        tofile=f"{path} (formatted)",
-                    )
+                diff = difflib.unified_diff(
+                    before.splitlines(keepends=True),
+                    after.splitlines(keepends=True),
+                    fromfile=path,
+                    tofile=f"{path} (formatted)",
                 )
+                if sys.stdout.isatty():  # shown, not piped to patch: no control character acts
+                    diff = (for_terminal(line.rstrip("\n")) + "\n" for line in diff)
+                sys.stdout.writelines(diff)
         else:
             try:
                 atomic_write(path, after)
@@ -192,28 +211,86 @@ def _horizon(args: argparse.Namespace) -> float | None:
         raise UsageError(f"--horizon: {exc}") from None
     if days <= 0:
         raise UsageError("--horizon must be positive")
+    from journeydsl.checks import MAX_HORIZON_DAYS
+
+    if days > MAX_HORIZON_DAYS:
+        raise UsageError(f"--horizon is {days:g} days, longer than the {MAX_HORIZON_DAYS:,.0f} days"
+                         " (100 years) a run can follow")
     return days
+
+
+def _work_options(args: argparse.Namespace) -> dict[str, object]:
+    """``max_work`` and ``on_estimate`` for a run: the limit (none with --force) and a note on long runs."""
+    from journeydsl.checks import DEFAULT_MAX_WORK
+    from journeydsl.montecarlo import NOTE_WORK, WorkEstimate
+
+    def note(estimate: WorkEstimate) -> None:
+        if estimate.steps > NOTE_WORK and not args.quiet:
+            _err(f"note: this run will take {estimate.describe()}")
+
+    limit = None if args.force else (args.max_work or DEFAULT_MAX_WORK)
+    return {"max_work": limit, "on_estimate": note}
+
+
+def _refuse(args: argparse.Namespace, exc: Exception) -> RunRefused:
+    """The message and exit code for a run over its work limit (montecarlo.TooMuchWork)."""
+    from_options = args.customers is not None or getattr(args, "horizon", None) is not None
+    knobs = "fewer customers (-n), a shorter --horizon" if from_options else (
+        "fewer customers (-n or 'customers'), a shorter 'horizon' or 'ltv window',"
+        " slower loops or triggers in the journey")
+    if hasattr(args, "max_work"):  # render --flows has neither
+        knobs += "; or --max-work STEPS to allow more, or --force to run however long it takes"
+    return RunRefused(f"{exc}\n   hint: {knobs}", EXIT_USAGE if from_options else EXIT_INVALID)
 
 
 def _simulate(args: argparse.Namespace, journey: Journey, scenarios: list[str] | None) -> Results:
     """Simulate with the run options on the command line, a progress bar on a terminal."""
     from journeydsl import api
+    from journeydsl.montecarlo import TooMuchWork
 
     progress = _progress(args, "simulating")
     try:
-        return api.simulate(
-            journey,
-            customers=args.customers,
-            seed=args.seed,
-            scenarios=scenarios,
-            horizon_days=_horizon(args),
-            workers=args.workers,
-            progress=progress,
-        )
+        with _executor(args) as executor:
+            return api.simulate(
+                journey,
+                customers=args.customers,
+                seed=args.seed,
+                scenarios=scenarios,
+                horizon_days=_horizon(args),
+                workers=args.workers,
+                progress=progress,
+                executor=executor,
+                **_work_options(args),  # type: ignore[arg-type]
+            )
     except KeyError as exc:
         raise UsageError(f"--scenario: {exc.args[0]}") from None
+    except TooMuchWork as exc:
+        raise _refuse(args, exc) from None
     finally:
         progress.close()
+
+
+@contextlib.contextmanager
+def _executor(args: argparse.Namespace) -> Iterator[Executor | None]:
+    """The Dask cluster's executor when ``--scheduler`` (or JOURNEYDSL_SCHEDULER) names one, else None."""
+    from journeydsl.montecarlo.executors import SCHEDULER_ENV
+
+    address = getattr(args, "scheduler", None) or os.environ.get(SCHEDULER_ENV)
+    if not address:
+        yield None
+        return
+    from journeydsl.montecarlo.executors import dask_executor
+
+    try:
+        client, executor = dask_executor(address, timeout="10s")
+    except ImportError as exc:
+        raise UsageError(str(exc)) from None
+    except OSError as exc:
+        raise UsageError(f"--scheduler: cannot reach the Dask scheduler at {address}: {exc}") from None
+    try:
+        yield executor
+    finally:
+        client.close()
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
@@ -248,16 +325,23 @@ def cmd_compare(args: argparse.Namespace) -> int:
     for path in args.files:
         journey = _load(path, quiet=args.quiet)
         journeys.append(journey)
+    from journeydsl.montecarlo import TooMuchWork
+
     progress = _progress(args, "simulating")
     try:
-        results = api.compare(
-            journeys,
-            customers=args.customers,
-            seed=args.seed,
-            horizon_days=_horizon(args),
-            workers=args.workers,
-            progress=progress,
-        )
+        with _executor(args) as executor:
+            results = api.compare(
+                journeys,
+                customers=args.customers,
+                seed=args.seed,
+                horizon_days=_horizon(args),
+                workers=args.workers,
+                progress=progress,
+                executor=executor,
+                **_work_options(args),  # type: ignore[arg-type]
+            )
+    except TooMuchWork as exc:
+        raise _refuse(args, exc) from None
     finally:
         progress.close()
     _emit(args, results, args.files, journeys[0])
@@ -267,6 +351,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def cmd_render(args: argparse.Namespace) -> int:
     from journeydsl import api
     from journeydsl.maps import RenderError
+    from journeydsl.montecarlo import TooMuchWork
 
     journey = _load(args.file, quiet=args.quiet)
     if args.scenario and args.scenario not in {s.name for s in journey.scenarios}:
@@ -299,6 +384,8 @@ def cmd_render(args: argparse.Namespace) -> int:
     except RenderError as exc:
         _err(f"journeydsl render: error: {exc}")
         return EXIT_USAGE
+    except TooMuchWork as exc:  # --flows on a journey whose run would take too long
+        raise _refuse(args, exc) from None
     finally:
         progress.close()
     _write(args, out, drawn, [args.file])
@@ -339,6 +426,65 @@ def cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_lsp(args: argparse.Namespace) -> int:
+    """Serve the language server over stdin/stdout (needs the [lsp] extra)."""
+    try:
+        import pygls  # noqa: F401
+    except ImportError:
+        raise UsageError(
+            "the language server needs pygls, which is not installed: pip install 'journeydsl[lsp]'"
+        ) from None
+    import journeydsl.lsp
+
+    return journeydsl.lsp.main()
+
+
+def cmd_fit(args: argparse.Namespace) -> int:
+    """Calibrate a journey from a CRM export; nothing is written unless everything succeeded."""
+    from journeydsl.fit import FitDataError, fit_export  # lazy: numpy/scipy only when fitting
+
+    for path in (args.events, args.into, args.map):
+        if path is not None:
+            _need_file(path)
+    if args.into is not None:
+        _load(args.into, quiet=True)  # an invalid base is a journey error (exit 1) with its diagnostics
+    try:
+        result = fit_export(args.events, into=args.into, as_of=args.as_of, shape=args.from_, map_path=args.map,
+                            goal=args.goal, since=args.since, strict=args.strict)
+    except FitDataError as exc:
+        if exc.diagnostics:
+            _err(format_diagnostics(exc.diagnostics, exc.source))
+        _err(f"journeydsl fit: error: {exc}\nnothing was written")
+        return EXIT_INVALID
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if result.problems and not args.quiet:
+        shown = result.problems[:20]
+        _err("\n".join(format_diagnostic(d, result.events.source) for d in shown))
+        more = len(result.problems) - len(shown)
+        _err(f"{len(result.problems):,} row(s) could not be used" + (f" ({more:,} more not shown)" if more else "")
+             + "; --strict makes them an error")
+    if not args.quiet:
+        for w in result.warnings:
+            _err(f"warning: {w}")
+        _err(result.summary().rstrip("\n"))
+    if args.report:
+        from journeydsl.fit.report import write_report
+
+        write_report(result, args.report)
+        if not args.quiet:
+            _err(f"wrote {args.report}")
+    if args.output:
+        atomic_write(args.output, result.text)
+        if not args.quiet:
+            _err(f"wrote {args.output}")
+    else:
+        sys.stdout.write(result.text)
+    return EXIT_OK
+
+
+
+
 # --- the parser ---------------------------------------------------------
 
 
@@ -361,6 +507,15 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _customers(text: str) -> int:
+    from journeydsl.checks import MAX_CUSTOMERS
+
+    value = _positive_int(text)
+    if value > MAX_CUSTOMERS:
+        raise argparse.ArgumentTypeError(f"at most {MAX_CUSTOMERS:,} customers, got {value:,}")
+    return value
+
+
 def _seed(text: str) -> int:
     try:
         value = int(text)
@@ -372,7 +527,7 @@ def _seed(text: str) -> int:
 
 
 def _add_run_options(p: argparse.ArgumentParser, *, output: bool = True) -> None:
-    p.add_argument("--customers", "-n", type=_positive_int, metavar="N",
+    p.add_argument("--customers", "-n", type=_customers, metavar="N",
                    help="customers to simulate (default: the file's 'customers', else 10,000)")
     p.add_argument("--seed", type=_seed, default=0, metavar="S",
                    help="random seed; the same seed gives the same numbers (default 0)")
@@ -381,6 +536,14 @@ def _add_run_options(p: argparse.ArgumentParser, *, output: bool = True) -> None
                         "(default: the file's 'horizon')")
     p.add_argument("--workers", type=_positive_int, default=1, metavar="K",
                    help="processes to use; results do not depend on it (default 1)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run on the Dask cluster whose scheduler is at ADDRESS, e.g. tcp://host:8786 "
+                        "(default: $JOURNEYDSL_SCHEDULER; needs journeydsl[dask]); same numbers as one machine")
+    p.add_argument("--max-work", type=_positive_int, metavar="STEPS",
+                   help="refuse a run estimated at more engine steps than this"
+                        " (default 15_000_000_000, about 15 minutes on one core)")
+    p.add_argument("--force", action="store_true",
+                   help="run however long the estimate says it takes")
     _add_lang_option(p)
     p.add_argument("--ids", action="store_true",
                    help="call arms, stages and touchpoints by their names instead of their labels")
@@ -456,7 +619,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--direction", choices=("auto", "LR", "TB"), default="auto",
                    help="auto (default): left to right unless that is over 2.5 times as wide as it is high, "
                         "then top to bottom; LR or TB to choose")
-    p.add_argument("--customers", "-n", type=_positive_int, metavar="N",
+    p.add_argument("--customers", "-n", type=_customers, metavar="N",
                    help="customers for --flows (default: the file's)")
     p.add_argument("--seed", type=_seed, default=0, metavar="S", help="random seed for --flows")
     _add_lang_option(p)
@@ -470,6 +633,26 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_options(p, output=False)
     p.set_defaults(func=cmd_report)
 
+    p = sub.add_parser("fit", parents=[common], help="calibrate a journey from a CRM export",
+                       description="Fit branch shares, times in stage and rates to a CRM export "
+                                   "(open leads counted as censored), into your journey or a new one.")
+    p.add_argument("events", metavar="EVENTS.csv", help="the export: entries, transitions, amoCRM/Kommo, "
+                   "HubSpot or Salesforce")
+    p.add_argument("--into", metavar="BASE.journey", help="write the fitted figures into a copy of this journey")
+    p.add_argument("--as-of", dest="as_of", metavar="DATE",
+                   help="the export's cut-off (default: its latest time); a date means the end of that day")
+    p.add_argument("--output", "-o", metavar="OUT.journey", help="where to write the journey (default: the terminal)")
+    p.add_argument("--from", dest="from_", default="auto",
+                   choices=("auto", "entries", "transitions", "kommo", "hubspot", "salesforce"),
+                   help="the export's shape (default: told by its header)")
+    p.add_argument("--map", metavar="MAP.csv",
+                   help="CSV 'data_name,stage' for stages that match by neither id nor label")
+    p.add_argument("--goal", metavar="STAGE", help="without --into: the goal stage of the new journey")
+    p.add_argument("--since", metavar="DATE", help="only cases that started on or after DATE")
+    p.add_argument("--report", metavar="fit.html|fit.md", help="also write the goodness-of-fit report")
+    p.add_argument("--strict", action="store_true", help="any bad row is an error")
+    p.set_defaults(func=cmd_fit)
+
     p = sub.add_parser("init", parents=[common], help="start a new journey from a template",
                        description="Write a commented starting journey from one of the examples.")
     p.add_argument("file", metavar="FILE", nargs="?", help="the file to write ('-' for the terminal)")
@@ -478,6 +661,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--list", action="store_true", help="list the templates")
     p.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
     p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("lsp", parents=[common], help="run the language server for editors (stdio)",
+                       description="Speak the Language Server Protocol over stdin/stdout, for editors: "
+                                   "diagnostics, completion, hover, rename, formatting. See docs/editors.md.")
+    p.add_argument("--stdio", action="store_true", help="use stdin/stdout (the default and only transport)")
+    p.set_defaults(func=cmd_lsp)
     return parser
 
 
@@ -505,6 +694,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, CannotWrite) as exc:
         _err(f"journeydsl {args.command}: error: {exc}")
         return EXIT_USAGE
+    except RunRefused as exc:
+        _err(f"journeydsl {args.command}: error: {exc}")
+        return exc.code
     except KeyboardInterrupt:
         _err("interrupted; nothing was written")
         return 130

@@ -20,7 +20,17 @@ from typing import Any
 from pydantic import ValidationError
 
 from journeydsl import syntax as sx
-from journeydsl.checks import check_all
+from journeydsl.checks import (
+    MAX_CUSTOMERS,
+    MAX_CV,
+    MAX_DISCOUNT,
+    MAX_DIST_DAYS,
+    MAX_HORIZON_DAYS,
+    MAX_MONEY,
+    MIN_DAYS,
+    SHAPE_RANGE,
+    check_all,
+)
 from journeydsl.errors import (
     Diagnostic,
     DiagnosticBag,
@@ -48,8 +58,8 @@ from journeydsl.model import (
     TriggerPatch,
     apply_overrides,
 )
-from journeydsl.parser import parse
-from journeydsl.source import Source, Span
+from journeydsl.parser import parse, too_large
+from journeydsl.source import FileTooLarge, Source, Span, read_bounded
 
 __all__ = ["compile_source", "compile_syntax", "compile_text", "load", "read_source"]
 
@@ -119,6 +129,12 @@ class _Compiler:
                 f"the {what} must be {need}, got {_fmt_num(count)} {d.unit}"
                 f"{'' if count == 1 else 's'}", None,
             )
+        elif 0 < days < MIN_DAYS:
+            self.bag.error(
+                d.span, "E315",
+                f"the {what} is {_fmt_num(days)} days, shorter than the {MIN_DAYS:g} days"
+                " (about 9 seconds) the engine resolves", "use 0 for no time at all, or a longer time",
+            )
         return days
 
     def check_currency(self, code: str | None, span: Span | None) -> None:
@@ -143,7 +159,15 @@ class _Compiler:
             self.bag.error(
                 m.span, "E308", f"the {what} must be at least 0, got {_fmt_num(m.amount)}", None
             )
+        self.money_limit(m.amount, m.span, f"the {what}")
         return m.amount
+
+    def money_limit(self, amount: float, span: Span | None, what: str) -> None:
+        if abs(amount) > MAX_MONEY:
+            self.bag.error(
+                span, "E315", f"{what} is {_fmt_num(amount)}, more than the {MAX_MONEY:g} an amount"
+                " can be", "amounts up to a trillion are summed exactly over every customer",
+            )
 
     def dist(self, node: sx.DistNode, measure: str) -> Dist | None:
         """A duration (``measure='time'``, in days) or money distribution."""
@@ -194,10 +218,51 @@ class _Compiler:
             return None
         units = [a.quantity.unit for a in node.args if a.quantity.unit] if measure == "time" else []
         try:
-            return Dist(kind=kind, span=node.span, unit=units[0] if units else None, **params)
+            dist = Dist(kind=kind, span=node.span, unit=units[0] if units else None, **params)
         except ValidationError as exc:
             self.bag.error(node.span, "E305", _pydantic_message(exc), _example_hint(kind, measure))
             return None
+        self.dist_limits(dist, measure)
+        return dist
+
+    def dist_limits(self, dist: Dist, measure: str) -> None:
+        """E315 for a distribution the engine cannot draw from exactly (docs/language.md, *Limits*)."""
+        p = dist.params()
+        span = dist.span
+        if dist.kind in SHAPE_RANGE:
+            lo, hi = SHAPE_RANGE[dist.kind]
+            if not lo <= p["shape"] <= hi:
+                self.bag.error(
+                    span, "E315", f"a {dist.kind} shape of {_fmt_num(p['shape'])} is outside"
+                    f" {_fmt_num(lo)} to {_fmt_num(hi)}, where its draws are exact",
+                    "a shape below 1 already gives a long tail; an exponential is shape 1",
+                )
+                return
+        if dist.kind == "lognormal" and p["sd"] > MAX_CV * p["mean"]:
+            self.bag.error(
+                span, "E315", f"a lognormal sd of {_fmt_num(p['sd'])} is more than {MAX_CV:,.0f} times"
+                f" its mean of {_fmt_num(p['mean'])}", "no sample could show such a spread; use a smaller sd",
+            )
+            return
+        if measure == "money":
+            for name, v in p.items():
+                if name != "shape":
+                    self.money_limit(v, span, f"the {name}")
+            return
+        for name, v in p.items():
+            if name != "shape" and v > MAX_DIST_DAYS:
+                self.bag.error(
+                    span, "E315", f"the {name} is {_fmt_num(v)} days, more than the"
+                    f" {MAX_DIST_DAYS:g} days a duration can be", None,
+                )
+                return
+        mean = dist.expected()
+        if 0 < mean < MIN_DAYS:
+            self.bag.error(
+                span, "E315", f"this {dist.kind} lasts {_fmt_num(mean)} days on average, shorter than"
+                f" the {MIN_DAYS:g} days (about 9 seconds) the engine resolves",
+                "use no 'dwell' (or 'fixed(0 days)') for no time at all, or a longer time",
+            )
 
     def quantity(self, q: sx.Quantity, param: str, measure: str) -> float | None:
         if param == "shape":
@@ -358,28 +423,24 @@ class _Compiler:
             return
         seen[key] = it.span
         if isinstance(it, sx.HorizonSetting):
-            out["horizon_days"] = self.days(it.duration, what="horizon")
+            out["horizon_days"] = self.limited_days(it.duration, "horizon")
         elif isinstance(it, sx.LtvWindowSetting):
-            out["ltv_window_days"] = self.days(it.duration, what="LTV window")
+            out["ltv_window_days"] = self.limited_days(it.duration, "LTV window")
         elif isinstance(it, sx.DiscountSetting):
-            rate = self.share(it.rate, "discount")
-            if rate < 0:
-                self.bag.error(
-                    it.rate.span, "E301",
-                    f"the discount must be at least 0%, got {_pct(rate)}", None,
-                )
-                return
-            if it.per is not None:
-                period = self.days(it.per, what="discount period")
-                if period > 0 and period != 365.0:
-                    rate = (1.0 + rate) ** (365.0 / period) - 1.0
-            out["discount"] = rate
+            self.discount(it, out)
         elif isinstance(it, sx.CustomersSetting):
             n = it.count.value
             if not math.isfinite(n) or n < 1 or n != int(n):
                 self.bag.error(
                     it.count.span, "E309",
                     f"'customers' is a whole number of at least 1, got {_fmt_num(n)}", None,
+                )
+                return
+            if n > MAX_CUSTOMERS:
+                self.bag.error(
+                    it.count.span, "E315",
+                    f"'customers' is {n:,.0f}, more than the {MAX_CUSTOMERS:,} one run can simulate",
+                    "a million customers already gives intervals of a fraction of a percent",
                 )
                 return
             out["customers"] = int(n)
@@ -396,6 +457,43 @@ class _Compiler:
                 return
             out["language"] = code
         # currency was read up front
+
+    def limited_days(self, d: sx.Duration, what: str) -> float:
+        """A horizon or LTV window: a duration of at most 100 years (E315 beyond)."""
+        days = self.days(d, what=what)
+        if days > MAX_HORIZON_DAYS:
+            self.bag.error(
+                d.span, "E315",
+                f"the {what} is {_fmt_num(days)} days, longer than the {MAX_HORIZON_DAYS:,.0f}"
+                " days (100 years) a journey can follow", f"write at most '{what.lower()} 100 years'",
+            )
+        return days
+
+    def discount(self, it: sx.DiscountSetting, out: dict[str, Any]) -> None:
+        """``discount R% [per DURATION]`` as an annual rate from 0% to 100% (E301 outside it)."""
+        rate = self.share(it.rate, "discount")
+        period = 365.0 if it.per is None else self.days(it.per, what="discount period")
+        per = " a year" if it.per is None else f" per {_fmt_num(period)} days"
+        hint = "a discount is an annual rate like 'discount 10% per year'"
+        if not math.isfinite(rate):
+            self.bag.error(it.rate.span, "E301", "the discount is too large to count", hint)
+            return
+        if rate < 0:
+            self.bag.error(it.rate.span, "E301", f"the discount is {_pct(rate)}{per}, below 0%", hint)
+            return
+        if not period >= MIN_DAYS:
+            return  # the period is reported by days()
+        # the annual rate (1 + r)^(365 / period) - 1, compared in logs so that it cannot overflow
+        log_annual = math.log1p(rate) * (365.0 / period)
+        if log_annual > math.log1p(MAX_DISCOUNT) + 1e-12:
+            annual = math.expm1(log_annual) if log_annual < 700 else math.inf
+            shown = f", that is {_pct(annual)} a year" if it.per is not None and math.isfinite(annual) else ""
+            self.bag.error(
+                it.rate.span, "E301",
+                f"the discount is {_pct(rate)}{per}{shown}, more than 100% a year", hint,
+            )
+            return
+        out["discount"] = rate if period == 365.0 else (1.0 + rate) ** (365.0 / period) - 1.0
 
     # --- stages ---------------------------------------------------------------
 
@@ -950,8 +1048,10 @@ def read_source(path: str | Path) -> Source:
     shown = str(path)
     try:
         return Source.read(path)
+    except FileTooLarge as exc:
+        raise too_large(shown, exc.size) from None
     except UnicodeDecodeError as exc:
-        data = Path(path).read_bytes()
+        data = read_bounded(path)
         pos = exc.start
         line = data.count(b"\n", 0, pos) + 1
         col = pos - (data.rfind(b"\n", 0, pos) + 1) + 1

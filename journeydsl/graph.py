@@ -85,12 +85,14 @@ def zero_time_cycles(journey: Journey) -> list[list[str]]:
     """Cycles every step of which can take zero time (an infinite loop at one instant).
 
     A step takes zero time when it is a branch with no ``after`` delay out of a
-    stage with no ``dwell`` (or whose delay can be exactly zero). Rate edges
-    always take time.
+    stage with no ``dwell`` (or whose delay can be exactly zero), or a rate
+    of 100% per period (it leaves at once). Other rate edges take time.
     """
     g = nx.DiGraph()
     for t in journey.transitions:
         if t.kind == "rate":
+            if (t.rate or 0.0) >= 1:
+                g.add_edge(t.source, t.target)
             continue
         delay = t.after if t.after is not None else journey.stage(t.source).dwell
         if delay is None or delay.can_be_zero():

@@ -246,6 +246,9 @@ def _matplotlib() -> Any:
     plt.rcParams.update(
         {
             "svg.hashsalt": "journeydsl",
+            # labels come from journey files: '$5 % $10' is text, never mathtext or LaTeX
+            "text.parse_math": False,
+            "text.usetex": False,
             "svg.fonttype": "none",
             "font.family": "DejaVu Sans",
             "font.size": 10,

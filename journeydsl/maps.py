@@ -202,6 +202,8 @@ def _pct(share: float) -> str:
 
 #: The unit words, singular and plural, as messages (the catalogues hold each language's forms).
 _UNIT_WORDS: dict[str, tuple[str, str]] = {
+    "minute": Np_("{n} minute", "{n} minutes"),
+    "hour": Np_("{n} hour", "{n} hours"),
     "day": Np_("{n} day", "{n} days"),
     "week": Np_("{n} week", "{n} weeks"),
     "month": Np_("{n} month", "{n} months"),
@@ -209,17 +211,18 @@ _UNIT_WORDS: dict[str, tuple[str, str]] = {
     "year": Np_("{n} year", "{n} years"),
 }
 _EVERY_ONE: dict[str, str] = {
-    "day": N_("every day"), "week": N_("every week"), "month": N_("every month"),
-    "quarter": N_("every quarter"), "year": N_("every year"),
+    "minute": N_("every minute"), "hour": N_("every hour"), "day": N_("every day"), "week": N_("every week"),
+    "month": N_("every month"), "quarter": N_("every quarter"), "year": N_("every year"),
 }
 _PER_ONE: dict[str, str] = {
-    "day": N_("/day"), "week": N_("/week"), "month": N_("/month"), "quarter": N_("/quarter"), "year": N_("/year"),
+    "minute": N_("/minute"), "hour": N_("/hour"), "day": N_("/day"), "week": N_("/week"), "month": N_("/month"),
+    "quarter": N_("/quarter"), "year": N_("/year"),
 }
 
 
 def _unit_of(days: float, unit: str | None = None) -> tuple[float, str] | None:
     """``(count, unit)``: in ``unit`` (the one the author wrote) when it gives a plain count,
-    else in the largest unit ``days`` is a whole number of.
+    else in the largest unit ``days`` is a whole number of (hours and minutes only for less than a day).
 
     >>> _unit_of(365 / 2, "month"), _unit_of(365 / 2), _unit_of(14, "day"), _unit_of(14)
     ((6, 'month'), (2, 'quarter'), (14, 'day'), (2, 'week'))
@@ -228,7 +231,7 @@ def _unit_of(days: float, unit: str | None = None) -> tuple[float, str] | None:
         n = days / DAYS[unit]
         if n > 0 and abs(n * 100 - round(n * 100)) < 1e-6:
             return (round(n) if abs(n - round(n)) < 1e-9 else n), unit
-    for u in ("year", "quarter", "month", "week", "day"):
+    for u in ("year", "quarter", "month", "week", "day", *(("hour", "minute") if days < 1 else ())):
         n = days / DAYS[u]
         if n >= 1 and abs(n - round(n)) < 1e-9:
             return round(n), u
@@ -380,11 +383,12 @@ def _trigger_lines(journey: Journey, tg: Trigger) -> tuple[str, str]:
     if tg.when == "enter":
         when = _t("on enter")
     elif tg.when == "in":
-        u = _unit_of(tg.days or 0.0, tg.unit)
-        if u is None or u[1] == "day" or tg.unit in (None, "day"):
-            when = _t("day {n}").format(n=_num(tg.days or 0.0, 1))
-        else:
+        days = tg.days or 0.0
+        u = _unit_of(days, tg.unit)
+        if u is not None and (0 < days < 1 or (tg.unit not in (None, "day") and u[1] != "day")):
             when = _t("after {duration}").format(duration=_count(*u))
+        else:
+            when = _t("day {n}").format(n=_num(days, 1))
     else:
         when = _every(tg.days or 0.0, tg.unit)
         if tg.limit is not None:

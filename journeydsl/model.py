@@ -47,6 +47,8 @@ __all__ = [
 
 #: Days in each duration unit of the language (singular names).
 DAYS: dict[str, float] = {
+    "minute": 1.0 / 1440.0,
+    "hour": 1.0 / 24.0,
     "day": 1.0,
     "week": 7.0,
     "month": 365.0 / 12.0,

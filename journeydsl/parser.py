@@ -20,14 +20,14 @@ from lark import Lark, Token, Tree
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
 from journeydsl.errors import Diagnostic, JourneySyntaxError
-from journeydsl.source import Source, Span
+from journeydsl.source import MAX_BYTES, Source, Span
 from journeydsl.syntax import JourneyNode
 from journeydsl.transformer import to_syntax
 
-__all__ = ["KEYWORDS", "MAX_BYTES", "grammar_text", "parse", "parse_tree", "parser"]
+__all__ = ["KEYWORDS", "MAX_BYTES", "grammar_text", "parse", "parse_tree", "parser", "too_large"]
 
-#: Files larger than this are refused with a diagnostic (journeys are written by hand).
-MAX_BYTES = 2_000_000
+#: Files larger than MAX_BYTES (from journeydsl.source) are refused with a diagnostic
+#: (journeys are written by hand).
 
 
 def grammar_text() -> str:
@@ -204,7 +204,7 @@ def _order(name: str) -> tuple[int, str]:
 
 
 _UNITS = [
-    f"{u}{s}" for u in ("day", "week", "month", "quarter", "year") for s in ("", "s")
+    f"{u}{s}" for u in ("minute", "hour", "day", "week", "month", "quarter", "year") for s in ("", "s")
 ]
 
 
@@ -365,6 +365,16 @@ def _syntax_error(exc: UnexpectedInput, source: Source) -> JourneySyntaxError:
     return _one(source, None, "E100", f"the text cannot be parsed: {exc}", None)  # pragma: no cover
 
 
+def too_large(path: str, size: int | None) -> JourneySyntaxError:
+    """E103 for a file of ``size`` bytes (``None``: a stream that went on past the limit)."""
+    limit = f"{MAX_BYTES / 1e6:.0f} MB"
+    shown = f"{size / 1e6:.1f} MB, at most {limit}" if size is not None else f"more than {limit}"
+    return _one(
+        Source(path, ""), None, "E103", f"the file is too large to be a journey ({shown})",
+        "split it, or check that it is the right file",
+    )
+
+
 def _one(source: Source, span: Span | None, code: str, message: str, hint: str | None
          ) -> JourneySyntaxError:
     diag = Diagnostic(span, "error", code, message, hint, source.path)
@@ -374,13 +384,9 @@ def _one(source: Source, span: Span | None, code: str, message: str, hint: str |
 def _precheck(source: Source) -> None:
     """Refuse what is not a journey text at all, fast: binary data, huge files, no text."""
     text = source.text
-    if len(text) > MAX_BYTES:
-        raise _one(
-            source, None, "E103",
-            f"the file is too large to be a journey ({len(text) / 1e6:.1f} MB of text,"
-            f" at most {MAX_BYTES / 1e6:.0f} MB)",
-            "split it, or check that it is the right file",
-        )
+    # in bytes of UTF-8, as the file is read (a character can take up to 4)
+    if len(text) > MAX_BYTES or (len(text) * 4 > MAX_BYTES and len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES):
+        raise too_large(source.path, len(text.encode("utf-8", "surrogatepass")))
     nul = text.find("\x00")
     if nul >= 0:
         line = text.count("\n", 0, nul) + 1

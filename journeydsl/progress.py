@@ -38,7 +38,8 @@ class Progress:
         self._last = 0.0
         self._drawn = False
 
-    def __call__(self, done: int, total: int) -> None:
+    def __call__(self, done: float, total: int) -> None:
+        """``done`` of ``total`` blocks are simulated (a fraction while a block is under way)."""
         if not self.enabled or total <= 0:
             return
         now = time.monotonic()

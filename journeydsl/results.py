@@ -114,10 +114,24 @@ class TallyShape:
     curve_step: float = 7.0
     sample_cap: int = 0  # converters' values kept per block for quantiles (0: all)
     phases: tuple[str, ...] = ()  # phase labels (the union over arms, first seen first)
+    # the moves a customer can make, as (source, target) stage indices sorted: one exit counter
+    # each (transitions and trigger reroutes; not stages x stages, which grows with its square)
+    edges: tuple[tuple[int, int], ...] = ()
 
     @property
     def curve_points(self) -> int:
         return math.floor(self.horizon_days / self.curve_step + 1e-9) + 1
+
+    def edge_index(self) -> dict[tuple[int, int], int]:
+        """``(source, target)`` -> the position of its counter in :attr:`Tally.exits`."""
+        return {e: k for k, e in enumerate(self.edges)}
+
+    def edges_by_source(self) -> dict[int, list[tuple[int, int]]]:
+        """Per source stage index, its ``(target, counter position)`` pairs by target index."""
+        out: dict[int, list[tuple[int, int]]] = {}
+        for k, (i, j) in enumerate(self.edges):
+            out.setdefault(i, []).append((j, k))
+        return out
 
     @functools.cached_property
     def km_edges(self) -> np.ndarray:
@@ -178,7 +192,7 @@ class Tally:
     completed: np.ndarray = field(default_factory=_empty)
     dwell_sum: np.ndarray = field(default_factory=_empty)
     at_horizon: np.ndarray = field(default_factory=_empty)
-    exits: np.ndarray = field(default_factory=_empty)
+    exits: np.ndarray = field(default_factory=_empty)  # moves along each of ``shape.edges``
     tp_contacts: np.ndarray = field(default_factory=_empty)
     tp_responses: np.ndarray = field(default_factory=_empty)
     tp_cost: np.ndarray = field(default_factory=_empty)
@@ -207,7 +221,7 @@ class Tally:
             "completed": ns,
             "dwell_sum": ns,
             "at_horizon": ns,
-            "exits": ns * ns,
+            "exits": len(s.edges),
             "tp_contacts": nt,
             "tp_responses": nt,
             "tp_cost": nt,
@@ -780,14 +794,14 @@ class ArmResult:
         and the money and days booked in the stage per customer."""
         t = self.tally
         names = t.shape.stages
-        ns = len(names)
         n = max(t.n, 1)
-        exits = t.exits.reshape(ns, ns)
+        exits = t.exits
+        by_source = t.shape.edges_by_source()
         out: dict[str, Any] = {}
         for i, name in enumerate(names):
             label, phase, _goal = self.stage_info[name]
             done = float(t.completed[i])
-            row = exits[i]
+            row = [(j, exits[k]) for j, k in by_source.get(i, ()) if exits[k] > 0]
             out[name] = {
                 "label": label,
                 "phase": phase,
@@ -795,8 +809,8 @@ class ArmResult:
                 "mean_visits": _num(t.visits[i] / n),
                 "mean_dwell_days": _num(t.dwell_sum[i] / done) if done > 0 else None,
                 "in_stage_at_horizon": _num(t.at_horizon[i] / n),
-                "exits": {names[j]: _num(row[j] / done) for j in range(ns) if row[j] > 0},
-                "traversals_per_customer": {names[j]: _num(row[j] / n) for j in range(ns) if row[j] > 0},
+                "exits": {names[j]: _num(c / done) for j, c in row},
+                "traversals_per_customer": {names[j]: _num(c / n) for j, c in row},
                 "revenue_per_customer": _num(t.stage_rev[i] / n),
                 "cost_per_customer": _num(t.stage_cost[i] / n),
                 "days_per_customer": _num(t.stage_days[i] / n),
@@ -813,19 +827,15 @@ class ArmResult:
         """``(source, target)`` -> ``share_of_stays``, ``per_customer``, ``per_1000``."""
         t = self.tally
         names = t.shape.stages
-        ns = len(names)
-        exits = t.exits.reshape(ns, ns)
         n = max(t.n, 1)
         out: dict[tuple[str, str], dict[str, float]] = {}
-        for i in range(ns):
-            done = float(t.completed[i])
-            for j in range(ns):
-                if exits[i, j] > 0:
-                    out[(names[i], names[j])] = {
-                        "share_of_stays": float(exits[i, j] / done),
-                        "per_customer": float(exits[i, j] / n),
-                        "per_1000": float(1000 * exits[i, j] / n),
-                    }
+        for (i, j), c in zip(t.shape.edges, t.exits, strict=True):
+            if c > 0:
+                out[(names[i], names[j])] = {
+                    "share_of_stays": float(c / float(t.completed[i])),
+                    "per_customer": float(c / n),
+                    "per_1000": float(1000 * c / n),
+                }
         return out
 
     @property
@@ -894,8 +904,11 @@ class ArmResult:
         if v.size == 0:
             return [], []
         lo, hi = float(v.min()), float(v.max())
-        if hi <= lo:
-            hi = lo + 1.0
+        # bins must be wider than the float32 values' rounding: LTVs that agree to 6 digits (all
+        # converters earning the same large amount) are one bar of a wider range, not an error
+        least = float(np.spacing(np.float32(max(abs(lo), abs(hi))))) * bins * 4
+        if hi - lo <= least:
+            hi = lo + max(1.0, least)
         counts, edges = np.histogram(v, bins=bins, range=(lo, hi), weights=self.tally.weights())
         return [float(e) for e in edges], [round(float(c)) for c in counts]
 

@@ -143,7 +143,8 @@ def test_duration_units(text: str, days: float) -> None:
 
 
 def test_unit_table_is_the_languages() -> None:
-    assert DAYS == {"day": 1, "week": 7, "month": 365 / 12, "quarter": 365 / 4, "year": 365}
+    assert DAYS == {"minute": 1 / 1440, "hour": 1 / 24, "day": 1, "week": 7, "month": 365 / 12, "quarter": 365 / 4,
+                    "year": 365}
 
 
 @pytest.mark.parametrize(("share", "value"), [("30%", 0.3), ("0.3", 0.3), ("12.5%", 0.125),

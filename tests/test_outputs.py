@@ -245,3 +245,15 @@ def test_check_output_and_write_output(tmp_path: Path, capsys: pytest.CaptureFix
     assert capsys.readouterr().out == "hello\n"
     assert write_output(tmp_path / "b.txt", "hi", [src]) is True
     assert (tmp_path / "b.txt").read_text(encoding="utf-8") == "hi"
+
+
+def test_api_render_never_replaces_the_journey(small: Path) -> None:
+    import journeydsl as jd
+    from journeydsl.maps import RenderError
+
+    journey = jd.load(small)
+    with pytest.raises(RenderError, match="journey's own file"):
+        jd.render(journey, small, format="dot")
+    assert small.read_text(encoding="utf-8") == SMALL
+    jd.render(journey, small.with_suffix(".dot"), format="dot")
+    assert small.with_suffix(".dot").read_text(encoding="utf-8").startswith("digraph")

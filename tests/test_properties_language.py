@@ -124,7 +124,9 @@ def journeys(draw: st.DrawFn) -> str:
     if draw(st.booleans()):
         lines.append(f"horizon {draw(duration())}")
     if draw(st.booleans()):
-        lines.append(f"discount {draw(st.integers(0, 30))}% per {draw(UNIT)}")
+        # at most 100% a year once made annual (E301 beyond)
+        unit, top = draw(st.sampled_from([("year", 30), ("quarter", 15), ("month", 5), ("week", 1), ("day", 0)]))
+        lines.append(f"discount {draw(st.integers(0, top))}% per {unit}")
     if draw(st.booleans()):
         lines.append(f"customers {draw(st.integers(1, 50_000)):_}")
     lines.append(f"touchpoint t {{ channel email; cost "

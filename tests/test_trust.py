@@ -311,3 +311,34 @@ def test_retention_estimate_is_kaplan_meier_with_greenwood_without_returns() -> 
     assert p.tolist() == pytest.approx([1.0, s1, s2])
     greenwood = s2 * s2 * (2 / (10 * 8) + 1 / (8 * 7))
     assert v[2] == pytest.approx(greenwood)
+
+
+# --- hours and minutes (issue 14, durations) ---------------------------------------------
+
+HOURS = """
+journey "Call within an hour" {
+    horizon 30 days
+    stage lead { entry; dwell exponential(mean 2 hours) }
+    stage called { goal; terminal }
+    stage lost { terminal }
+    touchpoint call { channel phone; cost 3 EUR }
+    lead -> called 40%
+    lead -> lost otherwise
+    trigger quick { when in lead for 30 minutes; send call; then 50% -> called }
+}
+"""
+
+
+def test_hours_and_minutes_are_durations() -> None:
+    journey = jd.loads(HOURS)
+    assert journey.stage("lead").dwell.expected() == pytest.approx(2 / 24)
+    assert journey.trigger("quick").days == pytest.approx(30 / 1440)
+    # the call fires for those still waiting at 30 minutes (exp(-0.25) of them): half of those move
+    m = jd.simulate(journey, customers=40_000, seed=2).baseline.metrics
+    still = math.exp(-0.5 / 2)
+    exact = 0.4 + 0.6 * still * 0.5
+    fig = m["conversion_rate"]
+    _close(fig["mean"], exact, _se(fig))
+    assert jd.solve_exact(journey).conversion == pytest.approx(exact, rel=1e-9)
+    dot = jd.render(journey, format="dot")
+    assert "stay ~2 hours" in dot and "after 30 minutes" in dot

@@ -20,19 +20,37 @@ from __future__ import annotations
 
 import math
 import os
+import signal
+import sys
+import threading
+import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from journeydsl.checks import DEFAULT_MAX_WORK, MAX_CUSTOMERS
 from journeydsl.model import Journey
-from journeydsl.montecarlo.engine import simulate_block
+from journeydsl.montecarlo.engine import STAY_OVERHEAD, OverBudget, WorkBudget, simulate_block
+from journeydsl.montecarlo.executors import Shared, share_with
+from journeydsl.montecarlo.executors import executor_width as _executor_width
 from journeydsl.montecarlo.plan import Plan, compile_plan
 from journeydsl.montecarlo.sampling import make_rng
 from journeydsl.results import ArmResult, Results, Tally, TallyShape, compare, headline_pairs, retention_batch
 from journeydsl.results import retention_points as _retention_points
 
-__all__ = ["block_sizes", "run", "simulate", "simulate_block"]
+__all__ = [
+    "DEFAULT_MAX_WORK",
+    "TooMuchWork",
+    "WorkEstimate",
+    "block_sizes",
+    "estimate_work",
+    "run",
+    "simulate",
+    "simulate_block",
+]
 
 BLOCK_TARGET = 2**18
 MIN_BLOCKS = 20
@@ -64,12 +82,16 @@ def _shape(journeys: Sequence[Journey], horizon: float, n_blocks: int = MIN_BLOC
     tps: dict[str, None] = {}
     trigs: dict[str, None] = {}
     phases: dict[str, None] = {}
+    moves: set[tuple[str, str]] = set()
     for j in journeys:
         phases.update(dict.fromkeys(_phase_labels(j)))
         for _name, _share, sj in j.segment_journeys():
             stages.update(dict.fromkeys(s.name for s in sj.stages))
             tps.update(dict.fromkeys(t.name for t in sj.touchpoints))
             trigs.update(dict.fromkeys(t.name for t in sj.triggers))
+            moves.update(t.key for t in sj.transitions)
+            moves.update((g.stage, g.then_stage) for g in sj.triggers if g.then_stage is not None)
+    sidx = {name: i for i, name in enumerate(stages)}
     return TallyShape(
         stages=tuple(stages),
         touchpoints=tuple(tps),
@@ -78,6 +100,7 @@ def _shape(journeys: Sequence[Journey], horizon: float, n_blocks: int = MIN_BLOC
         horizon_days=float(horizon),
         sample_cap=max(256, math.ceil(QUANTILE_SAMPLE / n_blocks)),  # about QUANTILE_SAMPLE in all
         phases=tuple(phases),
+        edges=tuple(sorted((sidx[a], sidx[b]) for a, b in moves)),
     )
 
 
@@ -89,20 +112,125 @@ def _arm_plan(journey: Journey, shape: TallyShape) -> _ArmPlan:
     return names, cum, [compile_plan(sj, shape) for _n, _s, sj in segs]
 
 
-def _run_block(arm_plans: Sequence[_ArmPlan], n: int, seed: np.random.SeedSequence) -> list[list[Tally]]:
-    """One block of every arm, each from a fresh generator on the same seed."""
+def _run_block(
+    arm_plans: Sequence[_ArmPlan],
+    n: int,
+    seed: np.random.SeedSequence,
+    budgets: Sequence[WorkBudget] | None = None,
+    on_pass: Callable[[float], None] | None = None,
+) -> list[list[Tally]]:
+    """One block of every arm, each from a fresh generator on the same seed.
+
+    ``budgets`` (one per arm) count the work; ``on_pass`` hears how far the block has come (0..1).
+    """
     out: list[list[Tally]] = []
-    for names, cum, plans in arm_plans:
+    n_arms = len(arm_plans)
+    for a, (_names, cum, plans) in enumerate(arm_plans):
         rng = make_rng(seed)
+        budget = budgets[a] if budgets is not None else None
+        tell = None if on_pass is None else (lambda f, a=a: on_pass((a + f) / n_arms))
         if len(plans) == 1:
-            out.append([simulate_block(plans[0], n, rng)])
+            out.append([simulate_block(plans[0], n, rng, budget, tell)])
             continue
         seg = np.searchsorted(cum, rng.random(n), side="right")
         np.minimum(seg, len(plans) - 1, out=seg)
         counts = np.bincount(seg, minlength=len(plans))
-        out.append([simulate_block(p, int(c), rng) for p, c in zip(plans, counts, strict=True)])
-        del names
+        out.append([simulate_block(p, int(c), rng, budget, tell) for p, c in zip(plans, counts, strict=True)])
     return out
+
+
+# --- how much work a run is, before it starts --------------------------------------------
+
+#: Customers of the pilot block that estimates a run's work, and the steps it may spend.
+PILOT_CUSTOMERS = 256
+PILOT_STEPS = 1_000_000
+#: Engine steps per second on one core of the 2-core development machine (see docs/commands/simulate.md).
+STEPS_PER_SECOND = 1.5e7
+#: Runs estimated above this many steps (about a minute) get a note saying how long they will take.
+NOTE_WORK = 1e9
+
+
+@dataclass(frozen=True)
+class WorkEstimate:
+    """The estimated work of a run, from a pilot block of its first customers."""
+
+    steps: float  # the whole run (inf: simulated time does not move)
+    per_customer: float  # customer-stays, trigger firings and purchases per customer
+    customers: int
+    complete: bool  # False: the pilot ran out of steps and the figures are extrapolated (lower bounds)
+    looping: tuple[str, ...] = ()  # when time does not move: the stages customers circle through
+
+    @property
+    def seconds(self) -> float:
+        return self.steps / STEPS_PER_SECOND
+
+    def describe(self) -> str:
+        """'about 2.1e+11 steps (8.8 million a customer), some 70 minutes on one core'."""
+        if not math.isfinite(self.steps):
+            where = ", ".join(repr(x) for x in self.looping) or "stages"
+            return f"for ever: customers keep moving between {where} without time passing (a loop that takes no time)"
+        at_least = "" if self.complete else "at least "
+        return (f"{at_least}{_count(self.steps)} steps ({_count(self.per_customer)} a customer:"
+                f" stays, trigger firings and purchases), {at_least}{_duration(self.seconds)} on one core")
+
+
+class TooMuchWork(ValueError):
+    """A run estimated to take more than its limit of steps (``estimate`` says how much)."""
+
+    def __init__(self, estimate: WorkEstimate, limit: float) -> None:
+        super().__init__(f"this run would take {estimate.describe()}; the limit is {_count(limit)} steps"
+                         f" (about {_duration(limit / STEPS_PER_SECOND)})")
+        self.estimate = estimate
+        self.limit = limit
+
+
+def _count(x: float) -> str:
+    if x >= 1e9:
+        return f"{x / 1e9:.3g} billion"
+    if x >= 1e6:
+        return f"{x / 1e6:.3g} million"
+    return f"{x:,.0f}" if x >= 100 else f"{x:.3g}"
+
+
+def _duration(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "for ever"
+    if seconds < 90:
+        return f"{max(1.0, seconds):.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} minutes"
+    if seconds < 3 * 86400:
+        return f"{seconds / 3600:.1f} hours"
+    return f"{seconds / 86400:,.0f} days"
+
+
+def estimate_work(arm_plans: Sequence[_ArmPlan], customers: int, seed: np.random.SeedSequence,
+                  n_blocks: int) -> WorkEstimate:
+    """Simulate a pilot block of up to :data:`PILOT_CUSTOMERS` customers of every arm, counting steps.
+
+    Per-customer work (stays, firings, purchases) scales with the customers; the
+    per-stay overhead scales with the blocks. A pilot that runs out of its
+    :data:`PILOT_STEPS` is extrapolated by the share of the horizon it reached.
+    """
+    n = min(customers, PILOT_CUSTOMERS)
+    steps = 0.0
+    per_customer = 0.0
+    complete = True
+    looping: tuple[str, ...] = ()
+    for plan in arm_plans:
+        budget = WorkBudget(PILOT_STEPS)
+        scale = 1.0
+        try:
+            _run_block([plan], n, seed, [budget])
+        except OverBudget as exc:
+            complete = False
+            scale = 1.0 / exc.reached if exc.reached > 0 else math.inf
+            looping = looping or (exc.stages if exc.reached == 0 else ())
+        units = budget.units * scale
+        per_customer += units / n
+        steps += customers * units / n + n_blocks * STAY_OVERHEAD * budget.calls * scale
+    return WorkEstimate(steps=steps, per_customer=per_customer, customers=customers, complete=complete,
+                        looping=looping)
 
 
 def run(
@@ -112,18 +240,29 @@ def run(
     *,
     horizon_days: float | None = None,
     workers: int = 1,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[float, int], None] | None = None,
+    executor: Executor | None = None,
+    max_work: float | None = DEFAULT_MAX_WORK,
+    on_estimate: Callable[[WorkEstimate], None] | None = None,
 ) -> Results:
     """Simulate every arm on common random numbers; ``arms[0]`` is the baseline.
 
     ``horizon_days`` overrides the journeys' horizon (default: the baseline's).
-    ``workers`` > 1 spreads blocks over that many processes; the result is the
-    same as with 1. ``progress(done_blocks, total_blocks)`` is called as blocks finish.
+    ``workers`` > 1 spreads blocks over that many processes; ``executor`` runs
+    them on any :class:`concurrent.futures.Executor` instead (a Dask cluster's,
+    see :func:`journeydsl.montecarlo.executors.dask_executor`). The result is the
+    same, bit for bit, in every case. ``progress(done_blocks, total_blocks)`` is
+    called as blocks finish.
+
+    Before the run a pilot block estimates its work (:func:`estimate_work`);
+    ``on_estimate`` hears it, and a run over ``max_work`` steps raises
+    :class:`TooMuchWork` (``None``: no limit). With one worker, ``progress``
+    also hears fractions of a block as it goes on.
     """
     if not arms:
         raise ValueError("run needs at least one arm")
-    if customers < 1:
-        raise ValueError(f"customers must be at least 1, got {customers}")
+    if not 1 <= customers <= MAX_CUSTOMERS:
+        raise ValueError(f"customers must be from 1 to {MAX_CUSTOMERS:,}, got {customers:,}")
     base = arms[0][1]
     horizon = float(horizon_days if horizon_days is not None else base.horizon_days)
     if not (horizon > 0 and math.isfinite(horizon)):
@@ -133,20 +272,117 @@ def run(
     arm_plans = [_arm_plan(j, shape) for _n, j in arms]
     seeds = np.random.SeedSequence(seed).spawn(len(sizes))
     nb = len(sizes)
+    if max_work is not None or on_estimate is not None:
+        estimate = estimate_work(arm_plans, customers, seeds[0], nb)
+        if on_estimate is not None:
+            on_estimate(estimate)
+        if max_work is not None and estimate.steps > max_work:
+            raise TooMuchWork(estimate, max_work)
     merger = _Merger(arm_plans, shape)
-    if workers <= 1:
+    if executor is not None:
+        _run_on(executor, arm_plans, sizes, seeds, merger, progress, parallel=_executor_width(executor))
+    elif workers <= 1:
         for b in range(nb):
-            merger.add(b, _run_block(arm_plans, sizes[b], seeds[b]))
+            tell = None if progress is None else (lambda f, b=b: progress(b + f, nb))
+            merger.add(b, _run_block(arm_plans, sizes[b], seeds[b], on_pass=tell))
             if progress:
                 progress(b + 1, nb)
     else:
-        with ProcessPoolExecutor(max_workers=min(workers, nb, os.cpu_count() or 1)) as ex:
-            futures = {ex.submit(_run_block, arm_plans, sizes[b], seeds[b]): b for b in range(nb)}
-            for done, fut in enumerate(as_completed(futures), start=1):
-                merger.add(futures[fut], fut.result())
-                if progress:
-                    progress(done, nb)
+        width = min(workers, nb, os.cpu_count() or 1)
+        with ProcessPoolExecutor(
+            max_workers=width, initializer=_die_with_parent, initargs=(os.getpid(),)
+        ) as ex:
+            _run_on(ex, arm_plans, sizes, seeds, merger, progress, parallel=width)
     return _collect(arms, arm_plans, shape, merger, customers, seed, horizon)
+
+
+#: Seconds of work one task should hold on an executor: enough that sending it and its
+#: answer costs little beside it, few enough tasks left that all workers stay busy.
+TASK_SECONDS = 1.0
+
+
+def _run_blocks(
+    arm_plans: Sequence[_ArmPlan] | Any, sizes: Sequence[int], seeds: Sequence[np.random.SeedSequence]
+) -> list[list[list[Tally]]]:
+    """A task: consecutive blocks of every arm (the plans may arrive scattered, as a :class:`Shared`)."""
+    plans = arm_plans.value if isinstance(arm_plans, Shared) else arm_plans
+    return [_run_block(plans, n, s) for n, s in zip(sizes, seeds, strict=True)]
+
+
+def _run_on(
+    ex: Executor,
+    arm_plans: Sequence[_ArmPlan],
+    sizes: Sequence[int],
+    seeds: Sequence[np.random.SeedSequence],
+    merger: _Merger,
+    progress: Callable[[float, int], None] | None,
+    *,
+    parallel: int,
+) -> None:
+    """Run every block on ``ex`` in tasks of about :data:`TASK_SECONDS`, folding them in block order.
+
+    Block 0 runs here first, timed: it says how many blocks make a task. Tasks
+    only group blocks, whose seeds are fixed, and the merger adds blocks in
+    order, so the result does not depend on the executor, the number of workers,
+    the task sizes or which task a failing worker had to run again.
+    """
+    nb = len(sizes)
+    start = time.perf_counter()
+    merger.add(0, _run_block(arm_plans, sizes[0], seeds[0]))
+    per_block = max(time.perf_counter() - start, 1e-6)
+    done = 1
+    if progress:
+        progress(done, nb)
+    rest = nb - 1
+    if rest == 0:
+        return
+    per_task = max(1, min(math.ceil(TASK_SECONDS / per_block), rest // (2 * max(parallel, 1)) or 1))
+    payload: Any = share_with(ex, arm_plans)
+    futures: dict[Future[list[list[list[Tally]]]], int] = {}
+    for b0 in range(1, nb, per_task):
+        b1 = min(b0 + per_task, nb)
+        futures[ex.submit(_run_blocks, payload, sizes[b0:b1], seeds[b0:b1])] = b0
+    for fut in as_completed(futures):
+        b0 = futures[fut]
+        blocks = fut.result()
+        for k, block in enumerate(blocks):
+            merger.add(b0 + k, block)
+        done += len(blocks)
+        if progress:
+            progress(done, nb)
+
+
+
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+def _die_with_parent(parent: int) -> None:
+    """Pool initializer: end this worker when the process that started it dies.
+
+    A worker whose parent is killed (SIGKILL leaves no time to shut the pool
+    down) would otherwise wait on its pipe for ever, adopted by PID 1. On Linux
+    the kernel sends SIGKILL on the parent's death (``prctl(PR_SET_PDEATHSIG)``);
+    everywhere a daemon thread also checks twice a second that the parent is
+    still ours, and ends the worker at once when it is not.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):  # pragma: no cover - no libc prctl: the thread below does it
+            pass
+    if os.getppid() != parent:  # the parent died before the line above took effect
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="journeydsl-parent-watch", daemon=True).start()
 
 
 class _Merger:
@@ -263,13 +499,11 @@ def _scenario_title(journey: Journey, name: str) -> str | None:
 
 
 def _stage_info(journey: Journey, shape: TallyShape) -> dict[str, tuple[str, str | None, bool]]:
+    by_name = {st.name: st for st in journey.stages}  # one pass, not a scan per stage
     out: dict[str, tuple[str, str | None, bool]] = {}
     for name in shape.stages:
-        try:
-            st = journey.stage(name)
-            out[name] = (st.title, st.phase, st.goal)
-        except KeyError:
-            out[name] = (name, None, False)
+        st = by_name.get(name)
+        out[name] = (st.title, st.phase, st.goal) if st is not None else (name, None, False)
     return out
 
 

@@ -30,6 +30,9 @@ from __future__ import annotations
 
 import heapq
 import math
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
@@ -38,10 +41,49 @@ from journeydsl.montecarlo.plan import Plan, StagePlan, TriggerPlan
 from journeydsl.montecarlo.sampling import Sampler
 from journeydsl.results import K, Tally
 
-__all__ = ["simulate_block"]
+__all__ = ["STAY_OVERHEAD", "OverBudget", "WorkBudget", "simulate_block"]
+
+#: Steps a group's stay costs besides one per customer (the Python work of one stay() call,
+#: about 70 microseconds, as much as a thousand customer-stays in numpy).
+STAY_OVERHEAD = 1_000
+
+
+class OverBudget(Exception):
+    """A pilot block spent its :class:`WorkBudget`; ``reached`` is the share of the horizon its
+    slowest customers had reached (0 when simulated time did not move)."""
+
+    def __init__(self, reached: float, stages: tuple[str, ...] = ()) -> None:
+        super().__init__(f"work budget spent at {reached:.3%} of the horizon")
+        self.reached = reached
+        self.stages = stages  # the stages customers were moving through when it ran out
+
+
+class WorkBudget:
+    """Counts the engine's steps: one per customer-stay, trigger firing and purchase, and
+    :data:`STAY_OVERHEAD` per group stay. Past ``limit`` steps the block stops (OverBudget)."""
+
+    def __init__(self, limit: float = math.inf) -> None:
+        self.limit = limit
+        self.units = 0  # customer-stays, firings, purchases
+        self.calls = 0  # group stays
+
+    @property
+    def steps(self) -> float:
+        return self.units + STAY_OVERHEAD * self.calls
+
+    def spend(self, units: int, calls: int = 0) -> None:
+        self.units += units
+        self.calls += calls
+        if self.steps > self.limit:
+            raise OverBudget(-1.0)  # where in the horizon is filled in by the block
 
 _INF = math.inf
 _CHECK_EVERY = 10_000  # passes between checks that simulated time moves on
+
+
+def _slot_dtype(slots: int) -> type[np.signedinteger]:
+    """The smallest integer type for exit slots ``-1 .. slots`` (int8 for the usual few)."""
+    return np.int8 if slots < 127 else np.int16
 
 
 def _dot(a: np.ndarray, b: np.ndarray) -> float:
@@ -53,16 +95,21 @@ _Chunk = tuple[np.ndarray, np.ndarray, bool]  # customer indices, entry times, t
 
 
 class _Workspace:
-    """Per-process scratch arrays reused across blocks (fresh large arrays cost page faults).
+    """Per-thread scratch arrays reused across blocks (fresh large arrays cost page faults).
 
     One set per ``key``: the block itself, and the follow-up of its converters for LTV.
+    Per thread, because an executor may run several blocks of one process at once
+    (a thread pool, or a Dask worker with several threads).
     """
 
-    sets: dict[str, tuple[int, dict[str, np.ndarray]]] = {}  # noqa: RUF012
+    local = threading.local()
 
     @classmethod
     def get(cls, n: int, key: str = "block") -> dict[str, np.ndarray]:
-        size, arrays = cls.sets.get(key, (0, {}))
+        if not hasattr(cls.local, "sets"):
+            cls.local.sets = {}
+        sets: dict[str, tuple[int, dict[str, np.ndarray]]] = cls.local.sets
+        size, arrays = sets.get(key, (0, {}))
         if n > size:
             size = n
             arrays = {
@@ -75,7 +122,7 @@ class _Workspace:
                 "zeros": np.zeros(n),  # never written: entry times of the first group
                 "arange": np.arange(n),  # never written: the first group's indices
             }
-            cls.sets[key] = (size, arrays)
+            sets[key] = (size, arrays)
         out = {k: v[:n] for k, v in arrays.items()}
         for k in ("rev", "cost", "cost_pre"):
             out[k].fill(0.0)
@@ -88,11 +135,25 @@ class _Workspace:
 class _Block:
     """Per-customer state of one block while it is simulated."""
 
-    def __init__(self, plan: Plan, n: int, rng: np.random.Generator, *, follow_up: bool = False) -> None:
+    def __init__(
+        self,
+        plan: Plan,
+        n: int,
+        rng: np.random.Generator,
+        *,
+        follow_up: bool = False,
+        budget: WorkBudget | None = None,
+        on_pass: Callable[[float], None] | None = None,
+    ) -> None:
         self.plan = plan
         self.rng = rng
         self.n = n
         self.follow_up = follow_up  # following converters for LTV only: no retention, no conversions
+        self.budget = budget
+        self.on_pass = on_pass  # told the share of the horizon reached, at most 4 times a second
+        self._told = 0.0
+        self._staying: np.ndarray | None = None  # entry times of the group whose stay is being simulated
+        self._recent: set[int] = set()  # stages simulated since the last check that time moves on
         ws = _Workspace.get(n, "follow_up" if follow_up else "block")
         self.ws = ws
         self.rev = ws["rev"]
@@ -128,13 +189,16 @@ class _Block:
 
     @staticmethod
     def _pick(cum: np.ndarray, u: np.ndarray) -> np.ndarray:
-        """Slot of each uniform ``u`` among cumulative shares ``cum`` (int8; len(cum) if past the end)."""
+        """Slot of each uniform ``u`` among cumulative shares ``cum`` (len(cum) if past the end).
+
+        int8 while the slots fit in it, else int16 (``checks.MAX_EXITS`` keeps them in it).
+        """
         if cum.size <= 6:
             slot = (u >= cum[0]).view(np.int8)
             for c in cum[1:]:
                 slot = slot + (u >= c).view(np.int8)
             return slot
-        return np.searchsorted(cum, u, side="right").astype(np.int8)
+        return np.searchsorted(cum, u, side="right").astype(_slot_dtype(cum.size + 1))
 
     # --- the stay ------------------------------------------------------------
 
@@ -170,6 +234,9 @@ class _Block:
                 slot[stuck] = -1
         if not t0_zero:
             te += t0
+        wide = _slot_dtype(sp.out_targets.size)
+        if slot.dtype != wide:  # room for the reroute slots a trigger may write
+            slot = slot.astype(wide)
         return te, slot
 
     def stay(self, sp: StagePlan, idx: np.ndarray, t0: np.ndarray, t0_zero: bool) -> None:
@@ -311,7 +378,7 @@ class _Block:
         horizon: its days are ``H - te`` each; the sum of ``te`` over one slot
         left ungathered is what the gathered slots leave of ``te_sum``.
         """
-        plan, tal, ns = self.plan, self.tally, self.ns
+        plan, tal = self.plan, self.tally
         s = sp.index
         H = plan.horizon
         delta = plan.delta
@@ -340,7 +407,7 @@ class _Block:
                 ids_k, te_k = ids.take(sel), te.take(sel)
             if c == 0:
                 continue
-            tal.exits[s * ns + j] += c
+            tal.exits[sp.out_edges[k]] += c
             if nxt.sink:
                 tal.visits[j] += c
                 tal.reached[j] += c
@@ -381,10 +448,11 @@ class _Block:
             count -= 1.0
         if not self.plan.delta:
             return count * amount
-        q = math.exp(-self.plan.delta * period)
-        first = q if skip_first else 1.0
-        # sum_{k<count} first * q^k = first * (1 - q^count) / (1 - q)
-        geo = (1.0 - np.power(q, count)) * (first / (1.0 - q) * amount)
+        lq = -self.plan.delta * period  # log q
+        first = math.exp(lq) if skip_first else 1.0
+        # sum_{k<count} first * q^k = first * (1 - q^count) / (1 - q), in expm1 form: exact
+        # even when q rounds to 1 (a tiny discount), where 1 - q would be 0
+        geo = np.expm1(count * lq) * (first / math.expm1(lq) * amount)
         return geo if d0 is None else geo * d0
 
     def _purchases(
@@ -396,6 +464,8 @@ class _Block:
         total = int(counts.sum())
         if total == 0:
             return None
+        if self.budget is not None:
+            self.budget.spend(total)
         owner = np.repeat(np.arange(t0.size), counts)
         delta = self.plan.delta
         fused = delta and worth.kind == "lognormal"
@@ -438,8 +508,8 @@ class _Block:
             if not delta:
                 cost = count * tr.cost
             else:
-                q = math.exp(-delta * tr.days)
-                cost = (1.0 - np.power(q, count)) * (q / (1.0 - q) * tr.cost)
+                lq = -delta * tr.days  # log q; expm1 form as in _periodic
+                cost = np.expm1(count * lq) * (math.exp(lq) / math.expm1(lq) * tr.cost)
                 if d0 is not None:
                     cost *= d0
             self._sent(tr, int(fired), float(cost.sum()))
@@ -510,6 +580,8 @@ class _Block:
             na = alive.size
             if na == 0:
                 continue
+            if self.budget is not None:
+                self.budget.spend(na)
             tal.trig_fired[tr.index] += na
             if tr.cost:
                 cv = np.zeros(m)
@@ -587,8 +659,27 @@ class _Block:
 
     # --- the block -----------------------------------------------------------
 
+    def now(self) -> float:
+        """The earliest time a waiting customer enters a stage (the horizon when none waits)."""
+        waiting = [float(c[1].min()) for chunks in self.pending for c in chunks if c[1].size]
+        if self._staying is not None and self._staying.size:  # the group in a stay right now
+            waiting.append(float(self._staying.min()))
+        return min(waiting, default=self.plan.horizon)
+
     def run(self) -> Tally:
+        return self._run()
+
+    def _pass_done(self) -> None:
+        """Tell ``on_pass`` how far simulated time has come, at most 4 times a second."""
+        assert self.on_pass is not None
+        t = time.monotonic()
+        if t - self._told >= 0.25:
+            self._told = t
+            self.on_pass(min(1.0, self.now() / self.plan.horizon))
+
+    def _run(self) -> Tally:
         plan, rng, n = self.plan, self.rng, self.n
+        self._told = time.monotonic()
         if n == 0:
             return self.tally
         zeros, arange = self.ws["zeros"], self.ws["arange"]
@@ -605,11 +696,22 @@ class _Block:
 
     def _advance(self) -> None:
         """Simulate stays, stage by stage, until nobody is left inside the horizon."""
+        try:
+            self._advance_all()
+        except OverBudget as exc:
+            if exc.reached >= 0:  # located already (by a follow-up block inside this one)
+                raise
+            busy = tuple(sp.name for sp in self.plan.stages if sp.index in self._recent)
+            raise OverBudget(max(0.0, min(1.0, self.now() / self.plan.horizon)), busy) from exc
+
+    def _advance_all(self) -> None:
         plan = self.plan
+        budget = self.budget
         stages = plan.stages
         passes = 0
         earliest = -_INF
         recent: set[int] = set()
+        self._recent = recent  # for OverBudget
         while True:
             busy = False
             passes += 1
@@ -630,6 +732,8 @@ class _Block:
                     continue
                 busy = True
                 recent.add(sp.index)
+                if budget is not None:  # before the chunks leave `pending`, so that now() sees them
+                    budget.spend(sum(c[0].size for c in chunks), 1)
                 self.pending[sp.index] = []
                 if len(chunks) == 1:
                     idx, t0, t0_zero = chunks[0]
@@ -637,7 +741,10 @@ class _Block:
                     idx = np.concatenate([c[0] for c in chunks])
                     t0 = np.concatenate([c[1] for c in chunks])
                     t0_zero = all(c[2] for c in chunks)
+                self._staying = t0
                 self.stay(sp, idx, t0, t0_zero)
+            if self.on_pass is not None:
+                self._pass_done()
             if not busy:
                 break
 
@@ -651,7 +758,7 @@ class _Block:
         """
         plan = self.plan
         fplan = replace(plan, horizon=plan.ltv_window)
-        follow = _Block(fplan, ci.size, self.rng, follow_up=True)
+        follow = _Block(fplan, ci.size, self.rng, follow_up=True, budget=self.budget)  # its work counts too
         where = self.conv_stage[ci]
         for g in np.unique(where):
             ids = np.flatnonzero(where == g)
@@ -728,8 +835,7 @@ class _Block:
 
     def _phase_reach(self) -> None:
         """Customers of this block who entered each phase (any of its stages, counted once)."""
-        tal, plan, ns = self.tally, self.plan, self.ns
-        exits: np.ndarray | None = None
+        tal, plan = self.tally, self.plan
         for p, how in enumerate(plan.phase_method):
             members = plan.phase_members[p]
             if how == "flags":
@@ -741,12 +847,20 @@ class _Block:
             else:
                 # never re-entered once left: its entrants are the visits to its stages that
                 # did not come from one of them (the entries at day 0 and the moves from outside)
-                if exits is None:
-                    exits = tal.exits.reshape(ns, ns)
-                inner = float(exits[np.ix_(members, members)].sum())
+                inner = float(sum(tal.exits[k] for k in plan.phase_inner[p]))
                 tal.phase_reached[p] = float(tal.visits[members].sum()) - inner
 
 
-def simulate_block(plan: Plan, n: int, rng: np.random.Generator) -> Tally:
-    """Simulate ``n`` customers of ``plan`` with ``rng``; their sufficient statistics."""
-    return _Block(plan, n, rng).run()
+def simulate_block(
+    plan: Plan,
+    n: int,
+    rng: np.random.Generator,
+    budget: WorkBudget | None = None,
+    on_pass: Callable[[float], None] | None = None,
+) -> Tally:
+    """Simulate ``n`` customers of ``plan`` with ``rng``; their sufficient statistics.
+
+    ``budget`` counts the work and stops the block past its limit (:class:`OverBudget`);
+    ``on_pass`` is told the share of the horizon reached as the block goes on.
+    """
+    return _Block(plan, n, rng, budget=budget, on_pass=on_pass).run()

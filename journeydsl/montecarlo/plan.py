@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 import networkx as nx
 import numpy as np
 
-from journeydsl.model import Journey
+from journeydsl.model import Journey, Transition, Trigger
 from journeydsl.montecarlo.sampling import Sampler, sampler
 from journeydsl.results import TallyShape
 
@@ -65,6 +65,7 @@ class StagePlan:
     revisitable: bool = False
     # exit slots: the edges (in order), then one per rerouting trigger
     out_targets: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    out_edges: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # counters in Tally.exits
     sink: bool = False  # nothing happens here and nobody leaves: only counted
     needs_d0: bool = False  # some money or contact at entry or during the stay
     flag: int = -1  # the phase whose per-customer "entered" flag a visit here sets (-1: none)
@@ -92,6 +93,8 @@ class Plan:
     # from visits and exits), "flags" (a per-customer flag per block)
     phase_members: tuple[np.ndarray, ...] = ()
     phase_method: tuple[str, ...] = ()
+    # per phase: the counters in Tally.exits of the moves between two of its stages
+    phase_inner: tuple[tuple[int, ...], ...] = ()
 
 
 def compile_plan(journey: Journey, shape: TallyShape) -> Plan:
@@ -101,6 +104,7 @@ def compile_plan(journey: Journey, shape: TallyShape) -> Plan:
     the tallies of all segments of an arm line up.
     """
     sidx = {name: i for i, name in enumerate(shape.stages)}
+    eidx = shape.edge_index()
     tidx = {name: i for i, name in enumerate(shape.touchpoints)}
     gidx = {name: i for i, name in enumerate(shape.triggers)}
     tps = {t.name: t for t in journey.touchpoints}
@@ -123,10 +127,18 @@ def compile_plan(journey: Journey, shape: TallyShape) -> Plan:
             cyclic |= comp
     cyclic |= {u for u, v in g.edges if u == v}
 
+    # transitions and triggers by stage, gathered once (not a scan of all of them per stage)
+    out_edges: dict[str, list[Transition]] = {}
+    for edge in journey.transitions:
+        out_edges.setdefault(edge.source, []).append(edge)
+    triggers_of: dict[str, list[Trigger]] = {}
+    for tg in journey.triggers:
+        triggers_of.setdefault(tg.stage, []).append(tg)
+
     plans: list[StagePlan] = []
     for st in sorted(journey.stages, key=lambda s: sidx[s.name]):
         i = sidx[st.name]
-        edges = journey.out_edges(st.name)
+        edges = out_edges.get(st.name, [])
         sp = StagePlan(index=i, name=st.name, goal=st.goal, active=st.active, mode="none")
         if edges and edges[0].kind == "rate":
             sp.mode = "rate"
@@ -165,9 +177,7 @@ def compile_plan(journey: Journey, shape: TallyShape) -> Plan:
         sp.periodic_cost = tuple((f.amount, f.period_days) for f in st.costs if f.period_days is not None)
         sp.purchases = tuple((p.rate_per_day, sampler(p.worth)) for p in st.purchases if p.rate > 0)
         trig: list[TriggerPlan] = []
-        for tg in journey.triggers:
-            if tg.stage != st.name:
-                continue
+        for tg in triggers_of.get(st.name, ()):
             touch = tidx[tg.send] if tg.send else -1
             if tg.response is not None:
                 resp = tg.response
@@ -198,6 +208,7 @@ def compile_plan(journey: Journey, shape: TallyShape) -> Plan:
                 k += 1
         sp.triggers = tuple(trig)
         sp.out_targets = np.array([*sp.targets.tolist(), *reroutes], np.int64)
+        sp.out_edges = np.array([eidx[(i, int(j))] for j in sp.out_targets], np.int64)
         sp.revisitable = st.name in cyclic
         sp.needs_d0 = bool(sp.enter_revenue or sp.enter_cost or sp.periodic_revenue or sp.periodic_cost or sp.triggers)
         sp.sink = sp.mode == "none" and not (
@@ -248,6 +259,10 @@ def compile_plan(journey: Journey, shape: TallyShape) -> Plan:
         has_active=any(s.active for s in journey.stages),
         phase_members=tuple(members),
         phase_method=tuple(methods),
+        phase_inner=tuple(
+            tuple(k for k, (a, b) in enumerate(shape.edges) if a in inside and b in inside)
+            for inside in (set(m.tolist()) for m in members)
+        ),
     )
 
 
