@@ -22,12 +22,16 @@ from journeydsl.source import FileTooLarge, Source
 if TYPE_CHECKING:
     from concurrent.futures import Executor
 
+    from journeydsl.attribution import Attribution
     from journeydsl.fit import FitResult
     from journeydsl.maps import Flows
     from journeydsl.montecarlo import WorkEstimate
     from journeydsl.results import Results
+    from journeydsl.sensitivity import Breakeven, Tornado
 
 __all__ = [
+    "attribute",
+    "breakeven",
     "check",
     "compare",
     "fit",
@@ -36,6 +40,7 @@ __all__ = [
     "loads",
     "parse_duration",
     "render",
+    "sensitivity",
     "simulate",
 ]
 
@@ -117,11 +122,13 @@ def simulate(
     executor: Executor | None = None,
     max_work: float | None = DEFAULT_MAX_WORK,
     on_estimate: Callable[[WorkEstimate], None] | None = None,
+    draws: int | None = None,
 ) -> Results:
     """Simulate ``customers`` customers through the journey (default: the file's ``customers``).
 
     ``scenarios``: ``()`` for the baseline alone (the default here), ``None``
-    for every scenario in the file, or a list of names. Scenarios run on common
+    for every scenario in the file, or a list of names. ``draws=N`` adds N
+    draws of the uncertain parameters (see :mod:`journeydsl.uncertainty`). Scenarios run on common
     random numbers and carry ``versus_baseline`` comparisons. The same journey,
     customers, seed and horizon always give the same numbers, whatever ``workers``
     or ``executor`` (any :class:`concurrent.futures.Executor`, e.g. a Dask cluster's:
@@ -133,6 +140,11 @@ def simulate(
     """
     from journeydsl.montecarlo import run
 
+    if draws:  # the forecast at the means, with every figure's range over parameter draws
+        from journeydsl.uncertainty import simulate_draws
+
+        return simulate_draws(journey, draws, customers, seed, scenarios=scenarios, horizon_days=horizon_days,
+                              workers=workers, progress=progress)
     n = journey.customers if customers is None else customers
     _check_horizon(horizon_days)
     return run(
@@ -278,3 +290,30 @@ def parse_duration(text: str) -> float:
             f"unknown unit '{unit}' in '{text}' (use minutes, hours, days, weeks, months, quarters or years)"
         )
     return number * DAYS[unit]
+
+
+def sensitivity(journey: Journey, figure: str = "value_per_customer", scenario: str | None = None,
+                customers: int | None = None, seed: int = 0, *, workers: int = 1) -> Tornado:
+    """The tornado: each uncertain parameter at its 2.5% and 97.5% points (see :mod:`journeydsl.sensitivity`)."""
+    from journeydsl.sensitivity import tornado
+
+    return tornado(journey, figure, scenario, customers, seed, workers=workers)
+
+
+def breakeven(journey: Journey, param: str, scenario: str, figure: str = "value_per_customer",
+              customers: int | None = None, seed: int = 0) -> Breakeven:
+    """Where ``scenario``'s difference from the baseline crosses zero as ``param`` moves."""
+    from journeydsl.sensitivity import breakeven as _breakeven
+
+    return _breakeven(journey, param, scenario, figure, customers, seed)
+
+
+def attribute(journey: Journey, by: str = "touchpoint", customers: int | None = None, seed: int = 0,
+              *, workers: int = 1) -> Attribution:
+    """Removal effects, Shapley values and first/last/linear touch per touchpoint, trigger or channel."""
+    from journeydsl.attribution import attribute as _attribute
+
+    if by not in ("touchpoint", "trigger", "channel"):
+        raise ValueError(f"by must be touchpoint, trigger or channel, not '{by}'")
+    return _attribute(journey, by, customers, seed, workers=workers)  # type: ignore[arg-type]
+

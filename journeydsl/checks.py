@@ -96,6 +96,11 @@ CODES: dict[str, str] = {
     "W509": "trigger-after-horizon",
     "W510": "trigger-does-nothing",
     "W511": "unused-touchpoint",
+    "E601": "unknown-parameter",
+    "E602": "parameter-kind-mismatch",
+    "E603": "invalid-parameter-value",
+    "E604": "parameter-not-allowed-here",
+    "W601": "unused-parameter",
 }
 
 _EPS = 1e-9

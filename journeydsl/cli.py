@@ -248,6 +248,20 @@ def _simulate(args: argparse.Namespace, journey: Journey, scenarios: list[str] |
     from journeydsl import api
     from journeydsl.montecarlo import TooMuchWork
 
+    draws = getattr(args, "draws", None)
+    if draws:
+        from journeydsl.uncertainty import simulate_draws
+
+        progress = _progress(args, f"simulating {draws} draws")
+        try:
+            return simulate_draws(
+                journey, draws, customers=args.customers, seed=args.seed, scenarios=scenarios,
+                horizon_days=_horizon(args), workers=args.workers, progress=progress,
+            )
+        except KeyError as exc:
+            raise UsageError(f"--scenario: {exc.args[0]}") from None
+        finally:
+            progress.close()
     progress = _progress(args, "simulating")
     try:
         with _executor(args) as executor:
@@ -412,6 +426,166 @@ def cmd_init(args: argparse.Namespace) -> int:
         raise UsageError(str(exc.args[0])) from None
     if write_output(target, text) and not args.quiet:
         _err(f"wrote {target} from the '{args.template}' template; next: journeydsl check {target}")
+    return EXIT_OK
+
+
+def cmd_sensitivity(args: argparse.Namespace) -> int:
+    import json
+
+    from journeydsl.sensitivity import tornado, tornado_rows, tornado_svg
+
+    journey = _load(args.file, quiet=args.quiet)
+    from journeydsl.uncertainty import uncertain_params
+
+    if not uncertain_params(journey):
+        _err(f"{args.file}: no uncertain parameters to vary; give a value a range, like"
+             " 'param close = 25% ± 5%' or 'trial -> customer 25% ± 5%'")
+        return EXIT_INVALID
+    progress = _progress(args, "simulating the tornado")
+    try:
+        t = tornado(journey, args.figure, args.scenario, args.customers, args.seed,
+                    workers=args.workers, progress=progress)
+    except KeyError as exc:
+        raise UsageError(f"--scenario: {exc.args[0]}") from None
+    except ValueError as exc:
+        raise UsageError(f"--figure: {exc}") from None
+    finally:
+        progress.close()
+    fmt = args.format
+    if fmt in ("svg", "png"):
+        data = tornado_svg(t, journey, fmt)
+        if not args.output or args.output == "-":
+            if fmt == "png":
+                raise UsageError("--format png needs -o FILE")
+            sys.stdout.write(data.decode("utf-8"))
+            return EXIT_OK
+        atomic_write(args.output, data)
+        if not args.quiet:
+            _err(f"wrote {args.output}")
+        return EXIT_OK
+    if fmt == "json":
+        text = json.dumps(t.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    else:
+        from journeydsl.report import _table
+
+        what = args.figure.replace("_", " ")
+        head = (f"{journey.name} — what moves {what}"
+                + (f" ({t.scenario} minus baseline)" if args.scenario else "")
+                + f"; base {t.base:,.4g}" if t.base is not None else "")
+        text = head + "\n\n" + _table(tornado_rows(t, journey),
+                                      ["parameter", "2.5% – 97.5% of it", "figure at low", "figure at high",
+                                       "swing"]) + ("\n(each parameter at its 2.5% and 97.5% points, the others at"
+                                                   " their means, on common random numbers)\n")
+    if args.output and args.output != "-":
+        atomic_write(args.output, text)
+        if not args.quiet:
+            _err(f"wrote {args.output}")
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+def cmd_breakeven(args: argparse.Namespace) -> int:
+    import json
+
+    from journeydsl.sensitivity import breakeven
+
+    journey = _load(args.file, quiet=args.quiet)
+    progress = _progress(args, "searching")
+    try:
+        b = breakeven(journey, args.param, args.scenario, args.figure, args.customers, args.seed)
+    except KeyError as exc:
+        raise UsageError(str(exc.args[0])) from None
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    finally:
+        progress.close()
+    if args.format == "json":
+        sys.stdout.write(json.dumps(b.to_dict(), indent=2, ensure_ascii=False) + "\n")
+        return EXIT_OK
+    from journeydsl.sensitivity import _fmt
+
+    cur = journey.currency
+
+    def show(v: float) -> str:
+        return _fmt(v, b.kind, cur)
+
+    what = args.figure.replace("_", " ")
+    if b.value is None:
+        side = "beats" if (b.difference_low > 0) == (_better_higher(args.figure)) else "does not beat"
+        print(f"'{b.scenario}' {side} the baseline on {what} for every '{b.label}' from {show(b.low)}"
+              f" to {show(b.high)}: never a break-even within the parameter's range")
+        return EXIT_OK
+    assert b.interval is not None
+    up = (b.difference_high > b.difference_low) == _better_higher(args.figure)
+    print(f"'{b.scenario}' beats the baseline on {what} when {b.label} {'≥' if up else '≤'} {show(b.value)}"
+          f" (95% interval {show(b.interval[0])} – {show(b.interval[1])};"
+          f" searched {show(b.low)} to {show(b.high)} on common random numbers)")
+    return EXIT_OK
+
+
+def _better_higher(figure: str) -> bool:
+    from journeydsl.results import BETTER
+
+    return BETTER.get(figure, "higher") == "higher"
+
+
+def cmd_attribute(args: argparse.Namespace) -> int:
+    import json
+
+    from journeydsl.attribution import attribute, items_of
+
+    journey = _load(args.file, quiet=args.quiet)
+    if not items_of(journey, args.by):
+        _err(f"{args.file}: no {args.by}s to attribute to")
+        return EXIT_INVALID
+    progress = _progress(args, "simulating every combination")
+    try:
+        a = attribute(journey, args.by, args.customers, args.seed, workers=args.workers, progress=progress)
+    finally:
+        progress.close()
+    if args.format == "json":
+        text = json.dumps(a.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    else:
+        from journeydsl.report import _money, _table
+
+        cur = journey.currency or ""
+
+        def pct(v: float | None) -> str:
+            return "n/a" if v is None else f"{100 * v:+.2f} pp"
+
+        rows = []
+        for it in a.items:
+            sh, rm = it["shapley"], it["removal"]
+            roi = it["roi"]
+            crm = it.get("crm")
+            touch = ("n/a" if crm is None else " / ".join(
+                f"{100 * crm[m]['conversions']:.2f}" for m in ("first", "last", "linear")))
+            rows.append([it["label"], pct(sh["conversion_rate"]), pct(rm["conversion_rate"]),
+                         _money(sh["value_per_customer"], cur), _money(rm["value_per_customer"], cur),
+                         _money(it["cost_per_customer"], cur), "n/a" if roi is None else f"{100 * roi:,.0f}%",
+                         touch])
+        total = a.all_items
+        none = a.no_items
+        text = (
+            f"{journey.name} — what each {args.by} contributes ({a.customers:,} customers per variant,"
+            f" seed {a.seed}; Shapley {a.method})\n\n"
+            + _table(rows, [args.by, "conversion (Shapley)", "conversion (removal)", "value (Shapley)",
+                            "value (removal)", "own cost", "ROI", "first / last / linear touch (%)"])
+            + f"\n\nwith all: conversion {100 * total['conversion_rate']:.2f}%, value"
+            f" {_money(total['value_per_customer'], cur)}; with none: conversion"
+            f" {100 * none['conversion_rate']:.2f}%, value {_money(none['value_per_customer'], cur)}"
+            "\n(Shapley values add up to all minus none; a removal effect is all minus all-but-it;"
+            " per entering customer, on common random numbers; ROI = (revenue credited − own cost) / own cost;"
+            " first / last / linear touch: the share of entering customers a CRM would credit to it as"
+            " converted)\n"
+        )
+    if args.output and args.output != "-":
+        atomic_write(args.output, text)
+        if not args.quiet:
+            _err(f"wrote {args.output}")
+    else:
+        sys.stdout.write(text)
     return EXIT_OK
 
 
@@ -595,6 +769,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scenario", action="append", metavar="NAME",
                    help="run this scenario beside the baseline (repeatable; default: all)")
     p.add_argument("--no-scenarios", action="store_true", help="run the baseline alone")
+    p.add_argument("--draws", type=_positive_int, metavar="N",
+                   help="also simulate N draws of the uncertain parameters: a 95%% range per figure")
     p.add_argument("--exact", action="store_true",
                    help="exact answers from algebra instead of simulation, where the model allows")
     p.set_defaults(func=cmd_simulate)
@@ -631,6 +807,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", "-o", metavar="PATH", required=True,
                    help="the .html file to write ('-' for the terminal)")
     _add_run_options(p, output=False)
+    p.add_argument("--draws", type=_positive_int, metavar="N",
+                   help="also simulate N draws of the uncertain parameters (ranges and P(best))")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("fit", parents=[common], help="calibrate a journey from a CRM export",
@@ -652,6 +830,44 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report", metavar="fit.html|fit.md", help="also write the goodness-of-fit report")
     p.add_argument("--strict", action="store_true", help="any bad row is an error")
     p.set_defaults(func=cmd_fit)
+    p = sub.add_parser("sensitivity", parents=[common], help="which uncertain parameter moves a figure most",
+                       description="A tornado: each uncertain parameter at its 2.5%% and 97.5%% points,"
+                                   " the others at their means, on common random numbers.")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--figure", default="value_per_customer", metavar="F",
+                   help="the figure to explain (default: value_per_customer)")
+    p.add_argument("--scenario", metavar="NAME", help="explain this scenario's difference from the baseline")
+    p.add_argument("--format", "-f", choices=("table", "json", "svg", "png"), default="table")
+    p.add_argument("--output", "-o", metavar="OUT", help="write to OUT instead of the terminal")
+    p.add_argument("--customers", "-n", type=_positive_int, metavar="N", help="customers per variant")
+    p.add_argument("--seed", type=_seed, default=0, metavar="S", help="random seed (default 0)")
+    p.add_argument("--workers", type=_positive_int, default=1, metavar="K", help="processes to use")
+    p.set_defaults(func=cmd_sensitivity)
+
+    p = sub.add_parser("breakeven", parents=[common], help="the parameter value where a scenario stops paying off",
+                       description="Bisection on common random numbers for the value of one parameter"
+                                   " where a scenario's difference from the baseline crosses zero.")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--param", required=True, metavar="NAME", help="the parameter to move")
+    p.add_argument("--scenario", required=True, metavar="S", help="the scenario to compare with the baseline")
+    p.add_argument("--figure", default="value_per_customer", metavar="F",
+                   help="the figure compared (default: value_per_customer)")
+    p.add_argument("--format", "-f", choices=("text", "json"), default="text")
+    p.add_argument("--customers", "-n", type=_positive_int, metavar="N", help="customers per evaluation")
+    p.add_argument("--seed", type=_seed, default=0, metavar="S", help="random seed (default 0)")
+    p.set_defaults(func=cmd_breakeven)
+
+    p = sub.add_parser("attribute", parents=[common], help="what each touchpoint, trigger or channel contributes",
+                       description="Removal effects and Shapley values of each touchpoint, trigger or channel,"
+                                   " every combination simulated on common random numbers.")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--by", choices=("touchpoint", "trigger", "channel"), default="touchpoint")
+    p.add_argument("--format", "-f", choices=("table", "json"), default="table")
+    p.add_argument("--output", "-o", metavar="OUT", help="write to OUT instead of the terminal")
+    p.add_argument("--customers", "-n", type=_positive_int, metavar="N", help="customers per combination")
+    p.add_argument("--seed", type=_seed, default=0, metavar="S", help="random seed (default 0)")
+    p.add_argument("--workers", type=_positive_int, default=1, metavar="K", help="processes to use")
+    p.set_defaults(func=cmd_attribute)
 
     p = sub.add_parser("init", parents=[common], help="start a new journey from a template",
                        description="Write a commented starting journey from one of the examples.")

@@ -45,6 +45,7 @@ from journeydsl.model import (
     Dist,
     Journey,
     Overrides,
+    Param,
     Purchases,
     Removal,
     Scenario,
@@ -58,10 +59,11 @@ from journeydsl.model import (
     TriggerPatch,
     apply_overrides,
 )
+from journeydsl.params import Distribution, ParamError, from_written
 from journeydsl.parser import parse, too_large
 from journeydsl.source import FileTooLarge, Source, Span, read_bounded
 
-__all__ = ["compile_source", "compile_syntax", "compile_text", "load", "read_source"]
+__all__ = ["compile_source", "compile_syntax", "compile_text", "load", "read_source", "recompile"]
 
 #: Names the language gives a meaning of its own.
 RESERVED_SCENARIO = "baseline"
@@ -89,8 +91,27 @@ def _fmt_num(v: float) -> str:
 class _Compiler:
     """Turns one :class:`~journeydsl.syntax.JourneyNode` into a model, collecting diagnostics."""
 
-    def __init__(self, bag: DiagnosticBag) -> None:
+    def __init__(
+        self,
+        bag: DiagnosticBag,
+        quantiles: dict[str, float] | None = None,
+        values: dict[str, float] | None = None,
+    ) -> None:
         self.bag = bag
+        # parameters: declared ones, the variant's own, inline ones; where a value
+        # is drawn (``quantiles``: name -> u) or set (``values``: name -> value)
+        self.quantiles = quantiles or {}
+        self.values = values or {}
+        self.params: dict[str, tuple[Param, Distribution]] = {}
+        self.param_spans: dict[str, Span | None] = {}
+        self.scope: dict[str, tuple[Param, Distribution]] = {}
+        self.scope_owner: str | None = None
+        self.inline: list[Param] = []
+        self.inline_spans: dict[Span, Param] = {}
+        self.items: tuple[sx.BodyItem, ...] = ()
+        self.used: set[str] = set()
+        self.broken: set[str] = set()  # declared, but with a value that was reported
+        self.context: str = "value"
         self.currency: str | None = None
         self.currency_span: Span | None = None
         self.stage_names: dict[str, Span | None] = {}
@@ -104,8 +125,10 @@ class _Compiler:
 
     # --- values -------------------------------------------------------------
 
-    def share(self, share: sx.Share, what: str = "share") -> float:
+    def share(self, share: sx.Share | sx.Valued, what: str = "share") -> float:
         """A share as a fraction; a bare number above 1 is an error (it wants a '%')."""
+        if isinstance(share, sx.ParamRef | sx.Uncertain):
+            return self.valued(share, "share", what)
         if share.percent:
             return share.value / 100.0
         if share.value > 1 or share.value < 0:
@@ -116,7 +139,9 @@ class _Compiler:
             )
         return share.value
 
-    def days(self, d: sx.Duration, *, positive: bool = True, what: str = "duration") -> float:
+    def days(self, d: sx.Duration | sx.Valued, *, positive: bool = True, what: str = "duration") -> float:
+        if isinstance(d, sx.ParamRef | sx.Uncertain):
+            return self.valued(d, "duration", what)
         count = 1.0 if d.count is None else d.count
         days = count * DAYS[d.unit]
         if not math.isfinite(days):
@@ -150,7 +175,9 @@ class _Compiler:
                 f"one journey has one currency{where}; write amounts in '{self.currency}'",
             )
 
-    def money(self, m: sx.Money, what: str = "amount") -> float:
+    def money(self, m: sx.Money | sx.Valued, what: str = "amount") -> float:
+        if isinstance(m, sx.ParamRef | sx.Uncertain):
+            return self.valued(m, "money", what)
         self.check_currency(m.currency, m.span)
         if not math.isfinite(m.amount):
             self.bag.error(m.span, "E300", f"the {what} is too large to count", None)
@@ -216,7 +243,9 @@ class _Compiler:
                 f"for example: {_example(kind, measure)}",
             )
             return None
-        units = [a.quantity.unit for a in node.args if a.quantity.unit] if measure == "time" else []
+        if kind == "uniform" and (self.values or self.quantiles) and params["low"] > params["high"]:
+            params["low"], params["high"] = params["high"], params["low"]  # two drawn ends crossed
+        units = [u for a in node.args if (u := _written_unit(a.quantity))] if measure == "time" else []
         try:
             dist = Dist(kind=kind, span=node.span, unit=units[0] if units else None, **params)
         except ValidationError as exc:
@@ -264,7 +293,14 @@ class _Compiler:
                 "use no 'dwell' (or 'fixed(0 days)') for no time at all, or a longer time",
             )
 
-    def quantity(self, q: sx.Quantity, param: str, measure: str) -> float | None:
+    def quantity(self, q: sx.Quantity | sx.Valued, param: str, measure: str) -> float | None:
+        if isinstance(q, sx.ParamRef | sx.Uncertain):
+            kind = "number" if param == "shape" else "duration" if measure == "time" else "money"
+            outer, self.context = self.context, f"{self.context} {param}"  # `customer purchases mean`
+            try:
+                return self.valued(q, kind, param)
+            finally:
+                self.context = outer
         if param == "shape":
             if q.unit or q.currency:
                 self.bag.error(
@@ -297,6 +333,178 @@ class _Compiler:
             return None
         self.check_currency(q.currency, q.span)
         return q.value
+
+
+    # --- parameters and uncertain values ------------------------------------------
+
+    def written(self, node: sx.Uncertain, want: str | None) -> tuple[str, Distribution] | None:
+        """The kind and distribution of a written value (``want``: the kind its place needs)."""
+        amounts = node.amounts
+        names = node.arg_names or (None,) * len(amounts)
+        kinds: list[str] = []
+        for a, n in zip(amounts, names, strict=True):
+            if n == "shape":
+                continue
+            k = ("share" if a.percent else "money" if a.currency else "duration" if a.unit else "number")
+            if a.currency:
+                self.check_currency(a.currency, a.span)
+            kinds.append(k)
+        if node.form == "of" or (node.form == "dist" and node.kind == "beta"):
+            kind = "share"
+            if any(a.percent or a.unit or a.currency for a in amounts):
+                self.bag.error(node.span, "E602", "'k of n' and beta take plain numbers",
+                               "write '30 of 120' or 'beta(30, 70)'")
+                return None
+        else:
+            typed = [k for k in kinds if k != "number"]
+            kind = typed[0] if typed else "number"
+            if kind == "number" and want == "share" and node.form in ("pm", "range"):
+                kind = "share"  # `0.25 ± 0.05` where a share goes: fractions
+            for a, n in zip(amounts, names, strict=True):
+                k = ("share" if a.percent else "money" if a.currency else "duration" if a.unit else "number")
+                if n == "shape" or k == kind or (k == "number" and kind in ("money", "number")):
+                    continue
+                if k == "number" and kind == "share" and not any(x.percent for x in amounts):
+                    continue
+                self.bag.error(
+                    a.span, "E602",
+                    f"'{_amount_text(a)}' is {_KIND_WORDS[k]}, but this value is {_KIND_WORDS[kind]}",
+                    "write every part of one value in the same unit, like '25% ± 5%' or '95 EUR ± 20 EUR'",
+                )
+                return None
+        vals = tuple(_canonical(a, kind) if n != "shape" else a.value for a, n in zip(amounts, names, strict=True))
+        try:
+            dist = from_written(node.form, kind if kind != "number" else "count", vals,  # type: ignore[arg-type]
+                                node.kind, tuple(names))
+        except ParamError as exc:
+            self.bag.error(node.span, "E603", str(exc), exc.hint)
+            return None
+        return kind, dist
+
+    def declare_param(self, node: sx.ParamDecl, table: dict[str, tuple[Param, Distribution]],
+                      prefix: str = "") -> None:
+        """``param NAME ["Label"] = VALUE``: into ``table`` (the journey's, or a variant's own)."""
+        name = node.name.text
+        if name in table:
+            first = self.param_spans.get(prefix + name)
+            where = f" (first at line {first.line})" if first else ""
+            self.bag.error(node.name.span, "E210", f"duplicate parameter '{name}'",
+                           f"each parameter has its own name{where}")
+            return
+        if name in self.stage_names or name in self.touchpoint_names or name in self.trigger_names:
+            pass  # names live in their own places; a stage may share a parameter's name
+        got = self.written(node.value, None)
+        if got is None:
+            self.broken.add(name)
+            return
+        kind, dist = got
+        base = self.params.get(name) if prefix else None
+        if prefix and base is None:
+            hint = did_you_mean(name, self.params) or (
+                "declare it at journey level first: 'param " + name + " = ...'")
+            self.bag.error(node.name.span, "E601", f"unknown parameter '{name}'", hint)
+            return
+        if base is not None and base[0].kind != kind:
+            self.bag.error(
+                node.value.span, "E602",
+                f"'{name}' is {_KIND_WORDS[base[0].kind]}, but this value is {_KIND_WORDS[kind]}",
+                f"give '{name}' a value of the same kind, like '{base[0].text}'",
+            )
+            return
+        label = node.label if node.label is not None else (base[0].label if base else None)
+        param = Param(name=name, label=label, kind=kind, family=dist.family, args=dist.args,
+                      lower=dist.lower, upper=dist.upper, center=dist.center, text=_uncertain_text(node.value),
+                      span=node.span)
+        table[name] = (param, dist)
+        self.param_spans[prefix + name] = node.name.span
+
+    def pick(self, name: str, dist: Distribution) -> float:
+        """The value a parameter takes in this compile: set, drawn at a quantile, or its mean."""
+        if name in self.values:
+            return float(min(max(self.values[name], dist.lower), dist.upper))
+        if name in self.quantiles:
+            return float(dist.quantile([self.quantiles[name]])[0])
+        return dist.mean()
+
+    def valued(self, node: sx.Valued, want: str, what: str) -> float:
+        """The value of a parameter used by name, or of an uncertain value written in place."""
+        if isinstance(node, sx.ParamRef):
+            name = node.name.text
+            entry = self.scope.get(name) or self.params.get(name)
+            if entry is None and name in self.broken:
+                return 0.0 if want != "duration" else 1.0  # its declaration was reported
+            if entry is None:
+                hint = did_you_mean(name, self.params)
+                if hint is None:
+                    hint = (f"declare it with 'param {name} = ...'" if not self.params else
+                            "the parameters are " + ", ".join(f"'{n}'" for n in sorted(self.params)[:8]))
+                self.bag.error(node.span, "E601", f"unknown parameter '{name}'", hint)
+                return 0.0 if want != "duration" else 1.0
+            param, dist = entry
+            self.used.add(name)
+            if not _fits(param.kind, want):
+                self.bag.error(
+                    node.span, "E602",
+                    f"'{name}' is {_KIND_WORDS[param.kind]} ({param.text}), but {_KIND_WORDS[want]}"
+                    f" goes here", _KIND_HINTS[want],
+                )
+                return 0.0 if want != "duration" else 1.0
+            key = f"{self.scope_owner}: {name}" if name in self.scope and self.scope_owner else name
+            if key not in self.values and key not in self.quantiles:
+                key = name
+            value = self.pick(key, dist)
+            return value if want != "duration" or value > 0 else 1e-9
+        got = self.written(node, want)
+        if got is None:
+            return 0.0 if want != "duration" else 1.0
+        kind, dist = got
+        if not _fits(kind, want):
+            self.bag.error(node.span, "E602",
+                           f"this value is {_KIND_WORDS[kind]}, but {_KIND_WORDS[want]} goes here",
+                           _KIND_HINTS[want])
+            return 0.0 if want != "duration" else 1.0
+        if node.form == "fixed":
+            return dist.mean()
+        known = self.inline_spans.get(node.span) if node.span is not None else None
+        if known is not None and self.scope_owner is not None:
+            return self.pick(known.name, dist)  # a base statement compiled again for a variant
+        name = self.context if self.scope_owner is None else f"{self.scope_owner}: {self.context}"
+        taken = {p.name for p in self.inline} | set(self.params)
+        if name in taken:
+            k = 2
+            while f"{name} ({k})" in taken:
+                k += 1
+            name = f"{name} ({k})"
+        param = Param(
+            name=name, kind=kind, family=dist.family, args=dist.args,
+            lower=dist.lower, upper=dist.upper, center=dist.center, text=_uncertain_text(node), inline=True,
+            span=node.span,
+        )
+        self.inline.append(param)
+        if self.scope_owner is None and node.span is not None:
+            self.inline_spans[node.span] = param
+        value = self.pick(name, dist)
+        return value if want != "duration" or value > 0 else 1e-9
+
+    def written_text(self, node: sx.Valued) -> str | None:
+        """How an uncertain share reads on a map: ``25% ± 5%``, or ``close 25% ± 5%`` for a parameter."""
+        if isinstance(node, sx.Uncertain):
+            return None if node.form == "fixed" else _uncertain_text(node)
+        entry = self.scope.get(node.name.text) or self.params.get(node.name.text)
+        if entry is None:
+            return None
+        param, dist = entry
+        if not dist.uncertain:
+            return node.name.text
+        return f"{node.name.text} {param.text}"
+
+    def no_params_in_settings(self, it: sx.Setting) -> None:
+        for v in (getattr(it, "duration", None), getattr(it, "rate", None), getattr(it, "per", None)):
+            if isinstance(v, sx.ParamRef):
+                self.used.add(v.name.text)
+            if isinstance(v, sx.ParamRef | sx.Uncertain):
+                self.bag.error(v.span, "E604", "a setting takes a plain value, not a parameter or a range",
+                               "settings such as the horizon and the discount are fixed; write the value itself")
 
     # --- names --------------------------------------------------------------
 
@@ -349,6 +557,11 @@ class _Compiler:
             ):
                 self.setting(it, settings, seen_settings)
 
+        self.items = items
+        for it in items:
+            if isinstance(it, sx.ParamDecl):
+                self.declare_param(it, self.params)
+
         # declare names first: references may point forward
         for s, _ in stages:
             self.declare(s.name, self.stage_names, "stage")
@@ -388,10 +601,17 @@ class _Compiler:
                 if sc is not None:
                     scenarios.append(sc)
 
+        for name, (_param, _d) in self.params.items():
+            if name not in self.used:
+                self.bag.warning(
+                    self.param_spans.get(name), "W601", f"parameter '{name}' is never used",
+                    f"use it where a number of its kind goes, like 'lead -> won {name}', or remove it",
+                )
         if self.bag.has_errors:
             return None
         try:
             journey = Journey(
+                params=tuple(p for p, _d in self.params.values()) + tuple(self.inline),
                 name=node.label or node.name or "journey",
                 currency=self.currency,
                 phases=tuple(phases),
@@ -422,6 +642,9 @@ class _Compiler:
             )
             return
         seen[key] = it.span
+        self.no_params_in_settings(it)
+        if any(isinstance(getattr(it, f, None), sx.ParamRef | sx.Uncertain) for f in ("duration", "rate", "per")):
+            return
         if isinstance(it, sx.HorizonSetting):
             out["horizon_days"] = self.limited_days(it.duration, "horizon")
         elif isinstance(it, sx.LtvWindowSetting):
@@ -458,7 +681,7 @@ class _Compiler:
             out["language"] = code
         # currency was read up front
 
-    def limited_days(self, d: sx.Duration, what: str) -> float:
+    def limited_days(self, d: sx.Duration | sx.Valued, what: str) -> float:
         """A horizon or LTV window: a duration of at most 100 years (E315 beyond)."""
         days = self.days(d, what=what)
         if days > MAX_HORIZON_DAYS:
@@ -519,6 +742,7 @@ class _Compiler:
                     )
                     continue
                 seen[key] = p.span
+            self.context = f"{node.name.text} {key or getattr(p, 'kind', 'purchases')}"
             if isinstance(p, sx.EntryProp):
                 f["entry"] = None if p.share is None else self.share(p.share, "entry share")
                 f["_entry_bare"] = p.share is None
@@ -535,23 +759,27 @@ class _Compiler:
                 period = None if p.every is None else self.days(p.every, what="period")
                 try:
                     flow = CashFlow(amount=amount, period_days=period, span=p.span,
-                                    unit=None if p.every is None else p.every.unit)
+                                    unit=_written_unit(p.every))
                 except ValidationError:
                     continue  # the period was reported above
                 (revenue if p.kind == "revenue" else costs).append(flow)
             elif isinstance(p, sx.PurchasesProp):
                 per = self.days(p.per, what="period")
                 worth = self.dist(p.worth, "money")
-                if not math.isfinite(p.rate.value) or p.rate.value < 0:
-                    self.bag.error(
-                        p.rate.span, "E309",
-                        f"a purchase rate must be at least 0, got {_fmt_num(p.rate.value)}", None,
-                    )
-                    continue
+                if isinstance(p.rate, sx.ParamRef | sx.Uncertain):
+                    rate = self.valued(p.rate, "number", "purchase rate")
+                else:
+                    rate = p.rate.value
+                    if not math.isfinite(rate) or rate < 0:
+                        self.bag.error(
+                            p.rate.span, "E309",
+                            f"a purchase rate must be at least 0, got {_fmt_num(rate)}", None,
+                        )
+                        continue
                 if worth is None or per <= 0:
                     continue
                 purchases.append(
-                    Purchases(rate=p.rate.value, per_days=per, worth=worth, span=p.span, unit=p.per.unit)
+                    Purchases(rate=rate, per_days=per, worth=worth, span=p.span, unit=_written_unit(p.per))
                 )
         if touches:
             f["touches"] = tuple(touches)
@@ -609,6 +837,7 @@ class _Compiler:
         ok = self.ref(node.source, self.stage_names, "stage", "E201")
         ok = self.ref(node.target, self.stage_names, "stage", "E201") and ok
         key = (node.source.text, node.target.text)
+        self.context = f"{key[0]} -> {key[1]}"
         if ok and key in keys:
             self.bag.error(
                 node.span, "E210",
@@ -643,7 +872,7 @@ class _Compiler:
             assert node.share is not None
             fields["rate"] = self.share(node.share, "rate")
             fields["period_days"] = self.days(node.per, what="period")
-            fields["unit"] = node.per.unit
+            fields["unit"] = _written_unit(node.per)
             if node.after:
                 self.bag.error(
                     node.after[0].span, "E311", "a rate transition cannot have 'after'",
@@ -656,12 +885,15 @@ class _Compiler:
             assert node.share is not None
             fields["share"] = self.share(node.share)
         if node.after:
+            self.context = f"{key[0]} -> {key[1]} delay"
             after = self.dist(node.after[0], "time")
             if after is None:
                 ok = False
             fields["after"] = after
         if not ok or fields.get("period_days", 1) <= 0:
             return None
+        if isinstance(node.share, sx.ParamRef | sx.Uncertain):
+            fields["uncertainty"] = self.written_text(node.share)
         try:
             return Transition(span=node.span, **fields)
         except ValidationError as exc:  # pragma: no cover - the forms are checked above
@@ -683,6 +915,7 @@ class _Compiler:
                     None,
                 )
                 continue
+            self.context = f"{node.name.text} {key}"
             if isinstance(p, sx.ChannelProp):
                 f["channel"] = p.channel.text
             elif isinstance(p, sx.TouchpointCostProp):
@@ -720,6 +953,7 @@ class _Compiler:
                 )
                 continue
             seen[key] = p.span
+            self.context = f"{node.name.text} {'wait' if key == 'when' else key}"
             if isinstance(p, sx.WhenEnter):
                 f["when"] = "enter"
                 if self.ref(p.stage, stage_names, "stage", "E201"):
@@ -727,13 +961,13 @@ class _Compiler:
             elif isinstance(p, sx.WhenIn):
                 f["when"] = "in"
                 f["days"] = self.days(p.duration, positive=False, what="waiting time")
-                f["unit"] = p.duration.unit
+                f["unit"] = _written_unit(p.duration)
                 if self.ref(p.stage, stage_names, "stage", "E201"):
                     f["stage"] = p.stage.text
             elif isinstance(p, sx.WhenEvery):
                 f["when"] = "every"
                 f["days"] = self.days(p.duration, what="period")
-                f["unit"] = p.duration.unit
+                f["unit"] = _written_unit(p.duration)
                 if self.ref(p.stage, stage_names, "stage", "E201"):
                     f["stage"] = p.stage.text
             elif isinstance(p, sx.SendProp):
@@ -800,10 +1034,74 @@ class _Compiler:
             keys = self.transition_keys | self.segment_keys
         else:
             triggers, keys = self.trigger_names, self.transition_keys
+        base_inline, self.inline = self.inline, []
+        self.scope, self.scope_owner = {}, owner.split("'")[1] if "'" in owner else owner
         try:
-            return self._overrides(items, owner, known_tps, triggers, keys)
+            for it in items:
+                if isinstance(it, sx.ParamDecl):
+                    self.declare_param(it, self.scope, prefix=f"{self.scope_owner}: ")
+            ov = self._overrides(items, owner, known_tps, triggers, keys)
+            if self.scope:
+                ov = self.restate(ov, items)
+            own = tuple(p.model_copy(update={"name": f"{self.scope_owner}: {p.name}",
+                                             "label": f"{p.title} ({self.scope_owner})"})
+                        for p, _d in self.scope.values())
+            return ov.model_copy(update={"params": own + tuple(self.inline)})
         finally:
             self.touchpoint_names = base_tps
+            self.inline = base_inline
+            self.scope, self.scope_owner = {}, None
+
+    def restate(self, ov: Overrides, items: Sequence[sx.Override]) -> Overrides:
+        """Base statements that use a parameter this variant gives its own value, compiled with it.
+
+        They join the variant's overrides (its own changes of the same statement win),
+        so the merged journey uses the variant's value everywhere.
+        """
+        names = set(self.scope)
+        own_keys = {(t.source.text, t.target.text) for t in items if isinstance(t, sx.TransitionNode)}
+        removed = {(t.source.text, t.target.text) for t in items if isinstance(t, sx.WithoutTransition)}
+        stages = {p.name: p for p in ov.stages}
+        tps = {p.name: p for p in ov.touchpoints}
+        tgs = {p.name: p for p in ov.triggers}
+        transitions = list(ov.transitions)
+        base_stages = [st for it in self.items for st in (it.stages if isinstance(it, sx.PhaseNode) else [it])
+                       if isinstance(st, sx.StageNode)]
+        for st in base_stages:
+            if _param_refs(st.props) & names:
+                f = self.stage_fields(st)
+                f.pop("_entry_bare", None)
+                f.pop("entry", None)
+                if f.get("dwell", 0) is None:
+                    f.pop("dwell")
+                mine = stages.get(st.name.text)
+                if mine is not None:
+                    f.update({k: v for k, v in mine if v is not None and k not in ("name", "span")})
+                stages[st.name.text] = StagePatch(name=st.name.text, span=st.span, **f)
+        for it in self.items:
+            if isinstance(it, sx.TransitionNode) and _param_refs(it) & names:
+                key = (it.source.text, it.target.text)
+                if key in own_keys or key in removed:
+                    continue
+                tr = self.transition(it, set())
+                if tr is not None:
+                    transitions.append(tr)
+            elif isinstance(it, sx.TouchpointNode) and _param_refs(it.props) & names:
+                f = self.touchpoint_fields(it)
+                mine_tp = tps.get(it.name.text)
+                if mine_tp is not None:
+                    f.update({k: v for k, v in mine_tp if v is not None and k not in ("name", "span")})
+                tps[it.name.text] = TouchpointPatch(name=it.name.text, span=it.span, **f)
+            elif isinstance(it, sx.TriggerNode) and _param_refs(it.props) & names:
+                f = self.trigger_fields(it, self.stage_names)
+                mine_tg = tgs.get(it.name.text)
+                if mine_tg is not None:
+                    f.update({k: v for k, v in mine_tg if v is not None and k not in ("name", "span")})
+                tgs[it.name.text] = TriggerPatch(name=it.name.text, span=it.span, **f)
+        return ov.model_copy(update={
+            "stages": tuple(stages.values()), "transitions": tuple(transitions),
+            "touchpoints": tuple(tps.values()), "triggers": tuple(tgs.values()),
+        })
 
     def _overrides(
         self, items: Sequence[sx.Override], owner: str, base_tps: dict[str, Span | None],
@@ -971,6 +1269,66 @@ def _quantity_text(q: sx.Quantity) -> str:
     return f"{_fmt_num(q.value)} {q.currency}" if q.currency else _fmt_num(q.value)
 
 
+_KIND_WORDS = {"share": "a share", "money": "money", "duration": "a duration", "number": "a plain number"}
+_KIND_HINTS = {
+    "share": "a share is written like '25%' or '25% ± 5%'",
+    "money": "money is written like '49 EUR' or '95 EUR ± 20 EUR'",
+    "duration": "a duration is written like '14 days' or '14 days ± 4 days'",
+    "number": "a plain number is written like '0.5' or '2 ± 0.5'",
+}
+
+
+def _fits(kind: str, want: str) -> bool:
+    """Whether a parameter of ``kind`` may stand where a ``want`` goes."""
+    return kind == want or (want == "money" and kind == "number")
+
+
+def _canonical(a: sx.Amount, kind: str) -> float:
+    if a.percent:
+        return a.value / 100.0
+    if a.unit:
+        return a.value * DAYS[a.unit]
+    return a.value
+
+
+def _amount_text(a: sx.Amount) -> str:
+    if a.percent:
+        return f"{_fmt_num(a.value)}%"
+    if a.unit:
+        return f"{_fmt_num(a.value)} {a.unit}{'' if a.value == 1 else 's'}"
+    return f"{_fmt_num(a.value)} {a.currency}" if a.currency else _fmt_num(a.value)
+
+
+def _uncertain_text(u: sx.Uncertain) -> str:
+    """A value as a strategist wrote it (canonical spelling): ``25% ± 5%``, ``30 of 120``."""
+    t = [_amount_text(a) for a in u.amounts]
+    if u.form == "fixed":
+        return t[0]
+    if u.form == "pm":
+        return f"{t[0]} ± {t[1]}"
+    if u.form == "range":
+        return f"{t[0]} ({t[1]}–{t[2]})"
+    if u.form == "of":
+        return f"{t[0]} of {t[1]}"
+    args = ", ".join(f"{n} {v}" if n else v for n, v in zip(u.arg_names or (None,) * len(t), t, strict=True))
+    return f"{u.kind}({args})"
+
+
+def _param_refs(node: object) -> set[str]:
+    """The names of the parameters a syntax node uses (anywhere inside it)."""
+    found: set[str] = set()
+    stack: list[object] = [node]
+    while stack:
+        cur = stack.pop()
+        if isinstance(cur, sx.ParamRef):
+            found.add(cur.name.text)
+        elif isinstance(cur, tuple | list):
+            stack.extend(cur)
+        elif hasattr(cur, "__dataclass_fields__"):
+            stack.extend(getattr(cur, f) for f in cur.__dataclass_fields__ if f != "span")
+    return found
+
+
 def _plist(names: Iterable[str]) -> str:
     items = [f"'{n}'" for n in names]
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
@@ -1011,13 +1369,37 @@ def compile_syntax(node: sx.JourneyNode, path: str = "<journey>") -> tuple[Journ
     journey = _Compiler(bag).journey(node)
     diags = list(bag.items)
     if journey is not None:
-        journey = journey.model_copy(update={"source": path})
+        journey = journey.model_copy(update={"source": path, "syntax": node})
         diags.extend(
             Diagnostic(d.span, d.severity, d.code, d.message, d.hint, path)
             for d in check_all(journey)
         )
     diags.sort(key=lambda d: d.sort_key)
     return journey, diags
+
+
+def recompile(
+    journey: Journey,
+    *,
+    quantiles: dict[str, float] | None = None,
+    values: dict[str, float] | None = None,
+) -> Journey:
+    """``journey`` compiled again with some parameters drawn or set (no checks run).
+
+    ``quantiles`` maps a parameter's name to the point of its distribution to
+    take (``0.025`` for its low end; a uniform random number for a draw);
+    ``values`` sets a parameter to a value outright. Parameters not named take
+    their mean, as in the plain compile. A journey with no parameters (or one
+    built in Python, with no syntax) is returned as it is.
+    """
+    if journey.syntax is None or not (quantiles or values):
+        return journey
+    bag = DiagnosticBag(journey.source or "<journey>")
+    out = _Compiler(bag, quantiles=quantiles, values=values).journey(journey.syntax)
+    if out is None:  # pragma: no cover - the same text compiled cleanly before
+        raise ValueError("the journey no longer compiles with these parameter values: "
+                         + "; ".join(d.message for d in bag.items if d.severity == "error"))
+    return out.model_copy(update={"source": journey.source, "syntax": journey.syntax})
 
 
 def compile_source(source: Source) -> tuple[Journey, list[Diagnostic]]:
@@ -1074,3 +1456,9 @@ def load(path: str | Path) -> Journey:
     """Read, parse, compile and check a ``.journey`` file (raises :class:`JourneyError`)."""
     journey, _ = compile_source(read_source(path))
     return journey
+
+
+def _written_unit(node: object) -> str | None:
+    """The unit a duration was written in (``month`` in ``6 months``); None for a parameter or a range."""
+    unit = getattr(node, "unit", None) if isinstance(node, (sx.Duration, sx.Quantity)) else None
+    return unit if isinstance(unit, str) else None

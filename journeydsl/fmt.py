@@ -68,7 +68,40 @@ def _money_amount(v: float) -> str:
     return format_number(v)
 
 
-def _share(s: sx.Share) -> str:
+def _amount(a: sx.Amount) -> str:
+    if a.percent:
+        return f"{format_number(a.value)}%"
+    if a.unit:
+        return f"{format_number(a.value)} {a.unit}{'' if a.value == 1 else 's'}"
+    if a.currency:
+        return f"{_money_amount(a.value)} {a.currency}"
+    return format_number(a.value)
+
+
+def valued_text(v: sx.Valued) -> str:
+    """A parameter's name, or an uncertain value in its canonical spelling.
+
+    ``25% ± 5%``, ``25% (18%–33%)``, ``30 of 120``, ``beta(30, 70)``,
+    ``gamma(shape 2, mean 95 EUR)``; a range is written with an en dash.
+    """
+    if isinstance(v, sx.ParamRef):
+        return v.name.text
+    t = [_amount(a) for a in v.amounts]
+    if v.form == "fixed":
+        return t[0]
+    if v.form == "pm":
+        return f"{t[0]} ± {t[1]}"
+    if v.form == "range":
+        return f"{t[0]} ({t[1]}–{t[2]})"
+    if v.form == "of":
+        return f"{t[0]} of {t[1]}"
+    names = v.arg_names or (None,) * len(t)
+    return f"{v.kind}(" + ", ".join(f"{n} {x}" if n else x for n, x in zip(names, t, strict=True)) + ")"
+
+
+def _share(s: sx.Share | sx.Valued) -> str:
+    if isinstance(s, sx.ParamRef | sx.Uncertain):
+        return valued_text(s)
     if s.percent:
         return f"{format_number(s.value)}%"
     pct = format_number(round(s.value * 100, 10))
@@ -77,19 +110,25 @@ def _share(s: sx.Share) -> str:
     return format_number(s.value)
 
 
-def _duration(d: sx.Duration, *, bare_one: bool = False) -> str:
+def _duration(d: sx.Duration | sx.Valued, *, bare_one: bool = False) -> str:
+    if isinstance(d, sx.ParamRef | sx.Uncertain):
+        return valued_text(d)
     count = d.count
     if count is None or (bare_one and count == 1):
         return d.unit if bare_one else f"1 {d.unit}"
     return f"{format_number(count)} {d.unit}{'' if count == 1 else 's'}"
 
 
-def _money(m: sx.Money) -> str:
+def _money(m: sx.Money | sx.Valued) -> str:
+    if isinstance(m, sx.ParamRef | sx.Uncertain):
+        return valued_text(m)
     amount = _money_amount(m.amount)
     return f"{amount} {m.currency}" if m.currency else amount
 
 
-def _quantity(q: sx.Quantity) -> str:
+def _quantity(q: sx.Quantity | sx.Valued) -> str:
+    if isinstance(q, sx.ParamRef | sx.Uncertain):
+        return valued_text(q)
     if q.unit:
         return f"{format_number(q.value)} {q.unit}{'' if q.value == 1 else 's'}"
     if q.currency:
@@ -101,7 +140,7 @@ def _dist(d: sx.DistNode) -> str:
     if d.kind == "fixed":
         return _quantity(d.args[0].quantity)
     order = DIST_PARAMS[d.kind]
-    named: dict[str, sx.Quantity] = {}
+    named: dict[str, sx.Quantity | sx.Valued] = {}
     positional = 0
     for a in d.args:
         if a.param is None:
@@ -382,6 +421,7 @@ class _Printer:
         )
         groups: list[list[Any]] = [
             settings,
+            [it for it in j.items if isinstance(it, sx.ParamDecl)],
             [it for it in j.items if isinstance(it, sx.PhaseNode | sx.StageNode)],
             [it for it in j.items if isinstance(it, sx.TouchpointNode)],
             [it for it in j.items if isinstance(it, sx.TransitionNode)],
@@ -389,7 +429,7 @@ class _Printer:
             [it for it in j.items if isinstance(it, sx.SegmentNode)],
             [it for it in j.items if isinstance(it, sx.ScenarioNode)],
         ]
-        self.widths = _widths(groups[3])
+        self.widths = _widths(groups[4])
         return self.sections(j, head, groups, "")
 
     def item(self, it: Any, indent: str) -> list[_Line]:
@@ -411,6 +451,10 @@ class _Printer:
             return self.overrides(it, f"scenario {it.name.text}{_label(it.label)}", indent)
         if isinstance(it, sx.WithoutTrigger):
             return self._decorate(it, [_Line(indent, f"without trigger {it.name.text}")], indent)
+        if isinstance(it, sx.ParamDecl):
+            cells = (f"param {it.name.text}", _label(it.label).lstrip(), f"= {valued_text(it.value)}")
+            line = _Line(indent, " ".join(c for c in cells if c), cells=cells, key=f"{len(indent)}:param")
+            return self._decorate(it, [line], indent)
         if isinstance(it, sx.WithoutTransition):
             line = _Line(indent, f"without {it.source.text} -> {it.target.text}")
             return self._decorate(it, [line], indent)
@@ -471,6 +515,7 @@ class _Printer:
                   indent: str) -> list[_Line]:
         items = node.overrides
         groups: list[list[Any]] = [
+            [it for it in items if isinstance(it, sx.ParamDecl)],
             [it for it in items if isinstance(it, sx.StageNode)],
             [it for it in items if isinstance(it, sx.TransitionNode)],
             [it for it in items if isinstance(it, sx.TouchpointNode)],
@@ -478,7 +523,7 @@ class _Printer:
             [it for it in items if isinstance(it, sx.WithoutTrigger | sx.WithoutTransition)],
         ]
         saved = self.widths
-        self.widths = _widths(groups[1])
+        self.widths = _widths(groups[2])
         self.in_overrides = True
         try:
             return self.sections(node, head, groups, indent)
@@ -654,7 +699,8 @@ def _prop(p: Any) -> str:
         when = "on enter" if p.every is None else f"every {_duration(p.every, bare_one=True)}"
         return f"{p.kind} {_money(p.money)} {when}"
     if isinstance(p, sx.PurchasesProp):
-        return (f"purchases {format_number(p.rate.value)} per {_duration(p.per, bare_one=True)}"
+        rate = format_number(p.rate.value) if isinstance(p.rate, sx.Number) else valued_text(p.rate)
+        return (f"purchases {rate} per {_duration(p.per, bare_one=True)}"
                 f" worth {_dist(p.worth)}")
     if isinstance(p, sx.ChannelProp):
         return f"channel {p.channel.text}"

@@ -363,7 +363,11 @@ def _remainder(journey: Journey, t: Transition) -> float:
 
 def _edge_lines(journey: Journey, t: Transition) -> tuple[str, list[str]]:
     """The headline (share or rate) and the detail lines of a transition."""
-    if t.rate is not None and t.period_days is not None:
+    if t.uncertainty is not None and t.rate is not None and t.period_days is not None:
+        head = f"{t.uncertainty}{_per(t.period_days, t.unit)}"
+    elif t.uncertainty is not None:
+        head = t.uncertainty
+    elif t.rate is not None and t.period_days is not None:
         head = f"{_pct(t.rate)}{_per(t.period_days, t.unit)}"
     elif t.otherwise:
         rest = _remainder(journey, t)

@@ -22,6 +22,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from journeydsl.params import Distribution
 from journeydsl.source import Span
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "Dist",
     "Journey",
     "Overrides",
+    "Param",
     "Purchases",
     "Removal",
     "Scenario",
@@ -244,6 +246,8 @@ class Transition(_Model):
     via: str | None = None
     unit: str | None = _unit_field()
     span: Span | None = _span_field()
+    # the share or rate as written when it is uncertain (``25% ± 5%``, ``close = 25% ± 5%``), for maps
+    uncertainty: str | None = Field(default=None, exclude=True, repr=False)
 
     @model_validator(mode="after")
     def _one_form(self) -> Transition:
@@ -315,6 +319,47 @@ class Trigger(_Model):
         return self.label or self.name
 
 
+# --- parameters ----------------------------------------------------------
+
+
+class Param(_Model):
+    """A named (or inline) uncertain number: its kind, distribution and how it was written.
+
+    ``kind`` is ``share``, ``money``, ``duration`` (days) or ``number``;
+    ``family``/``args``/``lower``/``upper`` are a :class:`journeydsl.params.Distribution`.
+    ``inline`` parameters were written in place (``trial -> customer 25% ± 5%``);
+    their name says where (``trial -> customer``). ``text`` is the value as written.
+    """
+
+    name: str
+    label: str | None = None
+    kind: Literal["share", "money", "duration", "number"]
+    family: str
+    args: tuple[float, ...]
+    lower: float = 0.0
+    upper: float = math.inf
+    center: float | None = None
+    text: str = ""
+    inline: bool = False
+    span: Span | None = _span_field()
+
+    @property
+    def title(self) -> str:
+        return self.label or self.name
+
+    def distribution(self) -> Distribution:
+        """The distribution its values are drawn from."""
+        return Distribution(self.family, self.args, self.lower, self.upper, self.center)
+
+    @property
+    def mean(self) -> float:
+        return self.distribution().mean()
+
+    @property
+    def uncertain(self) -> bool:
+        return self.distribution().uncertain
+
+
 # --- overrides ----------------------------------------------------------
 
 
@@ -382,6 +427,7 @@ class Overrides(_Model):
     touchpoints: tuple[TouchpointPatch, ...] = ()
     triggers: tuple[TriggerPatch, ...] = ()
     removals: tuple[Removal, ...] = ()
+    params: tuple[Param, ...] = ()  # parameters this variant gives its own value (and its inline ones)
 
 
 class Segment(_Model):
@@ -433,7 +479,9 @@ class Journey(_Model):
     triggers: tuple[Trigger, ...] = ()
     segments: tuple[Segment, ...] = ()
     scenarios: tuple[Scenario, ...] = ()
+    params: tuple[Param, ...] = ()  # named parameters, then inline uncertain values, in file order
     source: str | None = Field(default=None, exclude=True, repr=False)
+    syntax: Any = Field(default=None, exclude=True, repr=False)  # the parsed file, to compile again with drawn values
     span: Span | None = _span_field()
 
     # --- lookups ---------------------------------------------------------

@@ -118,6 +118,8 @@ KEYWORDS: dict[str, str] = {
     "_ON": "on",
     "_PER": "per",
     "_FOR": "for",
+    "PARAM_KW": "param",
+    "OF": "of",
 }
 
 _WORDS: dict[str, str] = {
@@ -129,6 +131,11 @@ _WORDS: dict[str, str] = {
     "CURRENCY": "a currency code like 'EUR'",
     "DIST_KIND": "a distribution like 'exponential(mean 2 days)'",
     "PARAM": "a parameter like 'mean'",
+    "PDIST_KIND": "a distribution like 'beta(30, 70)'",
+    "MODE": "'mode'",
+    "PLUSMINUS": "'±'",
+    "RANGE_DASH": "'–'",
+    "_EQ": "'='",
     "_SEP": "the end of the statement (a new line or ';')",
     "_LBRACE": "'{'",
     "_RBRACE": "'}'",
@@ -177,8 +184,15 @@ def _expected_words(expected: set[str]) -> str:
             exp -= set(KEYWORDS)  # the group's description covers the other keywords
             exp.discard("NAME")
             break
+    if "PLUSMINUS" in exp:  # a number could go on with '± 5%', 'of 120' or '(18%–33%)': not worth saying
+        exp -= {"PLUSMINUS", "OF", "_LPAR"}
+        if "CURRENCY" in exp:
+            exp.discard("UNIT")
+    if {"PERCENT", "NUMBER", "UNIT"} <= exp:  # a duration, or a parameter's name
+        exp -= {"PERCENT", "NUMBER", "UNIT", "NAME"}
+        parts.append("a duration like '7 days'")
     if {"PERCENT", "NUMBER"} <= exp:
-        exp -= {"PERCENT", "NUMBER"}
+        exp -= {"PERCENT", "NUMBER", "NAME"}
         parts.insert(0, "a share like '30%'")
     if {"NUMBER", "UNIT"} <= exp and not parts:
         exp -= {"NUMBER", "UNIT"}
@@ -309,6 +323,23 @@ def _hint_for_token(token: Token, expected: set[str], text: str = "") -> str | N
     return None
 
 
+def _misspelt_distribution(token: Token, source: Source) -> JourneySyntaxError | None:
+    """``gama(shape 2, ...)``: a word before '(' reads as a parameter's name; say it is no distribution."""
+    if token.type != "_LPAR" or token.line is None or token.column is None:
+        return None
+    before = source.line_text(token.line)[: token.column - 1]
+    m = re.search(r"([A-Za-z_][A-Za-z0-9_]*)\s*$", before)
+    if m is None or m.group(1) in KEYWORDS.values():
+        return None
+    word, col = m.group(1), m.start(1) + 1
+    close = difflib.get_close_matches(word.lower(), _DISTRIBUTIONS, n=1, cutoff=0.6)
+    hint = f"did you mean '{close[0]}'?" if close else (
+        "the distributions are " + ", ".join(_DISTRIBUTIONS[:-1]) + f" and {_DISTRIBUTIONS[-1]}")
+    return _one(source, Span(token.line, col, token.line, col + len(word)), "E101",
+                "expected a fixed value like '3 days' or a distribution like 'exponential(mean 2 days)',"
+                f" found '{word}'", hint)
+
+
 def _syntax_error(exc: UnexpectedInput, source: Source) -> JourneySyntaxError:
     """Turn a lark error into our error: span, message in words, hint."""
     text = source.text
@@ -326,6 +357,13 @@ def _syntax_error(exc: UnexpectedInput, source: Source) -> JourneySyntaxError:
             span = Span(token.line, token.column, token.line, end_col or token.column + 1)
             if token.type == "_SEP":
                 span = Span.point(token.line, token.column)
+        if expected == {"NAME", "NUMBER", "PERCENT"} and token.line is not None and re.search(
+            r"->\s*[A-Za-z_][A-Za-z0-9_]*\s*$", source.line_text(token.line)[: token.column - 1]
+        ):
+            expected.add("OTHERWISE")  # after 'A -> B' lark's table leaves out 'otherwise'
+        misspelt = _misspelt_distribution(token, source)
+        if misspelt is not None:
+            return misspelt
         message = f"expected {_expected_words(expected)}, found {_found(token)}"
         token_hint = _hint_for_token(token, expected, text)
         if token_hint is None and token.type == "_ARROW" and token.line is not None:

@@ -476,6 +476,73 @@ def _tr(header: Sequence[str], lang: Lang) -> list[str]:
     return [lang._(h) for h in header]
 
 
+def _range_cell(figure: Any, kind: str, currency: str, lang: Lang | None = None) -> str:
+    """A figure's mean over the parameter draws with its 95% range, or n/a."""
+    lang = lang or _EN
+    unc = figure.get("uncertainty") if isinstance(figure, dict) else None
+    if not isinstance(unc, dict) or unc.get("mean") is None:
+        return lang._("n/a")
+    mean = float(unc["mean"])
+    rng_ci = unc.get("interval95")
+    d = _places(mean, rng_ci, kind)
+    rng = _interval(rng_ci, kind, currency, lang, d)
+    return _plain(mean, kind, currency, d, lang) + (f" ({rng})" if rng else "")
+
+
+def _draws_section(data: dict[str, Any], arms: list[dict[str, Any]], currency: str, lang: Lang | None = None,
+                   ids: bool = False) -> list[str]:
+    """With ``--draws``: each headline figure's 95% range over the draws, P(best) and P(better)."""
+    lang = lang or _EN
+    _ = lang._
+    draws = int(data["draws"])
+    out = ["", _("Over {n} draws of the uncertain parameters (95% range: where the figure falls in 95 of 100 "
+                 "draws)").format(n=lang.decimal(draws, 0))]
+    rows = []
+    na = _("n/a")
+    for key, label, kind in HEADLINE:
+        cells = [_range_cell(_get(a.get("metrics", {}), key), kind, currency, lang) for a in arms]
+        if all(c == na for c in cells):
+            continue
+        rows.append([_(label), *cells])
+    if len(arms) > 1:
+        rows.append([_("P(best value per customer)"),
+                     *[lang.percent(float(a.get("p_best") or 0), 0) for a in arms]])
+    out.append(_table(rows, ["", *[_arm_name(a, lang, ids) for a in arms]]))
+    kinds = {k: kind for k, _label, kind in HEADLINE}
+    labels = {k: label for k, label, _kind in HEADLINE}
+    cmp_rows = []
+    for arm in arms[1:]:
+        vs = arm.get("versus_baseline") or {}
+        for key in COMPARED:
+            cmp = vs.get(key.replace(".", "_"))
+            unc = cmp.get("uncertainty") if isinstance(cmp, dict) else None
+            if not isinstance(unc, dict) or unc.get("mean") is None:
+                continue
+            lo, hi = unc["interval95"]
+            unit = "pp" if kinds[key] in ("share", "retention") else kinds[key]
+            d = _places(float(unc["mean"]), [lo, hi] if lo is not None and hi is not None else None, unit)
+            rng = (f"{_signed(float(lo), kinds[key], currency, lang, d)} {_('to')} "
+                   f"{_signed(float(hi), kinds[key], currency, lang, d)}" if lo is not None and hi is not None else "")
+            cmp_rows.append([_arm_name(arm, lang, ids), _(labels[key]),
+                             _signed(float(unc["mean"]), kinds[key], currency, lang, d), rng,
+                             lang.percent(float(unc.get("p_better") or 0), 0)])
+    if cmp_rows:
+        out += ["", _("Versus baseline over the draws (P(better) = share of draws in which the scenario is better)")]
+        out.append(_table(cmp_rows, [_("scenario"), _("figure"), _("difference"), _("95% range"), _("P(better)")]))
+    params = data.get("parameters") or []
+    if params:
+        out += ["", _("Uncertain parameters")]
+        out.append(_table([[p["label"], p["written"], _param_range(p, currency, lang)] for p in params],
+                          [_("parameter"), _("as written"), _("95% of draws")]))
+    return out
+
+
+def _param_range(p: dict[str, Any], currency: str, lang: Lang | None = None) -> str:
+    lang = lang or _EN
+    kind = {"share": "share", "money": "money", "duration": "days"}.get(p["kind"], "number")
+    return _interval(p["interval95"], kind, currency, lang)
+
+
 def format_table(data: dict[str, Any], lang: Lang | str | None = None, ids: bool = False) -> str:
     """The table a strategist reads first: headline figures side by side, then the comparison.
 
@@ -497,6 +564,8 @@ def format_table(data: dict[str, Any], lang: Lang | str | None = None, ids: bool
         if ranking:
             out += ["", for_terminal(ranking)]
         out += [for_terminal(_("note: {text}").format(text=n)) for n in _noise_notes(data, lang, ids)]
+    if data.get("draws"):
+        out += [for_terminal(line) for line in _draws_section(data, arms, currency, lang, ids)]
     for arm in arms:
         arm_name = for_terminal(_arm_name(arm, lang, ids))
         stage_rows = _stage_rows(arm, currency, lang=lang, ids=ids)
@@ -546,6 +615,11 @@ def format_markdown(data: dict[str, Any], lang: Lang | str | None = None, ids: b
         ranking = _ranking(arms, currency, lang, ids)
         out += ["", for_markdown(ranking)] if ranking else []
         out += [f"> {for_markdown(n)}" for n in _noise_notes(data, lang, ids)]
+    if data.get("draws"):
+        out += ["", "### " + _("Over {n} draws of the uncertain parameters").format(
+            n=lang.decimal(int(data["draws"]), 0)), "", "```"]
+        out += [for_terminal(line) for line in _draws_section(data, arms, currency, lang, ids)[2:]]
+        out += ["```"]
     for arm in arms:
         arm_name = for_markdown(_arm_name(arm, lang, ids))
         if arm.get("stages"):
@@ -585,7 +659,9 @@ def format_csv(data: dict[str, Any], lang: Lang | str | None = None, ids: bool =
     del lang, ids
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["scenario", "segment", "metric", "mean", "ci_low", "ci_high", "n"])
+    draws = bool(data.get("draws"))  # with --draws: the mean and 95% range over the draws too
+    w.writerow(["scenario", "segment", "metric", "mean", "ci_low", "ci_high", "n"]
+               + (["draws_mean", "range_low", "range_high"] if draws else []))
 
     def rows(scenario: str, segment: str, metrics: dict[str, Any]) -> None:
         for key, _, _ in HEADLINE:
@@ -595,8 +671,13 @@ def format_csv(data: dict[str, Any], lang: Lang | str | None = None, ids: bool =
             ci = fig.get("ci95") if isinstance(fig, dict) else None
             lo, hi = (ci if isinstance(ci, (list, tuple)) and len(ci) == 2 else (None, None))
             n = fig.get("n") if isinstance(fig, dict) else None
-            w.writerow([for_csv(scenario), for_csv(segment), key, _csv_num(_mean(fig)), _csv_num(lo), _csv_num(hi),
-                        n or ""])
+            row = [for_csv(scenario), for_csv(segment), key, _csv_num(_mean(fig)), _csv_num(lo), _csv_num(hi), n or ""]
+            if draws:
+                unc = fig.get("uncertainty") if isinstance(fig, dict) else None
+                rng = unc.get("interval95") if isinstance(unc, dict) else None
+                rlo, rhi = rng if isinstance(rng, list) and len(rng) == 2 else (None, None)
+                row += [_csv_num(unc.get("mean") if isinstance(unc, dict) else None), _csv_num(rlo), _csv_num(rhi)]
+            w.writerow(row)
 
     for arm in _arms(data):
         rows(arm["name"], "all", arm.get("metrics", {}))

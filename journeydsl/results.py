@@ -202,6 +202,9 @@ class Tally:
     stage_cost: np.ndarray = field(default_factory=_empty)  # discounted cost booked in each stage
     stage_days: np.ndarray = field(default_factory=_empty)  # days spent in each stage, up to the horizon
     phase_reached: np.ndarray = field(default_factory=_empty)  # customers who entered each phase
+    # with Plan.touch_paths: converters credited to each touchpoint by first, last and linear touch
+    # (3 x touchpoints), then the same for their value (revenue minus cost, discounted)
+    touch_credit: np.ndarray = field(default_factory=_empty)
     conv_times: list[np.ndarray] = field(default_factory=list)
     ltv_values: list[np.ndarray] = field(default_factory=list)
     sample_weights: list[float] = field(default_factory=list)  # converters each kept value stands for
@@ -231,6 +234,7 @@ class Tally:
             "stage_cost": ns,
             "stage_days": ns,
             "phase_reached": nph,
+            "touch_credit": 6 * nt,
         }
         for name, size in defaults.items():
             if getattr(self, name).size != size:
@@ -240,6 +244,7 @@ class Tally:
         "sums", "km_obs", "km_act", "km_out", "km_back", "visits", "reached",
         "completed", "dwell_sum", "at_horizon", "exits", "tp_contacts", "tp_responses",
         "tp_cost", "trig_fired", "trig_rerouted", "stage_rev", "stage_cost", "stage_days", "phase_reached",
+        "touch_credit",
     )  # fmt: skip
 
     def merge(self, other: Tally) -> Tally:
@@ -947,6 +952,8 @@ class Results:
     currency: str | None
     batches: int
     arms: list[ArmResult]
+    # with --draws: the spread of every figure over parameter draws (see journeydsl.uncertainty)
+    uncertainty: dict[str, Any] | None = None
 
     def arm(self, name: str) -> ArmResult:
         """The arm called ``name`` (``KeyError`` if none)."""
@@ -961,6 +968,12 @@ class Results:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON contract of ``docs/metrics.md`` (no NaN, no infinity)."""
+        out = self._plain_dict()
+        if self.uncertainty is not None:
+            _inject_uncertainty(out, self.uncertainty)
+        return out
+
+    def _plain_dict(self) -> dict[str, Any]:
         return {
             "schema": SCHEMA_ID,
             "journey": self.journey,
@@ -972,3 +985,20 @@ class Results:
             "batches": self.batches,
             "scenarios": [a.to_dict() for a in self.arms],
         }
+
+
+def _inject_uncertainty(out: dict[str, Any], summary: dict[str, Any]) -> None:
+    """Put the draws' spreads beside each figure's ``ci95`` (``uncertainty``), ``p_best`` per scenario."""
+    for path, entry in summary["figures"].items():
+        node: Any = out
+        for k in path:
+            node = node[k]
+        node["uncertainty"] = {k: (_num(v) if isinstance(v, float) else [_num(x) for x in v]
+                                   if isinstance(v, list) else v) for k, v in entry.items()}
+    for arm in out["scenarios"]:
+        arm["p_best"] = _num(summary["p_best"].get(arm["name"], 0.0))
+    out["draws"] = summary["draws"]
+    out["parameters"] = [
+        {**p, "mean": _num(p["mean"]), "interval95": [_num(x) for x in p["interval95"]]}
+        for p in summary["parameters"]
+    ]

@@ -14,6 +14,7 @@ from typing import Literal, TypeAlias
 from journeydsl.source import Span
 
 __all__ = [
+    "Amount",
     "CashProp",
     "ChannelProp",
     "CurrencySetting",
@@ -33,6 +34,8 @@ __all__ = [
     "Money",
     "Name",
     "Number",
+    "ParamDecl",
+    "ParamRef",
     "PhaseNode",
     "PurchasesProp",
     "Quantity",
@@ -48,6 +51,8 @@ __all__ = [
     "TouchpointNode",
     "TransitionNode",
     "TriggerNode",
+    "Uncertain",
+    "Valued",
     "WhenEnter",
     "WhenEvery",
     "WhenIn",
@@ -109,12 +114,65 @@ class Quantity:
     span: Span | None = None
 
 
+# --- parameters and uncertainty -------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Amount:
+    """A number inside a parameter's value: ``25%``, ``95 EUR``, ``14 days`` or a plain ``30``."""
+
+    value: float
+    percent: bool = False
+    unit: str | None = None  # singular time unit
+    currency: str | None = None
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ParamRef:
+    """A parameter used by name where a number goes (``lead -> won close``)."""
+
+    name: Name
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Uncertain:
+    """An uncertain (or plain named) value, as written.
+
+    ``form`` is ``'pm'`` (``A ± B``), ``'range'`` (``A (L–H)``), ``'of'``
+    (``k of n``), ``'dist'`` (``beta(30, 70)``; ``kind`` names it and
+    ``arg_names`` the arguments' names, ``None`` when positional) or
+    ``'fixed'`` (a plain constant, only in ``param`` declarations).
+    """
+
+    form: Literal["pm", "range", "of", "dist", "fixed"]
+    amounts: tuple[Amount, ...]
+    kind: str | None = None
+    arg_names: tuple[str | None, ...] = ()
+    span: Span | None = None
+
+
+#: A value given by a parameter or with its uncertainty, where a plain number could go.
+Valued: TypeAlias = ParamRef | Uncertain
+
+
+@dataclass(frozen=True, slots=True)
+class ParamDecl:
+    """``param NAME ["Label"] = VALUE`` (at journey level, or overriding one in a segment or scenario)."""
+
+    name: Name
+    label: str | None
+    value: Uncertain
+    span: Span | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class DistArg:
     """``mean 2 days``; ``param`` is ``None`` for positional arguments (``uniform(7 days, 14 days)``)."""
 
     param: str | None
-    quantity: Quantity
+    quantity: Quantity | Valued
     span: Span | None = None
 
 
@@ -138,14 +196,14 @@ class CurrencySetting:
 
 @dataclass(frozen=True, slots=True)
 class HorizonSetting:
-    duration: Duration
+    duration: Duration | Valued
     span: Span | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class DiscountSetting:
-    rate: Share
-    per: Duration | None
+    rate: Share | Valued
+    per: Duration | Valued | None
     span: Span | None = None
 
 
@@ -165,7 +223,7 @@ class LanguageSetting:
 
 @dataclass(frozen=True, slots=True)
 class LtvWindowSetting:
-    duration: Duration
+    duration: Duration | Valued
     span: Span | None = None
 
 
@@ -174,7 +232,7 @@ class LtvWindowSetting:
 
 @dataclass(frozen=True, slots=True)
 class EntryProp:
-    share: Share | None
+    share: Share | Valued | None
     span: Span | None = None
 
 
@@ -202,15 +260,15 @@ class CashProp:
     """``revenue|cost MONEY on enter`` (``every=None``) or ``... every DURATION``."""
 
     kind: Literal["revenue", "cost"]
-    money: Money
-    every: Duration | None
+    money: Money | Valued
+    every: Duration | Valued | None
     span: Span | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class PurchasesProp:
-    rate: Number
-    per: Duration
+    rate: Number | Valued
+    per: Duration | Valued
     worth: DistNode
     span: Span | None = None
 
@@ -246,9 +304,9 @@ class TransitionNode:
 
     source: Name
     target: Name
-    share: Share | None
+    share: Share | Valued | None
     otherwise: bool
-    per: Duration | None
+    per: Duration | Valued | None
     after: tuple[DistNode, ...]
     via: tuple[Name, ...]
     span: Span | None = None
@@ -265,13 +323,13 @@ class ChannelProp:
 
 @dataclass(frozen=True, slots=True)
 class TouchpointCostProp:
-    money: Money
+    money: Money | Valued
     span: Span | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class ResponseProp:
-    share: Share
+    share: Share | Valued
     span: Span | None = None
 
 
@@ -296,13 +354,13 @@ class WhenEnter:
 @dataclass(frozen=True, slots=True)
 class WhenIn:
     stage: Name
-    duration: Duration
+    duration: Duration | Valued
     span: Span | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class WhenEvery:
-    duration: Duration
+    duration: Duration | Valued
     stage: Name
     span: Span | None = None
 
@@ -317,7 +375,7 @@ class SendProp:
 class ThenProp:
     """``then [SHARE] -> STAGE`` (no share: every responder)."""
 
-    share: Share | None
+    share: Share | Valued | None
     stage: Name
     span: Span | None = None
 
@@ -356,7 +414,7 @@ class WithoutTransition:
 
 
 Override: TypeAlias = (
-    StageNode | TransitionNode | TouchpointNode | TriggerNode | WithoutTrigger | WithoutTransition
+    StageNode | TransitionNode | TouchpointNode | TriggerNode | WithoutTrigger | WithoutTransition | ParamDecl
 )
 
 
@@ -364,7 +422,7 @@ Override: TypeAlias = (
 class SegmentNode:
     name: Name
     label: str | None
-    share: Share
+    share: Share | Valued
     overrides: tuple[Override, ...]
     span: Span | None = None
 
@@ -389,6 +447,7 @@ BodyItem: TypeAlias = (
     | TriggerNode
     | SegmentNode
     | ScenarioNode
+    | ParamDecl
 )
 
 

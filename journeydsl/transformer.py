@@ -68,6 +68,11 @@ def _first(children: list[Any], cls: type) -> Any:
     return None
 
 
+def _nodes(children: list[Any]) -> list[Any]:
+    """The value nodes among ``children`` (everything that is not a token), in order."""
+    return [c for c in children if not isinstance(c, Token)]
+
+
 def _name(tok: Token) -> sx.Name:
     return sx.Name(str(tok), _tok_span(tok))
 
@@ -110,17 +115,23 @@ class ToSyntax(Transformer[Token, Any]):
 
     # --- values -------------------------------------------------------------
 
-    def share(self, meta: Any, children: list[Any]) -> sx.Share:
+    def share(self, meta: Any, children: list[Any]) -> sx.Share | sx.Valued:
         tok = children[0]
+        if not isinstance(tok, Token):
+            return _valued(tok)
         return sx.Share(number_value(str(tok)), tok.type == "PERCENT", _span(meta))
 
-    def money(self, meta: Any, children: list[Any]) -> sx.Money:
+    def money(self, meta: Any, children: list[Any]) -> sx.Money | sx.Valued:
+        if not isinstance(children[0], Token):
+            return _valued(children[0])
         cur = _tokens(children, "CURRENCY")
         return sx.Money(
             number_value(str(children[0])), str(cur[0]) if cur else None, _span(meta)
         )
 
-    def duration(self, meta: Any, children: list[Any]) -> sx.Duration:
+    def duration(self, meta: Any, children: list[Any]) -> sx.Duration | sx.Valued:
+        if not isinstance(children[0], Token):
+            return _valued(children[0])
         num = _tokens(children, "NUMBER")
         unit = _tokens(children, "UNIT")[0]
         return sx.Duration(
@@ -139,15 +150,72 @@ class ToSyntax(Transformer[Token, Any]):
 
     def dist_arg(self, meta: Any, children: list[Any]) -> sx.DistArg:
         param = _tokens(children, "PARAM")
-        return sx.DistArg(str(param[0]) if param else None, children[-1], _span(meta))
+        return sx.DistArg(str(param[0]) if param else None, _valued(children[-1]), _span(meta))
 
     def dist(self, meta: Any, children: list[Any]) -> sx.DistNode:
         kind = _tokens(children, "DIST_KIND")
         if not kind:
-            q: sx.Quantity = children[0]
+            q: sx.Quantity | sx.Valued = _valued(children[0])
             return sx.DistNode("fixed", (sx.DistArg(None, q, q.span),), _span(meta))
         args = tuple(c for c in children if isinstance(c, sx.DistArg))
         return sx.DistNode(str(kind[0]), args, _span(meta))
+
+    # --- parameters and uncertainty -------------------------------------------
+
+    def amount(self, meta: Any, children: list[Any]) -> sx.Amount:
+        tok = children[0]
+        unit = _tokens(children, "UNIT")
+        cur = _tokens(children, "CURRENCY")
+        return sx.Amount(
+            number_value(str(tok)),
+            tok.type == "PERCENT",
+            _unit(str(unit[0])) if unit else None,
+            str(cur[0]) if cur else None,
+            _span(meta),
+        )
+
+    def param_ref(self, meta: Any, children: list[Any]) -> sx.ParamRef:
+        return sx.ParamRef(_name(children[0]), _span(meta))
+
+    def plus_minus(self, meta: Any, children: list[Any]) -> sx.Uncertain:
+        amounts = tuple(c for c in children if isinstance(c, sx.Amount))
+        return sx.Uncertain("pm", amounts, span=_span(meta))
+
+    def range_value(self, meta: Any, children: list[Any]) -> sx.Uncertain:
+        amounts = [c for c in children if isinstance(c, sx.Amount)]
+        if not _tokens(children, "RANGE_DASH") and amounts[2].value < 0:
+            # `(18%-33%)`: the hyphen was read as the sign of the high end
+            amounts[2] = sx.Amount(-amounts[2].value, amounts[2].percent, amounts[2].unit,
+                                   amounts[2].currency, amounts[2].span)
+        return sx.Uncertain("range", tuple(amounts), span=_span(meta))
+
+    def k_of_n(self, meta: Any, children: list[Any]) -> sx.Uncertain:
+        nums = _tokens(children, "NUMBER")
+        amounts = tuple(sx.Amount(number_value(str(t)), span=_tok_span(t)) for t in nums)
+        return sx.Uncertain("of", amounts, span=_span(meta))
+
+    def pdist_arg(self, meta: Any, children: list[Any]) -> tuple[str | None, sx.Amount]:
+        names = _tokens(children, "PARAM", "MODE")
+        return (str(names[0]) if names else None, children[-1])
+
+    def param_dist(self, meta: Any, children: list[Any]) -> sx.Uncertain:
+        kind = str(_tokens(children, "DIST_KIND", "PDIST_KIND")[0])
+        args = [c for c in children if isinstance(c, tuple)]
+        return sx.Uncertain(
+            "dist", tuple(a for _n, a in args), kind, tuple(n for n, _a in args), _span(meta)
+        )
+
+    def count(self, meta: Any, children: list[Any]) -> sx.Number | sx.Valued:
+        tok = children[0]
+        if not isinstance(tok, Token):
+            return _valued(tok)
+        return sx.Number(number_value(str(tok)), _tok_span(tok))
+
+    def param_decl(self, meta: Any, children: list[Any]) -> sx.ParamDecl:
+        value = children[-1]
+        if isinstance(value, sx.Amount):
+            value = sx.Uncertain("fixed", (value,), span=value.span)
+        return sx.ParamDecl(_name(_tokens(children, "NAME")[0]), _label(children), value, _span(meta))
 
     # --- settings -----------------------------------------------------------
 
@@ -155,15 +223,15 @@ class ToSyntax(Transformer[Token, Any]):
         return sx.CurrencySetting(str(_tokens(children, "CURRENCY")[0]), _span(meta))
 
     def horizon_setting(self, meta: Any, children: list[Any]) -> sx.HorizonSetting:
-        return sx.HorizonSetting(_first(children, sx.Duration), _span(meta))
+        return sx.HorizonSetting(_nodes(children)[0], _span(meta))
 
     def discount_setting(self, meta: Any, children: list[Any]) -> sx.DiscountSetting:
         return sx.DiscountSetting(
-            _first(children, sx.Share), _first(children, sx.Duration), _span(meta)
+            _nodes(children)[0], (_nodes(children)[1:] or [None])[0], _span(meta)
         )
 
     def ltv_window_setting(self, meta: Any, children: list[Any]) -> sx.LtvWindowSetting:
-        return sx.LtvWindowSetting(_first(children, sx.Duration), _span(meta))
+        return sx.LtvWindowSetting(_nodes(children)[0], _span(meta))
 
     def language_setting(self, meta: Any, children: list[Any]) -> sx.LanguageSetting:
         tok = _tokens(children, "NAME")[0]
@@ -200,7 +268,7 @@ class ToSyntax(Transformer[Token, Any]):
         return tuple(children)
 
     def entry_prop(self, meta: Any, children: list[Any]) -> sx.EntryProp:
-        return sx.EntryProp(_first(children, sx.Share), _span(meta))
+        return sx.EntryProp((_nodes(children) or [None])[0], _span(meta))
 
     def flag_prop(self, meta: Any, children: list[Any]) -> sx.FlagProp:
         return sx.FlagProp(str(children[0]), _span(meta))  # type: ignore[arg-type]
@@ -214,24 +282,24 @@ class ToSyntax(Transformer[Token, Any]):
     def on_enter(self, meta: Any, children: list[Any]) -> str:
         return "on enter"
 
-    def every(self, meta: Any, children: list[Any]) -> sx.Duration:
-        d: sx.Duration = _first(children, sx.Duration)
+    def every(self, meta: Any, children: list[Any]) -> sx.Duration | sx.Valued:
+        d: sx.Duration | sx.Valued = _nodes(children)[0]
         return d
 
     def cash_prop(self, meta: Any, children: list[Any]) -> sx.CashProp:
         kind = str(_tokens(children, "REVENUE", "COST")[0])
         return sx.CashProp(
             kind,  # type: ignore[arg-type]
-            _first(children, sx.Money),
-            _first(children, sx.Duration),
+            children[1],
+            children[2] if not isinstance(children[2], str) else None,
             _span(meta),
         )
 
     def purchases_prop(self, meta: Any, children: list[Any]) -> sx.PurchasesProp:
-        tok = _tokens(children, "NUMBER")[0]
+        rate, per = _nodes(children)[:2]
         return sx.PurchasesProp(
-            sx.Number(number_value(str(tok)), _tok_span(tok)),
-            _first(children, sx.Duration),
+            rate,
+            per,
             _first(children, sx.DistNode),
             _span(meta),
         )
@@ -260,10 +328,15 @@ class ToSyntax(Transformer[Token, Any]):
                 after.append(c[1])
             elif isinstance(c, tuple) and c[0] == "via":
                 via.append(c[1])
+        values = [c for c in children if isinstance(c, sx.Share | sx.ParamRef | sx.Uncertain)]
+        pers = [c for c in children if isinstance(c, sx.Duration)]
+        otherwise = bool(_tokens(children, "OTHERWISE"))
+        share = None if otherwise or not values else values[0]
+        per: Any = pers[0] if pers else (values[-1] if len(values) > (0 if otherwise else 1) else None)
         return {
-            "share": _first(children, sx.Share),
-            "otherwise": bool(_tokens(children, "OTHERWISE")),
-            "per": _first(children, sx.Duration),
+            "share": share,
+            "otherwise": otherwise,
+            "per": per,
             "after": tuple(after),
             "via": tuple(via),
         }
@@ -293,10 +366,10 @@ class ToSyntax(Transformer[Token, Any]):
         return sx.ChannelProp(_name(_tokens(children, "NAME")[0]), _span(meta))
 
     def tp_cost_prop(self, meta: Any, children: list[Any]) -> sx.TouchpointCostProp:
-        return sx.TouchpointCostProp(_first(children, sx.Money), _span(meta))
+        return sx.TouchpointCostProp(_nodes(children)[0], _span(meta))
 
     def response_prop(self, meta: Any, children: list[Any]) -> sx.ResponseProp:
-        return sx.ResponseProp(_first(children, sx.Share), _span(meta))
+        return sx.ResponseProp(_nodes(children)[0], _span(meta))
 
     # --- triggers -------------------------------------------------------------
 
@@ -316,12 +389,12 @@ class ToSyntax(Transformer[Token, Any]):
 
     def when_in(self, meta: Any, children: list[Any]) -> sx.WhenIn:
         return sx.WhenIn(
-            _name(_tokens(children, "NAME")[0]), _first(children, sx.Duration), _span(meta)
+            _name(_tokens(children, "NAME")[0]), _nodes(children)[0], _span(meta)
         )
 
     def when_every(self, meta: Any, children: list[Any]) -> sx.WhenEvery:
         return sx.WhenEvery(
-            _first(children, sx.Duration), _name(_tokens(children, "NAME")[0]), _span(meta)
+            _nodes(children)[0], _name(_tokens(children, "NAME")[0]), _span(meta)
         )
 
     def send_prop(self, meta: Any, children: list[Any]) -> sx.SendProp:
@@ -329,7 +402,7 @@ class ToSyntax(Transformer[Token, Any]):
 
     def then_prop(self, meta: Any, children: list[Any]) -> sx.ThenProp:
         return sx.ThenProp(
-            _first(children, sx.Share), _name(_tokens(children, "NAME")[0]), _span(meta)
+            (_nodes(children) or [None])[0], _name(_tokens(children, "NAME")[0]), _span(meta)
         )
 
     def limit_prop(self, meta: Any, children: list[Any]) -> sx.LimitProp:
@@ -345,7 +418,7 @@ class ToSyntax(Transformer[Token, Any]):
         return sx.SegmentNode(
             _name(_tokens(children, "NAME")[0]),
             _label(children),
-            _first(children, sx.Share),
+            _nodes(children)[0],
             children[-1],
             _span(meta),
         )
@@ -361,6 +434,11 @@ class ToSyntax(Transformer[Token, Any]):
     def without_transition(self, meta: Any, children: list[Any]) -> sx.WithoutTransition:
         src, dst = _tokens(children, "NAME")
         return sx.WithoutTransition(_name(src), _name(dst), _span(meta))
+
+
+def _valued(node: Any) -> Any:
+    """A value node as it is (a parameter reference or an uncertain value, or a plain quantity)."""
+    return node
 
 
 def to_syntax(tree: Tree[Token]) -> sx.JourneyNode:

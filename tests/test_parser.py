@@ -223,7 +223,7 @@ def test_spans_point_at_the_text() -> None:
 
 BROKEN = [
     'journey "T" { a -> b }',
-    'journey "T" { a -> b lots }',
+    'journey "T" { a -> b 30% lots }',
     'journey "T" { stage a { entr } }',
     'journey "T" { currency eur }',
     'journey "T" { stage a {',

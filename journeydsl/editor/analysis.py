@@ -280,7 +280,13 @@ def _outline(node: sx.JourneyNode) -> SymbolNode | None:
         elif isinstance(it, (sx.SegmentNode, sx.ScenarioNode)) and it.span and it.name.span:
             detail = it.label
             if isinstance(it, sx.SegmentNode):
-                share = f"{it.share.value:g}%" if it.share.percent else f"{it.share.value:g}"
+                sh = it.share
+                if isinstance(sh, sx.Share):
+                    share = f"{sh.value:g}%" if sh.percent else f"{sh.value:g}"
+                elif isinstance(sh, sx.ParamRef):
+                    share = sh.name.text
+                else:
+                    share = "uncertain share"
                 detail = f"{it.label} ({share})" if it.label else share
             children.append(SymbolNode(_kind_of(it), it.name.text, detail, it.span, it.name.span))
         elif dataclasses.is_dataclass(it) and it.__class__.__name__.endswith("Node"):

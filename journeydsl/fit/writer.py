@@ -242,8 +242,9 @@ def write_into(base_text: str, node: sx.JourneyNode, base: Journey, plan: Plan) 
             assert edge.span is not None
             target_key = key.get(edge.target.text)
             if rate_form:
-                if edge.share is None or edge.share.span is None or edge.per is None:
-                    continue
+                if (edge.share is None or edge.share.span is None or edge.per is None
+                        or not isinstance(edge.per, sx.Duration)):
+                    continue  # a period given by a parameter is the strategist's to keep
                 per = _per_days(edge.per)
                 unit = _unit_words(edge.per)
                 r = fit.rate_of(target_key) if target_key is not None else None

@@ -26,7 +26,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -244,6 +244,7 @@ def run(
     executor: Executor | None = None,
     max_work: float | None = DEFAULT_MAX_WORK,
     on_estimate: Callable[[WorkEstimate], None] | None = None,
+    touch_paths: bool = False,
 ) -> Results:
     """Simulate every arm on common random numbers; ``arms[0]`` is the baseline.
 
@@ -270,6 +271,8 @@ def run(
     sizes = block_sizes(customers)
     shape = _shape([j for _n, j in arms], horizon, len(sizes))
     arm_plans = [_arm_plan(j, shape) for _n, j in arms]
+    if touch_paths:  # first/last/linear touch: keep each customer's contacts (see attribution)
+        arm_plans = [(names, cum, [replace(p, touch_paths=True) for p in plans]) for names, cum, plans in arm_plans]
     seeds = np.random.SeedSequence(seed).spawn(len(sizes))
     nb = len(sizes)
     if max_work is not None or on_estimate is not None:

@@ -170,6 +170,15 @@ class _Block:
             p: np.zeros(n, bool) for p, how in enumerate(plan.phase_method) if how == "flags"
         }
         self.tally = Tally(plan.shape, n=n)
+        # each customer's contacts before converting (only when attribution asks for them)
+        self.paths = plan.touch_paths and not follow_up
+        if self.paths:
+            nt = len(plan.shape.touchpoints)
+            self.first_tp = np.full(n, -1, np.int64)
+            self.first_t = np.full(n, _INF)
+            self.last_tp = np.full(n, -1, np.int64)
+            self.last_t = np.full(n, -_INF)
+            self.tp_counts = np.zeros((n, max(nt, 1)))
         ns = len(plan.stages)
         self.ns = ns
         self.pending: list[list[_Chunk]] = [[] for _ in range(ns)]
@@ -186,6 +195,30 @@ class _Block:
         t.tp_cost[touch] += cost
         r = float(self.plan.tp_response[touch])
         t.tp_responses[touch] += count if r >= 1 else self.rng.binomial(count, r)
+
+    def path(self, touch: int, ids: np.ndarray, t: np.ndarray, k: np.ndarray | None = None,
+             t_last: np.ndarray | None = None) -> None:
+        """Contacts of ``touch`` with customers ``ids`` at times ``t`` (``k`` each, the last at
+        ``t_last``), kept for first/last/linear touch when made before the customer converted."""
+        if not self.paths or touch < 0 or ids.size == 0:
+            return
+        before = t < self.conv_t[ids]
+        if k is not None:
+            before &= k > 0
+        if not before.all():
+            ids, t = ids[before], t[before]
+            k = None if k is None else k[before]
+            t_last = None if t_last is None else t_last[before]
+        if ids.size == 0:
+            return
+        tl = t if t_last is None else t_last
+        first = t < self.first_t[ids]
+        self.first_t[ids[first]] = t[first]
+        self.first_tp[ids[first]] = touch
+        last = tl >= self.last_t[ids]
+        self.last_t[ids[last]] = tl[last]
+        self.last_tp[ids[last]] = touch
+        self.tp_counts[ids, touch] += 1.0 if k is None else k
 
     @staticmethod
     def _pick(cum: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -278,13 +311,15 @@ class _Block:
         r_add: np.ndarray | None = None
         for tp in sp.touches:
             self.contact(tp, m, float(plan.tp_cost[tp]) * (float(d0.sum()) if d0 is not None else m))
+            if self.paths:
+                self.path(tp, idx, t0)
         for amount, _period in sp.periodic_cost:
             c_entry += amount
 
         # triggers that reroute: fired in the order of their times, changing exits
         then_trigs = [tr for tr in sp.triggers if tr.then_target >= 0]
         if then_trigs:
-            c_entry_vec, c_later = self._reroute(then_trigs, int(sp.targets.size), t0, d0, te, slot)
+            c_entry_vec, c_later = self._reroute(then_trigs, int(sp.targets.size), t0, d0, te, slot, ids=idx)
 
         span: np.ndarray | None = None
         if sp.triggers or sp.periodic_cost or sp.periodic_revenue or sp.purchases:
@@ -297,7 +332,7 @@ class _Block:
             if tr.then_target >= 0:
                 continue
             assert span is not None
-            cost_vec, at_entry = self._fire_closed(tr, t0, te, span, d0)
+            cost_vec, at_entry = self._fire_closed(tr, t0, te, span, d0, ids=idx)
             if cost_vec is None:
                 continue
             if at_entry:
@@ -425,6 +460,8 @@ class _Block:
                 via_cost = float(cv.sum())
                 tal.stage_cost[s] += via_cost  # a `via` cost belongs to the stage left
                 self.contact(tp, c, via_cost)
+                if self.paths:
+                    self.path(tp, ids_k, te_k)
             if nxt.sink:
                 tal.stage_days[j] += c * H - te_k_sum
                 if nxt.flag >= 0:
@@ -486,7 +523,8 @@ class _Block:
         return np.bincount(owner, weights=values, minlength=t0.size)
 
     def _fire_closed(
-        self, tr: TriggerPlan, t0: np.ndarray, te: np.ndarray, span: np.ndarray, d0: np.ndarray | None
+        self, tr: TriggerPlan, t0: np.ndarray, te: np.ndarray, span: np.ndarray, d0: np.ndarray | None,
+        ids: np.ndarray | None = None,
     ) -> tuple[np.ndarray | None, bool]:
         """Firings of a trigger without ``then``: counts and discounted cost, in closed form.
 
@@ -502,6 +540,8 @@ class _Block:
                 np.minimum(count, float(tr.limit), out=count)
             fired = float(count.sum())
             tal.trig_fired[tr.index] += fired
+            if self.paths and ids is not None:
+                self.path(tr.touch, ids, t0 + tr.days, count, t0 + count * tr.days)
             if tr.cost == 0:
                 self._sent(tr, int(fired), 0.0)
                 return None, False
@@ -523,6 +563,9 @@ class _Block:
             mask = span > off
             k = int(np.count_nonzero(mask))
         tal.trig_fired[tr.index] += k
+        if self.paths and ids is not None and k:
+            hit = np.arange(m) if mask is None else np.flatnonzero(mask)
+            self.path(tr.touch, ids[hit], t0[hit] + off)
         if k == 0:
             return None, off == 0
         if tr.cost == 0:
@@ -552,6 +595,7 @@ class _Block:
         d0: np.ndarray | None,
         te: np.ndarray,
         slot: np.ndarray,
+        ids: np.ndarray | None = None,
     ) -> tuple[np.ndarray | None, np.ndarray | None]:
         """Fire the rerouting triggers in time order, editing ``te`` and ``slot`` in place.
 
@@ -594,6 +638,8 @@ class _Block:
             else:
                 cost_total = 0.0
             u = rng.random(na)
+            if self.paths and ids is not None:
+                self.path(tr.touch, ids[alive], t0[alive] + off)
             responded = int(np.count_nonzero(u < tr.response))
             if tr.touch >= 0:
                 tal.tp_contacts[tr.touch] += na
@@ -830,8 +876,26 @@ class _Block:
             tal.km_obs += np.cumsum(np.bincount(last, minlength=ne + 1)[::-1])[::-1][1:]
         sums[K["pre"]] = acq.sum()
         sums[K["pre2"]] = _dot(acq, acq)
+        if self.paths and nconv:
+            self._touch_credit(ci, value)
         self._phase_reach()
         return tal
+
+    def _touch_credit(self, ci: np.ndarray, value: np.ndarray) -> None:
+        """Converters (and their value) credited by first, last and linear touch before converting."""
+        nt = len(self.plan.shape.touchpoints)
+        credit = self.tally.touch_credit
+        v = value[ci]
+        for j, tp in enumerate((self.first_tp[ci], self.last_tp[ci])):
+            has = tp >= 0
+            credit[j * nt:(j + 1) * nt] += np.bincount(tp[has], minlength=nt)[:nt]
+            credit[(3 + j) * nt:(4 + j) * nt] += np.bincount(tp[has], weights=v[has], minlength=nt)[:nt]
+        counts = self.tp_counts[ci, :nt]
+        total = counts.sum(axis=1)
+        touched = total > 0
+        share = counts[touched] / total[touched, None]
+        credit[2 * nt:3 * nt] += share.sum(axis=0)
+        credit[5 * nt:6 * nt] += (share * v[touched, None]).sum(axis=0)
 
     def _phase_reach(self) -> None:
         """Customers of this block who entered each phase (any of its stages, counted once)."""

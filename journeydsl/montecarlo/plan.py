@@ -95,6 +95,7 @@ class Plan:
     phase_method: tuple[str, ...] = ()
     # per phase: the counters in Tally.exits of the moves between two of its stages
     phase_inner: tuple[tuple[int, ...], ...] = ()
+    touch_paths: bool = False  # keep each customer's contacts before converting (first/last/linear touch)
 
 
 def compile_plan(journey: Journey, shape: TallyShape) -> Plan:
@@ -158,7 +159,10 @@ def compile_plan(journey: Journey, shape: TallyShape) -> Plan:
             sp.mode = "branch"
             listed = sum(e.share or 0.0 for e in edges if not e.otherwise)
             rest = max(0.0, 1.0 - listed)
-            shares = [rest if e.otherwise else float(e.share or 0.0) for e in edges]
+            # drawn uncertain shares may add up past 100%: scale them down together
+            # (a checked journey never does, so this changes nothing else)
+            scale = 1.0 / listed if listed > 1.0 else 1.0
+            shares = [rest if e.otherwise else float(e.share or 0.0) * scale for e in edges]
             sp.cum = np.cumsum(shares)
             has_otherwise = any(e.otherwise for e in edges)
             if has_otherwise:

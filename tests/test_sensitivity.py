@@ -1,0 +1,115 @@
+"""The tornado and break-even: swings against closed forms on common random numbers."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from journeydsl import api
+from journeydsl.sensitivity import breakeven, tornado, tornado_svg
+
+ROOT = Path(__file__).resolve().parent.parent
+
+PRODUCT = """journey "Product" {
+    currency EUR
+    param close "Close rate" = 25% ± 5%
+    param check "Average check $" = 95 EUR ± 20 EUR
+    stage lead { entry }
+    stage won { goal; terminal; revenue check on enter }
+    stage lost { terminal }
+    touchpoint text { channel sms; cost 0.30 EUR }
+    lead -> won close
+    lead -> lost otherwise
+    scenario reminder "SMS reminder" { lead -> won 27% via text }
+}
+"""
+
+
+def test_tornado_swings_match_the_closed_form_of_a_product() -> None:
+    # value per customer = conversion × check: the check's swing is exact given the simulated conversion
+    j = api.loads(PRODUCT)
+    t = tornado(j, customers=40_000, seed=3)
+    d = t.to_dict()
+    assert d["schema"] == "journeydsl.sensitivity/1" and d["scenario"] == "baseline"
+    rows = {r["name"]: r for r in d["parameters"]}
+    conv = d["base"] / 95.0
+    check_lo, check_hi = j.params[1].distribution().interval95()
+    assert rows["check"]["figure_low"] == pytest.approx(conv * check_lo, rel=1e-9)
+    assert rows["check"]["figure_high"] == pytest.approx(conv * check_hi, rel=1e-9)
+    assert rows["check"]["swing"] == pytest.approx(conv * (check_hi - check_lo), rel=1e-9)
+    # the close rate's swing is 95 × (its 97.5% − 2.5% points), up to the binomial noise of the
+    # customers between them (common random numbers: the same customers at both ends)
+    lo, hi = j.params[0].distribution().interval95()
+    se = 95 * ((hi - lo) * (1 - (hi - lo)) / 40_000) ** 0.5
+    assert rows["close"]["swing"] == pytest.approx(95 * (hi - lo), abs=4 * se)
+    assert [r["swing"] for r in d["parameters"]] == sorted((r["swing"] for r in d["parameters"]), reverse=True)
+    assert set(rows["close"]) == {"name", "label", "low", "high", "figure_low", "figure_high", "swing"}
+    import jsonschema
+
+    schema = json.loads((ROOT / "journeydsl" / "schema" / "sensitivity.schema.json").read_text(encoding="utf-8"))
+    jsonschema.validate(d, schema)
+
+
+def test_tornado_of_a_scenario_difference() -> None:
+    j = api.loads(PRODUCT)
+    t = tornado(j, scenario="reminder", customers=40_000, seed=3).to_dict()
+    assert t["scenario"] == "reminder"
+    # difference = 0.27 × (95 − 0.30) − close × 95 at the means: the close rate decides it
+    assert t["parameters"][0]["name"] == "close"
+    assert t["base"] == pytest.approx(0.27 * 94.7 - 0.25 * 95, abs=0.2)
+
+
+def test_breakeven_on_common_random_numbers() -> None:
+    j = api.loads(PRODUCT)
+    b = breakeven(j, "close", "reminder", customers=40_000, seed=3)
+    assert b.value == pytest.approx(0.27 * 94.7 / 95, abs=0.003)
+    assert b.interval is not None and b.interval[0] <= b.value <= b.interval[1]
+    never = breakeven(j, "check", "reminder", customers=4000, seed=3)
+    assert never.value is None and never.difference_low > 0 and never.difference_high > 0
+
+
+def test_the_svg_keeps_dollar_signs_as_text() -> None:
+    j = api.loads(PRODUCT)
+    svg = tornado_svg(tornado(j, customers=2000, seed=1), j).decode("utf-8")
+    assert svg.lstrip().startswith("<?xml") and "Average check $" in svg.replace("&#36;", "$")
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "journeydsl", *args], capture_output=True, text=True,
+                          cwd=ROOT, check=False)
+
+
+def test_cli(tmp_path: Path) -> None:
+    path = tmp_path / "p.journey"
+    path.write_text(PRODUCT, encoding="utf-8")
+    ok = run("sensitivity", str(path), "-q", "-n", "2000", "--format", "json")
+    assert ok.returncode == 0 and json.loads(ok.stdout)["parameters"][0]["name"] in ("close", "check")
+    png = tmp_path / "t.png"
+    assert run("sensitivity", str(path), "-q", "-n", "500", "--format", "png", "-o", str(png)).returncode == 0
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    bad = run("sensitivity", str(path), "--scenario", "remindr", "-n", "500")
+    assert bad.returncode == 2 and "did you mean 'reminder'" in bad.stderr and "Traceback" not in bad.stderr
+    assert run("sensitivity", str(path), "--figure", "profit", "-n", "500").returncode == 2
+    text = run("breakeven", str(path), "--param", "close", "--scenario", "reminder", "-n", "4000", "-q")
+    assert text.returncode == 0 and "'reminder' beats the baseline on value per customer when" in text.stdout
+    assert run("breakeven", str(path), "--param", "clsoe", "--scenario", "reminder").returncode == 2
+    plain = tmp_path / "plain.journey"
+    plain.write_text(PRODUCT.replace("25% ± 5%", "25%").replace("95 EUR ± 20 EUR", "95 EUR"), encoding="utf-8")
+    none = run("sensitivity", str(plain), "-n", "500")
+    assert none.returncode == 1 and "no uncertain parameters" in none.stderr
+
+
+def test_the_report_has_a_tornado_and_the_draws_ranges() -> None:
+    from journeydsl.htmlreport import build_report
+    from journeydsl.uncertainty import simulate_draws
+
+    j = api.loads(PRODUCT)
+    html = build_report(j, simulate_draws(j, 8, customers=2000, seed=1, scenarios=None))
+    assert "How sure is this forecast?" in html and "P(best value per customer)" in html
+    assert "Which guess matters most" in html and "<svg" in html
+    plain = api.loads(PRODUCT.replace("25% ± 5%", "25%").replace("95 EUR ± 20 EUR", "95 EUR"))
+    assert "How sure" not in build_report(plain, api.simulate(plain, customers=500, seed=1))
