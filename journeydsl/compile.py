@@ -434,11 +434,14 @@ class _Compiler:
             if entry is None and name in self.broken:
                 return 0.0 if want != "duration" else 1.0  # its declaration was reported
             if entry is None:
-                hint = did_you_mean(name, self.params)
+                # where a duration goes, a bare word is as likely a misspelt unit ('per mnth')
+                units = [u + s for u in DAYS for s in ("", "s")] if want == "duration" else []
+                hint = did_you_mean(name, [*self.params, *units])
                 if hint is None:
                     hint = (f"declare it with 'param {name} = ...'" if not self.params else
                             "the parameters are " + ", ".join(f"'{n}'" for n in sorted(self.params)[:8]))
-                self.bag.error(node.span, "E601", f"unknown parameter '{name}'", hint)
+                what_word = "unit or parameter" if units else "parameter"
+                self.bag.error(node.span, "E601", f"unknown {what_word} '{name}'", hint)
                 return 0.0 if want != "duration" else 1.0
             param, dist = entry
             self.used.add(name)

@@ -290,14 +290,8 @@ def tornado_rows(t: Tornado, journey: Journey) -> list[list[str]]:
     return rows
 
 
-def _escape(text: str) -> str:
-    """Text for matplotlib that never switches to mathtext (a '$' is shown as a '$')."""
-    return text.replace("$", r"\$")
-
-
 def tornado_svg(t: Tornado, journey: Journey, fmt: str = "svg") -> bytes:
     """The classic tornado: one bar per parameter, centred on the base value, largest swing on top."""
-    import io
 
     import matplotlib
 
@@ -307,6 +301,15 @@ def tornado_svg(t: Tornado, journey: Journey, fmt: str = "svg") -> bytes:
     kinds = _kinds(journey)
     rows = [r for r in t.parameters if r["figure_low"] is not None and r["figure_high"] is not None]
     height = max(2.2, 0.55 * len(rows) + 1.4)
+    # labels come from the journey file: drawn as text, never mathtext or LaTeX ('$5' is '$5')
+    with matplotlib.rc_context({"text.parse_math": False, "text.usetex": False, "svg.hashsalt": "journeydsl"}):
+        return _draw_tornado(plt, t, journey, rows, kinds, height, fmt)
+
+
+def _draw_tornado(plt: Any, t: Tornado, journey: Journey, rows: list[dict[str, Any]], kinds: dict[str, str],
+                  height: float, fmt: str) -> bytes:
+    import io
+
     fig, ax = plt.subplots(figsize=(8.5, height))
     base = t.base or 0.0
     for i, r in enumerate(reversed(rows)):
@@ -315,15 +318,15 @@ def tornado_svg(t: Tornado, journey: Journey, fmt: str = "svg") -> bytes:
         ax.barh(i, hi_v - base, left=base, color="#FDBA74", edgecolor="#C2410C", height=0.6)
         k = kinds.get(r["name"], "number")
         for v, end in ((lo_v, r["low"]), (hi_v, r["high"])):
-            ax.annotate(_escape(_fmt(end, k, t.currency)), (v, i), xytext=(4 if v >= base else -4, 0),
+            ax.annotate(str(_fmt(end, k, t.currency)), (v, i), xytext=(4 if v >= base else -4, 0),
                         textcoords="offset points", va="center", ha="left" if v >= base else "right", fontsize=8)
     ax.set_yticks(range(len(rows)))
-    ax.set_yticklabels([_escape(r["label"]) for r in reversed(rows)])
+    ax.set_yticklabels([str(r["label"]) for r in reversed(rows)])
     ax.axvline(base, color="#111827", linewidth=1)
     what = t.figure.replace("_", " ")
     title = f"{what}: {t.scenario} minus baseline" if t.versus_baseline else f"{what} ({t.scenario})"
-    ax.set_title(_escape(f"{journey.name} — what moves {title}"), fontsize=10)
-    ax.set_xlabel(_escape(f"{what}; base {base:,.4g}{' ' + t.currency if t.currency else ''}"
+    ax.set_title(str(f"{journey.name} — what moves {title}"), fontsize=10)
+    ax.set_xlabel(str(f"{what}; base {base:,.4g}{' ' + t.currency if t.currency else ''}"
                           "; blue: parameter at its 2.5% point, orange: at its 97.5% point"), fontsize=8)
     ax.margins(x=0.25)
     for side in ("top", "right"):

@@ -113,7 +113,8 @@ def supports_plus_minus() -> bool:
     from journeydsl.errors import JourneyError
 
     try:
-        loads('journey "J" {\n stage a { entry }\n stage b { terminal }\n a -> b 50% ± 5%\n a -> a otherwise\n}\n')
+        loads('journey "J" {\n stage a { entry; dwell 1 day }\n stage b { goal; terminal }\n'
+              ' stage c { terminal }\n a -> b 50% ± 5%\n a -> c otherwise\n}\n')
     except (JourneyError, Exception):
         return False
     return True
