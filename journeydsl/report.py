@@ -565,7 +565,8 @@ def format_table(data: dict[str, Any], lang: Lang | str | None = None, ids: bool
             out += ["", for_terminal(ranking)]
         out += [for_terminal(_("note: {text}").format(text=n)) for n in _noise_notes(data, lang, ids)]
     if data.get("draws"):
-        out += [for_terminal(line) for line in _draws_section(data, arms, currency, lang, ids)]
+        out += [for_terminal(line) for chunk in _draws_section(data, arms, currency, lang, ids)
+                for line in chunk.split("\n")]  # a table is several lines: sanitise each, keep the breaks
     for arm in arms:
         arm_name = for_terminal(_arm_name(arm, lang, ids))
         stage_rows = _stage_rows(arm, currency, lang=lang, ids=ids)
@@ -618,7 +619,8 @@ def format_markdown(data: dict[str, Any], lang: Lang | str | None = None, ids: b
     if data.get("draws"):
         out += ["", "### " + _("Over {n} draws of the uncertain parameters").format(
             n=lang.decimal(int(data["draws"]), 0)), "", "```"]
-        out += [for_terminal(line) for line in _draws_section(data, arms, currency, lang, ids)[2:]]
+        out += [for_terminal(line) for chunk in _draws_section(data, arms, currency, lang, ids)[2:]
+                for line in chunk.split("\n")]
         out += ["```"]
     for arm in arms:
         arm_name = for_markdown(_arm_name(arm, lang, ids))

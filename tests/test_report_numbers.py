@@ -91,3 +91,17 @@ def test_every_arm_gets_its_touchpoint_table(twins: dict) -> None:
     sms_row = next(line for line in sms_block.splitlines() if line.startswith("SMS reminder"))
     assert float(sms_row.split()[2]) == 1.0  # every visitor is texted in that arm, not 0 as in the baseline
     assert "Touchpoints (Baseline" in table and "Touchpoints (Same as baseline" in table
+
+
+def test_draws_tables_keep_their_line_breaks() -> None:
+    """The --draws block holds whole tables: each line is sanitised, the breaks between them stay."""
+    journey = loads(
+        'journey "P" {\n    currency EUR\n    param close "Close rate" = 25% ± 5%\n    stage lead { entry }\n'
+        "    stage won { goal; terminal; revenue 90 EUR on enter }\n    stage lost { terminal }\n"
+        "    lead -> won close\n    lead -> lost otherwise\n}\n"
+    )
+    data = simulate(journey, customers=1000, seed=1, draws=10).to_dict()
+    for lang in ("en", "ru"):
+        for text in (format_table(data, lang=lang), format_markdown(data, lang=lang)):
+            assert "\\n" not in text
+            assert re.search(r"^(Close rate)\s+25% ± 5%\s+\S", text, re.M), text
