@@ -685,7 +685,7 @@ def build_report(journey: Journey, results: Results, lang: str | Lang | None = N
         if sid == "assumptions":  # the uncertain parameters' sections (tornado, draws), when the journey has any
             from journeydsl.uncertainty_html import uncertainty_sections
 
-            parts.extend(uncertainty_sections(journey, results))
+            parts.extend(uncertainty_sections(journey, results, page.lang, page.ids))
         parts.append(f'<section id="{sid}"><h2>{_e(_(title))}</h2>{_BUILDERS[sid](page)}</section>')
     parts.append(f"<footer>journeydsl {__version__} · "
                  f"{_e(_('same file, seed and options give the same numbers.'))}</footer>")

@@ -17,7 +17,7 @@ from pathlib import Path
 from journeydsl.i18n import _HERE, DOMAIN, LANGUAGES
 
 #: The modules whose messages people read.
-SOURCES = ("report.py", "htmlreport.py", "maps.py")
+SOURCES = ("report.py", "htmlreport.py", "maps.py", "uncertainty_html.py")
 
 _SINGLE = {"_", "_t", "N_"}
 _PLURAL = {"n_", "Np_"}
