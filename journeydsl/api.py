@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
     from journeydsl.attribution import Attribution
     from journeydsl.fit import FitResult
+    from journeydsl.forecast import Forecast
     from journeydsl.maps import Flows
     from journeydsl.montecarlo import WorkEstimate
     from journeydsl.results import Results
@@ -36,6 +37,7 @@ __all__ = [
     "compare",
     "fit",
     "flows_from",
+    "forecast",
     "load",
     "loads",
     "parse_duration",
@@ -147,7 +149,7 @@ def simulate(
                               workers=workers, progress=progress)
     n = journey.customers if customers is None else customers
     _check_horizon(horizon_days)
-    return run(
+    results = run(
         _arms(journey, scenarios),
         n,
         seed,
@@ -158,6 +160,37 @@ def simulate(
         max_work=max_work,
         on_estimate=on_estimate,
     )
+    if journey.targets is not None:
+        from journeydsl.targets import evaluate
+
+        results.targets = {arm.name: evaluate(journey.targets, arm) for arm in results.arms}
+    return results
+
+
+def forecast(
+    journey: Journey,
+    plan: str | None = None,
+    customers: int | None = None,
+    seed: int = 0,
+    *,
+    progress: ProgressFn | None = None,
+) -> Forecast:
+    """The month-by-month forecast of the journey's plan ``plan`` (default: its first).
+
+    ``KeyError`` when the journey has no such plan. With a ``targets`` block, the
+    targets are also measured, on a plain simulation of the plan's scenario with
+    the same customers and seed (so the status is the one ``simulate`` gives).
+    """
+    from journeydsl.forecast import forecast as _forecast
+
+    fc = _forecast(journey, plan, customers, seed, progress=progress)
+    if journey.targets is not None:
+        from journeydsl.targets import evaluate
+
+        arm = journey.with_scenario(fc.plan.scenario or "baseline")
+        res = simulate(arm, customers, seed)
+        fc.targets = evaluate(journey.targets, res.baseline)
+    return fc
 
 
 def compare(

@@ -595,7 +595,16 @@ def cmd_report(args: argparse.Namespace) -> int:
     check_output(args.output, [args.file])
     journey = _load(args.file, quiet=args.quiet)
     results = _simulate(args, journey, None)
-    report = build_report(journey, results, lang=_lang(args, journey), ids=args.ids)
+    fc = None
+    if journey.plans:  # the first plan's month-by-month forecast gets its own section
+        from journeydsl.forecast import forecast
+
+        progress = _progress(args, "forecasting")
+        try:
+            fc = forecast(journey, None, customers=args.customers, seed=args.seed, progress=progress)
+        finally:
+            progress.close()
+    report = build_report(journey, results, fc, lang=_lang(args, journey), ids=args.ids)
     _write(args, args.output, report, [args.file])
     return EXIT_OK
 
@@ -657,6 +666,51 @@ def cmd_fit(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+
+
+def cmd_forecast(args: argparse.Namespace) -> int:
+    """Month-by-month forecast of a journey's calendar plan."""
+    from journeydsl import api
+    from journeydsl.forecast_report import format_forecast
+
+    if args.output:
+        check_output(args.output, [args.file])
+    journey = _load(args.file, quiet=args.quiet)
+    if not journey.plans:
+        raise UsageError(
+            f"{args.file} has no plan; add one, e.g. "
+            "'plan launch { start 2027-01; months 24; arrivals 1000 per month }' (see docs/commands/forecast.md)"
+        )
+    if args.plan is not None and args.plan not in {p.name for p in journey.plans}:
+        names = [p.name for p in journey.plans]
+        close = difflib.get_close_matches(args.plan, names, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else f"; the plans are {', '.join(names)}"
+        raise UsageError(f"--plan: no plan '{args.plan}'{hint}")
+    if args.format == "svg" and not args.output and sys.stdout.isatty():
+        raise UsageError("--format svg writes an image: give --output FILE.svg")
+    if args.draws:
+        from journeydsl.uncertainty import uncertain_params
+
+        if not uncertain_params(journey):
+            raise UsageError(
+                f"--draws: {args.file} has no uncertain parameters to draw; give a value a range, like"
+                " 'param close = 25% ± 5%' or 'trial -> customer 25% ± 5%'"
+            )
+    progress = _progress(args, "forecasting")
+    try:
+        fc = api.forecast(journey, args.plan, customers=args.customers, seed=args.seed, progress=progress)
+    finally:
+        progress.close()
+    if args.draws:
+        from journeydsl.forecast import add_draws
+
+        progress = _progress(args, f"forecasting {args.draws} draws")
+        try:
+            add_draws(fc, journey, args.draws, customers=args.customers, seed=args.seed, progress=progress)
+        finally:
+            progress.close()
+    _write(args, args.output, format_forecast(fc, args.format), [args.file])
+    return EXIT_OK
 
 
 # --- the parser ---------------------------------------------------------
@@ -774,6 +828,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--exact", action="store_true",
                    help="exact answers from algebra instead of simulation, where the model allows")
     p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("forecast", parents=[common], help="month-by-month forecast of a calendar plan",
+                       description="Forecast arrivals, conversions, active customers, revenue and cost by "
+                                   "calendar month for a journey's 'plan' block (docs/commands/forecast.md).")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--plan", metavar="NAME", help="the plan to forecast (default: the first in the file)")
+    p.add_argument("--format", "-f", choices=("table", "json", "csv", "markdown", "svg"), default="table",
+                   help="output format; svg draws the layer cake by cohort month (default table)")
+    p.add_argument("--output", "-o", metavar="OUT", help="write to OUT instead of the terminal")
+    p.add_argument("--customers", "-n", type=_positive_int, metavar="N",
+                   help="customers in the one cohort simulated (default: the file's 'customers')")
+    p.add_argument("--seed", type=_seed, default=0, metavar="S",
+                   help="random seed; the same seed gives the same numbers (default 0)")
+    p.add_argument("--draws", type=_positive_int, metavar="N",
+                   help="also forecast N draws of the uncertain parameters; their spread widens the intervals")
+    p.set_defaults(func=cmd_forecast)
 
     p = sub.add_parser("compare", parents=[common], help="compare whole journey files",
                        description="Simulate several journey files on common random numbers; "

@@ -31,6 +31,7 @@ from journeydsl.checks import (
     SHAPE_RANGE,
     check_all,
 )
+from journeydsl.compile_plan import compile_plans, compile_targets
 from journeydsl.errors import (
     Diagnostic,
     DiagnosticBag,
@@ -604,6 +605,10 @@ class _Compiler:
                 if sc is not None:
                     scenarios.append(sc)
 
+        # calendar plans and KPI targets (journeydsl.compile_plan)
+        plans = compile_plans(self, [it for it in items if isinstance(it, sx.PlanNode)], sc_names)
+        targets = compile_targets(self, [it for it in items if isinstance(it, sx.TargetsNode)])
+
         for name, (_param, _d) in self.params.items():
             if name not in self.used:
                 self.bag.warning(
@@ -624,6 +629,8 @@ class _Compiler:
                 triggers=tuple(t for t in model_trs if t is not None),
                 segments=tuple(segments),
                 scenarios=tuple(scenarios),
+                plans=tuple(plans),
+                targets=targets,
                 span=node.span,
                 **settings,
             )

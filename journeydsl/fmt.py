@@ -251,6 +251,10 @@ def _children(node: Any) -> list[Any]:
         return list(node.props)
     if isinstance(node, sx.SegmentNode | sx.ScenarioNode):
         return list(node.overrides)
+    if isinstance(node, sx.PlanNode):
+        return list(node.props)
+    if isinstance(node, sx.TargetsNode):
+        return list(node.targets)
     return []
 
 
@@ -428,6 +432,7 @@ class _Printer:
             [it for it in j.items if isinstance(it, sx.TriggerNode)],
             [it for it in j.items if isinstance(it, sx.SegmentNode)],
             [it for it in j.items if isinstance(it, sx.ScenarioNode)],
+            [it for it in j.items if isinstance(it, sx.PlanNode | sx.TargetsNode)],
         ]
         self.widths = _widths(groups[4])
         return self.sections(j, head, groups, "")
@@ -449,6 +454,12 @@ class _Printer:
             return self.overrides(it, head, indent)
         if isinstance(it, sx.ScenarioNode):
             return self.overrides(it, f"scenario {it.name.text}{_label(it.label)}", indent)
+        if isinstance(it, sx.PlanNode | sx.TargetsNode):
+            inside = indent + INDENT
+            props = it.props if isinstance(it, sx.PlanNode) else it.targets
+            body = [line for p in props for line in self._decorate(p, [_Line(inside, _prop(p))], inside)]
+            head = f"plan {it.name.text}" if isinstance(it, sx.PlanNode) else "targets"
+            return self.block(it, head + _label(it.label), body, indent)
         if isinstance(it, sx.WithoutTrigger):
             return self._decorate(it, [_Line(indent, f"without trigger {it.name.text}")], indent)
         if isinstance(it, sx.ParamDecl):
@@ -721,7 +732,44 @@ def _prop(p: Any) -> str:
         return f"then{share} -> {p.stage.text}"
     if isinstance(p, sx.LimitProp):
         return f"limit {format_number(p.count.value)}"
+    plan = _plan_prop(p)
+    if plan is not None:
+        return plan
     raise TypeError(f"cannot format {type(p).__name__}")  # pragma: no cover
+
+
+def _year_month(ym: sx.YearMonth) -> str:
+    return f"{ym.year:04d}-{ym.month:02d}"
+
+
+def _plan_prop(p: Any) -> str | None:
+    """A statement of a ``plan`` or ``targets`` block."""
+    if isinstance(p, sx.PlanStart):
+        return f"start {_year_month(p.month)}"
+    if isinstance(p, sx.PlanMonths):
+        return f"months {format_number(p.count.value)}"
+    if isinstance(p, sx.PlanArrivals):
+        out = f"arrivals {format_number(p.count.value)} per {_duration(p.per, bare_one=True)}"
+        if p.growth is not None and p.growth_per is not None:
+            out += f" growing {_share(p.growth)} per {_duration(p.growth_per, bare_one=True)}"
+        return out
+    if isinstance(p, sx.PlanArrivalsIn):
+        return f"arrivals {format_number(p.count.value)} in {_year_month(p.month)}"
+    if isinstance(p, sx.PlanSeasonality):
+        return "seasonality " + ", ".join(f"{i.month.text.lower()} {_share(i.share)}" for i in p.items)
+    if isinstance(p, sx.PlanBudget):
+        return f"budget {_money(p.money)} per {_duration(p.per, bare_one=True)}"
+    if isinstance(p, sx.PlanScenario):
+        return f"scenario {p.name.text}"
+    if isinstance(p, sx.TargetNode):
+        parts = [p.kpi.text]
+        if p.bound is not None:
+            parts.append(f"at {p.bound}")
+        if p.duration is not None:
+            parts.append(_duration(p.duration))
+        parts.append(_share(p.value) if isinstance(p.value, sx.Share) else _money(p.value))
+        return " ".join(parts)
+    return None
 
 
 def format_source(text: str, path: str = "<journey>") -> str:

@@ -42,6 +42,7 @@ from journeydsl.report import (
 )
 
 if TYPE_CHECKING:
+    from journeydsl.forecast import Forecast
     from journeydsl.model import Journey
     from journeydsl.results import Results
 
@@ -660,14 +661,59 @@ _BUILDERS: dict[str, Callable[[_Page], str]] = {
 }
 
 
+# --- plans and targets (English for now) --------------------------------
+
+
+def _targets_html(targets: dict[str, list[dict[str, Any]]] | None, currency: str) -> str:
+    """The KPI targets per arm: target, forecast, interval and status (coloured)."""
+    from journeydsl.forecast_report import TARGET_HEADER, TARGET_NOTE, target_rows
+
+    if not targets:
+        return ""
+    out = ['<section id="targets"><h2>Targets</h2>']
+    for arm, rows in targets.items():
+        body = []
+        for row in target_rows(rows, currency):
+            cls = {"on track": "up", "off track": "down"}.get(row[-1].split(" (")[0], "")
+            body.append([*(_e(c) for c in row[:-1]), f'<span class="{cls}">{_e(row[-1])}</span>'])
+        out.append(f"<h3>{_e(arm)}</h3>" + _table(TARGET_HEADER, body))
+    out.append(f"<p>{_e(TARGET_NOTE)}.</p></section>")
+    return "\n".join(out)
+
+
+def _forecast_html(fc: Forecast) -> str:
+    """The plan's month-by-month forecast: the layer cake and the month table."""
+    from journeydsl.forecast_report import COLUMNS, format_targets, layer_cake_svg, month_rows
+
+    data = fc.to_dict()
+    out = ['<section id="forecast"><h2>Forecast by calendar month</h2>']
+    span = f"{fc.months[0]} to {fc.months[-1]}"
+    scen = "" if fc.plan.scenario in (None, "baseline") else f" on scenario {fc.plan.scenario}"
+    out.append(
+        f"<p>Plan <b>{_e(fc.plan.title)}</b>{_e(scen)}, {_e(span)}: one cohort of {fc.customers:,} customers "
+        "simulated once, combined with the planned arrivals month by month. Money as booked (not discounted). "
+        "±: half the 95% interval (simulation noise and Poisson noise in arrivals).</p>"
+    )
+    out.append(f'<div class="figure">{layer_cake_svg(fc)}</div>')
+    rows = [[_e(c) for c in r] for r in month_rows(data)]
+    out.append(_table(["month", *[h for _k, h, _t in COLUMNS]], rows))
+    out += [f'<p class="note">{_e(n)}</p>' for n in fc.notes]
+    if fc.targets:
+        out.append("<pre>" + _e("\n".join(format_targets(fc.targets, fc.currency or ""))) + "</pre>")
+    out.append("</section>")
+    return "\n".join(out)
+
+
 # --- the page -----------------------------------------------------------
 
 
-def build_report(journey: Journey, results: Results, lang: str | Lang | None = None, ids: bool = False) -> str:
+def build_report(journey: Journey, results: Results, forecast: Forecast | None = None,
+                 lang: str | Lang | None = None, ids: bool = False) -> str:
     """The whole report as one HTML document (a string).
 
     ``lang`` (``en``, ``ru``, ``bg``; default the journey's ``language``, else English) picks the
     fixed words and number formats; ``ids`` calls arms, stages and touchpoints by their names.
+    ``forecast``: the plan's month-by-month forecast, when the journey has a plan.
     """
     language = lang if isinstance(lang, Lang) else get_lang(lang or journey.language)
     page = _Page(journey, results, results.to_dict(), language, ids)
@@ -680,8 +726,19 @@ def build_report(journey: Journey, results: Results, lang: str | Lang | None = N
         "{version}.").format(customers=language.decimal(int(data.get("customers", 0)), 0),
                              days=language.decimal(horizon, 0 if horizon.is_integer() else 1),
                              seed=data.get("seed"), version=__version__)) + "</p>")
-    parts.append("<nav>" + "".join(f'<a href="#{sid}">{_e(_(title))}</a>' for sid, title in SECTIONS) + "</nav>")
-    for sid, title in SECTIONS:
+    sections = list(SECTIONS)
+    if results.targets:
+        sections.insert(2, ("targets", N_("Targets")))
+    if forecast is not None:
+        sections.insert([sid for sid, _t in sections].index("assumptions"), ("forecast", N_("Forecast")))
+    parts.append("<nav>" + "".join(f'<a href="#{sid}">{_e(_(title))}</a>' for sid, title in sections) + "</nav>")
+    for sid, title in sections:
+        if sid == "targets":
+            parts.append(_targets_html(results.targets, page.currency))
+            continue
+        if sid == "forecast" and forecast is not None:
+            parts.append(_forecast_html(forecast))
+            continue
         if sid == "assumptions":  # the uncertain parameters' sections (tornado, draws), when the journey has any
             from journeydsl.uncertainty_html import uncertainty_sections
 

@@ -27,6 +27,8 @@ from journeydsl.source import Span
 
 __all__ = [
     "DAYS",
+    "TARGET_KPIS",
+    "CalendarPlan",
     "CashFlow",
     "Dist",
     "Journey",
@@ -38,6 +40,8 @@ __all__ = [
     "Segment",
     "Stage",
     "StagePatch",
+    "Target",
+    "Targets",
     "Touchpoint",
     "TouchpointPatch",
     "Transition",
@@ -457,6 +461,59 @@ class Scenario(_Model):
         return self.label or self.name
 
 
+#: The KPIs a ``targets`` block may name, and the direction each prefers by default.
+TARGET_KPIS: dict[str, Literal["least", "most"]] = {
+    "conversion_rate": "least",
+    "retention": "least",
+    "ltv": "least",
+    "cac": "most",
+    "churn": "most",
+    "value_per_customer": "least",
+}
+
+
+class CalendarPlan(_Model):
+    """A ``plan`` block: arrivals by calendar month over ``months`` months from ``start``.
+
+    Arrivals in month ``k`` (0-based) are ``arrivals * (1 + growth) ** k`` times the
+    seasonality of its calendar month, unless ``one_offs`` names the month.
+    """
+
+    name: str
+    label: str | None = None
+    start: str  # YYYY-MM
+    months: int = Field(ge=1)
+    arrivals: float = Field(ge=0)  # per month, in the first month
+    growth: float = 0.0  # per month, compounded
+    one_offs: tuple[tuple[str, float], ...] = ()  # (YYYY-MM, arrivals in that month)
+    seasonality: tuple[tuple[int, float], ...] = ()  # (calendar month 1-12, multiplier)
+    budget: float | None = None  # spending cap per month
+    scenario: str | None = None
+    span: Span | None = _span_field()
+
+    @property
+    def title(self) -> str:
+        return self.label or self.name
+
+
+class Target(_Model):
+    """One KPI of a ``targets`` block: ``value`` (a fraction or an amount), ``at least`` or ``at most``."""
+
+    kpi: Literal["conversion_rate", "retention", "ltv", "cac", "churn", "value_per_customer"]
+    bound: Literal["least", "most"]
+    value: float
+    days: float | None = None  # retention only: days after conversion
+    span: Span | None = _span_field()
+
+
+class Targets(_Model):
+    """A ``targets`` block: the KPI table a journey is held to."""
+
+    label: str | None = None
+    targets: tuple[Target, ...] = ()
+    span: Span | None = _span_field()
+
+
 #: Defaults when a journey does not say.
 DEFAULT_HORIZON_DAYS = 365.0
 DEFAULT_CUSTOMERS = 10_000
@@ -479,6 +536,8 @@ class Journey(_Model):
     triggers: tuple[Trigger, ...] = ()
     segments: tuple[Segment, ...] = ()
     scenarios: tuple[Scenario, ...] = ()
+    plans: tuple[CalendarPlan, ...] = ()  # calendar plans for `journeydsl forecast`
+    targets: Targets | None = None  # the KPI table `simulate`, `forecast` and the report compare with
     params: tuple[Param, ...] = ()  # named parameters, then inline uncertain values, in file order
     source: str | None = Field(default=None, exclude=True, repr=False)
     syntax: Any = Field(default=None, exclude=True, repr=False)  # the parsed file, to compile again with drawn values
@@ -497,6 +556,14 @@ class Journey(_Model):
     def trigger(self, name: str) -> Trigger:
         """The trigger called ``name`` (``KeyError`` if there is none)."""
         return _named(self.triggers, name)
+
+    def plan(self, name: str | None = None) -> CalendarPlan:
+        """The plan called ``name``, or the first plan (``KeyError`` if there is none)."""
+        if name is None:
+            if not self.plans:
+                raise KeyError("no plan")
+            return self.plans[0]
+        return _named(self.plans, name)
 
     def scenario(self, name: str) -> Scenario:
         """The scenario called ``name`` (``KeyError`` if there is none)."""
@@ -572,7 +639,7 @@ class Journey(_Model):
             yield sc.name, self.with_scenario(sc.name)
 
 
-_N = TypeVar("_N", Stage, Touchpoint, Trigger, Scenario)
+_N = TypeVar("_N", Stage, Touchpoint, Trigger, Scenario, CalendarPlan)
 
 
 def _named(items: tuple[_N, ...], name: str) -> _N:

@@ -115,6 +115,16 @@ KEYWORDS: dict[str, str] = {
     "SEGMENT": "segment",
     "SCENARIO": "scenario",
     "WITHOUT": "without",
+    "PLAN": "plan",
+    "TARGETS": "targets",
+    "START": "start",
+    "ARRIVALS": "arrivals",
+    "GROWING": "growing",
+    "SEASONALITY": "seasonality",
+    "BUDGET": "budget",
+    "AT": "at",
+    "MOST": "most",
+    "LEAST": "least",
     "_ON": "on",
     "_PER": "per",
     "_FOR": "for",
@@ -131,6 +141,7 @@ _WORDS: dict[str, str] = {
     "CURRENCY": "a currency code like 'EUR'",
     "DIST_KIND": "a distribution like 'exponential(mean 2 days)'",
     "PARAM": "a parameter like 'mean'",
+    "MONTH_LIT": "a month like '2027-03'",
     "PDIST_KIND": "a distribution like 'beta(30, 70)'",
     "MODE": "'mode'",
     "PLUSMINUS": "'±'",
@@ -151,7 +162,7 @@ _GROUPS: tuple[tuple[frozenset[str], str], ...] = (
     (
         frozenset({"STAGE", "PHASE", "TOUCHPOINT", "TRIGGER", "SEGMENT", "SCENARIO"}),
         "a journey statement (a setting, 'phase', 'stage', 'A -> B 30%', 'touchpoint',"
-        " 'trigger', 'segment' or 'scenario')",
+        " 'trigger', 'segment', 'scenario', 'plan' or 'targets')",
     ),
     (
         frozenset({"STAGE", "WITHOUT", "TOUCHPOINT", "TRIGGER"}),
@@ -165,6 +176,10 @@ _GROUPS: tuple[tuple[frozenset[str], str], ...] = (
     (
         frozenset({"WHEN", "SEND", "THEN", "LIMIT"}),
         "a trigger statement ('when', 'every', 'send', 'response', 'then' or 'limit')",
+    ),
+    (
+        frozenset({"START", "ARRIVALS", "SEASONALITY", "BUDGET"}),
+        "a plan statement ('start', 'months', 'arrivals', 'seasonality', 'budget' or 'scenario')",
     ),
     (
         frozenset({"CHANNEL", "COST", "RESPONSE"}),

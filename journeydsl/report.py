@@ -556,6 +556,7 @@ def format_table(data: dict[str, Any], lang: Lang | str | None = None, ids: bool
     out = [for_terminal(_title(data, lang)), ""]
     out.append(_table(_headline_rows(arms, currency, True, lang), ["", *[_arm_name(a, lang, ids) for a in arms]]))
     out.append(_("(95% intervals in brackets; money discounted to entry; n = converters followed that long)"))
+    out += _targets_section(data, markdown=False)
     if len(arms) > 1:
         out += ["", _("Versus baseline (paired over batches on common random numbers; "
                       "▲/▼ = interval excludes zero)")]
@@ -599,6 +600,21 @@ def _md_table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
+def _targets_section(data: dict[str, Any], *, markdown: bool) -> list[str]:
+    """The journey's KPI targets against each arm's figures (only when the journey has targets)."""
+    targets = data.get("targets")
+    if not targets:
+        return []
+    from journeydsl.forecast_report import format_targets
+
+    out: list[str] = []
+    for arm, rows in targets.items():
+        title = f"Targets ({arm})"
+        out += ["", f"### {title}", ""] if markdown else ["", title]
+        out += format_targets(rows, data.get("currency") or "", markdown=markdown)
+    return out
+
+
 def format_markdown(data: dict[str, Any], lang: Lang | str | None = None, ids: bool = False) -> str:
     """The same content as the table, as Markdown for a wiki page or a pull request."""
     lang = _as_lang(lang)
@@ -610,6 +626,7 @@ def format_markdown(data: dict[str, Any], lang: Lang | str | None = None, ids: b
                          [_("figure"), *[_arm_name(a, lang, ids) for a in arms]]))
     out += ["", "_" + _("95% intervals in brackets; money discounted to entry; n = converters followed that long.")
             + "_"]
+    out += _targets_section(data, markdown=True)
     if len(arms) > 1:
         out += ["", "### " + _("Versus baseline"), ""]
         out.append(_md_table(_comparison_rows(arms, currency, lang, ids), _tr(COMPARISON_HEADER, lang)))

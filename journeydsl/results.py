@@ -117,6 +117,13 @@ class TallyShape:
     # the moves a customer can make, as (source, target) stage indices sorted: one exit counter
     # each (transitions and trigger reroutes; not stages x stages, which grows with its square)
     edges: tuple[tuple[int, int], ...] = ()
+    # calendar forecasts only (0: off): days of age since entry tallied one by one (see Tally.age_*)
+    age_days: int = 0
+
+    @property
+    def age_months(self) -> int:
+        """Calendar months after arrival the per-customer second moments are kept for."""
+        return math.ceil(self.age_days / (365.0 / 12.0)) + 1 if self.age_days else 0
 
     @property
     def curve_points(self) -> int:
@@ -202,6 +209,23 @@ class Tally:
     stage_cost: np.ndarray = field(default_factory=_empty)  # discounted cost booked in each stage
     stage_days: np.ndarray = field(default_factory=_empty)  # days spent in each stage, up to the horizon
     phase_reached: np.ndarray = field(default_factory=_empty)  # customers who entered each phase
+    # --- by age since entry, for calendar forecasts only (size 0 unless shape.age_days) ----------
+    # per day of age k (money not discounted): first goal entries, days spent in an active stage
+    # between ages k and k + 1, revenue, cost and the part of the cost spent before conversion;
+    # flows and conversions are booked by day offset from the arrival day (see engine._by_offset)
+    age_conv: np.ndarray = field(default_factory=_empty)
+    age_active: np.ndarray = field(default_factory=_empty)
+    age_rev: np.ndarray = field(default_factory=_empty)
+    age_cost: np.ndarray = field(default_factory=_empty)
+    age_acq: np.ndarray = field(default_factory=_empty)
+    # per calendar month k after the arrival month (an arrival at a random moment of its month):
+    # sums over customers of the square of each customer's revenue, cost, value, value to the
+    # end of month k, and acquisition cost in that month
+    age_m_rev2: np.ndarray = field(default_factory=_empty)
+    age_m_cost2: np.ndarray = field(default_factory=_empty)
+    age_m_val2: np.ndarray = field(default_factory=_empty)
+    age_m_cum2: np.ndarray = field(default_factory=_empty)
+    age_m_acq2: np.ndarray = field(default_factory=_empty)
     # with Plan.touch_paths: converters credited to each touchpoint by first, last and linear touch
     # (3 x touchpoints), then the same for their value (revenue minus cost, discounted)
     touch_credit: np.ndarray = field(default_factory=_empty)
@@ -236,6 +260,11 @@ class Tally:
             "phase_reached": nph,
             "touch_credit": 6 * nt,
         }
+        na, nm = s.age_days, s.age_months
+        defaults.update(dict.fromkeys(("age_conv", "age_active", "age_rev", "age_cost", "age_acq"), na))
+        defaults.update(
+            dict.fromkeys(("age_m_rev2", "age_m_cost2", "age_m_val2", "age_m_cum2", "age_m_acq2"), nm)
+        )
         for name, size in defaults.items():
             if getattr(self, name).size != size:
                 setattr(self, name, np.zeros(size))
@@ -244,6 +273,8 @@ class Tally:
         "sums", "km_obs", "km_act", "km_out", "km_back", "visits", "reached",
         "completed", "dwell_sum", "at_horizon", "exits", "tp_contacts", "tp_responses",
         "tp_cost", "trig_fired", "trig_rerouted", "stage_rev", "stage_cost", "stage_days", "phase_reached",
+        "age_conv", "age_active", "age_rev", "age_cost", "age_acq",
+        "age_m_rev2", "age_m_cost2", "age_m_val2", "age_m_cum2", "age_m_acq2",
         "touch_credit",
     )  # fmt: skip
 
@@ -952,6 +983,8 @@ class Results:
     currency: str | None
     batches: int
     arms: list[ArmResult]
+    # per arm, the journey's KPI targets against its figures (journeydsl.targets); None: no targets block
+    targets: dict[str, list[dict[str, Any]]] | None = None
     # with --draws: the spread of every figure over parameter draws (see journeydsl.uncertainty)
     uncertainty: dict[str, Any] | None = None
 
@@ -984,6 +1017,7 @@ class Results:
             "currency": self.currency,
             "batches": self.batches,
             "scenarios": [a.to_dict() for a in self.arms],
+            **({"targets": self.targets} if self.targets is not None else {}),
         }
 
 

@@ -37,14 +37,25 @@ __all__ = [
     "ParamDecl",
     "ParamRef",
     "PhaseNode",
+    "PlanArrivals",
+    "PlanArrivalsIn",
+    "PlanBudget",
+    "PlanMonths",
+    "PlanNode",
+    "PlanScenario",
+    "PlanSeasonality",
+    "PlanStart",
     "PurchasesProp",
     "Quantity",
     "ResponseProp",
     "ScenarioNode",
+    "SeasonItem",
     "SegmentNode",
     "SendProp",
     "Share",
     "StageNode",
+    "TargetNode",
+    "TargetsNode",
     "ThenProp",
     "TouchProp",
     "TouchpointCostProp",
@@ -58,6 +69,7 @@ __all__ = [
     "WhenIn",
     "WithoutTransition",
     "WithoutTrigger",
+    "YearMonth",
 ]
 
 
@@ -435,6 +447,115 @@ class ScenarioNode:
     span: Span | None = None
 
 
+# --- plans, targets -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class YearMonth:
+    """``2027-03`` as written (not yet checked to be a month)."""
+
+    year: int
+    month: int
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PlanStart:
+    month: YearMonth
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PlanMonths:
+    """``months N`` (``word`` is the unit word written: only ``months`` or ``month`` is right)."""
+
+    count: Number
+    span: Span | None = None
+    word: str = "months"
+
+
+@dataclass(frozen=True, slots=True)
+class PlanArrivals:
+    """``arrivals X per DURATION [growing G per DURATION]``."""
+
+    count: Number
+    per: Duration
+    growth: Share | None
+    growth_per: Duration | None
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PlanArrivalsIn:
+    """``arrivals Y in YYYY-MM``: a one-off month."""
+
+    count: Number
+    month: YearMonth
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SeasonItem:
+    month: Name
+    share: Share
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PlanSeasonality:
+    items: tuple[SeasonItem, ...]
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PlanBudget:
+    money: Money
+    per: Duration
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PlanScenario:
+    name: Name
+    span: Span | None = None
+
+
+PlanProp: TypeAlias = (
+    PlanStart | PlanMonths | PlanArrivals | PlanArrivalsIn | PlanSeasonality | PlanBudget | PlanScenario
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PlanNode:
+    """``plan NAME ["Label"] { props }``."""
+
+    name: Name
+    label: str | None
+    props: tuple[PlanProp, ...]
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TargetNode:
+    """``KPI [at most|at least] [DURATION] VALUE`` in a ``targets`` block.
+
+    ``value`` is a :class:`Share` for a percentage, else :class:`Money` (currency optional).
+    """
+
+    kpi: Name
+    bound: Literal["most", "least"] | None
+    duration: Duration | None
+    value: Share | Money
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TargetsNode:
+    label: str | None
+    targets: tuple[TargetNode, ...]
+    span: Span | None = None
+
+
 Setting: TypeAlias = (
     CurrencySetting | HorizonSetting | DiscountSetting | CustomersSetting | LtvWindowSetting | LanguageSetting
 )
@@ -447,6 +568,8 @@ BodyItem: TypeAlias = (
     | TriggerNode
     | SegmentNode
     | ScenarioNode
+    | PlanNode
+    | TargetsNode
     | ParamDecl
 )
 

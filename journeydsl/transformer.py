@@ -435,6 +435,88 @@ class ToSyntax(Transformer[Token, Any]):
         src, dst = _tokens(children, "NAME")
         return sx.WithoutTransition(_name(src), _name(dst), _span(meta))
 
+    # --- plans, targets ------------------------------------------------------------
+
+    @staticmethod
+    def _year_month(tok: Token) -> sx.YearMonth:
+        y, m = str(tok).split("-")
+        return sx.YearMonth(int(y), int(m), _tok_span(tok))
+
+    @staticmethod
+    def _number(tok: Token) -> sx.Number:
+        return sx.Number(number_value(str(tok)), _tok_span(tok))
+
+    def plan(self, meta: Any, children: list[Any]) -> sx.PlanNode:
+        props = tuple(c for c in children if not isinstance(c, Token))
+        return sx.PlanNode(_name(_tokens(children, "NAME")[0]), _label(children), props, _span(meta))
+
+    def plan_start(self, meta: Any, children: list[Any]) -> sx.PlanStart:
+        return sx.PlanStart(self._year_month(_tokens(children, "MONTH_LIT")[0]), _span(meta))
+
+    def plan_months(self, meta: Any, children: list[Any]) -> sx.PlanMonths:
+        word = str(_tokens(children, "UNIT")[0])
+        return sx.PlanMonths(self._number(_tokens(children, "NUMBER")[0]), _span(meta), word)
+
+    def plan_arrivals(self, meta: Any, children: list[Any]) -> sx.PlanArrivals:
+        durations = [c for c in children if isinstance(c, sx.Duration)]
+        return sx.PlanArrivals(
+            self._number(_tokens(children, "NUMBER")[0]),
+            durations[0],
+            _first(children, sx.Share),
+            durations[1] if len(durations) > 1 else None,
+            _span(meta),
+        )
+
+    def plan_arrivals_in(self, meta: Any, children: list[Any]) -> sx.PlanArrivalsIn:
+        return sx.PlanArrivalsIn(
+            self._number(_tokens(children, "NUMBER")[0]),
+            self._year_month(_tokens(children, "MONTH_LIT")[0]),
+            _span(meta),
+        )
+
+    def season_item(self, meta: Any, children: list[Any]) -> sx.SeasonItem:
+        return sx.SeasonItem(_name(_tokens(children, "NAME")[0]), _first(children, sx.Share), _span(meta))
+
+    def plan_seasonality(self, meta: Any, children: list[Any]) -> sx.PlanSeasonality:
+        return sx.PlanSeasonality(tuple(c for c in children if isinstance(c, sx.SeasonItem)), _span(meta))
+
+    def plan_budget(self, meta: Any, children: list[Any]) -> sx.PlanBudget:
+        num = _tokens(children, "NUMBER")[0]
+        cur = _tokens(children, "CURRENCY")
+        first, last = _tok_span(num), _tok_span(cur[0] if cur else num)
+        span = Span(first.line, first.col, last.end_line, last.end_col) if first and last else None
+        money = sx.Money(number_value(str(num)), str(cur[0]) if cur else None, span)
+        return sx.PlanBudget(money, _first(children, sx.Duration), _span(meta))
+
+    def plan_scenario(self, meta: Any, children: list[Any]) -> sx.PlanScenario:
+        return sx.PlanScenario(_name(_tokens(children, "NAME")[0]), _span(meta))
+
+    def targets(self, meta: Any, children: list[Any]) -> sx.TargetsNode:
+        return sx.TargetsNode(
+            _label(children), tuple(c for c in children if isinstance(c, sx.TargetNode)), _span(meta)
+        )
+
+    def target(self, meta: Any, children: list[Any]) -> sx.TargetNode:
+        bound = next((c for c in children if isinstance(c, str) and not isinstance(c, Token)), None)
+        value = next(c for c in children if isinstance(c, sx.Share | sx.Money))
+        return sx.TargetNode(
+            _name(_tokens(children, "NAME")[0]),
+            bound,  # type: ignore[arg-type]
+            _first(children, sx.Duration),
+            value,
+            _span(meta),
+        )
+
+    def target_bound(self, meta: Any, children: list[Any]) -> str:
+        return str(_tokens(children, "MOST", "LEAST")[0])
+
+    def target_value(self, meta: Any, children: list[Any]) -> sx.Share | sx.Money:
+        tok = children[0]
+        if tok.type == "PERCENT":
+            return sx.Share(number_value(str(tok)), True, _span(meta))
+        cur = _tokens(children, "CURRENCY")
+        return sx.Money(number_value(str(tok)), str(cur[0]) if cur else None, _span(meta))
+
 
 def _valued(node: Any) -> Any:
     """A value node as it is (a parameter reference or an uncertain value, or a plain quantity)."""

@@ -363,7 +363,7 @@ _KEYWORDS = {
     "via", "touchpoint", "channel", "response", "trigger", "when", "in", "send", "then", "limit", "segment",
     "scenario", "without", "on", "per", "for", "exponential", "gamma", "lognormal", "uniform", "weibull",
     "normal", "mean", "sd", "shape", "scale", "low", "high", "value", "day", "days", "week", "weeks", "month",
-    "months", "quarter", "quarters", "year", "years", "param",
+    "months", "quarter", "quarters", "year", "years", "param", "plan", "targets",
 }
 
 

@@ -21,6 +21,10 @@ horizon), discounted by ``exp(-delta * t)``:
 Each stay's money is also booked to its stage (``Tally.stage_rev``,
 ``stage_cost``; a ``via`` cost to the stage left) and its days up to the
 horizon to ``stage_days``, so the stage sums add up to the headline sums.
+Calendar forecasts (``TallyShape.age_days`` > 0, off for ``simulate``) also log
+every cash flow, first goal entry and active stay by age since entry, not
+discounted (see :class:`_AgeLog`); the forecast combines them with the arrivals.
+
 Phase reach: one stage's reach; for a phase never re-entered once left, the
 visits to its stages minus the moves between them; otherwise a per-customer
 flag per block.
@@ -132,6 +136,184 @@ class _Workspace:
         return out
 
 
+_MONTH = 365.0 / 12.0
+
+
+class _AgeLog:
+    """Cash flows of one block by age since entry, for calendar forecasts.
+
+    Each flow is logged with its customer, its time since entry and its amount (not
+    discounted: the forecast runs plans with no discount); a cost is acquisition
+    when the customer had not converted yet when it was booked (so the cost of the
+    ``via`` move into the goal stage is, the goal stage's own costs are not). The
+    active stays go straight into a difference array. :meth:`finish` bins them.
+    """
+
+    def __init__(self, n: int, days: int) -> None:
+        self.n = n
+        self.days = days
+        self.flows: list[tuple[int, np.ndarray, np.ndarray, np.ndarray | float]] = []  # kind, ids, t, amount
+        self.steps = np.zeros(days + 2)  # active stays by age, see active()
+        self.corr = np.zeros(days + 2)
+
+    def log(self, kind: int, ids: np.ndarray, t: np.ndarray, amount: np.ndarray | float) -> None:
+        """``kind``: 0 revenue, 1 cost after conversion, 2 cost before it."""
+        if ids.size:
+            self.flows.append((kind, ids, t, amount))
+
+    def cost(self, conv_t: np.ndarray, ids: np.ndarray, t: np.ndarray, amount: np.ndarray | float) -> None:
+        if not ids.size:
+            return
+        pre = conv_t[ids] == _INF
+        if pre.all():
+            self.log(2, ids, t, amount)
+        elif not pre.any():
+            self.log(1, ids, t, amount)
+        else:
+            for kind, sel in ((2, pre), (1, ~pre)):
+                a = amount[sel] if isinstance(amount, np.ndarray) else amount
+                self.log(kind, ids[sel], t[sel], a)
+
+    def active(self, t0: np.ndarray, t1: np.ndarray) -> None:
+        """Stays in an active stage from ``t0`` to ``t1`` (finite): the time they cover of each day of age.
+
+        The time covered up to a whole age ``K`` is ``max(K - t0, 0) - max(K - t1, 0)``; each
+        ``max(K - t, 0)`` rises by ``K - t`` clipped to 0..1 from ``K - 1`` to ``K``, i.e. a step
+        of 1 at ``floor(t) + 1`` less the part of a day ``t - floor(t)`` there. Steps and
+        corrections go into difference arrays; :meth:`finish` sums them up twice.
+        """
+        size = self.days + 2
+        for t, sign in ((t0, 1.0), (t1, -1.0)):
+            whole = np.floor(t)
+            at = np.minimum(whole + 1, size - 1).astype(np.int64)
+            self.steps += sign * np.bincount(at, minlength=size)
+            self.corr -= sign * np.bincount(at, weights=t - whole, minlength=size)
+
+    def finish(self, tal: Tally, conv_t: np.ndarray, rng: np.random.Generator) -> None:
+        """Bin the logged flows into ``tal``'s age tallies.
+
+        The second moments are by calendar month after the arrival month, for an arrival at
+        a random moment of its month: each customer gets a phase ``u`` (even in [0, 1)) and
+        a flow at age ``t`` counts in month ``floor(u + t / (365/12))`` of their life. So
+        ``age_m_rev2[k]`` is the sum over customers of the square of what each pays in the
+        ``k``-th calendar month after the one they arrived in (months of equal length).
+        """
+        a, nm = self.days, tal.shape.age_months
+        phase = rng.random(self.n)
+        covered = np.cumsum(np.cumsum(self.steps) + self.corr)  # active time up to each whole age
+        tal.age_active += np.diff(covered)[:a]
+        ct = conv_t[conv_t < _INF]
+        if ct.size:
+            tal.age_conv += _by_offset(ct, np.ones(ct.size), a)
+        # gather each kind's flows once: one pass per kind, not one per logged stay
+        by_kind: dict[int, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {0: [], 1: [], 2: []}
+        for kind, ids, t, amount in self.flows:
+            by_kind[kind].append((ids, t, np.broadcast_to(np.asarray(amount, float), t.shape)))
+        keys: dict[int, np.ndarray] = {}
+        amounts: dict[int, np.ndarray] = {}
+        for kind, parts in by_kind.items():
+            if not parts:
+                keys[kind], amounts[kind] = np.zeros(0, np.int64), np.zeros(0)
+                continue
+            ids = np.concatenate([p[0] for p in parts])
+            t = np.concatenate([p[1] for p in parts])
+            w = np.concatenate([p[2] for p in parts])
+            by_day = _by_offset(t, w, a)
+            if kind == 0:
+                tal.age_rev += by_day
+            else:
+                tal.age_cost += by_day
+                if kind == 2:
+                    tal.age_acq += by_day
+            month = (phase.take(ids) + t / _MONTH).astype(np.int64)  # calendar months after arrival
+            keys[kind] = ids * nm + np.minimum(month, nm - 1)
+            amounts[kind] = w
+        # one sort of all (customer, month) keys; each kind's sums per key from it
+        all_keys = np.concatenate([keys[0], keys[1], keys[2]])
+        if not all_keys.size:
+            return
+        uniq, inverse = np.unique(all_keys, return_inverse=True)
+        cuts = np.cumsum([keys[0].size, keys[1].size])
+        per_key = [
+            np.bincount(part, weights=amounts[k], minlength=uniq.size)
+            for k, part in enumerate(np.split(inverse, cuts))
+        ]
+        rev, acq = per_key[0], per_key[2]
+        cost = per_key[1] + acq
+        value = rev - cost
+        month = uniq % nm
+        tal.age_m_rev2 += _by_month(month, rev, nm)
+        tal.age_m_acq2 += _by_month(month, acq, nm)
+        tal.age_m_cost2 += _by_month(month, cost, nm)
+        tal.age_m_val2 += _by_month(month, value, nm)
+        tal.age_m_cum2 += _running_by_month(uniq, value, nm)
+
+
+def _by_month(month: np.ndarray, sums: np.ndarray, nm: int) -> np.ndarray:
+    """The squares of per-(customer, month) sums, added up by month."""
+    out: np.ndarray = np.bincount(month, weights=sums * sums, minlength=nm)[:nm]
+    return out
+
+
+def _running_by_month(uniq: np.ndarray, sums: np.ndarray, nm: int) -> np.ndarray:
+    """Per month, the sum over customers of the square of each one's running total to that month's end.
+
+    ``uniq`` are the sorted ``customer * nm + month`` keys and ``sums`` their amounts; a
+    running total at a key holds until the customer's next key (or the last month).
+    """
+    month = uniq % nm
+    who = uniq // nm
+    running = np.cumsum(sums)
+    first = np.ones(uniq.size, bool)
+    first[1:] = who[1:] != who[:-1]
+    start = np.maximum.accumulate(np.where(first, np.arange(uniq.size), 0))  # each key's customer's first key
+    running -= (running - sums)[start]  # the total from the customer's first key on
+    last = np.ones(uniq.size, bool)
+    last[:-1] = who[:-1] != who[1:]
+    until = np.where(last, nm, np.roll(month, -1))  # the running total holds from month to until - 1
+    sq = running * running
+    diff = np.bincount(month, weights=sq, minlength=nm + 1) - np.bincount(until, weights=sq, minlength=nm + 1)
+    out: np.ndarray = np.cumsum(diff)[:nm]
+    return out
+
+
+def _squares_by_month(keys: np.ndarray, w: np.ndarray, nm: int, *, cumulative: bool = False) -> np.ndarray:
+    """Per month, the sum over customers of the square of each one's amount in that month.
+
+    ``keys`` are ``customer * nm + month``; ``w`` the amounts (several per key add up). With
+    ``cumulative``, the amount from entry to the end of each month instead. Sparse: only the
+    (customer, month) pairs with money are touched.
+    """
+    if keys.size == 0:
+        return np.zeros(nm)
+    uniq, inverse = np.unique(keys, return_inverse=True)
+    sums = np.bincount(inverse, weights=w, minlength=uniq.size)
+    return _running_by_month(uniq, sums, nm) if cumulative else _by_month(uniq % nm, sums, nm)
+
+
+def _by_offset(t: np.ndarray, w: np.ndarray, a: int) -> np.ndarray:
+    """Amounts ``w`` at ages ``t`` by day offset ``0 .. a-1`` from the arrival day.
+
+    A flow at age ``t = k + f`` of a customer who arrived at day ``d + u`` (``u``
+    even in [0, 1)) falls on calendar day ``d + k`` with chance ``1 - f`` and on
+    ``d + k + 1`` with chance ``f``: it is booked so, split between offsets k and k + 1.
+    """
+    day = np.minimum(t, a - 1).astype(np.int64)
+    frac = np.clip(t - day, 0.0, 1.0) * w
+    out: np.ndarray = (np.bincount(day, weights=w - frac, minlength=a + 1)
+                       + np.bincount(day + 1, weights=frac, minlength=a + 1))[:a]  # fmt: skip
+    return out
+
+
+def _expand(count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For whole counts per customer: the owner and the number ``0 .. count-1`` of each item."""
+    c = count.astype(np.int64)
+    owner = np.repeat(np.arange(c.size), c)
+    starts = np.cumsum(c) - c
+    k = np.arange(owner.size) - np.repeat(starts, c)
+    return owner, k
+
+
 class _Block:
     """Per-customer state of one block while it is simulated."""
 
@@ -182,6 +364,15 @@ class _Block:
         ns = len(plan.stages)
         self.ns = ns
         self.pending: list[list[_Chunk]] = [[] for _ in range(ns)]
+        self._stay_ids: np.ndarray = np.zeros(0, np.int64)  # the customers of the stay being simulated
+        self.ages: _AgeLog | None = None
+        if plan.shape.age_days and not follow_up:
+            if plan.delta:
+                raise ValueError("age tallies are kept for plans without discount only")
+            self.ages = _AgeLog(n, plan.shape.age_days)
+        # retention by days since conversion (not for the LTV follow-up, nor for calendar forecasts,
+        # which read the active time by age instead)
+        self.km = not follow_up and self.ages is None
 
     # --- helpers -----------------------------------------------------------
 
@@ -319,19 +510,24 @@ class _Block:
         # triggers that reroute: fired in the order of their times, changing exits
         then_trigs = [tr for tr in sp.triggers if tr.then_target >= 0]
         if then_trigs:
+            self._stay_ids = idx
             c_entry_vec, c_later = self._reroute(then_trigs, int(sp.targets.size), t0, d0, te, slot, ids=idx)
 
         span: np.ndarray | None = None
-        if sp.triggers or sp.periodic_cost or sp.periodic_revenue or sp.purchases:
+        if sp.triggers or sp.periodic_cost or sp.periodic_revenue or sp.purchases or self.ages is not None:
             span = np.minimum(te, H)
             if not t0_zero:
                 span -= t0
+        if self.ages is not None:
+            assert span is not None
+            self._log_stay(sp, idx, t0, te, span)
 
         # triggers that only send: closed form on the final exit times
         for tr in sp.triggers:
             if tr.then_target >= 0:
                 continue
             assert span is not None
+            self._stay_ids = idx
             cost_vec, at_entry = self._fire_closed(tr, t0, te, span, d0, ids=idx)
             if cost_vec is None:
                 continue
@@ -353,6 +549,7 @@ class _Block:
             r_add = extra if r_add is None else r_add + extra
         for rate, worth in sp.purchases:
             assert span is not None
+            self._stay_ids = idx
             bought = self._purchases(rate, worth, t0, span, t0_zero)
             if bought is not None:
                 r_add = bought if r_add is None else r_add + bought
@@ -374,7 +571,7 @@ class _Block:
             tal.stage_rev[s] += float(r_add.sum())
 
         # exits that happen inside the horizon
-        track = not self.follow_up
+        track = self.km
         if sp.mode == "none" and not then_trigs:
             tal.at_horizon[s] += m
             tal.stage_days[s] += m * H - (0.0 if t0_zero else float(t0.sum()))
@@ -405,6 +602,25 @@ class _Block:
         # days in the stage: to the exit for those who left, to the horizon for the others
         tal.stage_days[s] += te_sum + (m - nd) * H - t0_all
         self._leave(sp, ids, te_d, sl_d, nd, te_sum)
+
+    def _log_stay(self, sp: StagePlan, idx: np.ndarray, t0: np.ndarray, te: np.ndarray, span: np.ndarray) -> None:
+        """Calendar forecasts: this stay's on-enter and periodic flows and its active days, by age."""
+        ages = self.ages
+        assert ages is not None
+        if sp.enter_revenue:
+            ages.log(0, idx, t0, sp.enter_revenue)
+        if sp.enter_cost:
+            ages.cost(self.conv_t, idx, t0, sp.enter_cost)
+        for kind, flows in ((0, sp.periodic_revenue), (1, sp.periodic_cost)):
+            for amount, period in flows:
+                owner, k = _expand(np.maximum(np.ceil(span / period), 1.0))
+                when = t0.take(owner) + k * period
+                if kind == 0:
+                    ages.log(0, idx.take(owner), when, amount)
+                else:
+                    ages.cost(self.conv_t, idx.take(owner), when, amount)
+        if sp.active:
+            ages.active(t0, np.minimum(te, self.plan.horizon))  # after `then` reroutes: te is final
 
     def _leave(self, sp: StagePlan, ids: np.ndarray, te: np.ndarray, slot: np.ndarray, nd: int, te_sum: float) -> None:
         """Count the exits by slot, charge ``via`` contacts, push customers to their next stage.
@@ -457,6 +673,8 @@ class _Block:
                 cost = float(plan.tp_cost[tp])
                 cv = np.exp(te_k * -delta) * cost if delta else np.full(c, cost)
                 self.cost[ids_k] += cv
+                if self.ages is not None:
+                    self.ages.cost(self.conv_t, ids_k, te_k, cost)
                 via_cost = float(cv.sum())
                 tal.stage_cost[s] += via_cost  # a `via` cost belongs to the stage left
                 self.contact(tp, c, via_cost)
@@ -508,6 +726,12 @@ class _Block:
         fused = delta and worth.kind == "lognormal"
         # a lognormal worth and its discount factor share one exp: exp(mu + sigma z - delta t)
         values = rng.normal(worth.a, worth.b, total) if fused else worth.draw(rng, total)
+        if self.ages is not None:  # no discount here (checked when the block is made)
+            when = rng.random(total)
+            when *= span.take(owner)
+            if not t0_zero:
+                when += t0.take(owner)
+            self.ages.log(0, self._stay_ids.take(owner), when, values)
         if delta:
             when = rng.random(total)
             when *= span.take(owner)
@@ -553,6 +777,9 @@ class _Block:
                 if d0 is not None:
                     cost *= d0
             self._sent(tr, int(fired), float(cost.sum()))
+            if self.ages is not None:
+                owner, nth = _expand(count)
+                self.ages.cost(self.conv_t, self._stay_ids.take(owner), t0.take(owner) + (nth + 1) * tr.days, tr.cost)
             return cost, False
         off = 0.0 if tr.when == "enter" else tr.days
         if tr.when == "enter":
@@ -575,6 +802,9 @@ class _Block:
         cost = np.full(m, factor) if d0 is None else d0 * factor
         if mask is not None:
             cost *= mask
+        if self.ages is not None:
+            sel = np.arange(m) if mask is None else np.flatnonzero(mask)
+            self.ages.cost(self.conv_t, self._stay_ids.take(sel), t0.take(sel) + off, tr.cost)
         self._sent(tr, k, float(cost.sum()))
         return cost, off == 0
 
@@ -630,6 +860,8 @@ class _Block:
             if tr.cost:
                 cv = np.zeros(m)
                 cv[alive] = tr.cost * math.exp(-delta * off) * (d0[alive] if d0 is not None else 1.0)
+                if self.ages is not None:
+                    self.ages.cost(self.conv_t, self._stay_ids.take(alive), t0.take(alive) + off, tr.cost)
                 if off == 0:
                     c_entry = cv if c_entry is None else c_entry + cv
                 else:
@@ -850,7 +1082,8 @@ class _Block:
         if nconv:
             cp = self.cost_pre[ci]
             acq[ci] = cp
-            ltv = self.lifetime_values(ci)
+            # (calendar forecasts need no LTV: they skip following converters past the horizon)
+            ltv = self.lifetime_values(ci) if self.ages is None else np.zeros(nconv)
             ct = self.conv_t[ci]
             sums[K["ltv"]] = ltv.sum()
             sums[K["ltv2"]] = _dot(ltv, ltv)
@@ -879,6 +1112,8 @@ class _Block:
         if self.paths and nconv:
             self._touch_credit(ci, value)
         self._phase_reach()
+        if self.ages is not None:
+            self.ages.finish(tal, self.conv_t, self.rng)
         return tal
 
     def _touch_credit(self, ci: np.ndarray, value: np.ndarray) -> None:
