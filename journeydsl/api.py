@@ -260,7 +260,8 @@ def flows_from(results: Results, arm: int = 0) -> Flows:
     chosen = results.arms[arm]
     reach = {name: float(s["reached"]) for name, s in chosen.stages.items()}
     edges = {edge: flow["per_1000"] for edge, flow in chosen.edge_flows().items()}
-    return Flows(per_1000_edges=edges, stage_reach=reach)
+    triggers = {name: 1000 * float(t["rerouted_per_customer"] or 0) for name, t in chosen.triggers.items()}
+    return Flows(per_1000_edges=edges, stage_reach=reach, per_1000_triggers=triggers)
 
 
 def render(
@@ -273,6 +274,7 @@ def render(
     direction: str = "LR",
     customers: int | None = None,
     seed: int = 0,
+    lang: str | None = None,
 ) -> bytes | str:
     """Draw the journey map (``svg``, ``png``, ``dot`` or ``mermaid``); write it to ``path`` if given.
 
@@ -298,7 +300,7 @@ def render(
         overlay = flows_from(results)
     elif flows is not False:
         overlay = flows_from(flows)
-    return _render(drawn, path, format=format, flows=overlay, direction=direction, title=title)
+    return _render(drawn, path, format=format, flows=overlay, direction=direction, title=title, lang=lang)
 
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-z]*?)s?\s*$")

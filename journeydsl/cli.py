@@ -188,10 +188,16 @@ def _write(args: argparse.Namespace, path: str | None, data: str | bytes, inputs
         _err(f"wrote {path}")
 
 
-def _emit(args: argparse.Namespace, results: Results, inputs: Sequence[str]) -> None:
+def _lang(args: argparse.Namespace, journey: Journey | None) -> str:
+    """``--lang``, else the journey's ``language`` setting, else English."""
+    return getattr(args, "lang", None) or (journey.language if journey is not None else None) or "en"
+
+
+def _emit(args: argparse.Namespace, results: Results, inputs: Sequence[str], journey: Journey | None = None) -> None:
     from journeydsl.report import format_results
 
-    _write(args, args.output, format_results(results, args.format), inputs)
+    text = format_results(results, args.format, lang=_lang(args, journey), ids=args.ids)
+    _write(args, args.output, text, inputs)
 
 
 def _horizon(args: argparse.Namespace) -> float | None:
@@ -308,7 +314,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if args.exact:
         from journeydsl.report import format_exact
 
-        _write(args, args.output, format_exact(journey, args.format), [args.file])
+        _write(args, args.output, format_exact(journey, args.format, lang=_lang(args, journey), ids=args.ids),
+               [args.file])
         return EXIT_OK
     if args.no_scenarios:
         chosen: list[str] | None = []
@@ -317,7 +324,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     else:
         chosen = None
     results = _simulate(args, journey, chosen)
-    _emit(args, results, [args.file])
+    _emit(args, results, [args.file], journey)
     return EXIT_OK
 
 
@@ -351,7 +358,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         raise _refuse(args, exc) from None
     finally:
         progress.close()
-    _emit(args, results, args.files)
+    _emit(args, results, args.files, journeys[0])
     return EXIT_OK
 
 
@@ -386,6 +393,7 @@ def cmd_render(args: argparse.Namespace) -> int:
             direction=args.direction,
             customers=args.customers,
             seed=args.seed,
+            lang=_lang(args, journey),
         )
     except RenderError as exc:
         _err(f"journeydsl render: error: {exc}")
@@ -596,7 +604,8 @@ def cmd_report(args: argparse.Namespace) -> int:
             fc = forecast(journey, None, customers=args.customers, seed=args.seed, progress=progress)
         finally:
             progress.close()
-    _write(args, args.output, build_report(journey, results, fc), [args.file])
+    report = build_report(journey, results, fc, lang=_lang(args, journey), ids=args.ids)
+    _write(args, args.output, report, [args.file])
     return EXIT_OK
 
 
@@ -763,11 +772,19 @@ def _add_run_options(p: argparse.ArgumentParser, *, output: bool = True) -> None
                         " (default 15_000_000_000, about 15 minutes on one core)")
     p.add_argument("--force", action="store_true",
                    help="run however long the estimate says it takes")
+    _add_lang_option(p)
+    p.add_argument("--ids", action="store_true",
+                   help="call arms, stages and touchpoints by their names instead of their labels")
     if output:
         p.add_argument("--format", "-f", choices=OUTPUT_FORMATS, default="table",
                        help="output format (default table)")
         p.add_argument("--output", "-o", metavar="PATH",
                        help="write to PATH instead of the terminal ('-': the terminal)")
+
+
+def _add_lang_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--lang", choices=("en", "ru", "bg"), default=None,
+                   help="language of the words and number formats (default: the file's 'language', else en)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -845,11 +862,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scenario", metavar="NAME", help="draw this scenario's journey")
     p.add_argument("--flows", action="store_true",
                    help="simulate and draw the forecast flows (customers per 1,000)")
-    p.add_argument("--direction", choices=("LR", "TB"), default="LR",
-                   help="left to right (default) or top to bottom")
+    p.add_argument("--direction", choices=("auto", "LR", "TB"), default="auto",
+                   help="auto (default): left to right unless that is over 2.5 times as wide as it is high, "
+                        "then top to bottom; LR or TB to choose")
     p.add_argument("--customers", "-n", type=_customers, metavar="N",
                    help="customers for --flows (default: the file's)")
     p.add_argument("--seed", type=_seed, default=0, metavar="S", help="random seed for --flows")
+    _add_lang_option(p)
     p.set_defaults(func=cmd_render)
 
     p = sub.add_parser("report", parents=[common], help="write a self-contained HTML report",

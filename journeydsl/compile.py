@@ -246,8 +246,9 @@ class _Compiler:
             return None
         if kind == "uniform" and (self.values or self.quantiles) and params["low"] > params["high"]:
             params["low"], params["high"] = params["high"], params["low"]  # two drawn ends crossed
+        units = [u for a in node.args if (u := _written_unit(a.quantity))] if measure == "time" else []
         try:
-            dist = Dist(kind=kind, span=node.span, **params)
+            dist = Dist(kind=kind, span=node.span, unit=units[0] if units else None, **params)
         except ValidationError as exc:
             self.bag.error(node.span, "E305", _pydantic_message(exc), _example_hint(kind, measure))
             return None
@@ -556,7 +557,7 @@ class _Compiler:
             elif isinstance(
                 it,
                 sx.CurrencySetting | sx.HorizonSetting | sx.DiscountSetting | sx.CustomersSetting
-                | sx.LtvWindowSetting,
+                | sx.LtvWindowSetting | sx.LanguageSetting,
             ):
                 self.setting(it, settings, seen_settings)
 
@@ -676,6 +677,18 @@ class _Compiler:
                 )
                 return
             out["customers"] = int(n)
+        elif isinstance(it, sx.LanguageSetting):
+            from journeydsl.i18n import LANGUAGES
+
+            code = it.code.text
+            if code not in LANGUAGES:
+                self.bag.error(
+                    it.code.span, "E300",
+                    f"unknown language '{code}' (expected one of {', '.join(LANGUAGES)})",
+                    did_you_mean(code, LANGUAGES) or "reports and maps are written in en, ru or bg",
+                )
+                return
+            out["language"] = code
         # currency was read up front
 
     def limited_days(self, d: sx.Duration | sx.Valued, what: str) -> float:
@@ -755,7 +768,8 @@ class _Compiler:
                 amount = self.money(p.money, p.kind)
                 period = None if p.every is None else self.days(p.every, what="period")
                 try:
-                    flow = CashFlow(amount=amount, period_days=period, span=p.span)
+                    flow = CashFlow(amount=amount, period_days=period, span=p.span,
+                                    unit=_written_unit(p.every))
                 except ValidationError:
                     continue  # the period was reported above
                 (revenue if p.kind == "revenue" else costs).append(flow)
@@ -775,7 +789,7 @@ class _Compiler:
                 if worth is None or per <= 0:
                     continue
                 purchases.append(
-                    Purchases(rate=rate, per_days=per, worth=worth, span=p.span)
+                    Purchases(rate=rate, per_days=per, worth=worth, span=p.span, unit=_written_unit(p.per))
                 )
         if touches:
             f["touches"] = tuple(touches)
@@ -868,6 +882,7 @@ class _Compiler:
             assert node.share is not None
             fields["rate"] = self.share(node.share, "rate")
             fields["period_days"] = self.days(node.per, what="period")
+            fields["unit"] = _written_unit(node.per)
             if node.after:
                 self.bag.error(
                     node.after[0].span, "E311", "a rate transition cannot have 'after'",
@@ -956,11 +971,13 @@ class _Compiler:
             elif isinstance(p, sx.WhenIn):
                 f["when"] = "in"
                 f["days"] = self.days(p.duration, positive=False, what="waiting time")
+                f["unit"] = _written_unit(p.duration)
                 if self.ref(p.stage, stage_names, "stage", "E201"):
                     f["stage"] = p.stage.text
             elif isinstance(p, sx.WhenEvery):
                 f["when"] = "every"
                 f["days"] = self.days(p.duration, what="period")
+                f["unit"] = _written_unit(p.duration)
                 if self.ref(p.stage, stage_names, "stage", "E201"):
                     f["stage"] = p.stage.text
             elif isinstance(p, sx.SendProp):
@@ -1449,3 +1466,9 @@ def load(path: str | Path) -> Journey:
     """Read, parse, compile and check a ``.journey`` file (raises :class:`JourneyError`)."""
     journey, _ = compile_source(read_source(path))
     return journey
+
+
+def _written_unit(node: object) -> str | None:
+    """The unit a duration was written in (``month`` in ``6 months``); None for a parameter or a range."""
+    unit = getattr(node, "unit", None) if isinstance(node, (sx.Duration, sx.Quantity)) else None
+    return unit if isinstance(unit, str) else None

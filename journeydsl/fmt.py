@@ -417,6 +417,7 @@ class _Printer:
         head = f"journey {j.name}{_label(j.label)}" if j.name else f"journey{_label(j.label)}"
         order = (
             sx.CurrencySetting, sx.HorizonSetting, sx.LtvWindowSetting, sx.DiscountSetting, sx.CustomersSetting,
+            sx.LanguageSetting,
         )
         settings = sorted(
             (it for it in j.items if isinstance(it, order)),
@@ -688,6 +689,8 @@ def _setting(it: sx.Setting) -> str:
         return f"horizon {_duration(it.duration)}"
     if isinstance(it, sx.LtvWindowSetting):
         return f"ltv window {_duration(it.duration)}"
+    if isinstance(it, sx.LanguageSetting):
+        return f"language {it.code.text}"
     if isinstance(it, sx.DiscountSetting):
         per = it.per or sx.Duration(None, "year")
         return f"discount {_share(it.rate)} per {_duration(per, bare_one=True)}"

@@ -21,6 +21,7 @@ Mermaid labels, so hostile names and labels cannot break the output.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import math
@@ -28,11 +29,14 @@ import re
 import shutil
 import subprocess
 import textwrap
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from journeydsl.fileio import CannotWrite, atomic_write, os_reason
+from journeydsl.i18n import N_, Lang, Np_, get_lang
 from journeydsl.model import DAYS, CashFlow, Dist, Journey, Stage, Transition, Trigger
 
 __all__ = [
@@ -63,6 +67,10 @@ INSTALL_HINT = (
 
 _DIRECTIONS = ("LR", "TB", "RL", "BT")
 
+#: With ``direction="auto"`` a map laid out left to right that is wider than this many times
+#: its height is laid out top to bottom instead (a slide or an A4 page holds it better).
+AUTO_ASPECT = 2.5
+
 
 class RenderError(Exception):
     """A map could not be drawn or written (Graphviz missing or failing, bad option)."""
@@ -73,12 +81,34 @@ class Flows:
     """A forecast to draw on the map.
 
     ``per_1000_edges`` maps ``(source, target)`` to the customers per 1,000
-    entering that travel that edge; ``stage_reach`` maps a stage name to the
-    share (a fraction) of entering customers that ever reach it.
+    entering that move from one stage to the other (by a transition or a
+    trigger's reroute); ``per_1000_triggers`` maps a trigger's name to the
+    customers per 1,000 it rerouted, so each arrow carries its own number;
+    ``stage_reach`` maps a stage name to the share (a fraction) of entering
+    customers that ever reach it.
     """
 
     per_1000_edges: dict[tuple[str, str], float] = field(default_factory=dict)
     stage_reach: dict[str, float] = field(default_factory=dict)
+    per_1000_triggers: dict[str, float] = field(default_factory=dict)
+
+    def transition(self, journey: Journey, t: Transition) -> float | None:
+        """Customers per 1,000 that take transition ``t`` itself: the moves from its source to its
+        target less those a trigger rerouted along the same pair (drawn on the trigger's arrow)."""
+        if t.key not in self.per_1000_edges:
+            return None
+        rerouted = sum(self.per_1000_triggers.get(tg.name, 0.0) for tg in journey.triggers
+                       if (tg.stage, tg.then_stage) == t.key)
+        return max(0.0, self.per_1000_edges[t.key] - rerouted)
+
+    def trigger(self, journey: Journey, tg: Trigger) -> float | None:
+        """Customers per 1,000 that trigger ``tg`` rerouted (None when not known)."""
+        if tg.name in self.per_1000_triggers:
+            return self.per_1000_triggers[tg.name]
+        key = (tg.stage, tg.then_stage)
+        if key in self.per_1000_edges and key not in {t.key for t in journey.transitions}:
+            return self.per_1000_edges[key]  # no trigger counts given: the pair's moves are all its own
+        return None
 
 
 # --- palette ---------------------------------------------------------------
@@ -97,11 +127,11 @@ class _Look:
 _TEXT = "#111827"
 _MUTED = "#374151"
 _LOOKS: dict[str, _Look] = {
-    "entry": _Look("#DBEAFE", "#1D4ED8", "ENTRY", "where customers start"),
-    "stage": _Look("#F8FAFC", "#475569", "", "a stage customers pass through"),
-    "goal": _Look("#DCFCE7", "#15803D", "GOAL", "reaching it counts as a conversion"),
-    "active": _Look("#CCFBF1", "#0F766E", "ACTIVE", "being in it counts as retained"),
-    "terminal": _Look("#E5E7EB", "#4B5563", "END", "the journey ends here"),
+    "entry": _Look("#DBEAFE", "#1D4ED8", N_("ENTRY"), N_("where customers start")),
+    "stage": _Look("#F8FAFC", "#475569", "", N_("a stage customers pass through")),
+    "goal": _Look("#DCFCE7", "#15803D", N_("GOAL"), N_("reaching it counts as a conversion")),
+    "active": _Look("#CCFBF1", "#0F766E", N_("ACTIVE"), N_("being in it counts as retained")),
+    "terminal": _Look("#E5E7EB", "#4B5563", N_("END"), N_("the journey ends here")),
 }
 _BRANCH_COLOR = "#475569"
 _RATE_COLOR = "#B45309"
@@ -135,67 +165,127 @@ def _primary_role(stage: Stage) -> str:
 
 
 # --- numbers and units, as a strategist writes them --------------------------
+#
+# The map's fixed words and number formats are the current language's (see
+# journeydsl.i18n); to_dot and to_mermaid set it for the time they draw.
+
+_LANG: ContextVar[Lang | None] = ContextVar("journeydsl_map_lang", default=None)
+
+
+def _lang() -> Lang:
+    return _LANG.get() or get_lang("en")
+
+
+def _t(message: str) -> str:
+    """A fixed word of the map in the current language."""
+    return _lang()._(message)
 
 
 def _num(x: float, digits: int = 2) -> str:
-    """A number without trailing zeros: 3, 2.5, 0.33."""
+    """A number without trailing zeros: 3, 2.5, 0.33 (in the language's format)."""
     r = round(x, digits)
-    if r == int(r):
-        return f"{int(r):,}"
-    return f"{r:,.{digits}f}".rstrip("0").rstrip(".")
+    places = 0
+    while places < digits and abs(r - round(r, places)) > 1e-12:
+        places += 1
+    return _lang().decimal(r, places)
 
 
 def _pct(share: float) -> str:
     """A fraction as a percentage: 0.3 -> '30%', 0.125 -> '12.5%', 0.0005 -> '0.05%'."""
     v = share * 100
-    return f"{_num(v, 1 if abs(v) >= 1 else 2)}%"
+    r = round(v, 1 if abs(v) >= 1 else 2)
+    places = 0
+    while places < 2 and abs(r - round(r, places)) > 1e-12:
+        places += 1
+    return _lang().percent(r / 100, places)
 
 
-def _unit_of(days: float) -> tuple[float, str] | None:
-    """``(count, unit)`` when ``days`` is a whole number of the largest fitting unit
-    (hours and minutes only for less than a day)."""
-    for unit in ("year", "quarter", "month", "week", "day", *(("hour", "minute") if days < 1 else ())):
+#: The unit words, singular and plural, as messages (the catalogues hold each language's forms).
+_UNIT_WORDS: dict[str, tuple[str, str]] = {
+    "minute": Np_("{n} minute", "{n} minutes"),
+    "hour": Np_("{n} hour", "{n} hours"),
+    "day": Np_("{n} day", "{n} days"),
+    "week": Np_("{n} week", "{n} weeks"),
+    "month": Np_("{n} month", "{n} months"),
+    "quarter": Np_("{n} quarter", "{n} quarters"),
+    "year": Np_("{n} year", "{n} years"),
+}
+_EVERY_ONE: dict[str, str] = {
+    "minute": N_("every minute"), "hour": N_("every hour"), "day": N_("every day"), "week": N_("every week"),
+    "month": N_("every month"), "quarter": N_("every quarter"), "year": N_("every year"),
+}
+_PER_ONE: dict[str, str] = {
+    "minute": N_("/minute"), "hour": N_("/hour"), "day": N_("/day"), "week": N_("/week"), "month": N_("/month"),
+    "quarter": N_("/quarter"), "year": N_("/year"),
+}
+
+
+def _unit_of(days: float, unit: str | None = None) -> tuple[float, str] | None:
+    """``(count, unit)``: in ``unit`` (the one the author wrote) when it gives a plain count,
+    else in the largest unit ``days`` is a whole number of (hours and minutes only for less than a day).
+
+    >>> _unit_of(365 / 2, "month"), _unit_of(365 / 2), _unit_of(14, "day"), _unit_of(14)
+    ((6, 'month'), (2, 'quarter'), (14, 'day'), (2, 'week'))
+    """
+    if unit in DAYS:
         n = days / DAYS[unit]
+        if n > 0 and abs(n * 100 - round(n * 100)) < 1e-6:
+            return (round(n) if abs(n - round(n)) < 1e-9 else n), unit
+    for u in ("year", "quarter", "month", "week", "day", *(("hour", "minute") if days < 1 else ())):
+        n = days / DAYS[u]
         if n >= 1 and abs(n - round(n)) < 1e-9:
-            return round(n), unit
+            return round(n), u
     return None
 
 
-def _duration(days: float) -> str:
-    """Days in the largest whole unit: 7 -> '1 week', 30.41.. -> '1 month', 2.5 -> '2.5 days'."""
-    u = _unit_of(days)
+def _count(n: float, unit: str) -> str:
+    """'1 week', '6 months', '2.5 days' in the current language."""
+    one, many = _UNIT_WORDS[unit]
+    return _lang().n_(one, many, n).format(n=_num(n, 2))
+
+
+def _duration(days: float, unit: str | None = None) -> str:
+    """Days in the author's unit, else the largest whole unit: 7 -> '1 week', 2.5 -> '2.5 days'."""
+    u = _unit_of(days, unit)
     if u is not None:
-        n, unit = u
-        return f"{_num(n)} {unit}{'' if n == 1 else 's'}"
-    return f"{_num(days, 1)} day{'' if days == 1 else 's'}"
+        return _count(*u)
+    return _count(round(days, 1), "day")
 
 
-def _per(period_days: float) -> str:
-    """A period as a rate suffix: '/month', ' per 2 weeks', ' per 10 days'."""
-    u = _unit_of(period_days)
+def _every(days: float, unit: str | None = None) -> str:
+    """'every month', 'every 6 months' (never 'every 2 quarters' for a period written in months)."""
+    u = _unit_of(days, unit)
     if u is not None and u[0] == 1:
-        return f"/{u[1]}"
-    return f" per {_duration(period_days)}"
+        return _t(_EVERY_ONE[u[1]])
+    return _t("every {duration}").format(duration=_duration(days, unit))
+
+
+def _per(period_days: float, unit: str | None = None) -> str:
+    """A period as a rate suffix: '/month', ' per 2 weeks', ' per 10 days'."""
+    u = _unit_of(period_days, unit)
+    if u is not None and u[0] == 1:
+        return _t(_PER_ONE[u[1]])
+    return _t(" per {duration}").format(duration=_duration(period_days, unit))
 
 
 def _dist_days(d: Dist) -> str:
     """A delay distribution in a few characters: '3 days', '~5 days', '7–14 days'."""
     if d.kind == "fixed":
-        return _duration(d.expected())
+        return _duration(d.expected(), d.unit)
     if d.kind == "uniform":
         p = d.params()
         low, high = p["low"], p["high"]
-        for unit in ("year", "quarter", "month", "week", "day"):
+        for unit in ((d.unit,) if d.unit in DAYS else ()) + ("year", "quarter", "month", "week", "day"):
             a, b = low / DAYS[unit], high / DAYS[unit]
             if a >= 1 and abs(a - round(a)) < 1e-9 and abs(b - round(b)) < 1e-9:
-                return f"{_num(a)}–{_num(b)} {unit}s"
-        return f"{_num(low, 1)}–{_num(high, 1)} days"
-    return f"~{_duration(d.expected())}"
+                return f"{_num(a)}–{_count(b, unit)}"
+        return f"{_num(low, 1)}–{_count(round(high, 1), 'day')}"
+    return f"~{_duration(d.expected(), d.unit)}"
 
 
 def _money(amount: float, currency: str | None) -> str:
-    text = _num(amount) if amount == int(amount) else f"{amount:,.2f}"
-    return f"{text} {currency}" if currency else text
+    places = 0 if amount == int(amount) else 2
+    return _lang().money(amount, currency or "", places)
 
 
 def _dist_money(d: Dist, currency: str | None) -> str:
@@ -207,8 +297,8 @@ def _dist_money(d: Dist, currency: str | None) -> str:
 def _cash(flow: CashFlow, currency: str | None) -> str:
     money = _money(flow.amount, currency)
     if flow.period_days is None:
-        return f"{money} on enter"
-    return f"{money}{_per(flow.period_days)}"
+        return _t("{money} on enter").format(money=money)
+    return f"{money}{_per(flow.period_days, flow.unit)}"
 
 
 # --- what the map says ---------------------------------------------------------
@@ -239,20 +329,31 @@ def _stage_lines(journey: Journey, stage: Stage, flows: Flows | None) -> list[st
     cur = journey.currency
     lines: list[str] = []
     if stage.entry is not None and len(journey.entries) > 1:
-        lines.append(f"{_pct(stage.entry)} of entries")
+        lines.append(_t("{share} of entries").format(share=_pct(stage.entry)))
     if stage.dwell is not None:
-        lines.append(f"stay {_dist_days(stage.dwell)}")
+        lines.append(_t("stay {duration}").format(duration=_dist_days(stage.dwell)))
     for r in stage.revenue:
-        lines.append(f"revenue {_cash(r, cur)}")
+        lines.append(_t("revenue {amount}").format(amount=_cash(r, cur)))
     for c in stage.costs:
-        lines.append(f"cost {_cash(c, cur)}")
+        lines.append(_t("cost {amount}").format(amount=_cash(c, cur)))
     for p in stage.purchases:
-        lines.append(f"{_num(p.rate)} purchases{_per(p.per_days)} × {_dist_money(p.worth, cur)}")
+        lines.append(_t("{n} purchases{per} × {worth}").format(n=_num(p.rate), per=_per(p.per_days, p.unit),
+                                                               worth=_dist_money(p.worth, cur)))
     for t in stage.touches:
-        lines.append(f"on enter: {_touch_text(journey, t)}")
+        lines.append(_t("on enter: {touchpoint}").format(touchpoint=_touch_text(journey, t)))
     if flows is not None and stage.name in flows.stage_reach:
-        lines.append(f"reached by {_pct(flows.stage_reach[stage.name])}")
+        lines.append(_reached_text(flows, stage))
     return lines
+
+
+def _badge(role: str) -> str:
+    """The role's word in the legend: ENTRY, GOAL, ... and STAGE for a plain stage."""
+    badge = _LOOKS[role].badge
+    return _t(badge) if badge else _t("STAGE")
+
+
+def _reached_text(flows: Flows, stage: Stage) -> str:
+    return _t("reached by {share}").format(share=_pct(flows.stage_reach[stage.name]))
 
 
 def _remainder(journey: Journey, t: Transition) -> float:
@@ -263,46 +364,49 @@ def _remainder(journey: Journey, t: Transition) -> float:
 def _edge_lines(journey: Journey, t: Transition) -> tuple[str, list[str]]:
     """The headline (share or rate) and the detail lines of a transition."""
     if t.uncertainty is not None and t.rate is not None and t.period_days is not None:
-        head = f"{t.uncertainty}{_per(t.period_days)}"
+        head = f"{t.uncertainty}{_per(t.period_days, t.unit)}"
     elif t.uncertainty is not None:
         head = t.uncertainty
     elif t.rate is not None and t.period_days is not None:
-        head = f"{_pct(t.rate)}{_per(t.period_days)}"
+        head = f"{_pct(t.rate)}{_per(t.period_days, t.unit)}"
     elif t.otherwise:
         rest = _remainder(journey, t)
-        head = f"rest {_pct(rest)}" if rest > 0 else "rest"
+        head = _t("rest {share}").format(share=_pct(rest)) if rest > 0 else _t("rest")
     else:
         head = _pct(t.share or 0.0)
     lines = []
     if t.after is not None:
-        lines.append(f"after {_dist_days(t.after)}")
+        lines.append(_t("after {duration}").format(duration=_dist_days(t.after)))
     if t.via is not None:
-        lines.append(f"via {_touch_text(journey, t.via)}")
+        lines.append(_t("via {touchpoint}").format(touchpoint=_touch_text(journey, t.via)))
     return head, lines
 
 
 def _trigger_lines(journey: Journey, tg: Trigger) -> tuple[str, str]:
     """The trigger's title and its rule: 'day 7: Trial nudge (email) → 30%'."""
     if tg.when == "enter":
-        when = "on enter"
+        when = _t("on enter")
     elif tg.when == "in":
         days = tg.days or 0.0
-        when = f"after {_duration(days)}" if 0 < days < 1 else f"day {_num(days, 1)}"
+        u = _unit_of(days, tg.unit)
+        if u is not None and (0 < days < 1 or (tg.unit not in (None, "day") and u[1] != "day")):
+            when = _t("after {duration}").format(duration=_count(*u))
+        else:
+            when = _t("day {n}").format(n=_num(days, 1))
     else:
-        every = _duration(tg.days or 0.0)
-        when = f"every {every[2:] if every.startswith('1 ') else every}"
+        when = _every(tg.days or 0.0, tg.unit)
         if tg.limit is not None:
-            when += f" (max {tg.limit})"
-    parts = [_touch_text(journey, tg.send) if tg.send else "no contact"]
+            when += " " + _t("(max {n})").format(n=tg.limit)
+    parts = [_touch_text(journey, tg.send) if tg.send else _t("no contact")]
     response = tg.response
     if response is None and tg.send is not None:
         with contextlib.suppress(KeyError):
             response = journey.touchpoint(tg.send).response
     if response is not None:
-        parts.append(f"{_pct(response)} respond")
+        parts.append(_t("{share} respond").format(share=_pct(response)))
     rule = f"{when}: {', '.join(parts)}"
     if tg.then_stage is not None:
-        share = _pct(tg.then_share) if tg.then_share is not None else "all"
+        share = _pct(tg.then_share) if tg.then_share is not None else _t("all")
         rule += f" → {share}"
     return _short(tg.title), rule
 
@@ -328,7 +432,7 @@ def _penwidth(value: float, top: float) -> float:
 
 
 def _flow_text(value: float) -> str:
-    return f"{_num(value, 0 if value >= 10 else 1)} per 1,000"
+    return _t("{n} per 1,000").format(n=_num(value, 0 if value >= 10 else 1))
 
 
 def _dot_id(name: str) -> str:
@@ -352,9 +456,31 @@ def _fresh_id(base: str, taken: set[str]) -> str:
 
 def _check_direction(direction: str) -> str:
     d = direction.upper()
+    if d == "AUTO":
+        return "LR"  # text output has no layout to measure; render() measures and may turn it
     if d not in _DIRECTIONS:
         raise RenderError(f"unknown direction '{direction}' (expected one of {', '.join(_DIRECTIONS)})")
     return d
+
+
+def _map_lang(journey: Journey, lang: str | Lang | None) -> Lang:
+    if isinstance(lang, Lang):
+        return lang
+    return get_lang(lang or journey.language)
+
+
+def _speaks(build: Callable[..., str]) -> Callable[..., str]:
+    """Run a map builder in the language its ``lang`` argument names (else the journey's)."""
+
+    @functools.wraps(build)
+    def wrapper(journey: Journey, **kwargs: Any) -> str:
+        token = _LANG.set(_map_lang(journey, kwargs.get("lang")))
+        try:
+            return build(journey, **kwargs)
+        finally:
+            _LANG.reset(token)
+
+    return wrapper
 
 
 # --- DOT -------------------------------------------------------------------
@@ -418,12 +544,13 @@ def _font(text: str, size: int | None = None, color: str | None = None, bold: bo
 def _dot_stage_label(journey: Journey, stage: Stage, flows: Flows | None) -> str:
     look = _LOOKS[_primary_role(stage)]
     rows: list[str] = []
-    badges = [_LOOKS[r].badge for r in _roles(stage)]
+    badges = [_t(_LOOKS[r].badge) for r in _roles(stage)]
     if badges:
         rows.append(_font(" · ".join(badges), 8, look.border, bold=True))
     rows.extend(_font(line, 12, _TEXT, bold=True) for line in _wrap(_short(stage.title)))
     for line in _stage_lines(journey, stage, flows):
-        color = _FLOW_COLOR if line.startswith("reached by") else _MUTED
+        reached = flows is not None and stage.name in flows.stage_reach and line == _reached_text(flows, stage)
+        color = _FLOW_COLOR if reached else _MUTED
         rows.append(_font(line, 9, color, bold=color == _FLOW_COLOR))
     return "<" + "<BR/>".join(rows) + ">"
 
@@ -467,20 +594,22 @@ def _legend_rows(journey: Journey, flows: Flows | None) -> list[tuple[str, str, 
     rows: list[tuple[str, str, str]] = []
     for role in ("entry", "stage", "goal", "active", "terminal"):
         if role == "stage" or role in used:
-            rows.append((f"role:{role}", "", _LOOKS[role].hint))
+            rows.append((f"role:{role}", "", _t(_LOOKS[role].hint)))
     # the samples are this journey's own first share and rate, so they read as on the map
     shares = [t for t in journey.transitions if t.share is not None]
     if any(t.kind == "branch" for t in journey.transitions):
         sample = _pct(shares[0].share or 0.0) if shares else "30%"
-        rows.append((sample, _BRANCH_COLOR, "share of customers leaving the stage that go this way"))
+        rows.append((sample, _BRANCH_COLOR, _t("share of customers leaving the stage that go this way")))
     rates = [t for t in journey.transitions if t.kind == "rate"]
     if rates:
         sample = _edge_lines(journey, rates[0])[0]
-        rows.append((sample, _RATE_COLOR, "chance of leaving this way within the period"))
+        rows.append((sample, _RATE_COLOR, _t("chance of leaving this way within the period")))
     if journey.triggers:
-        rows.append(("╌╌▶", _TRIGGER_COLOR, "automation trigger (dashed: reroutes responders)"))
+        meaning = (_t("automation trigger (dashed: reroutes responders)") if flows is None
+                   else _t("automation trigger (dashed: reroutes responders; its own number per 1,000)"))
+        rows.append(("╌╌▶", _TRIGGER_COLOR, meaning))
     if flows is not None:
-        rows.append(("━━▶", _BRANCH_COLOR, "wider line: more customers per 1,000 entering"))
+        rows.append(("━━▶", _BRANCH_COLOR, _t("wider line: more customers per 1,000 entering")))
     return rows
 
 
@@ -490,7 +619,7 @@ def _dot_legend(journey: Journey, flows: Flows | None) -> str:
         if sample.startswith("role:"):
             role = sample[5:]
             look = _LOOKS[role]
-            name = look.badge or "STAGE"
+            name = _badge(role)
             cell = (
                 f'<TD BGCOLOR="{look.fill}" COLOR="{look.border}" BORDER="1" STYLE="rounded">'
                 f"{_font(name, 8, look.border, bold=True)}</TD>"
@@ -500,19 +629,21 @@ def _dot_legend(journey: Journey, flows: Flows | None) -> str:
         trs.append(f'<TR>{cell}<TD ALIGN="LEFT" BORDER="0">{_font(meaning, 8, _MUTED)}</TD></TR>')
     table = (
         '<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="3" CELLPADDING="3">'
-        f'<TR><TD COLSPAN="2" ALIGN="LEFT">{_font("Legend", 9, _TEXT, bold=True)}</TD></TR>'
+        f'<TR><TD COLSPAN="2" ALIGN="LEFT">{_font(_t("Legend"), 9, _TEXT, bold=True)}</TD></TR>'
         + "".join(trs)
         + "</TABLE>"
     )
     return f"<{table}>"
 
 
+@_speaks
 def to_dot(
     journey: Journey,
     *,
     flows: Flows | None = None,
     direction: str = "LR",
     title: str | None = None,
+    lang: str | Lang | None = None,
 ) -> str:
     """The journey map as Graphviz DOT text (deterministic for the same input).
 
@@ -572,39 +703,50 @@ def to_dot(
             "    graph "
             + _attrs(
                 [
-                    ("label", "<" + _font(_short(phase), 11, _MUTED, bold=True) + ">"),
+                    ("label", '""'),
                     ("style", '"rounded,filled"'),
                     ("fillcolor", _q(_CLUSTER_FILL)),
                     ("color", _q(_CLUSTER_BORDER)),
-                    ("labeljust", "l"),
-                    ("margin", "14"),
+                    ("margin", "10"),
                 ]
             )
             + ";"
         )
+        # The phase's title is a node of its own in the cluster, not the cluster's label:
+        # Graphviz routes edges around nodes but draws them straight through cluster labels.
+        title_id = _fresh_id(f"phase title {i}", ids)
+        out.append(
+            f"    {_q(title_id)} "
+            + _attrs([("label", "<" + _font(_short(phase), 11, _MUTED, bold=True) + ">"), ("shape", "plaintext"),
+                      ("margin", '"0.04,0.02"'), ("height", "0.2")])
+            + ";"
+        )
         out.extend(_dot_stage(journey, s, flows, "    ") for s in members)
+        out.append(f"    {{ rank=same; {_q(title_id)}; {_q(_dot_id(members[0].name))}; }}")
         out.append("  }")
+        # title first in its rank: above the first stage left to right, left of it top to bottom
+        out.append(f"  {_q(title_id)} -> {_q(_dot_id(members[0].name))} [style=invis, minlen=0];")
     for s in journey.stages:
         if s.phase is None:
             out.append(_dot_stage(journey, s, flows, "  "))
 
     per_edge = flows.per_1000_edges if flows is not None else {}
     top = max(per_edge.values(), default=0.0)
-    keys = {t.key for t in journey.transitions}
     for t in journey.transitions:
         head, lines = _edge_lines(journey, t)
         color = _RATE_COLOR if t.kind == "rate" else _BRANCH_COLOR
-        extra = _flow_text(per_edge[t.key]) if t.key in per_edge else None
+        value = flows.transition(journey, t) if flows is not None else None
+        extra = _flow_text(value) if value is not None else None
         pairs = [("label", _dot_edge_label(head, lines, color, extra)), ("color", _q(color))]
-        if t.key in per_edge:
-            pairs.append(("penwidth", str(_penwidth(per_edge[t.key], top))))
+        if value is not None:
+            pairs.append(("penwidth", str(_penwidth(value, top))))
         out.append(f"  {_q(_dot_id(t.source))} -> {_q(_dot_id(t.target))} {_attrs(pairs)};")
 
     for tg in journey.triggers:
         name, rule = _trigger_lines(journey, tg)
         if tg.then_stage is not None:
-            key = (tg.stage, tg.then_stage)
-            extra = _flow_text(per_edge[key]) if key in per_edge and key not in keys else None
+            value = flows.trigger(journey, tg) if flows is not None else None
+            extra = _flow_text(value) if value is not None else None
             pairs = [
                 ("label", _dot_edge_label(name, [rule], _TRIGGER_COLOR, extra)),
                 ("color", _q(_TRIGGER_COLOR)),
@@ -612,8 +754,8 @@ def to_dot(
                 ("arrowhead", "vee"),
                 ("constraint", "false"),
             ]
-            if extra is not None:
-                pairs.append(("penwidth", str(_penwidth(per_edge[key], top))))
+            if value is not None:
+                pairs.append(("penwidth", str(_penwidth(value, top))))
             out.append(f"  {_q(_dot_id(tg.stage))} -> {_q(_dot_id(tg.then_stage))} {_attrs(pairs)};")
         else:
             note = _fresh_id(_dot_id(f"trigger {tg.name}"), ids)
@@ -718,12 +860,14 @@ _MM_SHAPES = {
 }
 
 
+@_speaks
 def to_mermaid(
     journey: Journey,
     *,
     flows: Flows | None = None,
     direction: str = "LR",
     title: str | None = None,
+    lang: str | Lang | None = None,
 ) -> str:
     """The journey map as a Mermaid flowchart (deterministic for the same input).
 
@@ -747,7 +891,7 @@ def to_mermaid(
     def node(stage: Stage, indent: str) -> str:
         role = _primary_role(stage)
         opening, closing = _MM_SHAPES[role]
-        badges = [_LOOKS[r].badge for r in _roles(stage)]
+        badges = [_t(_LOOKS[r].badge) for r in _roles(stage)]
         lines = ([" · ".join(badges)] if badges else []) + [_short(stage.title)]
         lines += _stage_lines(journey, stage, flows)
         return f"{indent}{ids[stage.name]}{opening}{_mm_label(lines)}{closing}"
@@ -764,7 +908,6 @@ def to_mermaid(
 
     per_edge = flows.per_1000_edges if flows is not None else {}
     top = max(per_edge.values(), default=0.0)
-    keys = {t.key for t in journey.transitions}
     link_styles: list[str] = []
     link = 0
 
@@ -776,23 +919,24 @@ def to_mermaid(
 
     for t in journey.transitions:
         head, lines = _edge_lines(journey, t)
-        if t.key in per_edge:
-            lines = [*lines, _flow_text(per_edge[t.key])]
-        arrow = "==>" if t.key in per_edge else "-->"
+        value = flows.transition(journey, t) if flows is not None else None
+        if value is not None:
+            lines = [*lines, _flow_text(value)]
+        arrow = "==>" if value is not None else "-->"
         out.append(f"  {ref(t.source)} {arrow}|{_mm_label([head, *lines])}| {ref(t.target)}")
         style = f"stroke:{_RATE_COLOR if t.kind == 'rate' else _BRANCH_COLOR}"
-        if t.key in per_edge:
-            style += f",stroke-width:{_penwidth(per_edge[t.key], top)}px"
+        if value is not None:
+            style += f",stroke-width:{_penwidth(value, top)}px"
         link_styles.append(f"  linkStyle {link} {style}")
         link += 1
 
     for i, tg in enumerate(journey.triggers):
         name, rule = _trigger_lines(journey, tg)
         if tg.then_stage is not None:
-            key = (tg.stage, tg.then_stage)
             lines = [f"⚡ {name}", rule]
-            if key in per_edge and key not in keys:
-                lines.append(_flow_text(per_edge[key]))
+            value = flows.trigger(journey, tg) if flows is not None else None
+            if value is not None:
+                lines.append(_flow_text(value))
             out.append(f"  {ref(tg.stage)} -.->|{_mm_label(lines)}| {ref(tg.then_stage)}")
         else:
             note = _mm_id("tg", tg.name, i)
@@ -803,12 +947,12 @@ def to_mermaid(
         link += 1
 
     legend = [
-        (f"lg_{role}", _MM_SHAPES[role], [_LOOKS[role].badge or "STAGE", _LOOKS[role].hint], role)
+        (f"lg_{role}", _MM_SHAPES[role], [_badge(role), _t(_LOOKS[role].hint)], role)
         for role, _s, _m in (
             (r[5:], c, m) for r, c, m in _legend_rows(journey, flows) if r.startswith("role:")
         )
     ]
-    out.append('  subgraph legend["Legend"]')
+    out.append(f"  subgraph legend[{_mm_label([_t('Legend')])}]")
     out.append("    direction TB")
     for lid, (opening, closing), lines, _role in legend:
         out.append(f"    {lid}{opening}{_mm_label(lines)}{closing}")
@@ -818,7 +962,7 @@ def to_mermaid(
         if not sample.startswith("role:")
     ]
     if arrows:
-        out.append(f"    lg_arrows[{_mm_label(['ARROWS', *arrows])}]")
+        out.append(f"    lg_arrows[{_mm_label([_t('ARROWS'), *arrows])}]")
     out.append("  end")
 
     for role, look in _LOOKS.items():
@@ -865,6 +1009,14 @@ def _graphviz(dot_text: str, fmt: str) -> bytes:
     return done.stdout
 
 
+def _aspect(svg: bytes) -> float:
+    """Width over height of a Graphviz SVG (from its ``viewBox``)."""
+    m = re.search(rb'viewBox="[-\d.]+ [-\d.]+ ([\d.]+) ([\d.]+)"', svg)
+    if not m or float(m.group(2)) <= 0:
+        return 1.0
+    return float(m.group(1)) / float(m.group(2))
+
+
 def render(
     journey: Journey,
     path: str | Path | None = None,
@@ -873,8 +1025,13 @@ def render(
     flows: Flows | None = None,
     direction: str = "LR",
     title: str | None = None,
+    lang: str | Lang | None = None,
 ) -> bytes | str:
     """Draw the journey map as ``svg`` or ``png`` (bytes, via Graphviz) or ``dot`` or ``mermaid`` (text).
+
+    ``direction="auto"`` lays an SVG or PNG out left to right unless that comes out wider than
+    :data:`AUTO_ASPECT` times its height, then top to bottom (DOT and Mermaid text: left to right).
+    ``lang`` (``en``, ``ru``, ``bg``; default the journey's ``language``) picks the map's fixed words.
 
     When ``path`` is given the result is also written there atomically: the
     file is replaced whole or left untouched. Raises :class:`RenderError` for
@@ -888,9 +1045,15 @@ def render(
         raise RenderError(f"unknown format '{format}' (expected one of {', '.join(FORMATS)})")
     result: bytes | str
     if fmt == "mermaid":
-        result = to_mermaid(journey, flows=flows, direction=direction, title=title)
+        result = to_mermaid(journey, flows=flows, direction=direction, title=title, lang=lang)
     else:
-        text = to_dot(journey, flows=flows, direction=direction, title=title)
+        text = to_dot(journey, flows=flows, direction=direction, title=title, lang=lang)
+        if fmt != "dot" and direction.upper() == "AUTO":
+            svg = _graphviz(text, "svg")
+            if _aspect(svg) > AUTO_ASPECT:
+                text = to_dot(journey, flows=flows, direction="TB", title=title, lang=lang)
+            elif fmt == "svg":
+                result = svg
         result = text if fmt == "dot" else _graphviz(text, fmt)
     if path is not None:
         data = result.encode("utf-8") if isinstance(result, str) else result

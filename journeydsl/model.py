@@ -67,6 +67,12 @@ def _span_field() -> Any:
     return Field(default=None, exclude=True, repr=False)
 
 
+def _unit_field() -> Any:
+    """The unit a duration was written in ('month' in 'every 6 months'), so that maps say it the
+    author's way; for display only (not dumped: the days are what count)."""
+    return Field(default=None, exclude=True, repr=False)
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
@@ -102,6 +108,7 @@ class Dist(_Model):
     scale: float | None = None
     low: float | None = None
     high: float | None = None
+    unit: str | None = _unit_field()
     span: Span | None = _span_field()
 
     @model_validator(mode="after")
@@ -179,6 +186,7 @@ class CashFlow(_Model):
 
     amount: float
     period_days: float | None = Field(default=None, gt=0)
+    unit: str | None = _unit_field()
     span: Span | None = _span_field()
 
 
@@ -188,6 +196,7 @@ class Purchases(_Model):
     rate: float = Field(ge=0)
     per_days: float = Field(gt=0)
     worth: Dist
+    unit: str | None = _unit_field()
     span: Span | None = _span_field()
 
     @property
@@ -239,6 +248,7 @@ class Transition(_Model):
     period_days: float | None = None
     after: Dist | None = None
     via: str | None = None
+    unit: str | None = _unit_field()
     span: Span | None = _span_field()
     # the share or rate as written when it is uncertain (``25% ± 5%``, ``close = 25% ± 5%``), for maps
     uncertainty: str | None = Field(default=None, exclude=True, repr=False)
@@ -305,6 +315,7 @@ class Trigger(_Model):
     then_share: float | None = None
     then_stage: str | None = None
     limit: int | None = None
+    unit: str | None = _unit_field()
     span: Span | None = _span_field()
 
     @property
@@ -400,6 +411,7 @@ class TriggerPatch(_Model):
     then_share: float | None = None
     then_stage: str | None = None
     limit: int | None = None
+    unit: str | None = _unit_field()
     span: Span | None = _span_field()
 
 
@@ -514,6 +526,7 @@ class Journey(_Model):
     currency: str | None = None
     horizon_days: float = DEFAULT_HORIZON_DAYS
     ltv_window_days: float | None = None  # how long LTV follows each converter (None: the horizon)
+    language: str | None = None  # the language of reports and maps ('en', 'ru', 'bg'; None: English)
     discount: float = 0.0
     customers: int = DEFAULT_CUSTOMERS
     phases: tuple[str, ...] = ()

@@ -28,6 +28,7 @@ __all__ = [
     "FlagProp",
     "HorizonSetting",
     "JourneyNode",
+    "LanguageSetting",
     "LimitProp",
     "LtvWindowSetting",
     "Money",
@@ -221,6 +222,14 @@ class DiscountSetting:
 @dataclass(frozen=True, slots=True)
 class CustomersSetting:
     count: Number
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LanguageSetting:
+    """``language ru``: the language reports and maps are written in."""
+
+    code: Name
     span: Span | None = None
 
 
@@ -547,7 +556,9 @@ class TargetsNode:
     span: Span | None = None
 
 
-Setting: TypeAlias = CurrencySetting | HorizonSetting | DiscountSetting | CustomersSetting | LtvWindowSetting
+Setting: TypeAlias = (
+    CurrencySetting | HorizonSetting | DiscountSetting | CustomersSetting | LtvWindowSetting | LanguageSetting
+)
 BodyItem: TypeAlias = (
     Setting
     | PhaseNode

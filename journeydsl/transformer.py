@@ -233,6 +233,10 @@ class ToSyntax(Transformer[Token, Any]):
     def ltv_window_setting(self, meta: Any, children: list[Any]) -> sx.LtvWindowSetting:
         return sx.LtvWindowSetting(_nodes(children)[0], _span(meta))
 
+    def language_setting(self, meta: Any, children: list[Any]) -> sx.LanguageSetting:
+        tok = _tokens(children, "NAME")[0]
+        return sx.LanguageSetting(sx.Name(str(tok), _tok_span(tok)), _span(meta))
+
     def customers_setting(self, meta: Any, children: list[Any]) -> sx.CustomersSetting:
         tok = _tokens(children, "NUMBER")[0]
         return sx.CustomersSetting(sx.Number(number_value(str(tok)), _tok_span(tok)), _span(meta))

@@ -158,8 +158,10 @@ def test_simulate_table_is_for_people(capsys: pytest.CaptureFixture[str], small:
     assert code == 0
     assert out.startswith("Small funnel — 4,000 customers, seed 1, horizon 365 days")
     assert "Conversion rate" in out and "%" in out and "EUR" in out
-    assert "Versus baseline" in out and "better_landing" in out
+    assert "Versus baseline" in out and "Better landing page" in out and "better_landing" not in out
     assert "Ranked by value per customer" in out
+    ids = run(capsys, "simulate", str(small), "--seed", "1", "--ids")[1]
+    assert "better_landing" in ids and "Better landing page" not in ids
 
 
 def test_simulate_no_scenarios_and_picking_one(capsys: pytest.CaptureFixture[str], small: Path) -> None:
@@ -178,7 +180,9 @@ def test_simulate_csv_and_markdown(capsys: pytest.CaptureFixture[str], small: Pa
     assert [r["scenario"] for r in conv] == ["baseline", "better_landing"]
     assert 0.1 < float(conv[0]["mean"]) < 0.3 and float(conv[0]["ci_low"]) < float(conv[0]["mean"])
     md = run(capsys, "simulate", str(small), "-f", "markdown")[1]
-    assert "| figure | baseline | better_landing |" in md
+    assert "| figure | Baseline | Better landing page |" in md
+    md_ids = run(capsys, "simulate", str(small), "-f", "markdown", "--ids")[1]
+    assert "| figure | baseline | better_landing |" in md_ids
 
 
 def test_simulate_output_file_is_written_whole(capsys: pytest.CaptureFixture[str], small: Path, tmp_path: Path) -> None:
@@ -214,7 +218,9 @@ def test_simulate_exact(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> N
     assert data["revenue_on_enter_per_customer"] == pytest.approx(50.0)
     # every scenario gets its own exact answer, side by side in the table
     code, out, _ = run(capsys, "simulate", str(SAAS), "--exact")
-    assert code == 0 and "baseline" in out and "faster_demo" in out and "Conversion rate" in out
+    assert code == 0 and "Baseline" in out and "Conversion rate" in out and "faster_demo" not in out
+    code, out, _ = run(capsys, "simulate", str(SAAS), "--exact", "--ids")
+    assert code == 0 and "baseline" in out and "faster_demo" in out
     loop = tmp_path / "loop.journey"
     loop.write_text(
         'journey "loop" {\n    stage a { entry; active; dwell 1 day }\n    stage b { active; dwell 1 day }\n'
@@ -222,7 +228,7 @@ def test_simulate_exact(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> N
         encoding="utf-8",
     )
     code, out, _ = run(capsys, "simulate", str(loop), "--exact")
-    assert code == 0 and "no exact answer for 'baseline'" in out
+    assert code == 0 and "no exact answer for 'Baseline'" in out
     assert "run without --exact to simulate it" in out
 
 

@@ -152,3 +152,136 @@ def test_report_renders_in_headless_chromium(hostile_html: str, tmp_path: Path) 
     assert len(data) > 50_000
     width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
     assert (width, height) == (1200, 2400)
+
+
+# --- layout in a real browser: nothing wider than the page, no text over text -----------------
+
+#: Nine arms with long labels, segments and phases: the layout a five-arm channel test broke.
+MANY_ARMS = """
+journey "Channel test with many arms and rather long labels for every one of them" {
+    currency EUR
+    phase "Acquisition" { stage visitor "Visitor from a paid campaign" { entry; touch ads on enter } }
+    phase "Retention" { stage buyer "Paying customer" { goal; active; revenue 20 EUR every month } }
+    stage lost "Lost" { terminal }
+    touchpoint ads "Paid social" { channel social; cost 1 EUR }
+    touchpoint sms "SMS reminder" { channel sms; cost 0.05 EUR; response 10% }
+    visitor -> buyer 20%
+    visitor -> lost otherwise
+    buyer -> lost 10% per month
+    trigger nudge "Nudge" { when in visitor for 1 day; send sms; then 20% -> buyer }
+    segment young "Young customers" 40% { visitor -> buyer 30% }
+""" + "".join(
+    f'    scenario arm{i} "Arm {i}: a channel mix with a long descriptive name" '
+    f"{{ touchpoint ads {{ cost {1 + i / 10:g} EUR }} }}\n" for i in range(1, 9)
+) + "}\n"
+
+_CHECK_LAYOUT = """
+<script>
+window.addEventListener('load', () => {
+  const W = document.documentElement.clientWidth;
+  const problems = [];
+  if (document.documentElement.scrollWidth > W + 1)
+    problems.push('the page scrolls sideways: ' + document.documentElement.scrollWidth + ' > ' + W);
+  for (const el of document.body.querySelectorAll('*')) {
+    if (el.closest('.scroll, .mapbox, .figure')) continue;   // inside a box that scrolls on its own
+    const r = el.getBoundingClientRect();
+    if (r.width && (r.right > W + 1 || r.left < -1))
+      problems.push('wider than the page: <' + el.tagName.toLowerCase() + ' class=' + el.className + '> '
+                    + Math.round(r.left) + '..' + Math.round(r.right));
+  }
+  const boxes = [];
+  for (const el of document.querySelectorAll('h1,h2,h3,p,th,td,dt,dd,li,label,nav a,footer')) {
+    const r = el.getBoundingClientRect();
+    if (r.width > 0 && r.height > 0 && getComputedStyle(el).visibility !== 'hidden') boxes.push([el, r]);
+  }
+  for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+    const [a, ra] = boxes[i], [b, rb] = boxes[j];
+    if (a.contains(b) || b.contains(a)) continue;
+    const w = Math.min(ra.right, rb.right) - Math.max(ra.left, rb.left);
+    const h = Math.min(ra.bottom, rb.bottom) - Math.max(ra.top, rb.top);
+    if (w > 2 && h > 2) problems.push('text over text: "' + a.textContent.slice(0, 40) + '" / "'
+                                      + b.textContent.slice(0, 40) + '"');
+  }
+  document.body.setAttribute('data-layout', JSON.stringify(problems.slice(0, 20)));
+});
+</script>
+"""
+
+
+def _browser_or_skip() -> str:
+    browser = _chromium()
+    if browser is None:
+        if os.environ.get("CI"):
+            pytest.fail("Chromium is missing in CI: .ci/run installs Debian's 'chromium'")
+        pytest.skip("Chromium is not installed (apt-get install chromium); CI runs this test")
+    return browser
+
+
+def _run_browser(browser: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync",
+         "--disable-background-networking", "--disable-component-update", f"--user-data-dir={tmp_path / 'p'}",
+         *args],
+        capture_output=True, text=True, timeout=180, check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def many_arms_html() -> str:
+    journey = loads(MANY_ARMS, "many.journey")
+    return build_report(journey, simulate(journey, customers=2000, seed=1, scenarios=None))
+
+
+def test_nine_arms_fit_the_report(many_arms_html: str) -> None:
+    kpis = many_arms_html[many_arms_html.index('<section id="kpis">'):many_arms_html.index('<section id="scenarios">')]
+    assert '<div class="scroll"><table class="wide">' in kpis  # figures as rows, arms as columns, scrolls sideways
+    assert kpis.count("<th>") == 10
+    for section in ("stages", "touchpoints", "triggers", "phases"):  # a tab per arm, switched by CSS alone
+        start = many_arms_html.index(f'<section id="{section}">')
+        body = many_arms_html[start:many_arms_html.index("</section>", start)]
+        assert body.count(f'name="tabs-{section}"') == 9, section
+    assert "Young customers" in many_arms_html and "Other customers" in many_arms_html
+
+
+@pytest.mark.parametrize("width", [1280, 820])
+def test_report_layout_has_no_overflow_or_overlap(many_arms_html: str, hostile_html: str, tmp_path: Path,
+                                                   width: int) -> None:
+    browser = _browser_or_skip()
+    for name, html in (("many", many_arms_html), ("hostile", hostile_html)):
+        page = tmp_path / f"{name}.html"
+        page.write_text(html.replace("</body>", _CHECK_LAYOUT + "</body>"), encoding="utf-8")
+        proc = _run_browser(browser, tmp_path, f"--window-size={width},1000", "--virtual-time-budget=10000",
+                            "--dump-dom", page.as_uri())
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        found = re.search(r'data-layout="([^"]*)"', proc.stdout)
+        assert found, "the layout check did not run"
+        import html as htmllib
+        import json
+
+        assert json.loads(htmllib.unescape(found.group(1))) == [], name
+
+
+def test_report_prints_on_a4_landscape(many_arms_html: str, tmp_path: Path) -> None:
+    browser = _browser_or_skip()
+    page = tmp_path / "many.html"
+    page.write_text(many_arms_html, encoding="utf-8")
+    pdf = tmp_path / "many.pdf"
+    proc = _run_browser(browser, tmp_path, "--no-pdf-header-footer", f"--print-to-pdf={pdf}", page.as_uri())
+    assert proc.returncode == 0 and pdf.exists(), proc.stderr[-2000:]
+    data = pdf.read_bytes()
+    found = re.findall(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", data)
+    boxes = {tuple(round(float(v)) for v in m) for m in found}
+    assert boxes == {(842, 595)}, boxes  # A4 landscape in points, every page
+    pages = len(re.findall(rb"/Type\s*/Page\b", data))
+    assert 3 <= pages <= 40, pages
+
+
+def test_report_calls_things_by_their_labels_or_with_ids_by_their_names() -> None:
+    journey = loads(MANY_ARMS, "many.journey")
+    results = simulate(journey, customers=500, seed=1, scenarios=["arm1"])
+    page = build_report(journey, results)
+    assert "Arm 1: a channel mix" in page and "Visitor from a paid campaign" in page
+    assert ">arm1<" not in page.replace("<code>arm1</code>", "")
+    with_ids = build_report(journey, results, ids=True)
+    stages = with_ids[with_ids.index('<section id="stages">'):with_ids.index('<section id="phases">')]
+    assert "<td>visitor</td>" in stages and "Visitor from a paid campaign" not in stages

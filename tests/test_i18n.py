@@ -1,0 +1,281 @@
+"""Languages: the catalogues, the number formats, the 'language' setting, golden outputs per
+language, and a Russian report whose fixed words are all Russian.
+
+Golden files live in ``tests/golden/report/`` (``NAME.LANG.txt``, ``.md``, ``.dot``);
+regenerate them after a deliberate change with::
+
+    JOURNEYDSL_REGEN=1 python -m pytest tests/test_i18n.py -q -p no:cacheprovider
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from journeydsl.api import loads, simulate
+from journeydsl.htmlreport import build_report
+from journeydsl.i18n import LANGUAGES, get_lang
+from journeydsl.i18n.__main__ import messages, problems
+from journeydsl.maps import to_dot, to_mermaid
+from journeydsl.report import format_markdown, format_table
+
+GOLDEN = Path(__file__).parent / "golden" / "report"
+REGEN = os.environ.get("JOURNEYDSL_REGEN") == "1"
+
+SHOP = """
+journey "Магазин: повторные покупки" {
+    currency RUB
+    language ru
+    horizon 1 year
+    phase "Привлечение" {
+        stage visitor "Посетитель" { entry; touch ads on enter }
+    }
+    phase "Удержание" {
+        stage buyer "Покупатель" { goal; active; revenue 1_500 RUB every month }
+    }
+    stage sleeping "Уснувший клиент" { }
+    stage lost "Ушёл" { terminal }
+    touchpoint ads "Реклама" { channel paid_social; cost 30 RUB }
+    touchpoint sms "СМС-напоминание" { channel sms; cost 3 RUB; response 20% }
+    visitor -> buyer 30%
+    visitor -> lost otherwise
+    buyer -> sleeping 10% per month
+    sleeping -> buyer 5% per month
+    sleeping -> lost 20% per month
+    trigger wake "Разбудить" {
+        every 6 months in sleeping
+        send sms
+        then 50% -> buyer
+    }
+    segment loyal "Постоянные" 30% { visitor -> buyer 60% }
+    scenario sms_more "Чаще СМС" { trigger wake { every 2 weeks in sleeping } }
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def shop() -> object:
+    return loads(SHOP, "shop.journey")
+
+
+@pytest.fixture(scope="module")
+def shop_data(shop: object) -> dict:
+    return simulate(shop, customers=3000, seed=2, scenarios=None).to_dict()  # type: ignore[arg-type]
+
+
+# --- catalogues -----------------------------------------------------------
+
+#: Messages that read the same in every language.
+SAME = {"CAC", "LTV", "LTV : CAC", "seed {seed}", "{n} per 1,000"}
+
+
+def test_every_message_is_translated_and_compiled() -> None:
+    assert problems() == []
+
+
+@pytest.mark.parametrize("code", ["ru", "bg"])
+def test_the_installed_catalogue_has_every_message(code: str) -> None:
+    """What the installed package reads (the .mo), not the .po: every message comes back translated."""
+    lang = get_lang(code)
+    for msg in messages():
+        if isinstance(msg, tuple):
+            assert lang.n_(*msg, 5) != msg[1] or msg[1] in SAME, msg
+        elif msg not in SAME and msg.strip():
+            assert lang._(msg) != msg, msg
+
+
+def test_plural_forms() -> None:
+    ru, bg = get_lang("ru"), get_lang("bg")
+    forms = [ru.n_("{n} day", "{n} days", n).format(n=n) for n in (1, 2, 5, 21, 2.5)]
+    assert forms == ["1 день", "2 дня", "5 дней", "21 день", "2.5 дня"]
+    assert [bg.n_("{n} month", "{n} months", n).format(n=n) for n in (1, 6)] == ["1 месец", "6 месеца"]
+
+
+def test_number_formats_follow_the_language() -> None:
+    nbsp = "\xa0"
+    ru, bg, en = get_lang("ru"), get_lang("bg"), get_lang("en")
+    assert ru.money(1234.5, "RUB", 1) == f"1{nbsp}234,5{nbsp}₽"
+    assert ru.percent(0.123, 1) == f"12,3{nbsp}%"
+    assert bg.money(1234.5, "EUR", 2) == f"1{nbsp}234,50{nbsp}€"
+    assert en.money(-1234.5, "EUR", 2) == "-€1,234.50"
+    assert en.money(5, "RUB", 0) == f"RUB{nbsp}5"
+    assert en.decimal(1234567.891, -3) == "1,235,000"
+    for lang in (ru, bg, en):
+        assert "e" not in lang.money(5.3e-15, "EUR", 2).lower().replace("eur", "")
+
+
+def test_unknown_language_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown language 'de'"):
+        get_lang("de")
+
+
+# --- the 'language' setting -------------------------------------------------
+
+
+def test_language_setting_is_read_formatted_and_checked(tmp_path: Path) -> None:
+    from journeydsl.cli import main
+    from journeydsl.fmt import format_source
+
+    assert loads(SHOP).language == "ru"
+    assert "    language ru\n" in format_source(SHOP.replace("language ru", "language    ru"))
+    bad = tmp_path / "bad.journey"
+    bad.write_text(SHOP.replace("language ru", "language russian"), encoding="utf-8")
+    assert main(["check", str(bad)]) == 1
+
+
+def test_language_setting_error_points_at_the_word(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    from journeydsl.cli import main
+
+    bad = tmp_path / "bad.journey"
+    bad.write_text(SHOP.replace("language ru", "language rus"), encoding="utf-8")
+    assert main(["check", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert "unknown language 'rus' (expected one of en, ru, bg)" in err
+    assert "did you mean 'ru'?" in err and "^^^" in err and "Traceback" not in err
+
+
+def test_lang_option_beats_the_setting(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    from journeydsl.cli import main
+
+    path = tmp_path / "shop.journey"
+    path.write_text(SHOP, encoding="utf-8")
+    assert main(["simulate", str(path), "-n", "500", "-q"]) == 0
+    assert "Конверсия" in capsys.readouterr().out
+    assert main(["simulate", str(path), "-n", "500", "-q", "--lang", "en"]) == 0
+    assert "Conversion rate" in capsys.readouterr().out
+    assert main(["simulate", str(path), "-n", "500", "-q", "--lang", "bg"]) == 0
+    assert "Конверсия" in (out := capsys.readouterr().out) and "Приходи на клиент" in out
+
+
+# --- maps keep the author's unit ----------------------------------------------
+
+
+def test_every_six_months_stays_months(shop: object) -> None:
+    en = to_dot(shop, lang="en")  # type: ignore[arg-type]
+    assert "every 6 months" in en and "quarter" not in en
+    ru = to_mermaid(shop)  # type: ignore[arg-type]  # the journey says 'language ru'
+    assert "раз в 6 месяцев" in ru and "stay" not in ru and "ЦЕЛЬ" in ru
+    # a scenario that changes the period keeps a plain count in the largest fitting unit
+    two_weeks = to_dot(shop.with_scenario("sms_more"), lang="en")  # type: ignore[attr-defined]
+    assert "every 2 weeks" in two_weeks
+
+
+# --- golden files per language ---------------------------------------------------
+
+
+def _golden(name: str, got: str) -> None:
+    path = GOLDEN / name
+    if REGEN:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(got, encoding="utf-8")
+    assert path.exists(), f"missing golden file {path}; run with JOURNEYDSL_REGEN=1"
+    assert got == path.read_text(encoding="utf-8"), f"{path} differs; JOURNEYDSL_REGEN=1 to update"
+
+
+@pytest.mark.parametrize("code", LANGUAGES)
+def test_golden_table_markdown_and_map(code: str, shop: object, shop_data: dict) -> None:
+    _golden(f"shop.{code}.txt", format_table(shop_data, lang=code))
+    _golden(f"shop.{code}.md", format_markdown(shop_data, lang=code))
+    _golden(f"shop.{code}.dot", to_dot(shop, lang=code))  # type: ignore[arg-type]
+
+
+# --- a Russian report is Russian --------------------------------------------------
+
+
+_HIDDEN = ("code", "title", "style", "metadata")  # metadata: matplotlib's RDF, never shown
+
+
+class _Text(HTMLParser):
+    """The text a reader sees, without code samples and Graphviz's node-id tooltips."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.skip = 0
+        self.parts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _HIDDEN:
+            self.skip += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _HIDDEN:
+            self.skip -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self.skip:
+            self.parts.append(data)
+
+
+#: Latin-script words a Russian page may hold: figure names used as such in Russian business
+#: writing, the seed, the language's keyword 'via', the formula's letters, and the tool's name.
+ALLOWED_LATIN = {"LTV", "CAC", "P", "n", "d", "t", "r", "seed", "via", "SHA", "SVG", "journeydsl", "Wilson"}
+
+
+def _latin_words(text: str, ids: set[str]) -> set[str]:
+    return {w for w in re.findall(r"[A-Za-z][A-Za-z_]*", text)} - ALLOWED_LATIN - ids
+
+
+def _ids(journey: object) -> set[str]:
+    j = journey  # a Journey
+    out = {"RUB", "shop", "journey"}  # the currency code, and the file name shop.journey
+    for group in (j.stages, j.touchpoints, j.triggers, j.segments, j.scenarios):  # type: ignore[attr-defined]
+        out |= {x.name for x in group}
+    out |= {t.channel for t in j.touchpoints}  # type: ignore[attr-defined]
+    out |= {part for name in set(out) for part in name.split("_")}
+    return out
+
+
+def test_russian_report_fixed_words_are_all_russian(shop: object) -> None:
+    results = simulate(shop, customers=2000, seed=1, scenarios=None)  # type: ignore[arg-type]
+    page = build_report(shop, results)  # type: ignore[arg-type]  # 'language ru' in the file
+    assert '<html lang="ru">' in page
+    parser = _Text()
+    parser.feed(page)
+    text = " ".join(parser.parts)
+    assert _latin_words(text, _ids(shop)) == set()
+    for word in ("Карта пути клиента", "Главные показатели", "Воронка", "раз в 6 месяцев", "ЦЕЛЬ", "Сегменты"):
+        assert word in text, word
+
+
+def test_bulgarian_report_fixed_words_are_all_bulgarian(shop: object) -> None:
+    results = simulate(shop, customers=1000, seed=1, scenarios=None)  # type: ignore[arg-type]
+    page = build_report(shop, results, lang="bg")  # type: ignore[arg-type]
+    parser = _Text()
+    parser.feed(page)
+    text = " ".join(parser.parts)
+    assert _latin_words(text, _ids(shop)) == set()
+    for word in ("Карта на клиентския път", "Основни показатели", "Фуния", "на всеки 6 месеца", "ЦЕЛ"):
+        assert word in text, word
+
+
+@pytest.mark.parametrize("code", ["ru", "bg"])
+def test_tables_are_in_the_language(code: str, shop: object, shop_data: dict) -> None:
+    for text in (format_table(shop_data, lang=code), format_markdown(shop_data, lang=code)):
+        assert _latin_words(text, _ids(shop)) == set(), code
+
+
+@pytest.mark.slow
+def test_the_wheel_ships_the_compiled_catalogues(tmp_path: Path) -> None:
+    import gettext
+    import subprocess
+    import sys
+    import zipfile
+
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.run([sys.executable, "-m", "build", "--wheel", "-o", str(tmp_path), str(root)],
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    wheel = next(tmp_path.glob("journeydsl-*.whl"))
+    with zipfile.ZipFile(wheel) as zf:
+        for code in ("ru", "bg"):
+            data = zf.read(f"journeydsl/i18n/{code}/LC_MESSAGES/journeydsl.mo")
+            (tmp_path / f"{code}.mo").write_bytes(data)
+            with open(tmp_path / f"{code}.mo", "rb") as fh:
+                catalogue = gettext.GNUTranslations(fh)
+            assert catalogue.gettext("Conversion rate") == "Конверсия"
+            untranslated = [m for m in messages() if isinstance(m, str) and m not in SAME and catalogue.gettext(m) == m]
+            assert untranslated == [], code
