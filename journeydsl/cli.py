@@ -434,6 +434,8 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
 
     from journeydsl.sensitivity import tornado, tornado_rows, tornado_svg
 
+    if args.output:
+        check_output(args.output, [args.file])
     journey = _load(args.file, quiet=args.quiet)
     from journeydsl.uncertainty import uncertain_params
 
@@ -454,14 +456,9 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     fmt = args.format
     if fmt in ("svg", "png"):
         data = tornado_svg(t, journey, fmt)
-        if not args.output or args.output == "-":
-            if fmt == "png":
-                raise UsageError("--format png needs -o FILE")
-            sys.stdout.write(data.decode("utf-8"))
-            return EXIT_OK
-        atomic_write(args.output, data)
-        if not args.quiet:
-            _err(f"wrote {args.output}")
+        if fmt == "png" and not args.output and sys.stdout.isatty():
+            raise UsageError("--format png writes bytes: give -o FILE (or -o - to pipe them)")
+        _write(args, args.output, data if fmt == "png" else data.decode("utf-8"), [args.file])
         return EXIT_OK
     if fmt == "json":
         text = json.dumps(t.to_dict(), indent=2, ensure_ascii=False) + "\n"
@@ -476,12 +473,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
                                       ["parameter", "2.5% – 97.5% of it", "figure at low", "figure at high",
                                        "swing"]) + ("\n(each parameter at its 2.5% and 97.5% points, the others at"
                                                    " their means, on common random numbers)\n")
-    if args.output and args.output != "-":
-        atomic_write(args.output, text)
-        if not args.quiet:
-            _err(f"wrote {args.output}")
-    else:
-        sys.stdout.write(text)
+    _write(args, args.output, text, [args.file])
     return EXIT_OK
 
 
@@ -535,6 +527,8 @@ def cmd_attribute(args: argparse.Namespace) -> int:
 
     from journeydsl.attribution import attribute, items_of
 
+    if args.output:
+        check_output(args.output, [args.file])
     journey = _load(args.file, quiet=args.quiet)
     if not items_of(journey, args.by):
         _err(f"{args.file}: no {args.by}s to attribute to")
@@ -580,12 +574,7 @@ def cmd_attribute(args: argparse.Namespace) -> int:
             " first / last / linear touch: the share of entering customers a CRM would credit to it as"
             " converted)\n"
         )
-    if args.output and args.output != "-":
-        atomic_write(args.output, text)
-        if not args.quiet:
-            _err(f"wrote {args.output}")
-    else:
-        sys.stdout.write(text)
+    _write(args, args.output, text, [args.file])
     return EXIT_OK
 
 
@@ -626,9 +615,12 @@ def cmd_fit(args: argparse.Namespace) -> int:
     """Calibrate a journey from a CRM export; nothing is written unless everything succeeded."""
     from journeydsl.fit import FitDataError, fit_export  # lazy: numpy/scipy only when fitting
 
-    for path in (args.events, args.into, args.map):
-        if path is not None:
-            _need_file(path)
+    fit_inputs = [p for p in (args.events, args.into, args.map) if p is not None]
+    for path in fit_inputs:
+        _need_file(path)
+    for out in (args.output, args.report):
+        if out:
+            check_output(out, fit_inputs)
     if args.into is not None:
         _load(args.into, quiet=True)  # an invalid base is a journey error (exit 1) with its diagnostics
     try:
@@ -657,12 +649,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
         write_report(result, args.report)
         if not args.quiet:
             _err(f"wrote {args.report}")
-    if args.output:
-        atomic_write(args.output, result.text)
-        if not args.quiet:
-            _err(f"wrote {args.output}")
-    else:
-        sys.stdout.write(result.text)
+    _write(args, args.output, result.text, fit_inputs)
     return EXIT_OK
 
 

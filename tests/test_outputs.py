@@ -66,6 +66,10 @@ WRITERS: dict[str, Callable[[Path, str], list[str]]] = {
     "render dot": lambda j, o: ["render", str(j), "-f", "dot", "-o", o],
     "render mermaid": lambda j, o: ["render", str(j), "-f", "mermaid", "-o", o],
     "render svg": lambda j, o: ["render", str(j), "-f", "svg", "-o", o],
+    "sensitivity": lambda j, o: ["sensitivity", str(j), "-n", "200", "-o", o],
+    "attribute": lambda j, o: ["attribute", str(j), "-n", "200", "-o", o],
+    "forecast": lambda j, o: ["forecast", str(j), "-n", "200", "-o", o],
+    "fit --into": lambda j, o: ["fit", str(j.with_name("events.csv")), "--into", str(j), "-o", o],
 }
 
 #: Ways to name the input file again: the same path, a symbolic link, a hard link, a detour.
@@ -83,6 +87,7 @@ def test_no_command_writes_over_its_input(
     capsys: pytest.CaptureFixture[str], small: Path, command: str, alias: str
 ) -> None:
     small.with_name("other.journey").write_text(SMALL, encoding="utf-8")
+    small.with_name("events.csv").write_text("case_id,stage,entered_at\n1,visitor,2026-01-01\n", encoding="utf-8")
     out = ALIASES[alias](small)
     code, stdout, err = run(capsys, *WRITERS[command](small, out))
     assert code == 2, err
