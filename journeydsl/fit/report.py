@@ -51,6 +51,11 @@ def _stage_lines(r: FitResult, name: str, fit: StageFit) -> list[str]:
         best = fit.dwell[0]
         others = ", ".join(f"{c.kind} +{c.aic - best.aic:,.1f}" for c in fit.dwell[1:])
         lines.append(f"    time in stage: {dist_text(best)}" + (f"; AIC of the others: {others}" if others else ""))
+    if fit.exit_times is not None:
+        et = fit.exit_times
+        verdict = "clearly different" if et.better_by > 10 else "alike"
+        lines.append(f"    time to each exit ({verdict}; AIC {-et.better_by:+,.1f} against one time in stage): "
+                     + ", ".join(f"-> {r.names[t]} {dist_text(c)}" for t, c in et.by_target.items()))
     return lines
 
 
@@ -89,7 +94,11 @@ def incidence_svg(r: FitResult, name: str, fit: StageFit) -> str:
             for j, target in enumerate(fit.targets):
                 (line,) = ax.step(np.concatenate(([0.0], curve.times)), np.concatenate(([0.0], curve.cif[j])),
                                   where="post", label=f"→ {r.names[target]} (data)")
-                if rate_stage and total_rate > 0:
+                timed = any(w.kind == "after" and w.stage == name for w in r.written)
+                if timed and fit.exit_times is not None and target in fit.exit_times.by_target:
+                    share = fit.shares[j].share if j < len(fit.shares) else 0.0
+                    fitted = share * fit.exit_times.by_target[target].cdf(grid)
+                elif rate_stage and total_rate > 0:
                     lam = fit.rates[j].per_day
                     fitted = lam / total_rate * -np.expm1(-total_rate * grid)
                 elif fit.dwell:

@@ -34,7 +34,7 @@ class Written:
     """One figure the fit wrote: where, what, and the evidence for it."""
 
     stage: str
-    kind: str  # share | otherwise | rate | dwell | new-edge
+    kind: str  # share | otherwise | rate | dwell | after | entry
     target: str | None
     text: str
     evidence: str
@@ -156,6 +156,29 @@ def dwell_evidence(day: str, fit: StageFit) -> str:
             f"{_runners_up(fit.dwell)}; mean {format_number(_sig(best.mean))} days")
 
 
+#: per-exit times replace one time in stage only when their AIC is lower by more than this
+EXIT_TIMES_AIC = 10.0
+
+
+def per_exit(fit: StageFit) -> bool:
+    """Whether the data's exits clearly take different times (so one ``dwell`` would misstate them)."""
+    return fit.exit_times is not None and fit.exit_times.better_by > EXIT_TIMES_AIC
+
+
+def after_evidence(day: str, fit: StageFit, target: int) -> str:
+    assert fit.exit_times is not None
+    c = fit.exit_times.by_target[target]
+    return (f"time to this exit fitted {day}: {c.kind}, mean {format_number(_sig(c.mean))} days "
+            f"(each exit timed apart: AIC {fit.exit_times.better_by:,.1f} lower than one time in stage)")
+
+
+def _after_phrase(fit: StageFit, target: int) -> str:
+    if not per_exit(fit):
+        return ""
+    assert fit.exit_times is not None
+    return f" after {dist_text(fit.exit_times.by_target[target])}"
+
+
 # --- editing the strategist's file -------------------------------------------------------------------
 
 
@@ -205,7 +228,8 @@ class _Edits:
 
 
 #: the comments a fit writes (and replaces when fitting again)
-_OUR_COMMENT = re.compile(r"^# (fitted |time in stage fitted |entry share fitted |the data's amount: )")
+_OUR_COMMENT = re.compile(
+    r"^# (fitted |time in stage fitted |time to this exit fitted |entry share fitted |the data's amount: )")
 
 
 def _stages(node: sx.JourneyNode) -> list[sx.StageNode]:
@@ -254,6 +278,17 @@ def write_into(base_text: str, node: sx.JourneyNode, base: Journey, plan: Plan) 
                 plan.written.append(Written(source, "rate", edge.target.text, f"{text} per {unit}", evidence))
                 continue
             s = fit.share_of(target_key) if target_key is not None else None
+            if edge.after and edge.after[0].span is not None and target_key is not None:
+                times = fit.exit_times
+                if times is not None and target_key in times.by_target:
+                    new_after = dist_text(times.by_target[target_key])
+                    edits.replace(edge.after[0].span, new_after)
+                    evidence = after_evidence(plan.day, fit, target_key)
+                    edits.comment_above(edge.span.line, evidence)
+                    plan.written.append(Written(source, "after", edge.target.text, new_after, evidence))
+                else:
+                    plan.warnings.append(f"'{source} -> {edge.target.text}' keeps its 'after': too few exits "
+                                         "of each kind to time them apart (at least 10 each)")
             if edge.otherwise:
                 shown = f"{pct(s.share)} (95% {_interval(s.low, s.high)})" if s else "0%"
                 evidence = share_evidence(plan.day, fit, s, otherwise=True)
@@ -316,9 +351,15 @@ def write_into(base_text: str, node: sx.JourneyNode, base: Journey, plan: Plan) 
         dwell = next((p for p in stage.props if isinstance(p, sx.DwellProp)), None)
         best = fit.dwell[0]
         new = dist_text(best)
+        if per_exit(fit) and dwell is not None and not any(e.after for e in edges):
+            assert fit.exit_times is not None
+            means = ", ".join(f"'{plan.names[t]}' {format_number(_sig(c.mean))} days"
+                              for t, c in fit.exit_times.by_target.items())
+            plan.warnings.append(
+                f"the exits out of '{stage.name.text}' take clearly different times (mean {means}; AIC "
+                f"{fit.exit_times.better_by:,.1f} lower timed apart): one 'dwell' cannot show that; give each "
+                "exit its own 'after' (journeydsl fit without --into writes them) and fit again")
         if dwell is None and any(e.after for e in edges):
-            plan.warnings.append(f"'{stage.name.text}' times its exits with 'after'; the fit leaves those "
-                                 f"(the data's time in stage: {new})")
             continue
         if dwell is not None and dwell.dist.span is not None:
             edits.replace(dwell.dist.span, new)
@@ -410,7 +451,12 @@ def write_new(
         if key in terminal:
             props.append("terminal")
         as_rate = fit is not None and rate_ok(fit)
-        if fit is not None and fit.dwell and not as_rate and fit.targets:
+        if fit is not None and per_exit(fit) and not as_rate:
+            assert fit.exit_times is not None
+            for t, c in fit.exit_times.by_target.items():
+                plan.written.append(Written(name, "after", plan.names[t], dist_text(c),
+                                            after_evidence(plan.day, fit, t)))
+        elif fit is not None and fit.dwell and not as_rate and fit.targets:
             props.append(f"dwell {dist_text(fit.dwell[0])}")
             body.append(f"    # {dwell_evidence(plan.day, fit)}")
             plan.written.append(Written(name, "dwell", None, dist_text(fit.dwell[0]), dwell_evidence(plan.day, fit)))
@@ -434,13 +480,16 @@ def write_new(
         if not shares:
             continue
         rest = shares[0]
+        timed = per_exit(fit)
         for s in shares[1:]:
             evidence = share_evidence(plan.day, fit, s)
-            edges += [f"    # {evidence}", f"    {name} -> {plan.names[s.target]} {share_text(s)}"]
+            edges += [f"    # {evidence}"] + ([f"    # {after_evidence(plan.day, fit, s.target)}"] if timed else [])
+            edges.append(f"    {name} -> {plan.names[s.target]} {share_text(s)}{_after_phrase(fit, s.target)}")
             plan.written.append(Written(name, "share", plan.names[s.target], share_text(s), evidence))
         shown = f"{pct(rest.share)} (95% {_interval(rest.low, rest.high)})"
         evidence = share_evidence(plan.day, fit, rest, otherwise=True)
-        edges += [f"    # {evidence}", f"    {name} -> {plan.names[rest.target]} otherwise"]
+        edges += [f"    # {evidence}"] + ([f"    # {after_evidence(plan.day, fit, rest.target)}"] if timed else [])
+        edges.append(f"    {name} -> {plan.names[rest.target]} otherwise{_after_phrase(fit, rest.target)}")
         plan.written.append(Written(name, "otherwise", plan.names[rest.target], shown, evidence))
     lines += body
     if edges:
