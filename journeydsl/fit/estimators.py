@@ -332,7 +332,7 @@ def _candidate(kind: str, shape: float, scale: float) -> DwellCandidate:
 def fit_exit_times(days: np.ndarray, cause: np.ndarray, targets: list[int], common: DwellCandidate,
                    *, seed: int = 0, min_exits: int = 10) -> ExitTimes | None:
     """Per-exit time distributions by censored mixture maximum likelihood (``scipy.optimize`` over
-    ``scipy.stats`` log-densities), in the family of ``common`` (the stage's best time in stage);
+    ``scipy.stats``' densities through ``scipy.special``), one family for all exits, the lowest AIC;
     ``None`` with fewer than two or more than five exits, or one seen fewer than ``min_exits`` times."""
     from scipy import optimize, stats
 
@@ -357,8 +357,7 @@ def fit_exit_times(days: np.ndarray, cause: np.ndarray, targets: list[int], comm
     families = {"exponential": stats.expon, "gamma": stats.gamma, "lognormal": stats.lognorm,
                 "weibull": stats.weibull_min}
     best: ExitTimes | None = None
-    # the family of the stage's best time in stage (one joint fit; each exit still gets its own parameters)
-    for kind, dist in [(common.kind, families[common.kind])]:
+    for kind, dist in families.items():
         two = kind != "exponential"
 
         def unpack(theta: np.ndarray, two: bool = two) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

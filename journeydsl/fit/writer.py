@@ -262,6 +262,7 @@ def write_into(base_text: str, node: sx.JourneyNode, base: Journey, plan: Plan) 
         base_targets = {key.get(e.target.text) for e in edges}
         rate_form = any(e.per is not None and not e.otherwise for e in edges)
         explicit: list[tuple[sx.TransitionNode, Share | None]] = []
+        after_comments: list[tuple[int, str]] = []  # written below each edge's share comment
         for edge in edges:
             assert edge.span is not None
             target_key = key.get(edge.target.text)
@@ -284,7 +285,7 @@ def write_into(base_text: str, node: sx.JourneyNode, base: Journey, plan: Plan) 
                     new_after = dist_text(times.by_target[target_key])
                     edits.replace(edge.after[0].span, new_after)
                     evidence = after_evidence(plan.day, fit, target_key)
-                    edits.comment_above(edge.span.line, evidence)
+                    after_comments.append((edge.span.line, evidence))
                     plan.written.append(Written(source, "after", edge.target.text, new_after, evidence))
                 else:
                     plan.warnings.append(f"'{source} -> {edge.target.text}' keeps its 'after': too few exits "
@@ -314,6 +315,8 @@ def write_into(base_text: str, node: sx.JourneyNode, base: Journey, plan: Plan) 
                 plan.warnings.append(
                     f"the fitted shares out of '{source}' add up to {format_number(round(sum(values), 1))}%; "
                     "the rest stays there for good (add an 'otherwise' edge for it)")
+        for line, evidence in after_comments:
+            edits.comment_above(line, evidence)
         for share in fit.shares:
             if share.target not in base_targets and share.exits > 0:
                 what = plan.names[share.target]
