@@ -523,3 +523,37 @@ def test_exits_that_take_different_times_get_their_own_after(pipeline):
     line = next(ln for ln in into.text.splitlines() if "deal -> won" in ln)
     assert " after gamma(" in line or " after lognormal(" in line or " after weibull(" in line
     assert line.endswith("# sales says so")
+
+
+def _segmented_export(path: Path) -> None:
+    small = {"lead": PIPELINE["lead"],
+             "deal": ("branch", [("won", 0.6, mk.gamma(2, 10.0)), ("lost", 0.4, mk.gamma(2, 10.0))])}
+    big = {"lead": PIPELINE["lead"],
+           "deal": ("branch", [("won", 0.2, mk.gamma(2, 10.0)), ("lost", 0.8, mk.gamma(2, 10.0))])}
+    rows = [("smb", c, s, t) for c, s, t in mk.simulate(big, "lead", 1500, seed=3, start=CUT - timedelta(days=200))]
+    rows += [("Enterprise", c + 10_000, s, t)
+             for c, s, t in mk.simulate(small, "lead", 500, seed=4, start=CUT - timedelta(days=200))]
+    lines = ["case_id,stage,entered_at,segment"]
+    lines += [f"L{c},{s},{datetime.fromtimestamp(t, tz=timezone.utc):%Y-%m-%dT%H:%M:%SZ},{g}" for g, c, s, t in rows]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def test_segments_that_differ_get_their_own_shares(tmp_path):
+    _segmented_export(tmp_path / "e.csv")
+    r = fit_export(tmp_path / "e.csv", goal="won")
+    assert {s.name: s.cases for s in r.segments} == {"smb": 1500, "Enterprise": 500}
+    assert 'segment enterprise "Enterprise" 25% {' in r.text and "segment smb 75% {" in r.text
+    enterprise = r.text.split('segment enterprise "Enterprise"')[1].split("}")[0]
+    won = float(enterprise.split("deal -> won ")[1].split("%")[0])
+    assert 52 < won < 68  # truth 60%; everyone's is 30%
+    assert "lead -> " not in enterprise  # the lead stage is alike in both
+    # --into: the base's own segment is matched by its label and gets the override and its share
+    base = BASE.replace("    scenario cheaper", '    segment big "Enterprise" 10% {\n    }\n\n    scenario cheaper')
+    (tmp_path / "b.journey").write_text(format_source(base), encoding="utf-8")
+    into = fit_export(tmp_path / "e.csv", into=tmp_path / "b.journey")
+    block = into.text.split('segment big "Enterprise"')[1].split("}")[0]
+    assert into.text.count('segment big "Enterprise" 25% {') == 1 and "deal -> won " in block
+    assert any("segment 'smb'" in w for w in into.warnings)
+    assert format_source(into.text) == into.text
+    (tmp_path / "once.journey").write_text(into.text, encoding="utf-8")
+    assert fit_export(tmp_path / "e.csv", into=tmp_path / "once.journey").text == into.text

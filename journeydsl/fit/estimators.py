@@ -30,11 +30,13 @@ __all__ = [
     "DwellCandidate",
     "ExitTimes",
     "Rate",
+    "SegmentFit",
     "Share",
     "aalen_johansen",
     "fit_dwell",
     "fit_exit_times",
     "fit_rates",
+    "fit_segment_shares",
     "fit_shares",
 ]
 
@@ -461,3 +463,38 @@ def fit_stage(key: int, days: np.ndarray, dest: np.ndarray, *, unknown_start: in
         if known.size:
             fit.mean_amount = float(known.mean())
     return fit
+
+
+@dataclass
+class SegmentFit:
+    """One segment of the data: its share of the cases and the shares in it that differ from everyone's."""
+
+    name: str
+    cases: int
+    share: float
+    #: (stage key, the segment's share of one exit, everyone's share of it) where the 95% intervals do not overlap
+    differs: list[tuple[int, Share, Share]] = field(default_factory=list)
+
+
+#: a segment needs this many cases to be fitted apart, and a stage this many of its stays
+MIN_SEGMENT_CASES = 30
+MIN_SEGMENT_STAYS = 20
+
+
+def fit_segment_shares(fit: StageFit, days: np.ndarray, dest: np.ndarray) -> list[tuple[Share, Share]]:
+    """The exits of one stage whose share in a segment's stays differs beyond both 95% intervals."""
+    if days.size < MIN_SEGMENT_STAYS or not fit.targets:
+        return []
+    index = {t: j for j, t in enumerate(fit.targets)}
+    cause = np.array([index.get(int(d), -1) if d >= 0 else -1 for d in dest], dtype=np.int64)
+    exits = np.bincount(cause[cause >= 0], minlength=len(fit.targets))
+    if exits.sum() == 0:
+        return []
+    shares, _ = fit_shares(aalen_johansen(days, cause, len(fit.targets)), fit.targets, exits)
+    out = []
+    for s in shares:
+        everyone = fit.share_of(s.target)
+        if everyone is not None and s.exits and (s.high < everyone.low or s.low > everyone.high):
+            out.append((s, everyone))
+    return out
+

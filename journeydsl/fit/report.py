@@ -66,11 +66,26 @@ def summary_text(r: FitResult) -> str:
         fit = r.fits.get(name)
         if fit is not None:
             lines += _stage_lines(r, name, fit)
+    lines += _segment_lines(r)
     written = len(r.written)
     lines += ["", f"{written} figure{'s' if written != 1 else ''} written"
               + (f" into a copy of {r.base_path}" if r.base_path else " into a new journey")
               + f"; fitted in {r.seconds:.1f} s"]
     return "\n".join(lines) + "\n"
+
+
+def _segment_lines(r: FitResult) -> list[str]:
+    lines = []
+    for seg in r.segments:
+        head = f"segment '{seg.name}': {seg.cases:,} cases ({pct(seg.share)})"
+        if not seg.differs:
+            lines.append(f"{head}; no share differs from everyone's beyond the 95% intervals")
+            continue
+        lines.append(f"{head}; shares that differ from everyone's:")
+        for key, s, everyone in seg.differs:
+            lines.append(f"    {r.names[key]} -> {r.names[s.target]}: {pct(s.share)} (95% {_interval(s.low, s.high)}) "
+                         f"against {pct(everyone.share)} (95% {_interval(everyone.low, everyone.high)})")
+    return lines
 
 
 # --- pictures -----------------------------------------------------------------------------------------
@@ -154,6 +169,8 @@ def report_markdown(r: FitResult, svg_dir: Path | None = None) -> str:
              "| " + " | ".join("---" for _ in _HEADER) + " |"]
     lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in _table_rows(r)]
     lines += ["", "*closed only*: the share if the still-open cases were left out (biased; shown for comparison).", ""]
+    if r.segments:
+        lines += ["## Segments", ""] + [f"    {ln}" for ln in _segment_lines(r)] + [""]
     lines += _backtest_md(r)
     if svg_dir is not None:
         lines += ["## Cumulative incidence: data (steps) against the fit (dashed)", ""]

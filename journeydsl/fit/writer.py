@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from journeydsl import syntax as sx
-from journeydsl.fit.estimators import DwellCandidate, Rate, Share, StageFit
+from journeydsl.fit.estimators import DwellCandidate, Rate, SegmentFit, Share, StageFit
 from journeydsl.fmt import format_number
 from journeydsl.model import DAYS, Journey
 from journeydsl.source import Source, Span
@@ -49,6 +49,7 @@ class Plan:
     day: str  # the cut-off as YYYY-MM-DD
     amounts: dict[str, tuple[float, int]] = field(default_factory=dict)  # stage -> (mean amount, entries)
     entry_shares: dict[str, tuple[float, int]] = field(default_factory=dict)  # stage -> (share, cases)
+    segments: list[SegmentFit] = field(default_factory=list)
     written: list[Written] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -179,6 +180,35 @@ def _after_phrase(fit: StageFit, target: int) -> str:
     return f" after {dist_text(fit.exit_times.by_target[target])}"
 
 
+def segment_evidence(day: str, seg: SegmentFit) -> str:
+    return f"segment fitted {day}: {seg.cases:,} cases ({pct(seg.share)}) carry '{seg.name}' in the data"
+
+
+def override_evidence(day: str, s: Share, everyone: Share) -> str:
+    return (f"fitted {day} for this segment: 95% {_interval(s.low, s.high)}, everyone's "
+            f"{pct(everyone.share)} (95% {_interval(everyone.low, everyone.high)})")
+
+
+def _segment_shares(segments: list[SegmentFit]) -> list[float]:
+    """The segments' shares in percent, rounded to 0.1% and never adding up to more than 100%."""
+    values = [round(seg.share * 100, 1) for seg in segments]
+    excess = sum(values) - 100.0
+    if values and excess > 0:
+        big = max(range(len(values)), key=lambda i: values[i])
+        values[big] = round(values[big] - excess, 1)
+    return values
+
+
+def _overrides_fit(fit: StageFit, changed: dict[int, float], otherwise: int | None) -> bool:
+    """Whether overriding these explicit shares keeps the stage's explicit shares within 100%."""
+    total = 0.0
+    for s in fit.shares:
+        if s.target == otherwise or s.exits == 0:
+            continue
+        total += round(changed.get(s.target, s.share) * 100, 1)
+    return total <= 100.0
+
+
 # --- editing the strategist's file -------------------------------------------------------------------
 
 
@@ -229,7 +259,8 @@ class _Edits:
 
 #: the comments a fit writes (and replaces when fitting again)
 _OUR_COMMENT = re.compile(
-    r"^# (fitted |time in stage fitted |time to this exit fitted |entry share fitted |the data's amount: )")
+    r"^# (fitted |time in stage fitted |time to this exit fitted |entry share fitted |segment fitted "
+    r"|the data's amount: )")
 
 
 def _stages(node: sx.JourneyNode) -> list[sx.StageNode]:
@@ -378,8 +409,83 @@ def write_into(base_text: str, node: sx.JourneyNode, base: Journey, plan: Plan) 
         if best.kind != "exponential" and any(e.after for e in edges):
             plan.warnings.append(f"'{stage.name.text}' also has 'after' delays on some exits; they override "
                                  "the fitted dwell for those exits")
+    _write_segments_into(edits, node, plan, by_source, key)
     _ = base
     return edits.apply()
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"\s+", " ", text.replace("ё", "е")).strip().casefold()
+
+
+def _modifiers(edits: _Edits, edge: sx.TransitionNode, fit: StageFit, target: int | None) -> str:
+    """The ``after``/``via`` of a base edge, as a segment override must repeat them (fitted ``after`` kept)."""
+    out = ""
+    if edge.after:
+        times = fit.exit_times
+        if times is not None and target is not None and target in times.by_target:
+            out += f" after {dist_text(times.by_target[target])}"
+        elif edge.after[0].span is not None:
+            span = edge.after[0].span
+            out += " after " + edits.text[edits.offset(span.line, span.col):edits.offset(span.end_line, span.end_col)]
+    for via in edge.via:
+        out += f" via {via.text}"
+    return out
+
+
+def _write_segments_into(edits: _Edits, node: sx.JourneyNode, plan: Plan,
+                         by_source: dict[str, list[sx.TransitionNode]], key: dict[str, int]) -> None:
+    """Segment shares and the exit shares that differ in a segment, into the base's matching segments."""
+    if not plan.segments:
+        return
+    nodes = [it for it in node.items if isinstance(it, sx.SegmentNode)]
+    lookup: dict[str, sx.SegmentNode] = {}
+    for seg_node in nodes:
+        lookup[_norm(seg_node.name.text)] = seg_node
+        if seg_node.label:
+            lookup.setdefault(_norm(seg_node.label), seg_node)
+    matched = [(seg, lookup[_norm(seg.name)]) for seg in plan.segments if _norm(seg.name) in lookup]
+    for seg in plan.segments:
+        if _norm(seg.name) not in lookup:
+            plan.warnings.append(
+                f"the data's segment '{seg.name}' ({seg.cases:,} cases, {pct(seg.share)}) is not a segment of "
+                "the journey (by name or label); add 'segment NAME SHARE { }' to fit it")
+    kept = sum(n.share.value / (100 if n.share.percent else 1) for n in nodes if all(m is not n for _, m in matched))
+    values = _segment_shares([seg for seg, _ in matched])
+    write_shares = sum(values) / 100 + kept <= 1.0 + 1e-9
+    if matched and not write_shares:
+        plan.warnings.append("the data's segment shares and the journey's other segments add up to more than "
+                             "100%; the segments' shares are kept as written")
+    for (seg, seg_node), value in zip(matched, values, strict=True):
+        assert seg_node.span is not None
+        if write_shares and seg_node.share.span is not None:
+            edits.replace(seg_node.share.span, pct(value / 100))
+            edits.comment_above(seg_node.span.line, segment_evidence(plan.day, seg))
+            plan.written.append(Written(seg_node.name.text, "segment", None, pct(value / 100),
+                                        segment_evidence(plan.day, seg)))
+        existing = {(t.source.text, t.target.text): t for t in seg_node.overrides if isinstance(t, sx.TransitionNode)}
+        closing = edits.line_text(seg_node.span.end_line)
+        for stage_key, share, everyone in seg.differs:
+            source, target = plan.names[stage_key], plan.names[share.target]
+            fit = plan.fits.get(source)
+            base_edge = next((e for e in by_source.get(source, []) if e.target.text == target), None)
+            if fit is None or base_edge is None or base_edge.otherwise or base_edge.per is not None:
+                continue
+            otherwise = next((key.get(e.target.text) for e in by_source[source] if e.otherwise), None)
+            if not _overrides_fit(fit, {share.target: share.share}, otherwise):
+                continue
+            evidence = override_evidence(plan.day, share, everyone)
+            mine = existing.get((source, target))
+            if mine is not None and mine.share is not None and mine.share.span is not None and mine.span is not None:
+                edits.replace(mine.share.span, pct(share.share))
+                edits.comment_above(mine.span.line, evidence)
+            else:  # a new line before the closing brace (fmt lays the block out afterwards)
+                indent = closing[: len(closing) - len(closing.lstrip())] + "    "
+                line = f"{source} -> {target} {pct(share.share)}{_modifiers(edits, base_edge, fit, share.target)}"
+                edits.insert(seg_node.span.end_line, seg_node.span.end_col - 1,
+                             f"\n{indent}# {evidence}\n{indent}{line}\n{indent[:-4]}")
+            plan.written.append(Written(seg_node.name.text, "segment-share", f"{source} -> {target}",
+                                        pct(share.share), evidence))
 
 
 def _nonzero_rate(text: str) -> str:
@@ -498,6 +604,32 @@ def write_new(
     if edges:
         lines.append("")
         lines += edges
+    taken: set[str] = set()
+    segments = [seg for seg in plan.segments]
+    for seg, value in zip(segments, _segment_shares(segments), strict=True):
+        sid = stage_id(seg.name, taken)
+        label = f" {json.dumps(seg.name, ensure_ascii=False)}" if seg.name != sid else ""
+        lines += ["", f"    # {segment_evidence(plan.day, seg)}", f"    segment {sid}{label} {pct(value / 100)} {{"]
+        plan.written.append(Written(sid, "segment", None, pct(value / 100), segment_evidence(plan.day, seg)))
+        by_stage: dict[int, list[tuple[Share, Share]]] = {}
+        for key, share, everyone in seg.differs:
+            by_stage.setdefault(key, []).append((share, everyone))
+        for key, pairs in by_stage.items():
+            name = plan.names[key]
+            fit = plan.fits[name]
+            if rate_ok(fit):
+                continue
+            otherwise = max((s for s in fit.shares if s.exits > 0), key=lambda s: s.share).target
+            pairs = [(s, e) for s, e in pairs if s.target != otherwise]
+            if not pairs or not _overrides_fit(fit, {s.target: s.share for s, _ in pairs}, otherwise):
+                continue
+            for share, everyone in pairs:
+                lines += [f"        # {override_evidence(plan.day, share, everyone)}",
+                          f"        {name} -> {plan.names[share.target]} {pct(share.share)}"
+                          f"{_after_phrase(fit, share.target)}"]
+                plan.written.append(Written(sid, "segment-share", f"{name} -> {plan.names[share.target]}",
+                                            pct(share.share), override_evidence(plan.day, share, everyone)))
+        lines.append("    }")
     lines.append("}")
     return "\n".join(lines) + "\n"
 
