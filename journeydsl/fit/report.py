@@ -67,11 +67,31 @@ def summary_text(r: FitResult) -> str:
         if fit is not None:
             lines += _stage_lines(r, name, fit)
     lines += _segment_lines(r)
+    lines += _backtest_lines(r)
     written = len(r.written)
     lines += ["", f"{written} figure{'s' if written != 1 else ''} written"
               + (f" into a copy of {r.base_path}" if r.base_path else " into a new journey")
               + f"; fitted in {r.seconds:.1f} s"]
     return "\n".join(lines) + "\n"
+
+
+def _backtest_lines(r: FitResult) -> list[str]:
+    from journeydsl.fit.backtest import backtest
+
+    bt = backtest(r)
+    if bt is None or not bt.funnel:
+        return []
+    worst = max(bt.funnel, key=lambda f: abs(f[2] - f[1]))
+    goals = [f for f in bt.funnel if f[0] in r.goal]
+    text = (f"backtest ({bt.cases:,} cases re-run {bt.runs} times to the cut-off): the largest gap in the share "
+            f"reaching a stage is '{worst[0]}', {pct(worst[1])} in the data against {pct(worst[2])} fitted")
+    if goals:
+        g = goals[0]
+        text += f"; '{g[0]}' {pct(g[1])} against {pct(g[2])}"
+    lines = ["", text]
+    if bt.convert_data.size and bt.convert_sim.size:
+        lines.append(f"    {bt.convert_text}")
+    return lines
 
 
 def _segment_lines(r: FitResult) -> list[str]:
