@@ -557,3 +557,64 @@ def test_segments_that_differ_get_their_own_shares(tmp_path):
     assert format_source(into.text) == into.text
     (tmp_path / "once.journey").write_text(into.text, encoding="utf-8")
     assert fit_export(tmp_path / "e.csv", into=tmp_path / "once.journey").text == into.text
+
+
+# --- never a traceback ------------------------------------------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_CELL = st.one_of(
+    st.sampled_from(["lead", "deal", "won", "lost", "Лид", "", " ", "2026-05-01", "2026-05-01T10:00:00Z",
+                     "01.05.2026 10:00", "1767225600", "yesterday", "2026-02-30", "1", "2", "x,y", '"q"']),
+    st.text(max_size=6),
+)
+
+
+@settings(max_examples=int(__import__("os").environ.get("FIT_EXAMPLES", "60")), deadline=None)
+@given(header=st.sampled_from(["case_id,stage,entered_at", "case_id,from_stage,to_stage,changed_at",
+                               "deal_id,stage,timestamp", "OpportunityId,StageName,CreatedDate",
+                               "entity_id,created_at,value_before,value_after", "a,b,c"]),
+       rows=st.lists(st.lists(_CELL, min_size=0, max_size=5), max_size=12),
+       sep=st.sampled_from([",", ";"]))
+def test_any_export_gives_a_journey_or_a_clear_error(tmp_path_factory, header, rows, sep):
+    import csv
+    import io
+
+    buf = io.StringIO()
+    writer = csv.writer(buf, delimiter=sep, lineterminator="\n")
+    writer.writerow(header.split(","))
+    for row in rows:
+        writer.writerow(row)
+    path = tmp_path_factory.mktemp("h") / "e.csv"
+    path.write_text(buf.getvalue(), encoding="utf-8")
+    try:
+        r = fit_export(path)
+    except FitDataError:
+        return
+    assert format_source(r.text) == r.text
+
+
+@settings(max_examples=int(__import__("os").environ.get("FIT_EXAMPLES", "60")), deadline=None)
+@given(rows=st.lists(st.tuples(st.sampled_from(["1", "2", "3", "4", ""]),
+                               st.sampled_from(["lead", "deal", "won", "lost", "Лид"]),
+                               st.sampled_from(["lead", "deal", "won", "lost", ""]),
+                               st.integers(0, 40), st.booleans()), max_size=25),
+       shape=st.sampled_from(["entries", "transitions"]), as_of=st.sampled_from([None, "2026-05-20", "2026-07-01"]))
+def test_any_small_history_fits_and_compiles(tmp_path_factory, rows, shape, as_of):
+    day0 = datetime(2026, 5, 1, tzinfo=timezone.utc)
+    if shape == "entries":
+        lines = ["case_id,stage,entered_at"] + [
+            f"{c},{s},{(day0 + timedelta(days=d)).date() if iso else int((day0 + timedelta(days=d)).timestamp())}"
+            for c, s, _, d, iso in rows]
+    else:
+        lines = ["case_id,from_stage,to_stage,changed_at"] + [
+            f"{c},{f},{s},{(day0 + timedelta(days=d, hours=3)).isoformat()}" for c, s, f, d, _ in rows]
+    path = tmp_path_factory.mktemp("h") / "e.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    try:
+        r = fit_export(path, as_of=as_of, goal="won" if "won" in path.read_text() else None)
+    except FitDataError:
+        return
+    assert format_source(r.text) == r.text
+    r.summary()

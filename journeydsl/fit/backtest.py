@@ -91,9 +91,15 @@ def _simulate(r: FitResult, start_stage: np.ndarray, follow_days: np.ndarray, se
                 continue
             if out[0].kind == "rate":
                 hazards = np.array([t.hazard for t in out])
+                if np.isinf(hazards).any():  # a 100% rate: the stay ends at once, by one of those exits
+                    hazards = np.isinf(hazards).astype(float)
+                    delay = np.zeros(who.size)
+                else:
+                    delay = (rng.exponential(1.0 / hazards.sum(), who.size) if hazards.sum() > 0
+                             else np.full(who.size, np.inf))
                 total = hazards.sum()
-                delay = rng.exponential(1.0 / total, who.size) if total > 0 else np.full(who.size, np.inf)
-                pick = rng.choice(len(out), size=who.size, p=hazards / total) if total > 0 else np.zeros(who.size, int)
+                pick = (rng.choice(len(out), size=who.size, p=hazards / total) if total > 0
+                        else np.zeros(who.size, dtype=np.int64))
             else:
                 shares = np.array([t.share or 0.0 for t in out])
                 rest = max(0.0, 1.0 - shares.sum())

@@ -539,6 +539,8 @@ def _fast_times(stamps: list[str]) -> np.ndarray | None:
         fixed = _fixed_iso_times(stamps)
         if fixed is not None:
             return fixed
+        if any(x.isdigit() for x in stamps):  # numpy would read '1767225600' as a year; mixed go row by row
+            return None
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             # numpy reads a trailing 'Z' (UTC) but calls zones deprecated; other offsets go row by row
