@@ -461,6 +461,12 @@ def test_entry_shares_and_amounts_are_fitted(tmp_path):
     (tmp_path / "once.journey").write_text(r.text, encoding="utf-8")
     again = fit_export(tmp_path / "e.csv", into=tmp_path / "once.journey")
     assert again.text == r.text  # our comments are replaced, not piled up
+    paid = base.replace("stage web { entry 50% }", "stage web { entry 50%; revenue 5 EUR on enter }")
+    paid = paid.replace('journey "Two doors" {', 'journey "Two doors" {\n    currency EUR')
+    (tmp_path / "paid.journey").write_text(paid, encoding="utf-8")
+    assert "revenue 5 EUR on enter" in fit_export(tmp_path / "e.csv", into=tmp_path / "paid.journey").text
+    money = fit_export(tmp_path / "e.csv", into=tmp_path / "paid.journey", money=True)
+    assert "revenue 101 EUR on enter" in money.text
 
 
 def test_quoted_values_and_the_fast_and_slow_readers_agree(tmp_path):

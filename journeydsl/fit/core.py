@@ -143,6 +143,7 @@ def fit_export(
     goal: str | None = None,
     since: str | float | None = None,
     strict: bool = False,
+    money: bool = False,
     seed: int = 0,
 ) -> FitResult:
     """Fit a journey to a CRM export; see ``docs/commands/fit.md``.
@@ -229,7 +230,7 @@ def fit_export(
         if fit.entries:
             fits[names[key]] = fit
 
-    plan = Plan(fits=fits, names=names, day=day, segments=_fit_segments(events, stays, fits, warnings))
+    plan = Plan(fits=fits, names=names, day=day, segments=_fit_segments(events, stays, fits, warnings), money=money)
     has_amount = np.isfinite(stays.entries_amount)
     for key in np.unique(stays.entries_stage[has_amount]).tolist():
         pick = has_amount & (stays.entries_stage == key)

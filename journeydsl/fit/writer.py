@@ -50,6 +50,7 @@ class Plan:
     amounts: dict[str, tuple[float, int]] = field(default_factory=dict)  # stage -> (mean amount, entries)
     entry_shares: dict[str, tuple[float, int]] = field(default_factory=dict)  # stage -> (share, cases)
     segments: list[SegmentFit] = field(default_factory=list)
+    money: bool = False  # write the data's mean amount over each stage's 'revenue ... on enter'
     written: list[Written] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -374,8 +375,17 @@ def write_into(base_text: str, node: sx.JourneyNode, base: Journey, plan: Plan) 
     for stage in _stages(node):
         if stage.span is not None and stage.name.text in plan.amounts:
             mean, n = plan.amounts[stage.name.text]
-            edits.comment_above(stage.span.line, f"the data's amount: mean {mean:,.2f} over {n:,} entries "
-                                                 "(not written over the journey's money)")
+            on_enter = next((p for p in stage.props if isinstance(p, sx.CashProp) and p.kind == "revenue"
+                             and p.every is None and p.money.span is not None), None)
+            if plan.money and on_enter is not None and on_enter.money.span is not None:
+                amount = f"{round(mean, 2):.2f}" + (f" {on_enter.money.currency}" if on_enter.money.currency else "")
+                edits.replace(on_enter.money.span, amount)
+                note = f"the data's amount: mean {mean:,.2f} over {n:,} entries, written as the revenue on enter"
+                plan.written.append(Written(stage.name.text, "money", None, amount, note))
+            else:
+                note = f"the data's amount: mean {mean:,.2f} over {n:,} entries (not written over the journey's money"
+                note += ", which has no 'revenue ... on enter' here)" if plan.money else "; --money writes it)"
+            edits.comment_above(stage.span.line, note)
         fit = plan.fits.get(stage.name.text)
         if fit is None or stage.span is None:
             continue
