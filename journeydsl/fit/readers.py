@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import operator
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -447,19 +448,32 @@ def _read_entries(reader: Any, roles: dict[str, int], b: _Builder, width: int) -
 
 def _unquoted_columns(b: _Builder, width: int, wanted: list[int],
                       chunk: int = 100_000) -> tuple[list[list[str]], np.ndarray] | None:
-    """The wanted columns of an unquoted file, split a chunk of lines at a time (a row's list lives briefly)."""
+    """The wanted columns of an unquoted file, a chunk of lines at a time.
+
+    Each chunk is joined and split once (in C), and a column is every
+    ``width``-th field of it; ``None`` when any line has another number of
+    fields (the row-by-row reader then says which).
+    """
     lines, delim = b.lines, b.delimiter
     cols: list[list[str]] = [[] for _ in wanted]
     numbers = []
+    count = operator.methodcaller("count", delim)
     for lo in range(b.header_at + 1, len(lines), chunk):
         part = lines[lo : lo + chunk]
-        at = [k for k, ln in enumerate(part) if ln.strip()]
-        rows = [part[k].split(delim) for k in at]
-        if rows and min(map(len, rows)) < width:
+        filled = list(map(bool, map(str.strip, part)))
+        if all(filled):
+            kept, at = part, np.arange(len(part), dtype=np.int64)
+        else:
+            at = np.flatnonzero(filled)
+            kept = [part[k] for k in at.tolist()]
+        if not kept:
+            continue
+        if set(map(count, kept)) != {width - 1}:
             return None
+        flat = delim.join(kept).split(delim)
         for col, idx in zip(cols, wanted, strict=True):
-            col.extend([r[idx] for r in rows])
-        numbers.append(np.asarray(at, dtype=np.int64) + (lo + 1))
+            col.extend(flat[idx::width])
+        numbers.append(at + (lo + 1))
     return cols, (np.concatenate(numbers) if numbers else np.zeros(0, dtype=np.int64))
 
 
