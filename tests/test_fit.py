@@ -624,3 +624,22 @@ def test_any_small_history_fits_and_compiles(tmp_path_factory, rows, shape, as_o
         return
     assert format_source(r.text) == r.text
     r.summary()
+
+
+def test_since_from_and_an_invalid_base(tmp_path, capsys):
+    text = ("case_id,stage,entered_at\n1,a,2026-01-01\n1,b,2026-01-03\n2,a,2026-05-01\n2,b,2026-05-04\n"
+            "3,a,2026-05-02\n")
+    (tmp_path / "e.csv").write_text(text, encoding="utf-8")
+    r = fit_export(tmp_path / "e.csv", since="2026-04-01")
+    assert r.fits["a"].entries == 2
+    assert any("1 case that started before 2026-04-01 is left out" in w for w in r.warnings)
+    with pytest.raises(FitDataError, match="needs the columns deal_id, stage, timestamp"):
+        fit_export(tmp_path / "e.csv", shape="hubspot")
+    (tmp_path / "bad.journey").write_text('journey "J" {\n    stage a { entry }\n    a -> nowhere 10%\n}\n',
+                                          encoding="utf-8")
+    out = tmp_path / "out.journey"
+    assert main(["fit", str(tmp_path / "e.csv"), "--into", str(tmp_path / "bad.journey"), "-o", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "unknown stage 'nowhere'" in err and "Traceback" not in err and not out.exists()
+    assert main(["fit", "--help"]) == 0
+    assert "--into BASE.journey" in capsys.readouterr().out

@@ -126,7 +126,9 @@ def build_stays(
         old = np.isnan(first_time) | (first_time < since)
         old_cases = case[first_idx][old]
         if old_cases.size:
-            notes.append(f"{old_cases.size:,} cases that started before {format_day(since)} are left out (--since)")
+            one = old_cases.size == 1
+            notes.append(f"{old_cases.size:,} case{'' if one else 's'} that started before {format_day(since)} "
+                         f"{'is' if one else 'are'} left out (--since)")
             keep = ~np.isin(case, old_cases)
             case, key, line, time, amount, seg = case[keep], key[keep], line[keep], time[keep], amount[keep], seg[keep]
             same = np.zeros(case.size, dtype=bool)
