@@ -171,6 +171,9 @@ def _table_rows(r: FitResult) -> list[list[str]]:
             best = fit.dwell[0]
             others = ", ".join(f"{c.kind} +{c.aic - best.aic:,.1f}" for c in fit.dwell[1:])
             dwell = f"{dist_text(best)}" + (f" (AIC: {others})" if others else "")
+        if fit.exit_times is not None and any(w.kind == "after" and w.stage == name for w in r.written):
+            dwell = (f"each exit its own (AIC {fit.exit_times.better_by:,.1f} lower than one time): "
+                     + "; ".join(f"→ {r.names[t]} {dist_text(c)}" for t, c in fit.exit_times.by_target.items()))
         for k, s in enumerate(sorted(fit.shares, key=lambda s: -s.share)):
             rows.append([
                 _stage_title(r, name) if k == 0 else "", f"{fit.entries:,}" if k == 0 else "",
@@ -214,7 +217,8 @@ def _backtest_md(r: FitResult) -> list[str]:
     lines = ["## Backtest", "", bt.intro, "", "| stage | data reached | fitted journey reached | difference |",
              "| --- | --- | --- | --- |"]
     for name, data, sim in bt.funnel:
-        lines.append(f"| {name} | {pct(data)} | {pct(sim)} | {(sim - data) * 100:+.1f} pp |")
+        gap = round((sim - data) * 100, 1) + 0.0  # no "-0.0"
+        lines.append(f"| {name} | {pct(data)} | {pct(sim)} | {gap:+.1f} pp |")
     lines += ["", bt.convert_text, ""]
     return lines
 
