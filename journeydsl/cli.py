@@ -342,6 +342,10 @@ def cmd_fit(args: argparse.Namespace) -> int:
     try:
         result = fit_export(args.events, into=args.into, as_of=args.as_of, shape=args.from_, map_path=args.map,
                             goal=args.goal, since=args.since, strict=args.strict, money=args.money)
+    except ModuleNotFoundError as exc:
+        if exc.name != "scipy":
+            raise
+        raise UsageError("fit needs scipy: pip install 'journeydsl[fit]'") from None
     except FitDataError as exc:
         if exc.diagnostics:
             _err(format_diagnostics(exc.diagnostics, exc.source))

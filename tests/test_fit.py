@@ -643,3 +643,15 @@ def test_since_from_and_an_invalid_base(tmp_path, capsys):
     assert "unknown stage 'nowhere'" in err and "Traceback" not in err and not out.exists()
     assert main(["fit", "--help"]) == 0
     assert "--into BASE.journey" in capsys.readouterr().out
+
+
+def test_without_scipy_the_command_says_how_to_install_it(tmp_path, capsys, monkeypatch):
+    import journeydsl.fit.core as core
+
+    def no_scipy(*_a, **_k):
+        raise ModuleNotFoundError("No module named 'scipy'", name="scipy")
+
+    monkeypatch.setattr(core, "read_events", no_scipy)
+    (tmp_path / "e.csv").write_text("case_id,stage,entered_at\n1,a,2026-01-01\n", encoding="utf-8")
+    assert main(["fit", str(tmp_path / "e.csv")]) == 2
+    assert "pip install 'journeydsl[fit]'" in capsys.readouterr().err
