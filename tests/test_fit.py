@@ -217,13 +217,17 @@ def test_kommo_reads_status_ids_and_the_fixed_won_lost_ids(tmp_path):
             "1,lead_status_changed,1767312000,555,142\n"
             "2,lead_added,1767225600,,555\n"
             "2,lead_status_changed,1767398400,555,143\n"
-            "2,common_note_added,1767398400,,\n")
+            "2,common_note_added,1767398400,,\n"
+            "3,lead_added,1767225600,,\n"
+            "3,lead_status_changed,1767398400,555,143\n")
     (tmp_path / "k.csv").write_text(text, encoding="utf-8")
     events = read_events(tmp_path / "k.csv")
-    assert events.shape == "kommo"
+    assert events.shape == "kommo" and not events.problems  # a creation without a status is not a bad row
     assert set(events.stage_names) == {"555", "Успешно реализовано", "Закрыто и не реализовано"}
     r = fit_export(tmp_path / "k.csv")
     assert r.goal == {"uspeshno_realizovano"}
+    # lead 3's creation row names no status: it entered 555 when it was created, two days before it left
+    assert r.fits["stage_555"].entries == 3 and r.fits["stage_555"].unknown_start == 0
 
 
 def test_semicolons_and_russian_dates(tmp_path):

@@ -290,6 +290,7 @@ class _Builder:
 #: event types that set a lead's status: a change, or the lead's creation in its first status
 _KOMMO_TYPES = frozenset({"lead_status_changed", "lead_added", "Изменение этапа продажи", "Изменение статуса",
                           "Новая сделка", "Сделка создана"})
+_KOMMO_CREATED = frozenset({"lead_added", "Новая сделка", "Сделка создана"})
 _KOMMO_STATUS = re.compile(r'"?(?:status_id|id)"?\s*[:=]\s*"?(\d+)')
 
 
@@ -622,6 +623,7 @@ def _read_changes(reader: Any, roles: dict[str, int], b: _Builder, width: int, *
     rows = 0
     time_col = b.header[roles["time"]]
     before_first: dict[str, tuple[str, float, int]] = {}
+    created: dict[str, float] = {}  # creation times of leads whose creation row names no status
     for row in reader:
         line = reader.line_num
         if not row or not any(c.strip() for c in row):
@@ -640,6 +642,9 @@ def _read_changes(reader: Any, roles: dict[str, int], b: _Builder, width: int, *
         if kommo:
             after, before = _kommo_status(after) if after else "", _kommo_status(before) if before else ""
         if not after:
+            if kommo and _cell(row, roles.get("type")) in _KOMMO_CREATED:
+                created[case] = min(t, created.get(case, t))  # its status: the first change's 'before'
+                continue
             b.problem(line, "", "no stage the case moved to in this row")
             continue
         b.add(case, after, t, line, amount, _cell(row, roles.get("segment")))
@@ -659,7 +664,8 @@ def _read_changes(reader: Any, roles: dict[str, int], b: _Builder, width: int, *
     for case, (before, t, line) in before_first.items():
         c = b.case_code[case]
         if t <= first_time[c] and not (t == first_time[c] and names[first_stage[c]] == before):
-            b.add(case, before, float("nan"), line, float("nan"))
+            start = created.get(case, float("nan"))  # unknown unless the lead's creation row was seen
+            b.add(case, before, start if start <= t else float("nan"), line, float("nan"))
     return rows
 
 
