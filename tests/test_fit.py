@@ -659,3 +659,16 @@ def test_without_scipy_the_command_says_how_to_install_it(tmp_path, capsys, monk
     (tmp_path / "e.csv").write_text("case_id,stage,entered_at\n1,a,2026-01-01\n", encoding="utf-8")
     assert main(["fit", str(tmp_path / "e.csv")]) == 2
     assert "pip install 'journeydsl[fit]'" in capsys.readouterr().err
+
+
+def test_warnings_for_triggers_and_a_rate_that_is_not_memoryless(tmp_path):
+    truth = {"customer": ("branch", [("churned", 1.0, mk.gamma(4, 60.0))])}
+    rows = mk.simulate(truth, "customer", 2000, seed=5, start=CUT - timedelta(days=365), cut=CUT)
+    (tmp_path / "e.csv").write_text(mk.entries_csv(rows), encoding="utf-8")
+    (tmp_path / "b.journey").write_text(
+        'journey "S" {\n    stage customer { entry; active }\n    stage churned { terminal }\n\n'
+        "    customer -> churned 5% per month\n\n    trigger t { when in customer for 7 days }\n}\n",
+        encoding="utf-8")
+    r = fit_export(tmp_path / "e.csv", into=tmp_path / "b.journey")
+    assert any(w.startswith("the journey has 1 trigger(s)") for w in r.warnings)
+    assert any(w.startswith("the time in 'customer' is not memoryless (gamma fits better") for w in r.warnings)

@@ -252,6 +252,11 @@ def fit_export(
                          appearance, entries, goal_key, terminal, header, _rate_ok)
         out_path = "<fitted>"
     text, journey = _finish(text, out_path)
+    if base is not None and base.triggers:
+        warnings.append(
+            f"the journey has {len(base.triggers)} trigger(s): if they were live while the data was recorded, the "
+            "fitted shares and times already include their effect, and simulating the triggers on top counts it "
+            "twice (fit a period without them, or keep them as a scenario)")
     if base is not None and goal is not None:
         warnings.append("--goal is only used without --into; the journey's own goal stages are kept")
     seconds = time.perf_counter() - started

@@ -349,6 +349,12 @@ def write_into(base_text: str, node: sx.JourneyNode, base: Journey, plan: Plan) 
                     "the rest stays there for good (add an 'otherwise' edge for it)")
         for line, evidence in after_comments:
             edits.comment_above(line, evidence)
+        if rate_form and fit.dwell:
+            expo = next((c for c in fit.dwell if c.kind == "exponential"), None)
+            if expo is not None and expo.aic - fit.dwell[0].aic > EXIT_TIMES_AIC:
+                plan.warnings.append(
+                    f"the time in '{source}' is not memoryless ({fit.dwell[0].kind} fits better than a constant "
+                    f"rate by AIC {expo.aic - fit.dwell[0].aic:,.1f}): its rate edges are an approximation")
         for share in fit.shares:
             if share.target not in base_targets and share.exits > 0:
                 what = plan.names[share.target]
