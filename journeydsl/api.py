@@ -239,6 +239,7 @@ def fit(
     goal: str | None = None,
     since: str | None = None,
     strict: bool = False,
+    money: bool = False,
 ) -> FitResult:
     """Calibrate a journey from a CRM export (see ``docs/commands/fit.md``).
 
@@ -250,7 +251,7 @@ def fit(
     from journeydsl.fit import fit_export
 
     return fit_export(events, into=into, as_of=as_of, shape=shape, map_path=map_path, goal=goal, since=since,
-                      strict=strict)
+                      strict=strict, money=money)
 
 
 def flows_from(results: Results, arm: int = 0) -> Flows:

@@ -625,7 +625,11 @@ def cmd_fit(args: argparse.Namespace) -> int:
         _load(args.into, quiet=True)  # an invalid base is a journey error (exit 1) with its diagnostics
     try:
         result = fit_export(args.events, into=args.into, as_of=args.as_of, shape=args.from_, map_path=args.map,
-                            goal=args.goal, since=args.since, strict=args.strict)
+                            goal=args.goal, since=args.since, strict=args.strict, money=args.money)
+    except ModuleNotFoundError as exc:
+        if exc.name != "scipy":
+            raise
+        raise UsageError("fit needs scipy: pip install 'journeydsl[fit]'") from None
     except FitDataError as exc:
         if exc.diagnostics:
             _err(format_diagnostics(exc.diagnostics, exc.source))
@@ -886,6 +890,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--since", metavar="DATE", help="only cases that started on or after DATE")
     p.add_argument("--report", metavar="fit.html|fit.md", help="also write the goodness-of-fit report")
     p.add_argument("--strict", action="store_true", help="any bad row is an error")
+    p.add_argument("--money", action="store_true",
+                   help="with --into: write the data's mean amount over each stage's 'revenue ... on enter'")
     p.set_defaults(func=cmd_fit)
     p = sub.add_parser("sensitivity", parents=[common], help="which uncertain parameter moves a figure most",
                        description="A tornado: each uncertain parameter at its 2.5%% and 97.5%% points,"

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 __all__ = ["Backtest", "backtest"]
 
 MAX_STEPS = 200
+#: re-runs of every case averaged on the fitted journey's side
+REPEATS = 20
 
 
 @dataclass
@@ -34,11 +36,13 @@ class Backtest:
     convert_data: np.ndarray  # days from entry to the goal, data
     convert_sim: np.ndarray  # the same, fitted journey
     emd_days: float | None
+    runs: int = 1
 
     @property
     def intro(self) -> str:
-        return (f"{self.cases:,} cases re-run through the fitted journey from their own entry stage and date "
-                "to the same cut-off (triggers, segments and money are not part of the backtest).")
+        return (f"{self.cases:,} cases re-run {self.runs} times through the fitted journey from their own entry "
+                "stage and date to the same cut-off, averaged (triggers, segments and money are not part of the "
+                "backtest).")
 
     @property
     def convert_text(self) -> str:
@@ -46,7 +50,8 @@ class Backtest:
             return "No case reached a goal stage by the cut-off in the data or in the fitted journey."
         d, s = self.convert_data, self.convert_sim
         return (f"Days to convert by the cut-off: data median {np.median(d):.1f} (mean {d.mean():.1f}, "
-                f"{d.size:,} cases), fitted journey median {np.median(s):.1f} (mean {s.mean():.1f}, {s.size:,} cases); "
+                f"{d.size:,} cases), fitted journey median {np.median(s):.1f} (mean {s.mean():.1f}, "
+                f"{s.size / self.runs:,.0f} cases a run); "
                 f"earth mover's distance {self.emd_days:.1f} days.")
 
 
@@ -86,9 +91,15 @@ def _simulate(r: FitResult, start_stage: np.ndarray, follow_days: np.ndarray, se
                 continue
             if out[0].kind == "rate":
                 hazards = np.array([t.hazard for t in out])
+                if np.isinf(hazards).any():  # a 100% rate: the stay ends at once, by one of those exits
+                    hazards = np.isinf(hazards).astype(float)
+                    delay = np.zeros(who.size)
+                else:
+                    delay = (rng.exponential(1.0 / hazards.sum(), who.size) if hazards.sum() > 0
+                             else np.full(who.size, np.inf))
                 total = hazards.sum()
-                delay = rng.exponential(1.0 / total, who.size) if total > 0 else np.full(who.size, np.inf)
-                pick = rng.choice(len(out), size=who.size, p=hazards / total) if total > 0 else np.zeros(who.size, int)
+                pick = (rng.choice(len(out), size=who.size, p=hazards / total) if total > 0
+                        else np.zeros(who.size, dtype=np.int64))
             else:
                 shares = np.array([t.share or 0.0 for t in out])
                 rest = max(0.0, 1.0 - shares.sum())
@@ -120,8 +131,12 @@ def _simulate(r: FitResult, start_stage: np.ndarray, follow_days: np.ndarray, se
     return reached, goal_days
 
 
-def backtest(r: FitResult, *, seed: int = 0) -> Backtest | None:
-    """The fitted journey against the data by the same cut-off (``None`` without cases of known start)."""
+def backtest(r: FitResult, *, seed: int = 0, runs: int = REPEATS) -> Backtest | None:
+    """The fitted journey against the data by the same cut-off (``None`` without cases of known start).
+
+    The fitted journey's side is the average of ``runs`` re-runs of every case (capped at 10^6
+    simulated cases), so that its own noise is small beside the data's.
+    """
     from scipy import stats as sps
 
     st = r.stays
@@ -132,12 +147,13 @@ def backtest(r: FitResult, *, seed: int = 0) -> Backtest | None:
     first_stage = st.case_first_stage[known]
     first_time = st.case_first_time[known]
     follow = (r.as_of - first_time) / DAY
-    reached_sim, goal_sim = _simulate(r, first_stage, follow, seed)
+    runs = max(1, min(runs, 1_000_000 // max(first_stage.size, 1)))
+    reached_sim, goal_sim = _simulate(r, np.tile(first_stage, runs), np.tile(follow, runs), seed)
     # the data: which stages each case (of known start) reached by the cut-off
     pos = {int(c): i for i, c in enumerate(cases[known])}
     rows = np.array([pos.get(int(c), -1) for c in st.entries_case])
     ok = rows >= 0
-    reached_data = np.zeros_like(reached_sim)
+    reached_data = np.zeros((first_stage.size, reached_sim.shape[1]), dtype=bool)
     reached_data[rows[ok], st.entries_stage[ok]] = True
     goal_keys = {i for i, name in enumerate(r.names) if name in r.goal}
     goal_data = np.full(rows.max() + 1 if ok.any() else 0, np.inf)
@@ -149,4 +165,4 @@ def backtest(r: FitResult, *, seed: int = 0) -> Backtest | None:
               for k in range(len(r.names)) if reached_data[:, k].any() or reached_sim[:, k].any()]
     emd = (float(sps.wasserstein_distance(convert_data, convert_sim))
            if convert_data.size and convert_sim.size else None)
-    return Backtest(int(known.sum()), funnel, convert_data, convert_sim, emd)
+    return Backtest(int(known.sum()), funnel, convert_data, convert_sim, emd, runs)

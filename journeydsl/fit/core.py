@@ -12,7 +12,13 @@ from pathlib import Path
 import numpy as np
 
 from journeydsl.errors import Diagnostic, JourneyError, did_you_mean
-from journeydsl.fit.estimators import StageFit, fit_stage
+from journeydsl.fit.estimators import (
+    MIN_SEGMENT_CASES,
+    SegmentFit,
+    StageFit,
+    fit_segment_shares,
+    fit_stage,
+)
 from journeydsl.fit.readers import DAY, Events, FitDataError, format_day, parse_time, read_events
 from journeydsl.fit.stays import Stays, build_stays
 from journeydsl.fit.writer import Plan, Written, stage_id, write_into, write_new
@@ -51,6 +57,7 @@ class FitResult:
     written: list[Written] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     problems: list[Diagnostic] = field(default_factory=list)
+    segments: list[SegmentFit] = field(default_factory=list)
     goal: set[str] = field(default_factory=set)
     terminal: set[str] = field(default_factory=set)
     seconds: float = 0.0
@@ -136,6 +143,7 @@ def fit_export(
     goal: str | None = None,
     since: str | float | None = None,
     strict: bool = False,
+    money: bool = False,
     seed: int = 0,
 ) -> FitResult:
     """Fit a journey to a CRM export; see ``docs/commands/fit.md``.
@@ -222,7 +230,7 @@ def fit_export(
         if fit.entries:
             fits[names[key]] = fit
 
-    plan = Plan(fits=fits, names=names, day=day)
+    plan = Plan(fits=fits, names=names, day=day, segments=_fit_segments(events, stays, fits, warnings), money=money)
     has_amount = np.isfinite(stays.entries_amount)
     for key in np.unique(stays.entries_stage[has_amount]).tolist():
         pick = has_amount & (stays.entries_stage == key)
@@ -244,16 +252,41 @@ def fit_export(
                          appearance, entries, goal_key, terminal, header, _rate_ok)
         out_path = "<fitted>"
     text, journey = _finish(text, out_path)
+    if base is not None and base.triggers:
+        warnings.append(
+            f"the journey has {len(base.triggers)} trigger(s): if they were live while the data was recorded, the "
+            "fitted shares and times already include their effect, and simulating the triggers on top counts it "
+            "twice (fit a period without them, or keep them as a scenario)")
     if base is not None and goal is not None:
         warnings.append("--goal is only used without --into; the journey's own goal stages are kept")
     seconds = time.perf_counter() - started
     return FitResult(
         text=text, journey=journey, events=events, stays=stays, fits=fits, names=names, labels=labels,
-        as_of=cut, written=plan.written, warnings=warnings + events.notes + stays.notes + plan.warnings,
+        as_of=cut, written=plan.written, segments=plan.segments,
+        warnings=warnings + events.notes + stays.notes + plan.warnings,
         problems=problems, goal=goal_names, terminal={names[k] for k in terminal}, seconds=seconds,
         base_path=str(into) if into is not None else None,
         order=names if base is not None else [names[c] for c in appearance],
     )
+
+
+def _fit_segments(events: Events, stays: Stays, fits: dict[str, StageFit], warnings: list[str]) -> list[SegmentFit]:
+    """Each segment of the data (a ``segment`` column) with the exit shares that differ from everyone's."""
+    out: list[SegmentFit] = []
+    total = int(stays.case_segment.size)
+    for code, name in enumerate(events.segment_names):
+        count = int(np.sum(stays.case_segment == code))
+        if count < MIN_SEGMENT_CASES:
+            warnings.append(f"segment '{name}' has {count:,} cases (fewer than {MIN_SEGMENT_CASES}): "
+                            "it is not fitted apart")
+            continue
+        seg = SegmentFit(name, count, count / total if total else 0.0)
+        for fit in fits.values():
+            pick = (stays.stage == fit.key) & (stays.segment == code) & np.isfinite(stays.start)
+            for s, everyone in fit_segment_shares(fit, stays.days[pick], stays.dest[pick]):
+                seg.differs.append((fit.key, s, everyone))
+        out.append(seg)
+    return out
 
 
 def _finish(text: str, path: str) -> tuple[str, Journey]:

@@ -19,6 +19,7 @@ still open, so counting closed stays only over-weights the fast ones.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,11 +28,15 @@ import numpy as np
 __all__ = [
     "Curve",
     "DwellCandidate",
+    "ExitTimes",
     "Rate",
+    "SegmentFit",
     "Share",
     "aalen_johansen",
     "fit_dwell",
+    "fit_exit_times",
     "fit_rates",
+    "fit_segment_shares",
     "fit_shares",
 ]
 
@@ -39,6 +44,8 @@ __all__ = [
 MIN_DAYS = 1.0 / 1440.0
 #: the distributions are fitted to a seeded random sample of this many stays when a stage has more
 FIT_SAMPLE = 20_000
+#: the joint fit of each exit's time uses a seeded sample of this many stays (a slower likelihood)
+EXIT_SAMPLE = 5_000
 KINDS = ("exponential", "gamma", "lognormal", "weibull")
 
 
@@ -192,7 +199,8 @@ def fit_dwell(days: np.ndarray, left: np.ndarray, *, seed: int = 0) -> list[Dwel
         data = stats.CensoredData(uncensored=sample_done, right=sample_open)
         for kind, dist in (("gamma", stats.gamma), ("lognormal", stats.lognorm), ("weibull", stats.weibull_min)):
             try:
-                with np.errstate(all="ignore"):
+                with np.errstate(all="ignore"), warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
                     shape, _loc, scale = dist.fit(data, floc=0)
             except Exception:  # an optimiser failure drops the family, never the fit
                 continue
@@ -253,6 +261,154 @@ def fit_rates(days: np.ndarray, cause: np.ndarray, targets: list[int]) -> list[R
     return out
 
 
+# --- time to each exit ------------------------------------------------------------------------------
+
+
+@dataclass
+class ExitTimes:
+    """Each exit with its own time distribution (the journey's ``after``), fitted jointly with the shares.
+
+    The censored mixture likelihood: a stay that ended by exit j at t counts
+    ``p_j f_j(t)``; a stay still open at c counts ``sum_j p_j S_j(c)``.
+    ``aic`` is set against ``common_aic``, the same data with one time in
+    stage for every exit (the journey's ``dwell``).
+    """
+
+    kind: str
+    by_target: dict[int, DwellCandidate]
+    shares: dict[int, float]
+    aic: float
+    common_aic: float
+
+    @property
+    def better_by(self) -> float:
+        """How much lower (better) the AIC is than one time in stage for all exits."""
+        return self.common_aic - self.aic
+
+
+def log_density(kind: str, x: np.ndarray, shape: float, scale: float) -> np.ndarray:
+    """``scipy.stats``' ``logpdf`` of the four families (loc 0), through ``scipy.special`` directly.
+
+    The joint fit calls it thousands of times; building a frozen distribution
+    each time costs more than the sums. ``tests/test_fit.py`` checks it
+    against ``scipy.stats``.
+    """
+    from scipy import special
+
+    z = x / scale
+    if kind == "exponential":
+        return np.asarray(-z - math.log(scale))
+    if kind == "gamma":
+        return np.asarray((shape - 1) * np.log(z) - z - special.gammaln(shape) - math.log(scale))
+    if kind == "lognormal":
+        return np.asarray(-0.5 * (np.log(z) / shape) ** 2 - np.log(x * shape * math.sqrt(2 * math.pi)))
+    return np.asarray(math.log(shape / scale) + (shape - 1) * np.log(z) - z**shape)
+
+
+def survival(kind: str, x: np.ndarray, shape: float, scale: float) -> np.ndarray:
+    """``scipy.stats``' ``sf`` of the four families (loc 0), through ``scipy.special`` directly."""
+    from scipy import special
+
+    z = x / scale
+    if kind == "exponential":
+        return np.asarray(np.exp(-z))
+    if kind == "gamma":
+        return np.asarray(special.gammaincc(shape, z))
+    if kind == "lognormal":
+        return np.asarray(special.ndtr(-np.log(z) / shape))
+    return np.asarray(np.exp(-(z**shape)))
+
+
+def _candidate(kind: str, shape: float, scale: float) -> DwellCandidate:
+    if kind == "exponential":
+        return DwellCandidate(kind, {"mean": scale}, 0.0, 0.0, scale)
+    if kind == "gamma":
+        return DwellCandidate(kind, {"shape": shape, "mean": shape * scale}, 0.0, 0.0, shape * scale)
+    if kind == "lognormal":
+        m = scale * math.exp(shape**2 / 2)
+        return DwellCandidate(kind, {"mu": math.log(scale), "sigma": shape, "mean": m,
+                                     "sd": m * math.sqrt(math.expm1(shape**2))}, 0.0, 0.0, m)
+    return DwellCandidate(kind, {"shape": shape, "scale": scale}, 0.0, 0.0, scale * math.gamma(1 + 1 / shape))
+
+
+def fit_exit_times(days: np.ndarray, cause: np.ndarray, targets: list[int], common: DwellCandidate,
+                   *, seed: int = 0, min_exits: int = 10) -> ExitTimes | None:
+    """Per-exit time distributions by censored mixture maximum likelihood (``scipy.optimize`` over
+    ``scipy.stats``' densities through ``scipy.special``), one family for all exits, the lowest AIC;
+    ``None`` with fewer than two or more than five exits, or one seen fewer than ``min_exits`` times."""
+    from scipy import optimize, stats
+
+    k = len(targets)
+    counts = np.bincount(cause[cause >= 0], minlength=k)
+    if k < 2 or k > 5 or counts.min() < min_exits:
+        return None
+    days = np.maximum(np.asarray(days, dtype=np.float64), MIN_DAYS)
+    if days.size > EXIT_SAMPLE:
+        keep = np.random.default_rng(seed).random(days.size) < EXIT_SAMPLE / days.size
+        days, cause = days[keep], cause[keep]
+        counts = np.bincount(cause[cause >= 0], minlength=k)
+        if counts.min() < min_exits:
+            return None
+    open_ = days[cause < 0]
+    done = [days[cause == j] for j in range(k)]
+    # one time in stage for all exits: shares are then the exits' proportions
+    frozen_common = _frozen(common)
+    common_ll = float(np.sum(counts * np.log(counts / counts.sum()))
+                      + np.sum(frozen_common.logpdf(days[cause >= 0])) + np.sum(frozen_common.logsf(open_)))
+    common_aic = 2 * (k - 1 + (1 if common.kind == "exponential" else 2)) - 2 * common_ll
+    families = {"exponential": stats.expon, "gamma": stats.gamma, "lognormal": stats.lognorm,
+                "weibull": stats.weibull_min}
+    best: ExitTimes | None = None
+    for kind, dist in families.items():
+        two = kind != "exponential"
+
+        def unpack(theta: np.ndarray, two: bool = two) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            logits = np.concatenate(([0.0], theta[: k - 1]))
+            p = np.exp(logits - logits.max())
+            p /= p.sum()
+            rest = np.exp(np.clip(theta[k - 1:], -30, 30))
+            shapes, scales = (rest[0::2], rest[1::2]) if two else (np.ones(k), rest)
+            return p, shapes, scales
+
+        def nll(theta: np.ndarray, unpack: Any = unpack, kind: str = kind) -> float:
+            p, shapes, scales = unpack(theta)
+            total = float(np.sum(counts * np.log(p)))
+            sf = np.zeros(open_.size)
+            for j in range(k):
+                total += float(np.sum(log_density(kind, done[j], shapes[j], scales[j])))
+                if open_.size:
+                    sf += p[j] * survival(kind, open_, shapes[j], scales[j])
+            if open_.size:
+                total += float(np.sum(np.log(np.maximum(sf, 1e-300))))
+            return -total if math.isfinite(total) else 1e300
+
+        start = [math.log(counts[j] / counts[0]) for j in range(1, k)]
+        for j in range(k):
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                try:
+                    if two:
+                        shape, _loc, scale = dist.fit(done[j], floc=0)
+                    else:
+                        shape, scale = 1.0, float(done[j].mean())
+                except Exception:
+                    shape, scale = 1.0, float(done[j].mean())
+            start += [math.log(max(shape, 1e-3)), math.log(max(scale, 1e-6))] if two else [math.log(scale)]
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = optimize.minimize(nll, np.array(start), method="L-BFGS-B")
+        if not math.isfinite(res.fun) or res.fun >= 1e299:
+            continue
+        p, shapes, scales = unpack(res.x)
+        n_params = (k - 1) + k * (2 if two else 1)
+        aic = 2 * n_params + 2 * float(res.fun)
+        if best is None or aic < best.aic:
+            best = ExitTimes(kind, {t: _candidate(kind, float(shapes[j]), float(scales[j]))
+                                    for j, t in enumerate(targets)},
+                             {t: float(p[j]) for j, t in enumerate(targets)}, aic, common_aic)
+    return best
+
+
 @dataclass
 class StageFit:
     """Everything fitted for one stage of the data."""
@@ -271,6 +427,7 @@ class StageFit:
     mean_amount: float | None = None
     exposure_days: float = 0.0
     closed_only: dict[int, float] = field(default_factory=dict)
+    exit_times: ExitTimes | None = None
 
     @property
     def left(self) -> int:
@@ -299,8 +456,45 @@ def fit_stage(key: int, days: np.ndarray, dest: np.ndarray, *, unknown_start: in
         fit.closed_only = {t: float(n / fit.exits.sum()) for t, n in zip(fit.targets, fit.exits, strict=True)}
     fit.dwell = fit_dwell(days, dest >= 0, seed=seed + key)
     fit.rates = fit_rates(days, full_cause, fit.targets)
+    if fit.dwell and len(fit.targets) >= 2:
+        fit.exit_times = fit_exit_times(days, full_cause, fit.targets, fit.dwell[0], seed=seed + key)
     if amounts is not None:
         known = amounts[np.isfinite(amounts)]
         if known.size:
             fit.mean_amount = float(known.mean())
     return fit
+
+
+@dataclass
+class SegmentFit:
+    """One segment of the data: its share of the cases and the shares in it that differ from everyone's."""
+
+    name: str
+    cases: int
+    share: float
+    #: (stage key, the segment's share of one exit, everyone's share of it) where the 95% intervals do not overlap
+    differs: list[tuple[int, Share, Share]] = field(default_factory=list)
+
+
+#: a segment needs this many cases to be fitted apart, and a stage this many of its stays
+MIN_SEGMENT_CASES = 30
+MIN_SEGMENT_STAYS = 20
+
+
+def fit_segment_shares(fit: StageFit, days: np.ndarray, dest: np.ndarray) -> list[tuple[Share, Share]]:
+    """The exits of one stage whose share in a segment's stays differs beyond both 95% intervals."""
+    if days.size < MIN_SEGMENT_STAYS or not fit.targets:
+        return []
+    index = {t: j for j, t in enumerate(fit.targets)}
+    cause = np.array([index.get(int(d), -1) if d >= 0 else -1 for d in dest], dtype=np.int64)
+    exits = np.bincount(cause[cause >= 0], minlength=len(fit.targets))
+    if exits.sum() == 0:
+        return []
+    shares, _ = fit_shares(aalen_johansen(days, cause, len(fit.targets)), fit.targets, exits)
+    out = []
+    for s in shares:
+        everyone = fit.share_of(s.target)
+        if everyone is not None and s.exits and (s.high < everyone.low or s.low > everyone.high):
+            out.append((s, everyone))
+    return out
+

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import operator
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -217,6 +218,8 @@ class Events:
     line: np.ndarray
     amount: np.ndarray
     before: np.ndarray
+    segment: np.ndarray  # segment code per row (-1: none given)
+    segment_names: list[str]
     case_ids: list[str]
     stage_names: list[str]
     rows: int = 0
@@ -252,6 +255,8 @@ class _Builder:
         self._times: dict[str, float | None] = {}
         self.header: list[str] = []
         self.header_at = 0
+        self.segment: list[int] = []
+        self.segment_code: dict[str, int] = {}
         self.case_list: list[str] | None = None  # the case ids in code order, when read column by column
         self.delimiter = ","
         self.before: list[int] = []
@@ -270,7 +275,7 @@ class _Builder:
             value = self._times[text] = parse_time(text)
             return value
 
-    def add(self, case: str, stage: str, time: float, line: int, amount: float) -> None:
+    def add(self, case: str, stage: str, time: float, line: int, amount: float, segment: str = "") -> None:
         c = self.case_code.setdefault(case, len(self.case_code))
         s = self.stage_code.setdefault(stage, len(self.stage_code))
         self.case.append(c)
@@ -279,11 +284,13 @@ class _Builder:
         self.line.append(line)
         self.amount.append(amount)
         self.before.append(-1)
+        self.segment.append(self.segment_code.setdefault(segment, len(self.segment_code)) if segment else -1)
 
 
 #: event types that set a lead's status: a change, or the lead's creation in its first status
 _KOMMO_TYPES = frozenset({"lead_status_changed", "lead_added", "Изменение этапа продажи", "Изменение статуса",
                           "Новая сделка", "Сделка создана"})
+_KOMMO_CREATED = frozenset({"lead_added", "Новая сделка", "Сделка создана"})
 _KOMMO_STATUS = re.compile(r'"?(?:status_id|id)"?\s*[:=]\s*"?(\d+)')
 
 
@@ -360,6 +367,7 @@ def _read_events(path: str | Path, shape: str, data: bytes | None) -> Events:
         case=np.asarray(b.case, dtype=np.int64), stage=np.asarray(b.stage, dtype=np.int64),
         time=np.asarray(b.time, dtype=np.float64), line=np.asarray(b.line, dtype=np.int64),
         amount=np.asarray(b.amount, dtype=np.float64), before=np.asarray(b.before, dtype=np.int64),
+        segment=np.asarray(b.segment, dtype=np.int64), segment_names=list(b.segment_code),
         case_ids=b.case_list if b.case_list is not None else list(b.case_code),
         stage_names=list(b.stage_code), rows=rows, problems=b.problems,
     )
@@ -402,13 +410,16 @@ def _common(row: list[str], roles: dict[str, int], b: _Builder, line: int, width
 
 
 def _read_entries(reader: Any, roles: dict[str, int], b: _Builder, width: int) -> int:
-    wanted = [roles[r] for r in ("case", "stage", "time", "amount") if r in roles]
+    names: list[str] = [r for r in ("case", "stage", "time", "amount", "segment") if r in roles]
+    wanted = [roles[r] for r in names]
     if '"' not in b.source.text:  # no quoting: each line is a row, split by the separator (fast)
         got = _unquoted_columns(b, width, wanted)
         if got is not None:
             b.lines = []  # 10^6 line strings: not needed once split (a problem row re-splits the text)
-            if _fast_entries(got[0], got[1], roles, b):
-                return int(got[1].size)
+            by_role, numbers_found = dict(zip(names, got[0], strict=True)), got[1]
+            del got  # the columns live only in by_role, which _fast_entries empties as it goes
+            if _fast_entries(by_role, numbers_found, b):
+                return int(numbers_found.size)
             b.lines = [ln.removesuffix("\r") for ln in b.source.text.split("\n")]
         lines, start = b.lines, b.header_at + 1
         numbers = [i + 1 for i in range(start, len(lines)) if lines[i].strip()]
@@ -420,7 +431,8 @@ def _read_entries(reader: Any, roles: dict[str, int], b: _Builder, width: int) -
         rows = [row for _, row in pairs]
         if rows and min(map(len, rows)) >= width:
             columns = list(zip(*rows, strict=False))
-            if _fast_entries([list(columns[i]) for i in wanted], np.asarray(numbers, dtype=np.int64), roles, b):
+            if _fast_entries({r: list(columns[i]) for r, i in zip(names, wanted, strict=True)},
+                             np.asarray(numbers, dtype=np.int64), b):
                 return len(rows)
     time_col = b.header[roles["time"]]
     for line, row in zip(numbers, rows, strict=True):
@@ -431,25 +443,38 @@ def _read_entries(reader: Any, roles: dict[str, int], b: _Builder, width: int) -
         if not stage:
             b.problem(line, "", "no stage in this row")
             continue
-        b.add(got_row[0], stage, got_row[1], line, got_row[2])
+        b.add(got_row[0], stage, got_row[1], line, got_row[2], _cell(row, roles.get("segment")))
     return len(rows)
 
 
 def _unquoted_columns(b: _Builder, width: int, wanted: list[int],
                       chunk: int = 100_000) -> tuple[list[list[str]], np.ndarray] | None:
-    """The wanted columns of an unquoted file, split a chunk of lines at a time (a row's list lives briefly)."""
+    """The wanted columns of an unquoted file, a chunk of lines at a time.
+
+    Each chunk is joined and split once (in C), and a column is every
+    ``width``-th field of it; ``None`` when any line has another number of
+    fields (the row-by-row reader then says which).
+    """
     lines, delim = b.lines, b.delimiter
     cols: list[list[str]] = [[] for _ in wanted]
     numbers = []
+    count = operator.methodcaller("count", delim)
     for lo in range(b.header_at + 1, len(lines), chunk):
         part = lines[lo : lo + chunk]
-        at = [k for k, ln in enumerate(part) if ln.strip()]
-        rows = [part[k].split(delim) for k in at]
-        if rows and min(map(len, rows)) < width:
+        filled = list(map(bool, map(str.strip, part)))
+        if all(filled):
+            kept, at = part, np.arange(len(part), dtype=np.int64)
+        else:
+            at = np.flatnonzero(filled)
+            kept = [part[k] for k in at.tolist()]
+        if not kept:
+            continue
+        if set(map(count, kept)) != {width - 1}:
             return None
+        flat = delim.join(kept).split(delim)
         for col, idx in zip(cols, wanted, strict=True):
-            col.extend([r[idx] for r in rows])
-        numbers.append(np.asarray(at, dtype=np.int64) + (lo + 1))
+            col.extend(flat[idx::width])
+        numbers.append(at + (lo + 1))
     return cols, (np.concatenate(numbers) if numbers else np.zeros(0, dtype=np.int64))
 
 
@@ -529,6 +554,8 @@ def _fast_times(stamps: list[str]) -> np.ndarray | None:
         fixed = _fixed_iso_times(stamps)
         if fixed is not None:
             return fixed
+        if any(x.isdigit() for x in stamps):  # numpy would read '1767225600' as a year; mixed go row by row
+            return None
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             # numpy reads a trailing 'Z' (UTC) but calls zones deprecated; other offsets go row by row
@@ -543,35 +570,42 @@ def _fast_times(stamps: list[str]) -> np.ndarray | None:
     return parsed.astype(np.int64).astype(np.float64) / 1e6
 
 
-def _fast_entries(columns: list[list[str]], numbers: np.ndarray, roles: dict[str, int], b: _Builder) -> bool:
+def _fast_entries(columns: dict[str, list[str]], numbers: np.ndarray, b: _Builder) -> bool:
     """Code a clean file column by column (numpy parses the times); ``False`` to fall back row by row.
 
-    ``columns`` holds the case, stage, time and (when there is one) amount columns in that order.
+    ``columns`` holds the case, stage and time columns, and the amount and segment ones when given.
     """
-    if not columns[0]:
+    if not columns["case"]:
         return False
     # each column is dropped once coded, so that the strings of only one column are alive with its array
-    cases = np.asarray(list(map(str.strip, columns[0])))
+    cases = np.asarray(list(map(str.strip, columns["case"])))
     case_ids, case_codes = np.unique(cases, return_inverse=True)  # a sort: faster than a dict of 10^6 ids
     del cases
-    stage_col = list(map(str.strip, columns[1]))
+    stage_col = list(map(str.strip, columns["stage"]))
     stage_index = {name: i for i, name in enumerate(dict.fromkeys(stage_col))}  # few stages: a dict is quickest
     stage_codes = np.fromiter(map(stage_index.__getitem__, stage_col), dtype=np.int64, count=len(stage_col))
     del stage_col
     if (case_ids.size and case_ids[0] == "") or "" in stage_index:
         return False
-    times = _fast_times(list(map(str.strip, columns[2])))
+    times = _fast_times(list(map(str.strip, columns["time"])))
     if times is None:
         return False
-    if len(columns) < 4:  # the caller may re-read the file row by row only when this returns False
-        columns.clear()
     amounts = np.full(numbers.size, np.nan)
-    if "amount" in roles:
-        raw = [x.strip().replace(",", ".") or "nan" for x in columns[3]]
+    if "amount" in columns:
+        raw = [x.strip().replace(",", ".") or "nan" for x in columns["amount"]]
         try:
             amounts = np.asarray(raw, dtype=np.float64)
         except ValueError:
             return False
+    segments = np.full(numbers.size, -1, dtype=np.int64)
+    if "segment" in columns:
+        seg_col = list(map(str.strip, columns["segment"]))
+        seg_index = {name: i for i, name in enumerate(k for k in dict.fromkeys(seg_col) if k)}
+        seg_index[""] = -1
+        segments = np.fromiter(map(seg_index.__getitem__, seg_col), dtype=np.int64, count=len(seg_col))
+        del seg_index[""]
+        b.segment_code = seg_index
+    columns.clear()
     b.case_list = case_ids.tolist()
     b.stage_code = stage_index
     b.case = case_codes.astype(np.int64)  # type: ignore[assignment]
@@ -580,6 +614,7 @@ def _fast_entries(columns: list[list[str]], numbers: np.ndarray, roles: dict[str
     b.line = numbers  # type: ignore[assignment]
     b.amount = amounts  # type: ignore[assignment]
     b.before = np.full(numbers.size, -1, dtype=np.int64)  # type: ignore[assignment]
+    b.segment = segments  # type: ignore[assignment]
     return True
 
 
@@ -588,6 +623,7 @@ def _read_changes(reader: Any, roles: dict[str, int], b: _Builder, width: int, *
     rows = 0
     time_col = b.header[roles["time"]]
     before_first: dict[str, tuple[str, float, int]] = {}
+    created: dict[str, float] = {}  # creation times of leads whose creation row names no status
     for row in reader:
         line = reader.line_num
         if not row or not any(c.strip() for c in row):
@@ -606,9 +642,12 @@ def _read_changes(reader: Any, roles: dict[str, int], b: _Builder, width: int, *
         if kommo:
             after, before = _kommo_status(after) if after else "", _kommo_status(before) if before else ""
         if not after:
+            if kommo and _cell(row, roles.get("type")) in _KOMMO_CREATED:
+                created[case] = min(t, created.get(case, t))  # its status: the first change's 'before'
+                continue
             b.problem(line, "", "no stage the case moved to in this row")
             continue
-        b.add(case, after, t, line, amount)
+        b.add(case, after, t, line, amount, _cell(row, roles.get("segment")))
         if before:
             b.before[-1] = b.stage_code.setdefault(before, len(b.stage_code))
             seen = before_first.get(case)
@@ -625,7 +664,8 @@ def _read_changes(reader: Any, roles: dict[str, int], b: _Builder, width: int, *
     for case, (before, t, line) in before_first.items():
         c = b.case_code[case]
         if t <= first_time[c] and not (t == first_time[c] and names[first_stage[c]] == before):
-            b.add(case, before, float("nan"), line, float("nan"))
+            start = created.get(case, float("nan"))  # unknown unless the lead's creation row was seen
+            b.add(case, before, start if start <= t else float("nan"), line, float("nan"))
     return rows
 
 
@@ -639,7 +679,7 @@ def _collapse_repeats(events: Events) -> None:
         keep = np.sort(order[~repeat])
         events.notes.append(f"{int(repeat.sum()):,} rows repeat the stage the case was already in "
                             "(an amount or date changed); they are not stage changes")
-        for name in ("case", "stage", "time", "line", "amount", "before"):
+        for name in ("case", "stage", "time", "line", "amount", "before", "segment"):
             setattr(events, name, getattr(events, name)[keep])
 
 

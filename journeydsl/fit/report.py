@@ -51,6 +51,11 @@ def _stage_lines(r: FitResult, name: str, fit: StageFit) -> list[str]:
         best = fit.dwell[0]
         others = ", ".join(f"{c.kind} +{c.aic - best.aic:,.1f}" for c in fit.dwell[1:])
         lines.append(f"    time in stage: {dist_text(best)}" + (f"; AIC of the others: {others}" if others else ""))
+    if fit.exit_times is not None:
+        et = fit.exit_times
+        verdict = "clearly different" if et.better_by > 10 else "alike"
+        lines.append(f"    time to each exit ({verdict}; AIC {-et.better_by:+,.1f} against one time in stage): "
+                     + ", ".join(f"-> {r.names[t]} {dist_text(c)}" for t, c in et.by_target.items()))
     return lines
 
 
@@ -61,11 +66,46 @@ def summary_text(r: FitResult) -> str:
         fit = r.fits.get(name)
         if fit is not None:
             lines += _stage_lines(r, name, fit)
+    lines += _segment_lines(r)
+    lines += _backtest_lines(r)
     written = len(r.written)
     lines += ["", f"{written} figure{'s' if written != 1 else ''} written"
               + (f" into a copy of {r.base_path}" if r.base_path else " into a new journey")
               + f"; fitted in {r.seconds:.1f} s"]
     return "\n".join(lines) + "\n"
+
+
+def _backtest_lines(r: FitResult) -> list[str]:
+    from journeydsl.fit.backtest import backtest
+
+    bt = backtest(r)
+    if bt is None or not bt.funnel:
+        return []
+    worst = max(bt.funnel, key=lambda f: abs(f[2] - f[1]))
+    goals = [f for f in bt.funnel if f[0] in r.goal]
+    text = (f"backtest ({bt.cases:,} cases re-run {bt.runs} times to the cut-off): the largest gap in the share "
+            f"reaching a stage is '{worst[0]}', {pct(worst[1])} in the data against {pct(worst[2])} fitted")
+    if goals:
+        g = goals[0]
+        text += f"; '{g[0]}' {pct(g[1])} against {pct(g[2])}"
+    lines = ["", text]
+    if bt.convert_data.size and bt.convert_sim.size:
+        lines.append(f"    {bt.convert_text}")
+    return lines
+
+
+def _segment_lines(r: FitResult) -> list[str]:
+    lines = []
+    for seg in r.segments:
+        head = f"segment '{seg.name}': {seg.cases:,} cases ({pct(seg.share)})"
+        if not seg.differs:
+            lines.append(f"{head}; no share differs from everyone's beyond the 95% intervals")
+            continue
+        lines.append(f"{head}; shares that differ from everyone's:")
+        for key, s, everyone in seg.differs:
+            lines.append(f"    {r.names[key]} -> {r.names[s.target]}: {pct(s.share)} (95% {_interval(s.low, s.high)}) "
+                         f"against {pct(everyone.share)} (95% {_interval(everyone.low, everyone.high)})")
+    return lines
 
 
 # --- pictures -----------------------------------------------------------------------------------------
@@ -89,7 +129,11 @@ def incidence_svg(r: FitResult, name: str, fit: StageFit) -> str:
             for j, target in enumerate(fit.targets):
                 (line,) = ax.step(np.concatenate(([0.0], curve.times)), np.concatenate(([0.0], curve.cif[j])),
                                   where="post", label=f"→ {r.names[target]} (data)")
-                if rate_stage and total_rate > 0:
+                timed = any(w.kind == "after" and w.stage == name for w in r.written)
+                if timed and fit.exit_times is not None and target in fit.exit_times.by_target:
+                    share = fit.shares[j].share if j < len(fit.shares) else 0.0
+                    fitted = share * fit.exit_times.by_target[target].cdf(grid)
+                elif rate_stage and total_rate > 0:
                     lam = fit.rates[j].per_day
                     fitted = lam / total_rate * -np.expm1(-total_rate * grid)
                 elif fit.dwell:
@@ -127,6 +171,9 @@ def _table_rows(r: FitResult) -> list[list[str]]:
             best = fit.dwell[0]
             others = ", ".join(f"{c.kind} +{c.aic - best.aic:,.1f}" for c in fit.dwell[1:])
             dwell = f"{dist_text(best)}" + (f" (AIC: {others})" if others else "")
+        if fit.exit_times is not None and any(w.kind == "after" and w.stage == name for w in r.written):
+            dwell = (f"each exit its own (AIC {fit.exit_times.better_by:,.1f} lower than one time): "
+                     + "; ".join(f"→ {r.names[t]} {dist_text(c)}" for t, c in fit.exit_times.by_target.items()))
         for k, s in enumerate(sorted(fit.shares, key=lambda s: -s.share)):
             rows.append([
                 _stage_title(r, name) if k == 0 else "", f"{fit.entries:,}" if k == 0 else "",
@@ -145,6 +192,8 @@ def report_markdown(r: FitResult, svg_dir: Path | None = None) -> str:
              "| " + " | ".join("---" for _ in _HEADER) + " |"]
     lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in _table_rows(r)]
     lines += ["", "*closed only*: the share if the still-open cases were left out (biased; shown for comparison).", ""]
+    if r.segments:
+        lines += ["## Segments", ""] + [f"    {ln}" for ln in _segment_lines(r)] + [""]
     lines += _backtest_md(r)
     if svg_dir is not None:
         lines += ["## Cumulative incidence: data (steps) against the fit (dashed)", ""]
@@ -168,7 +217,8 @@ def _backtest_md(r: FitResult) -> list[str]:
     lines = ["## Backtest", "", bt.intro, "", "| stage | data reached | fitted journey reached | difference |",
              "| --- | --- | --- | --- |"]
     for name, data, sim in bt.funnel:
-        lines.append(f"| {name} | {pct(data)} | {pct(sim)} | {(sim - data) * 100:+.1f} pp |")
+        gap = round((sim - data) * 100, 1) + 0.0  # no "-0.0"
+        lines.append(f"| {name} | {pct(data)} | {pct(sim)} | {gap:+.1f} pp |")
     lines += ["", bt.convert_text, ""]
     return lines
 

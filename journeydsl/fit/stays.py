@@ -30,6 +30,8 @@ class Stays:
     case: np.ndarray
     amount: np.ndarray
     as_of: float
+    segment: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # the stay's case's
+    case_segment: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     #: per case: the first stage, its entry time (NaN: unknown), and every stage it reached with the time
     case_first_stage: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     case_first_time: np.ndarray = field(default_factory=lambda: np.zeros(0))
@@ -66,11 +68,11 @@ def build_stays(
                      f"{'are' if n != 1 else 'is'} ignored")
     keep = ~late
     case, key, line = events.case[keep], key_of[events.stage[keep]], events.line[keep]
-    time, amount = time[keep], events.amount[keep]
+    time, amount, seg = time[keep], events.amount[keep], events.segment[keep]
     before = np.where(events.before[keep] >= 0, key_of[np.maximum(events.before[keep], 0)], -1)
     order_time = np.where(np.isnan(time), -np.inf, time)
     order = np.lexsort((line, order_time, case))
-    case, key, line, time, amount, before = (a[order] for a in (case, key, line, time, amount, before))
+    case, key, line, time, amount, before, seg = (a[order] for a in (case, key, line, time, amount, before, seg))
     same = np.zeros(case.size, dtype=bool)
     same[1:] = case[1:] == case[:-1]
 
@@ -90,7 +92,7 @@ def build_stays(
     if repeat.any():
         notes.append(f"{int(repeat.sum()):,} rows repeat the stage the case was already in and are merged")
         keep = ~repeat
-        case, key, line, time, amount = case[keep], key[keep], line[keep], time[keep], amount[keep]
+        case, key, line, time, amount, seg = case[keep], key[keep], line[keep], time[keep], amount[keep], seg[keep]
         same = np.zeros(case.size, dtype=bool)
         same[1:] = case[1:] == case[:-1]
 
@@ -113,7 +115,7 @@ def build_stays(
                 f"case '{events.case_ids[case[i]]}' moves on from the terminal stage '{names[key[i - 1]]}'",
                 "a reopened lead; its rows after the terminal stage are left out", severity="warning"))
         keep = ~after_term
-        case, key, line, time, amount = case[keep], key[keep], line[keep], time[keep], amount[keep]
+        case, key, line, time, amount, seg = case[keep], key[keep], line[keep], time[keep], amount[keep], seg[keep]
         same = np.zeros(case.size, dtype=bool)
         same[1:] = case[1:] == case[:-1]
 
@@ -124,9 +126,11 @@ def build_stays(
         old = np.isnan(first_time) | (first_time < since)
         old_cases = case[first_idx][old]
         if old_cases.size:
-            notes.append(f"{old_cases.size:,} cases that started before {format_day(since)} are left out (--since)")
+            one = old_cases.size == 1
+            notes.append(f"{old_cases.size:,} case{'' if one else 's'} that started before {format_day(since)} "
+                         f"{'is' if one else 'are'} left out (--since)")
             keep = ~np.isin(case, old_cases)
-            case, key, line, time, amount = case[keep], key[keep], line[keep], time[keep], amount[keep]
+            case, key, line, time, amount, seg = case[keep], key[keep], line[keep], time[keep], amount[keep], seg[keep]
             same = np.zeros(case.size, dtype=bool)
             same[1:] = case[1:] == case[:-1]
             starts = ~same
@@ -138,10 +142,15 @@ def build_stays(
     end = np.where(nxt, np.roll(time, -1), as_of)
     stay = nxt | ~np.isin(key, list(terminal))
     days = (end - time) / DAY
+    # a case's segment: the first one its rows name (customers are drawn into one segment on entry)
+    named = seg >= 0
+    case_seg = np.full(len(events.case_ids), -1, dtype=np.int64)
+    rev = np.flatnonzero(named)[::-1]
+    case_seg[case[rev]] = seg[rev]
     return Stays(
         names=names,
         stage=key[stay], dest=dest[stay], days=days[stay], start=time[stay], case=case[stay],
-        amount=amount[stay], as_of=as_of,
+        amount=amount[stay], as_of=as_of, segment=case_seg[case[stay]], case_segment=case_seg[case[first_idx]],
         case_first_stage=key[first_idx], case_first_time=time[first_idx],
         entries_stage=key, entries_case=case, entries_time=time, entries_amount=amount,
         problems=problems, notes=notes,

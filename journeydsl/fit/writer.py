@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from journeydsl import syntax as sx
-from journeydsl.fit.estimators import DwellCandidate, Rate, Share, StageFit
+from journeydsl.fit.estimators import DwellCandidate, Rate, SegmentFit, Share, StageFit
 from journeydsl.fmt import format_number
 from journeydsl.model import DAYS, Journey
 from journeydsl.source import Source, Span
@@ -34,7 +34,7 @@ class Written:
     """One figure the fit wrote: where, what, and the evidence for it."""
 
     stage: str
-    kind: str  # share | otherwise | rate | dwell | new-edge
+    kind: str  # share | otherwise | rate | dwell | after | entry
     target: str | None
     text: str
     evidence: str
@@ -49,6 +49,8 @@ class Plan:
     day: str  # the cut-off as YYYY-MM-DD
     amounts: dict[str, tuple[float, int]] = field(default_factory=dict)  # stage -> (mean amount, entries)
     entry_shares: dict[str, tuple[float, int]] = field(default_factory=dict)  # stage -> (share, cases)
+    segments: list[SegmentFit] = field(default_factory=list)
+    money: bool = False  # write the data's mean amount over each stage's 'revenue ... on enter'
     written: list[Written] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -157,6 +159,58 @@ def dwell_evidence(day: str, fit: StageFit) -> str:
             f"{_runners_up(fit.dwell)}; mean {format_number(_sig(best.mean))} days")
 
 
+#: per-exit times replace one time in stage only when their AIC is lower by more than this
+EXIT_TIMES_AIC = 10.0
+
+
+def per_exit(fit: StageFit) -> bool:
+    """Whether the data's exits clearly take different times (so one ``dwell`` would misstate them)."""
+    return fit.exit_times is not None and fit.exit_times.better_by > EXIT_TIMES_AIC
+
+
+def after_evidence(day: str, fit: StageFit, target: int) -> str:
+    assert fit.exit_times is not None
+    c = fit.exit_times.by_target[target]
+    return (f"time to this exit fitted {day}: {c.kind}, mean {format_number(_sig(c.mean))} days "
+            f"(each exit timed apart: AIC {fit.exit_times.better_by:,.1f} lower than one time in stage)")
+
+
+def _after_phrase(fit: StageFit, target: int) -> str:
+    if not per_exit(fit):
+        return ""
+    assert fit.exit_times is not None
+    return f" after {dist_text(fit.exit_times.by_target[target])}"
+
+
+def segment_evidence(day: str, seg: SegmentFit) -> str:
+    return f"segment fitted {day}: {seg.cases:,} cases ({pct(seg.share)}) carry '{seg.name}' in the data"
+
+
+def override_evidence(day: str, s: Share, everyone: Share) -> str:
+    return (f"fitted {day} for this segment: 95% {_interval(s.low, s.high)}, everyone's "
+            f"{pct(everyone.share)} (95% {_interval(everyone.low, everyone.high)})")
+
+
+def _segment_shares(segments: list[SegmentFit]) -> list[float]:
+    """The segments' shares in percent, rounded to 0.1% and never adding up to more than 100%."""
+    values = [round(seg.share * 100, 1) for seg in segments]
+    excess = sum(values) - 100.0
+    if values and excess > 0:
+        big = max(range(len(values)), key=lambda i: values[i])
+        values[big] = round(values[big] - excess, 1)
+    return values
+
+
+def _overrides_fit(fit: StageFit, changed: dict[int, float], otherwise: int | None) -> bool:
+    """Whether overriding these explicit shares keeps the stage's explicit shares within 100%."""
+    total = 0.0
+    for s in fit.shares:
+        if s.target == otherwise or s.exits == 0:
+            continue
+        total += round(changed.get(s.target, s.share) * 100, 1)
+    return total <= 100.0
+
+
 # --- editing the strategist's file -------------------------------------------------------------------
 
 
@@ -206,7 +260,9 @@ class _Edits:
 
 
 #: the comments a fit writes (and replaces when fitting again)
-_OUR_COMMENT = re.compile(r"^# (fitted |time in stage fitted |entry share fitted |the data's amount: )")
+_OUR_COMMENT = re.compile(
+    r"^# (fitted |time in stage fitted |time to this exit fitted |entry share fitted |segment fitted "
+    r"|the data's amount: )")
 
 
 def _stages(node: sx.JourneyNode) -> list[sx.StageNode]:
@@ -239,6 +295,7 @@ def write_into(base_text: str, node: sx.JourneyNode, base: Journey, plan: Plan) 
         base_targets = {key.get(e.target.text) for e in edges}
         rate_form = any(e.per is not None and not e.otherwise for e in edges)
         explicit: list[tuple[sx.TransitionNode, Share | None]] = []
+        after_comments: list[tuple[int, str]] = []  # written below each edge's share comment
         for edge in edges:
             assert edge.span is not None
             target_key = key.get(edge.target.text)
@@ -256,6 +313,17 @@ def write_into(base_text: str, node: sx.JourneyNode, base: Journey, plan: Plan) 
                 plan.written.append(Written(source, "rate", edge.target.text, f"{text} per {unit}", evidence))
                 continue
             s = fit.share_of(target_key) if target_key is not None else None
+            if edge.after and edge.after[0].span is not None and target_key is not None:
+                times = fit.exit_times
+                if times is not None and target_key in times.by_target:
+                    new_after = dist_text(times.by_target[target_key])
+                    edits.replace(edge.after[0].span, new_after)
+                    evidence = after_evidence(plan.day, fit, target_key)
+                    after_comments.append((edge.span.line, evidence))
+                    plan.written.append(Written(source, "after", edge.target.text, new_after, evidence))
+                else:
+                    plan.warnings.append(f"'{source} -> {edge.target.text}' keeps its 'after': too few exits "
+                                         "of each kind to time them apart (at least 10 each)")
             if edge.otherwise:
                 shown = f"{pct(s.share)} (95% {_interval(s.low, s.high)})" if s else "0%"
                 evidence = share_evidence(plan.day, fit, s, otherwise=True)
@@ -281,6 +349,14 @@ def write_into(base_text: str, node: sx.JourneyNode, base: Journey, plan: Plan) 
                 plan.warnings.append(
                     f"the fitted shares out of '{source}' add up to {format_number(round(sum(values), 1))}%; "
                     "the rest stays there for good (add an 'otherwise' edge for it)")
+        for line, evidence in after_comments:
+            edits.comment_above(line, evidence)
+        if rate_form and fit.dwell:
+            expo = next((c for c in fit.dwell if c.kind == "exponential"), None)
+            if expo is not None and expo.aic - fit.dwell[0].aic > EXIT_TIMES_AIC:
+                plan.warnings.append(
+                    f"the time in '{source}' is not memoryless ({fit.dwell[0].kind} fits better than a constant "
+                    f"rate by AIC {expo.aic - fit.dwell[0].aic:,.1f}): its rate edges are an approximation")
         for share in fit.shares:
             if share.target not in base_targets and share.exits > 0:
                 what = plan.names[share.target]
@@ -307,8 +383,19 @@ def write_into(base_text: str, node: sx.JourneyNode, base: Journey, plan: Plan) 
     for stage in _stages(node):
         if stage.span is not None and stage.name.text in plan.amounts:
             mean, n = plan.amounts[stage.name.text]
-            edits.comment_above(stage.span.line, f"the data's amount: mean {mean:,.2f} over {n:,} entries "
-                                                 "(not written over the journey's money)")
+            on_enter = next((p for p in stage.props if isinstance(p, sx.CashProp) and p.kind == "revenue"
+                             and p.every is None and isinstance(p.money, sx.Money) and p.money.span is not None),
+                            None)
+            if plan.money and on_enter is not None and isinstance(on_enter.money, sx.Money) \
+                    and on_enter.money.span is not None:
+                amount = f"{round(mean, 2):.2f}" + (f" {on_enter.money.currency}" if on_enter.money.currency else "")
+                edits.replace(on_enter.money.span, amount)
+                note = f"the data's amount: mean {mean:,.2f} over {n:,} entries, written as the revenue on enter"
+                plan.written.append(Written(stage.name.text, "money", None, amount, note))
+            else:
+                note = f"the data's amount: mean {mean:,.2f} over {n:,} entries (not written over the journey's money"
+                note += ", which has no 'revenue ... on enter' here)" if plan.money else "; --money writes it)"
+            edits.comment_above(stage.span.line, note)
         fit = plan.fits.get(stage.name.text)
         if fit is None or stage.span is None:
             continue
@@ -318,9 +405,15 @@ def write_into(base_text: str, node: sx.JourneyNode, base: Journey, plan: Plan) 
         dwell = next((p for p in stage.props if isinstance(p, sx.DwellProp)), None)
         best = fit.dwell[0]
         new = dist_text(best)
+        if per_exit(fit) and dwell is not None and not any(e.after for e in edges):
+            assert fit.exit_times is not None
+            means = ", ".join(f"'{plan.names[t]}' {format_number(_sig(c.mean))} days"
+                              for t, c in fit.exit_times.by_target.items())
+            plan.warnings.append(
+                f"the exits out of '{stage.name.text}' take clearly different times (mean {means}; AIC "
+                f"{fit.exit_times.better_by:,.1f} lower timed apart): one 'dwell' cannot show that; give each "
+                "exit its own 'after' (journeydsl fit without --into writes them) and fit again")
         if dwell is None and any(e.after for e in edges):
-            plan.warnings.append(f"'{stage.name.text}' times its exits with 'after'; the fit leaves those "
-                                 f"(the data's time in stage: {new})")
             continue
         if dwell is not None and dwell.dist.span is not None:
             edits.replace(dwell.dist.span, new)
@@ -336,8 +429,88 @@ def write_into(base_text: str, node: sx.JourneyNode, base: Journey, plan: Plan) 
         if best.kind != "exponential" and any(e.after for e in edges):
             plan.warnings.append(f"'{stage.name.text}' also has 'after' delays on some exits; they override "
                                  "the fitted dwell for those exits")
+    _write_segments_into(edits, node, plan, by_source, key)
     _ = base
     return edits.apply()
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"\s+", " ", text.replace("ё", "е")).strip().casefold()
+
+
+def _modifiers(edits: _Edits, edge: sx.TransitionNode, fit: StageFit, target: int | None) -> str:
+    """The ``after``/``via`` of a base edge, as a segment override must repeat them (fitted ``after`` kept)."""
+    out = ""
+    if edge.after:
+        times = fit.exit_times
+        if times is not None and target is not None and target in times.by_target:
+            out += f" after {dist_text(times.by_target[target])}"
+        elif edge.after[0].span is not None:
+            span = edge.after[0].span
+            out += " after " + edits.text[edits.offset(span.line, span.col):edits.offset(span.end_line, span.end_col)]
+    for via in edge.via:
+        out += f" via {via.text}"
+    return out
+
+
+def _write_segments_into(edits: _Edits, node: sx.JourneyNode, plan: Plan,
+                         by_source: dict[str, list[sx.TransitionNode]], key: dict[str, int]) -> None:
+    """Segment shares and the exit shares that differ in a segment, into the base's matching segments."""
+    if not plan.segments:
+        return
+    nodes = [it for it in node.items if isinstance(it, sx.SegmentNode)]
+    lookup: dict[str, sx.SegmentNode] = {}
+    for seg_node in nodes:
+        lookup[_norm(seg_node.name.text)] = seg_node
+        if seg_node.label:
+            lookup.setdefault(_norm(seg_node.label), seg_node)
+    matched = [(seg, lookup[_norm(seg.name)]) for seg in plan.segments if _norm(seg.name) in lookup]
+    for seg in plan.segments:
+        if _norm(seg.name) not in lookup:
+            plan.warnings.append(
+                f"the data's segment '{seg.name}' ({seg.cases:,} cases, {pct(seg.share)}) is not a segment of "
+                "the journey (by name or label); add 'segment NAME SHARE { }' to fit it")
+    others = [n.share for n in nodes if all(m is not n for _, m in matched)]
+    # a share given by a parameter or with a range is the strategist's: then the data's shares are not written
+    plain = all(isinstance(sh, sx.Share) for sh in others) and all(isinstance(m.share, sx.Share) for _, m in matched)
+    kept = sum(sh.value / (100 if sh.percent else 1) for sh in others if isinstance(sh, sx.Share))
+    values = _segment_shares([seg for seg, _ in matched])
+    write_shares = plain and sum(values) / 100 + kept <= 1.0 + 1e-9
+    if matched and not write_shares:
+        plan.warnings.append(
+            "the journey gives a segment's share by a parameter or a range; the segments' shares are kept as written"
+            if not plain else "the data's segment shares and the journey's other segments add up to more than "
+            "100%; the segments' shares are kept as written")
+    for (seg, seg_node), value in zip(matched, values, strict=True):
+        assert seg_node.span is not None
+        if write_shares and seg_node.share.span is not None:
+            edits.replace(seg_node.share.span, pct(value / 100))
+            edits.comment_above(seg_node.span.line, segment_evidence(plan.day, seg))
+            plan.written.append(Written(seg_node.name.text, "segment", None, pct(value / 100),
+                                        segment_evidence(plan.day, seg)))
+        existing = {(t.source.text, t.target.text): t for t in seg_node.overrides if isinstance(t, sx.TransitionNode)}
+        closing = edits.line_text(seg_node.span.end_line)
+        for stage_key, share, everyone in seg.differs:
+            source, target = plan.names[stage_key], plan.names[share.target]
+            fit = plan.fits.get(source)
+            base_edge = next((e for e in by_source.get(source, []) if e.target.text == target), None)
+            if fit is None or base_edge is None or base_edge.otherwise or base_edge.per is not None:
+                continue
+            otherwise = next((key.get(e.target.text) for e in by_source[source] if e.otherwise), None)
+            if not _overrides_fit(fit, {share.target: share.share}, otherwise):
+                continue
+            evidence = override_evidence(plan.day, share, everyone)
+            mine = existing.get((source, target))
+            if mine is not None and mine.share is not None and mine.share.span is not None and mine.span is not None:
+                edits.replace(mine.share.span, pct(share.share))
+                edits.comment_above(mine.span.line, evidence)
+            else:  # a new line before the closing brace (fmt lays the block out afterwards)
+                indent = closing[: len(closing) - len(closing.lstrip())] + "    "
+                line = f"{source} -> {target} {pct(share.share)}{_modifiers(edits, base_edge, fit, share.target)}"
+                edits.insert(seg_node.span.end_line, seg_node.span.end_col - 1,
+                             f"\n{indent}# {evidence}\n{indent}{line}\n{indent[:-4]}")
+            plan.written.append(Written(seg_node.name.text, "segment-share", f"{source} -> {target}",
+                                        pct(share.share), evidence))
 
 
 def _nonzero_rate(text: str) -> str:
@@ -412,7 +585,12 @@ def write_new(
         if key in terminal:
             props.append("terminal")
         as_rate = fit is not None and rate_ok(fit)
-        if fit is not None and fit.dwell and not as_rate and fit.targets:
+        if fit is not None and per_exit(fit) and not as_rate:
+            assert fit.exit_times is not None
+            for t, c in fit.exit_times.by_target.items():
+                plan.written.append(Written(name, "after", plan.names[t], dist_text(c),
+                                            after_evidence(plan.day, fit, t)))
+        elif fit is not None and fit.dwell and not as_rate and fit.targets:
             props.append(f"dwell {dist_text(fit.dwell[0])}")
             body.append(f"    # {dwell_evidence(plan.day, fit)}")
             plan.written.append(Written(name, "dwell", None, dist_text(fit.dwell[0]), dwell_evidence(plan.day, fit)))
@@ -436,18 +614,47 @@ def write_new(
         if not shares:
             continue
         rest = shares[0]
+        timed = per_exit(fit)
         for s in shares[1:]:
             evidence = share_evidence(plan.day, fit, s)
-            edges += [f"    # {evidence}", f"    {name} -> {plan.names[s.target]} {share_text(s)}"]
+            edges += [f"    # {evidence}"] + ([f"    # {after_evidence(plan.day, fit, s.target)}"] if timed else [])
+            edges.append(f"    {name} -> {plan.names[s.target]} {share_text(s)}{_after_phrase(fit, s.target)}")
             plan.written.append(Written(name, "share", plan.names[s.target], share_text(s), evidence))
         shown = f"{pct(rest.share)} (95% {_interval(rest.low, rest.high)})"
         evidence = share_evidence(plan.day, fit, rest, otherwise=True)
-        edges += [f"    # {evidence}", f"    {name} -> {plan.names[rest.target]} otherwise"]
+        edges += [f"    # {evidence}"] + ([f"    # {after_evidence(plan.day, fit, rest.target)}"] if timed else [])
+        edges.append(f"    {name} -> {plan.names[rest.target]} otherwise{_after_phrase(fit, rest.target)}")
         plan.written.append(Written(name, "otherwise", plan.names[rest.target], shown, evidence))
     lines += body
     if edges:
         lines.append("")
         lines += edges
+    taken: set[str] = set()
+    segments = [seg for seg in plan.segments]
+    for seg, value in zip(segments, _segment_shares(segments), strict=True):
+        sid = stage_id(seg.name, taken)
+        label = f" {json.dumps(seg.name, ensure_ascii=False)}" if seg.name != sid else ""
+        lines += ["", f"    # {segment_evidence(plan.day, seg)}", f"    segment {sid}{label} {pct(value / 100)} {{"]
+        plan.written.append(Written(sid, "segment", None, pct(value / 100), segment_evidence(plan.day, seg)))
+        by_stage: dict[int, list[tuple[Share, Share]]] = {}
+        for key, share, everyone in seg.differs:
+            by_stage.setdefault(key, []).append((share, everyone))
+        for key, pairs in by_stage.items():
+            name = plan.names[key]
+            fit = plan.fits[name]
+            if rate_ok(fit):
+                continue
+            otherwise = max((s for s in fit.shares if s.exits > 0), key=lambda s: s.share).target
+            pairs = [(s, e) for s, e in pairs if s.target != otherwise]
+            if not pairs or not _overrides_fit(fit, {s.target: s.share for s, _ in pairs}, otherwise):
+                continue
+            for share, everyone in pairs:
+                lines += [f"        # {override_evidence(plan.day, share, everyone)}",
+                          f"        {name} -> {plan.names[share.target]} {pct(share.share)}"
+                          f"{_after_phrase(fit, share.target)}"]
+                plan.written.append(Written(sid, "segment-share", f"{name} -> {plan.names[share.target]}",
+                                            pct(share.share), override_evidence(plan.day, share, everyone)))
+        lines.append("    }")
     lines.append("}")
     return "\n".join(lines) + "\n"
 
