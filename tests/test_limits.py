@@ -371,8 +371,11 @@ def test_the_estimate_counts_stays_per_customer() -> None:
     assert est.complete and 10 - 3 < est.per_customer < 10 + 3
 
 
-def test_progress_moves_within_a_block() -> None:
+def test_progress_moves_within_a_block(monkeypatch: pytest.MonkeyPatch) -> None:
     """One block of a long run used to show 0% until it ended; now it reports fractions as it goes."""
+    from journeydsl.montecarlo import engine
+
+    monkeypatch.setattr(engine, "PROGRESS_SECONDS", 0.0)  # every pass reports: however fast the machine
     text = HOURLY_LOOP.replace("100 years", "1 year")
     seen: list[float] = []
     simulate(loads(text), customers=20, seed=1, progress=lambda done, total: seen.append(done))

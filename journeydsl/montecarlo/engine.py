@@ -82,6 +82,8 @@ class WorkBudget:
             raise OverBudget(-1.0)  # where in the horizon is filled in by the block
 
 _INF = math.inf
+#: Least seconds between two reports of progress within a block (a terminal redraws no faster).
+PROGRESS_SECONDS = 0.25
 _CHECK_EVERY = 10_000  # passes between checks that simulated time moves on
 
 
@@ -951,7 +953,7 @@ class _Block:
         """Tell ``on_pass`` how far simulated time has come, at most 4 times a second."""
         assert self.on_pass is not None
         t = time.monotonic()
-        if t - self._told >= 0.25:
+        if t - self._told >= PROGRESS_SECONDS:
             self._told = t
             self.on_pass(min(1.0, self.now() / self.plan.horizon))
 
