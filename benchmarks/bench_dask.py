@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 import journeydsl as jd
-from journeydsl import montecarlo
+from journeydsl.engine import montecarlo
 
 REFERENCE = Path(__file__).with_name("reference.journey")
 

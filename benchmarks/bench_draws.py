@@ -29,8 +29,8 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent)]
 
 from journeydsl import api  # noqa: E402
-from journeydsl.sensitivity import tornado  # noqa: E402
-from journeydsl.uncertainty import simulate_draws, uncertain_params  # noqa: E402
+from journeydsl.analysis.sensitivity import tornado  # noqa: E402
+from journeydsl.analysis.uncertainty import simulate_draws, uncertain_params  # noqa: E402
 
 #: The reference journey's numbers, each given a plausible spread (10 parameters).
 SPREADS = [

@@ -34,7 +34,7 @@ from handwritten import BUY, CHURN, DELTA, MU, SIGMA2, H, handwritten  # noqa: E
 from handwritten import block_sizes as handwritten_blocks  # noqa: E402
 from reference import reference_journey  # noqa: E402
 
-from journeydsl.montecarlo import block_sizes, simulate  # noqa: E402
+from journeydsl.engine.montecarlo import block_sizes, simulate  # noqa: E402
 
 
 def simpy_model(customers: int, seed: int) -> dict[str, float]:

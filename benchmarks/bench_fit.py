@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 CHILD = """
 import json, resource, sys, time
-from journeydsl.fit import fit_export
+from journeydsl.analysis.fit import fit_export
 import scipy.stats  # imported before the clock starts: a one-off cost, not the fit's
 def cpu():
     u = resource.getrusage(resource.RUSAGE_SELF)

@@ -22,8 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from journeydsl.analysis.forecast import forecast  # noqa: E402
 from journeydsl.api import loads, simulate  # noqa: E402
-from journeydsl.forecast import forecast  # noqa: E402
 
 PLAN = """
     plan three_years "36 months" {

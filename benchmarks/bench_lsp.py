@@ -120,10 +120,10 @@ async def measure(text: str, edits: int) -> list[float]:
 
 def split(text: str) -> dict[str, float]:
     """Milliseconds of each step of one analysis, in this process (grammar already loaded)."""
-    from journeydsl.compile import compile_syntax
     from journeydsl.editor.analysis import Analysis
-    from journeydsl.parser import parse
-    from journeydsl.source import Source
+    from journeydsl.language.compile import compile_syntax
+    from journeydsl.language.parser import parse
+    from journeydsl.language.source import Source
 
     parse(Source("warm", text))
     t0 = time.perf_counter()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from journeydsl.model import DAYS, Dist, Journey, Purchases, Stage, Touchpoint, Transition, Trigger
+from journeydsl.language.model import DAYS, Dist, Journey, Purchases, Stage, Touchpoint, Transition, Trigger
 
 __all__ = ["reference_journey"]
 

@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from journeydsl.api import check, compare, load, loads, render, simulate
-    from journeydsl.errors import Diagnostic, JourneyError
-    from journeydsl.exact import ExactResult, ExactUnsupported
-    from journeydsl.exact import solve as solve_exact
-    from journeydsl.model import Journey
-    from journeydsl.results import Results
+    from journeydsl.engine.exact import ExactResult, ExactUnsupported
+    from journeydsl.engine.exact import solve as solve_exact
+    from journeydsl.engine.results import Results
+    from journeydsl.language.errors import Diagnostic, JourneyError
+    from journeydsl.language.model import Journey
 
 # Names are imported on first use (PEP 562), so `import journeydsl` and
 # `journeydsl --help` do not pay for numpy, pydantic, lark and networkx.
@@ -33,13 +33,13 @@ _LAZY = {
     "loads": ("journeydsl.api", "loads"),
     "render": ("journeydsl.api", "render"),
     "simulate": ("journeydsl.api", "simulate"),
-    "Diagnostic": ("journeydsl.errors", "Diagnostic"),
-    "JourneyError": ("journeydsl.errors", "JourneyError"),
-    "ExactResult": ("journeydsl.exact", "ExactResult"),
-    "ExactUnsupported": ("journeydsl.exact", "ExactUnsupported"),
-    "solve_exact": ("journeydsl.exact", "solve"),
-    "Journey": ("journeydsl.model", "Journey"),
-    "Results": ("journeydsl.results", "Results"),
+    "Diagnostic": ("journeydsl.language.errors", "Diagnostic"),
+    "JourneyError": ("journeydsl.language.errors", "JourneyError"),
+    "ExactResult": ("journeydsl.engine.exact", "ExactResult"),
+    "ExactUnsupported": ("journeydsl.engine.exact", "ExactUnsupported"),
+    "solve_exact": ("journeydsl.engine.exact", "solve"),
+    "Journey": ("journeydsl.language.model", "Journey"),
+    "Results": ("journeydsl.engine.results", "Results"),
 }
 
 

@@ -13,22 +13,22 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from journeydsl.checks import DEFAULT_MAX_WORK
-from journeydsl.compile import compile_source
-from journeydsl.errors import Diagnostic, JourneyError
-from journeydsl.model import DAYS, Journey
-from journeydsl.source import FileTooLarge, Source
+from journeydsl.language.checks import DEFAULT_MAX_WORK
+from journeydsl.language.compile import compile_source
+from journeydsl.language.errors import Diagnostic, JourneyError
+from journeydsl.language.model import DAYS, Journey
+from journeydsl.language.source import FileTooLarge, Source
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor
 
-    from journeydsl.attribution import Attribution
-    from journeydsl.fit import FitResult
-    from journeydsl.forecast import Forecast
-    from journeydsl.maps import Flows
-    from journeydsl.montecarlo import WorkEstimate
-    from journeydsl.results import Results
-    from journeydsl.sensitivity import Breakeven, Tornado
+    from journeydsl.analysis.attribution import Attribution
+    from journeydsl.analysis.fit import FitResult
+    from journeydsl.analysis.forecast import Forecast
+    from journeydsl.analysis.sensitivity import Breakeven, Tornado
+    from journeydsl.engine.montecarlo import WorkEstimate
+    from journeydsl.engine.results import Results
+    from journeydsl.outputs.maps import Flows
 
 __all__ = [
     "attribute",
@@ -49,10 +49,27 @@ __all__ = [
 ProgressFn = Callable[[float, int], None]
 
 
-def loads(text: str, path: str = "<journey>") -> Journey:
-    """Compile journey text into a validated :class:`~journeydsl.model.Journey`.
+def _journey_svg(journey: Journey) -> str | None:
+    """The journey map, so that a notebook shows a journey as a picture (None without Graphviz)."""
+    from journeydsl.outputs.maps import RenderError
+    from journeydsl.outputs.maps import render as _render
 
-    Raises :class:`~journeydsl.errors.JourneyError` with every diagnostic when
+    try:
+        svg = _render(journey, None, format="svg")
+    except RenderError:
+        return None
+    return svg.decode("utf-8") if isinstance(svg, bytes) else svg
+
+
+# Jupyter's picture of a journey. It is attached here, not written in the model, so that the
+# language layer never imports the outputs layer (the import happens only when a notebook asks).
+Journey._repr_svg_ = _journey_svg  # type: ignore[attr-defined]
+
+
+def loads(text: str, path: str = "<journey>") -> Journey:
+    """Compile journey text into a validated :class:`~journeydsl.language.model.Journey`.
+
+    Raises :class:`~journeydsl.language.errors.JourneyError` with every diagnostic when
     the text is not a valid journey.
     """
     journey, _warnings = compile_source(Source(path, text))
@@ -61,7 +78,7 @@ def loads(text: str, path: str = "<journey>") -> Journey:
 
 def load(path: str | Path) -> Journey:
     """Read and compile a ``.journey`` file (raises ``JourneyError`` when it is invalid)."""
-    from journeydsl.compile import load as _load
+    from journeydsl.language.compile import load as _load
 
     return _load(path)
 
@@ -85,33 +102,6 @@ def check(path: str | Path) -> list[Diagnostic]:
     return sorted(warnings, key=lambda d: d.sort_key)
 
 
-def _arms(journey: Journey, scenarios: Sequence[str] | None) -> list[tuple[str, Journey]]:
-    """The baseline and the chosen scenarios (``None``: all of them) as simulation arms."""
-    names = [s.name for s in journey.scenarios] if scenarios is None else list(scenarios)
-    known = {s.name for s in journey.scenarios}
-    for name in names:
-        if name not in known:
-            from journeydsl.errors import did_you_mean
-
-            hint = did_you_mean(name, known)
-            raise KeyError(
-                f"no scenario '{name}' in '{journey.name}'" + (f"; {hint}" if hint else "")
-            )
-    # the baseline arm keeps the file's scenario list: the engine ignores it except to label the arms
-    return [("baseline", journey)] + [
-        (name, journey.with_scenario(name)) for name in names
-    ]
-
-
-def _check_horizon(horizon_days: float | None) -> None:
-    """A horizon given to a run obeys the language's limit (at most 100 years)."""
-    from journeydsl.checks import MAX_HORIZON_DAYS
-
-    if horizon_days is not None and not 0 < horizon_days <= MAX_HORIZON_DAYS:
-        raise ValueError(f"the horizon must be more than 0 and at most {MAX_HORIZON_DAYS:,.0f} days"
-                         f" (100 years), got {horizon_days:g}")
-
-
 def simulate(
     journey: Journey,
     customers: int | None = None,
@@ -130,41 +120,25 @@ def simulate(
 
     ``scenarios``: ``()`` for the baseline alone (the default here), ``None``
     for every scenario in the file, or a list of names. ``draws=N`` adds N
-    draws of the uncertain parameters (see :mod:`journeydsl.uncertainty`). Scenarios run on common
+    draws of the uncertain parameters (see :mod:`journeydsl.analysis.uncertainty`). Scenarios run on common
     random numbers and carry ``versus_baseline`` comparisons. The same journey,
     customers, seed and horizon always give the same numbers, whatever ``workers``
     or ``executor`` (any :class:`concurrent.futures.Executor`, e.g. a Dask cluster's:
     ``distributed.Client(address).get_executor()``).
 
     A pilot block first estimates the work; a run over ``max_work`` steps
-    raises :class:`~journeydsl.montecarlo.TooMuchWork` saying how long it would
+    raises :class:`~journeydsl.engine.montecarlo.TooMuchWork` saying how long it would
     take (``None``: no limit), and ``on_estimate`` hears the estimate.
     """
-    from journeydsl.montecarlo import run
+    from journeydsl.analysis.runs import simulate_arms
 
     if draws:  # the forecast at the means, with every figure's range over parameter draws
-        from journeydsl.uncertainty import simulate_draws
+        from journeydsl.analysis.uncertainty import simulate_draws
 
         return simulate_draws(journey, draws, customers, seed, scenarios=scenarios, horizon_days=horizon_days,
                               workers=workers, progress=progress)
-    n = journey.customers if customers is None else customers
-    _check_horizon(horizon_days)
-    results = run(
-        _arms(journey, scenarios),
-        n,
-        seed,
-        horizon_days=horizon_days,
-        workers=workers,
-        progress=progress,
-        executor=executor,
-        max_work=max_work,
-        on_estimate=on_estimate,
-    )
-    if journey.targets is not None:
-        from journeydsl.targets import evaluate
-
-        results.targets = {arm.name: evaluate(journey.targets, arm) for arm in results.arms}
-    return results
+    return simulate_arms(journey, customers, seed, scenarios=scenarios, horizon_days=horizon_days, workers=workers,
+                         progress=progress, executor=executor, max_work=max_work, on_estimate=on_estimate)
 
 
 def forecast(
@@ -181,11 +155,11 @@ def forecast(
     targets are also measured, on a plain simulation of the plan's scenario with
     the same customers and seed (so the status is the one ``simulate`` gives).
     """
-    from journeydsl.forecast import forecast as _forecast
+    from journeydsl.analysis.forecast import forecast as _forecast
 
     fc = _forecast(journey, plan, customers, seed, progress=progress)
     if journey.targets is not None:
-        from journeydsl.targets import evaluate
+        from journeydsl.analysis.targets import evaluate
 
         arm = journey.with_scenario(fc.plan.scenario or "baseline")
         res = simulate(arm, customers, seed)
@@ -210,7 +184,7 @@ def compare(
 
     ``names`` label the arms (default: each file's stem, else the journey's name).
     """
-    from journeydsl.montecarlo import run
+    from journeydsl.engine.montecarlo import run
 
     if len(journeys) < 2:
         raise ValueError("compare needs at least two journeys")
@@ -223,8 +197,10 @@ def compare(
             candidate, k = f"{name}_{k}", k + 1
         unique.append(candidate)
     arms = [(name, j.with_scenario("baseline")) for name, j in zip(unique, journeys, strict=True)]
+    from journeydsl.analysis.runs import check_horizon
+
     n = journeys[0].customers if customers is None else customers
-    _check_horizon(horizon_days)
+    check_horizon(horizon_days)
     return run(arms, n, seed, horizon_days=horizon_days, workers=workers, progress=progress, executor=executor,
                max_work=max_work, on_estimate=on_estimate)
 
@@ -243,12 +219,12 @@ def fit(
 ) -> FitResult:
     """Calibrate a journey from a CRM export (see ``docs/commands/fit.md``).
 
-    Returns a :class:`~journeydsl.fit.FitResult`: ``.text`` is the fitted
+    Returns a :class:`~journeydsl.analysis.fit.FitResult`: ``.text`` is the fitted
     journey (fmt-clean), ``.journey`` its model, ``.fits`` the evidence per
     stage, ``.summary()`` the printed goodness of fit. Needs scipy
     (``pip install 'journeydsl[fit]'``).
     """
-    from journeydsl.fit import fit_export
+    from journeydsl.analysis.fit import fit_export
 
     return fit_export(events, into=into, as_of=as_of, shape=shape, map_path=map_path, goal=goal, since=since,
                       strict=strict, money=money)
@@ -256,13 +232,9 @@ def fit(
 
 def flows_from(results: Results, arm: int = 0) -> Flows:
     """The forecast flows of one arm, for drawing on a map (customers per 1,000 on each edge)."""
-    from journeydsl.maps import Flows
+    from journeydsl.outputs.maps import flows_from as _flows_from
 
-    chosen = results.arms[arm]
-    reach = {name: float(s["reached"]) for name, s in chosen.stages.items()}
-    edges = {edge: flow["per_1000"] for edge, flow in chosen.edge_flows().items()}
-    triggers = {name: 1000 * float(t["rerouted_per_customer"] or 0) for name, t in chosen.triggers.items()}
-    return Flows(per_1000_edges=edges, stage_reach=reach, per_1000_triggers=triggers)
+    return _flows_from(results, arm)
 
 
 def render(
@@ -280,15 +252,15 @@ def render(
     """Draw the journey map (``svg``, ``png``, ``dot`` or ``mermaid``); write it to ``path`` if given.
 
     ``flows=True`` simulates first and overlays the forecast (or pass the
-    :class:`~journeydsl.results.Results` of an earlier run of the same journey).
+    :class:`~journeydsl.engine.results.Results` of an earlier run of the same journey).
     A ``path`` that is the journey's own file is refused with ``RenderError``
     (the map never replaces the journey it was drawn from).
     """
-    from journeydsl.maps import RenderError
-    from journeydsl.maps import render as _render
+    from journeydsl.outputs.maps import RenderError
+    from journeydsl.outputs.maps import render as _render
 
     if path is not None and journey.source:
-        from journeydsl.fileio import CannotWrite, same_file
+        from journeydsl.language.fileio import CannotWrite, same_file
 
         if same_file(path, journey.source):
             raise RenderError(str(CannotWrite(path, "it is the journey's own file; choose another path")))
@@ -328,8 +300,11 @@ def parse_duration(text: str) -> float:
 
 def sensitivity(journey: Journey, figure: str = "value_per_customer", scenario: str | None = None,
                 customers: int | None = None, seed: int = 0, *, workers: int = 1) -> Tornado:
-    """The tornado: each uncertain parameter at its 2.5% and 97.5% points (see :mod:`journeydsl.sensitivity`)."""
-    from journeydsl.sensitivity import tornado
+    """The tornado: each uncertain parameter at its 2.5% and 97.5% points.
+
+    See :mod:`journeydsl.analysis.sensitivity`.
+    """
+    from journeydsl.analysis.sensitivity import tornado
 
     return tornado(journey, figure, scenario, customers, seed, workers=workers)
 
@@ -337,7 +312,7 @@ def sensitivity(journey: Journey, figure: str = "value_per_customer", scenario: 
 def breakeven(journey: Journey, param: str, scenario: str, figure: str = "value_per_customer",
               customers: int | None = None, seed: int = 0) -> Breakeven:
     """Where ``scenario``'s difference from the baseline crosses zero as ``param`` moves."""
-    from journeydsl.sensitivity import breakeven as _breakeven
+    from journeydsl.analysis.sensitivity import breakeven as _breakeven
 
     return _breakeven(journey, param, scenario, figure, customers, seed)
 
@@ -345,7 +320,7 @@ def breakeven(journey: Journey, param: str, scenario: str, figure: str = "value_
 def attribute(journey: Journey, by: str = "touchpoint", customers: int | None = None, seed: int = 0,
               *, workers: int = 1) -> Attribution:
     """Removal effects, Shapley values and first/last/linear touch per touchpoint, trigger or channel."""
-    from journeydsl.attribution import attribute as _attribute
+    from journeydsl.analysis.attribution import attribute as _attribute
 
     if by not in ("touchpoint", "trigger", "channel"):
         raise ValueError(f"by must be touchpoint, trigger or channel, not '{by}'")

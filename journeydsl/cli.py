@@ -19,23 +19,23 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from journeydsl import __version__
-from journeydsl.errors import (
+from journeydsl.language.errors import (
     Diagnostic,
     JourneyError,
     diagnostics_to_json,
     format_diagnostic,
     format_diagnostics,
 )
-from journeydsl.fileio import STDOUT, CannotWrite, atomic_write, check_output, os_reason, write_output
-from journeydsl.sanitize import for_terminal, for_terminal_lines
-from journeydsl.source import FileTooLarge, Source
+from journeydsl.language.fileio import STDOUT, CannotWrite, atomic_write, check_output, os_reason, write_output
+from journeydsl.language.sanitize import for_terminal, for_terminal_lines
+from journeydsl.language.source import FileTooLarge, Source
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor
 
-    from journeydsl.model import Journey
-    from journeydsl.progress import Progress
-    from journeydsl.results import Results
+    from journeydsl.engine.results import Results
+    from journeydsl.language.model import Journey
+    from journeydsl.outputs.progress import Progress
 
 __all__ = ["main"]
 
@@ -93,7 +93,7 @@ def _read(path: str) -> Source | None:
 
 def _load(path: str, *, quiet: bool = True) -> Journey:
     """Compile one file, showing its warnings unless quiet; raises JourneyError (exit 1) or UsageError (exit 2)."""
-    from journeydsl.compile import compile_source, load
+    from journeydsl.language.compile import compile_source, load
 
     source = _read(path)
     if source is None:
@@ -131,7 +131,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_fmt(args: argparse.Namespace) -> int:
     """Format every file in memory first; write only when all of them are valid journeys."""
-    from journeydsl.fmt import format_source
+    from journeydsl.language.fmt import format_source
 
     status = EXIT_OK
     changes: list[tuple[str, str, str]] = []
@@ -177,7 +177,7 @@ def cmd_fmt(args: argparse.Namespace) -> int:
 
 
 def _progress(args: argparse.Namespace, what: str) -> Progress:
-    from journeydsl.progress import Progress
+    from journeydsl.outputs.progress import Progress
 
     return Progress(what, quiet=args.quiet)
 
@@ -194,7 +194,7 @@ def _lang(args: argparse.Namespace, journey: Journey | None) -> str:
 
 
 def _emit(args: argparse.Namespace, results: Results, inputs: Sequence[str], journey: Journey | None = None) -> None:
-    from journeydsl.report import format_results
+    from journeydsl.outputs.report import format_results
 
     text = format_results(results, args.format, lang=_lang(args, journey), ids=args.ids)
     _write(args, args.output, text, inputs)
@@ -211,7 +211,7 @@ def _horizon(args: argparse.Namespace) -> float | None:
         raise UsageError(f"--horizon: {exc}") from None
     if days <= 0:
         raise UsageError("--horizon must be positive")
-    from journeydsl.checks import MAX_HORIZON_DAYS
+    from journeydsl.language.checks import MAX_HORIZON_DAYS
 
     if days > MAX_HORIZON_DAYS:
         raise UsageError(f"--horizon is {days:g} days, longer than the {MAX_HORIZON_DAYS:,.0f} days"
@@ -221,8 +221,8 @@ def _horizon(args: argparse.Namespace) -> float | None:
 
 def _work_options(args: argparse.Namespace) -> dict[str, object]:
     """``max_work`` and ``on_estimate`` for a run: the limit (none with --force) and a note on long runs."""
-    from journeydsl.checks import DEFAULT_MAX_WORK
-    from journeydsl.montecarlo import NOTE_WORK, WorkEstimate
+    from journeydsl.engine.montecarlo import NOTE_WORK, WorkEstimate
+    from journeydsl.language.checks import DEFAULT_MAX_WORK
 
     def note(estimate: WorkEstimate) -> None:
         if estimate.steps > NOTE_WORK and not args.quiet:
@@ -246,11 +246,11 @@ def _refuse(args: argparse.Namespace, exc: Exception) -> RunRefused:
 def _simulate(args: argparse.Namespace, journey: Journey, scenarios: list[str] | None) -> Results:
     """Simulate with the run options on the command line, a progress bar on a terminal."""
     from journeydsl import api
-    from journeydsl.montecarlo import TooMuchWork
+    from journeydsl.engine.montecarlo import TooMuchWork
 
     draws = getattr(args, "draws", None)
     if draws:
-        from journeydsl.uncertainty import simulate_draws
+        from journeydsl.analysis.uncertainty import simulate_draws
 
         progress = _progress(args, f"simulating {draws} draws")
         try:
@@ -287,13 +287,13 @@ def _simulate(args: argparse.Namespace, journey: Journey, scenarios: list[str] |
 @contextlib.contextmanager
 def _executor(args: argparse.Namespace) -> Iterator[Executor | None]:
     """The Dask cluster's executor when ``--scheduler`` (or JOURNEYDSL_SCHEDULER) names one, else None."""
-    from journeydsl.montecarlo.executors import SCHEDULER_ENV
+    from journeydsl.engine.montecarlo.executors import SCHEDULER_ENV
 
     address = getattr(args, "scheduler", None) or os.environ.get(SCHEDULER_ENV)
     if not address:
         yield None
         return
-    from journeydsl.montecarlo.executors import dask_executor
+    from journeydsl.engine.montecarlo.executors import dask_executor
 
     try:
         client, executor = dask_executor(address, timeout="10s")
@@ -312,7 +312,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         check_output(args.output, [args.file])
     journey = _load(args.file, quiet=args.quiet)
     if args.exact:
-        from journeydsl.report import format_exact
+        from journeydsl.outputs.report import format_exact
 
         _write(args, args.output, format_exact(journey, args.format, lang=_lang(args, journey), ids=args.ids),
                [args.file])
@@ -339,7 +339,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     for path in args.files:
         journey = _load(path, quiet=args.quiet)
         journeys.append(journey)
-    from journeydsl.montecarlo import TooMuchWork
+    from journeydsl.engine.montecarlo import TooMuchWork
 
     progress = _progress(args, "simulating")
     try:
@@ -364,12 +364,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_render(args: argparse.Namespace) -> int:
     from journeydsl import api
-    from journeydsl.maps import RenderError
-    from journeydsl.montecarlo import TooMuchWork
+    from journeydsl.engine.montecarlo import TooMuchWork
+    from journeydsl.outputs.maps import RenderError
 
     journey = _load(args.file, quiet=args.quiet)
     if args.scenario and args.scenario not in {s.name for s in journey.scenarios}:
-        from journeydsl.errors import did_you_mean
+        from journeydsl.language.errors import did_you_mean
 
         hint = did_you_mean(args.scenario, [s.name for s in journey.scenarios])
         raise UsageError(
@@ -407,7 +407,7 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from journeydsl.templates import template_names, template_text
+    from journeydsl.language.templates import template_names, template_text
 
     if args.list:
         for name, summary in template_names():
@@ -432,12 +432,12 @@ def cmd_init(args: argparse.Namespace) -> int:
 def cmd_sensitivity(args: argparse.Namespace) -> int:
     import json
 
-    from journeydsl.sensitivity import tornado, tornado_rows, tornado_svg
+    from journeydsl.analysis.sensitivity import tornado, tornado_rows, tornado_svg
 
     if args.output:
         check_output(args.output, [args.file])
     journey = _load(args.file, quiet=args.quiet)
-    from journeydsl.uncertainty import uncertain_params
+    from journeydsl.analysis.uncertainty import uncertain_params
 
     if not uncertain_params(journey):
         _err(f"{args.file}: no uncertain parameters to vary; give a value a range, like"
@@ -463,7 +463,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     if fmt == "json":
         text = json.dumps(t.to_dict(), indent=2, ensure_ascii=False) + "\n"
     else:
-        from journeydsl.report import _table
+        from journeydsl.outputs.report import _table
 
         what = args.figure.replace("_", " ")
         head = (f"{journey.name} — what moves {what}"
@@ -480,7 +480,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
 def cmd_breakeven(args: argparse.Namespace) -> int:
     import json
 
-    from journeydsl.sensitivity import breakeven
+    from journeydsl.analysis.sensitivity import breakeven
 
     journey = _load(args.file, quiet=args.quiet)
     progress = _progress(args, "searching")
@@ -495,7 +495,7 @@ def cmd_breakeven(args: argparse.Namespace) -> int:
     if args.format == "json":
         sys.stdout.write(json.dumps(b.to_dict(), indent=2, ensure_ascii=False) + "\n")
         return EXIT_OK
-    from journeydsl.sensitivity import _fmt
+    from journeydsl.analysis.sensitivity import _fmt
 
     cur = journey.currency
 
@@ -517,7 +517,7 @@ def cmd_breakeven(args: argparse.Namespace) -> int:
 
 
 def _better_higher(figure: str) -> bool:
-    from journeydsl.results import BETTER
+    from journeydsl.engine.results import BETTER
 
     return BETTER.get(figure, "higher") == "higher"
 
@@ -525,7 +525,7 @@ def _better_higher(figure: str) -> bool:
 def cmd_attribute(args: argparse.Namespace) -> int:
     import json
 
-    from journeydsl.attribution import attribute, items_of
+    from journeydsl.analysis.attribution import attribute, items_of
 
     if args.output:
         check_output(args.output, [args.file])
@@ -541,7 +541,7 @@ def cmd_attribute(args: argparse.Namespace) -> int:
     if args.format == "json":
         text = json.dumps(a.to_dict(), indent=2, ensure_ascii=False) + "\n"
     else:
-        from journeydsl.report import _money, _table
+        from journeydsl.outputs.report import _money, _table
 
         cur = journey.currency or ""
 
@@ -579,14 +579,14 @@ def cmd_attribute(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from journeydsl.htmlreport import build_report
+    from journeydsl.outputs.htmlreport import build_report
 
     check_output(args.output, [args.file])
     journey = _load(args.file, quiet=args.quiet)
     results = _simulate(args, journey, None)
     fc = None
     if journey.plans:  # the first plan's month-by-month forecast gets its own section
-        from journeydsl.forecast import forecast
+        from journeydsl.analysis.forecast import forecast
 
         progress = _progress(args, "forecasting")
         try:
@@ -606,14 +606,14 @@ def cmd_lsp(args: argparse.Namespace) -> int:
         raise UsageError(
             "the language server needs pygls, which is not installed: pip install 'journeydsl[lsp]'"
         ) from None
-    import journeydsl.lsp
+    import journeydsl.editor.lsp
 
-    return journeydsl.lsp.main()
+    return journeydsl.editor.lsp.main()
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
     """Calibrate a journey from a CRM export; nothing is written unless everything succeeded."""
-    from journeydsl.fit import FitDataError, fit_export  # lazy: numpy/scipy only when fitting
+    from journeydsl.analysis.fit import FitDataError, fit_export  # lazy: numpy/scipy only when fitting
 
     fit_inputs = [p for p in (args.events, args.into, args.map) if p is not None]
     for path in fit_inputs:
@@ -648,7 +648,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
             _err(f"warning: {w}")
         _err(result.summary().rstrip("\n"))
     if args.report:
-        from journeydsl.fit.report import write_report
+        from journeydsl.analysis.fit.report import write_report
 
         write_report(result, args.report)
         if not args.quiet:
@@ -662,7 +662,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
 def cmd_forecast(args: argparse.Namespace) -> int:
     """Month-by-month forecast of a journey's calendar plan."""
     from journeydsl import api
-    from journeydsl.forecast_report import format_forecast
+    from journeydsl.outputs.forecast_report import format_forecast
 
     if args.output:
         check_output(args.output, [args.file])
@@ -680,7 +680,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     if args.format == "svg" and not args.output and sys.stdout.isatty():
         raise UsageError("--format svg writes an image: give --output FILE.svg")
     if args.draws:
-        from journeydsl.uncertainty import uncertain_params
+        from journeydsl.analysis.uncertainty import uncertain_params
 
         if not uncertain_params(journey):
             raise UsageError(
@@ -693,7 +693,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     finally:
         progress.close()
     if args.draws:
-        from journeydsl.forecast import add_draws
+        from journeydsl.analysis.forecast import add_draws
 
         progress = _progress(args, f"forecasting {args.draws} draws")
         try:
@@ -727,7 +727,7 @@ def _positive_int(text: str) -> int:
 
 
 def _customers(text: str) -> int:
-    from journeydsl.checks import MAX_CUSTOMERS
+    from journeydsl.language.checks import MAX_CUSTOMERS
 
     value = _positive_int(text)
     if value > MAX_CUSTOMERS:

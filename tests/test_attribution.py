@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from journeydsl import api
-from journeydsl.attribution import FIGURES, attribute, without
-from journeydsl.exact import solve
+from journeydsl.analysis.attribution import FIGURES, attribute, without
+from journeydsl.engine.exact import solve
 
 ROOT = Path(__file__).resolve().parent.parent
 

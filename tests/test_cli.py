@@ -14,7 +14,7 @@ import jsonschema
 import pytest
 
 from journeydsl.cli import main
-from journeydsl.results import load_schema
+from journeydsl.engine.results import load_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "journeys"

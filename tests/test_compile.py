@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from journeydsl.compile import compile_source, compile_text, load, read_source
-from journeydsl.errors import JourneyError, JourneyValidationError, format_diagnostics
-from journeydsl.model import DAYS, Journey
-from journeydsl.source import Source
+from journeydsl.language.compile import compile_source, compile_text, load, read_source
+from journeydsl.language.errors import JourneyError, JourneyValidationError, format_diagnostics
+from journeydsl.language.model import DAYS, Journey
+from journeydsl.language.source import Source
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent

@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 
 from journeydsl import api
-from journeydsl.compile import recompile
-from journeydsl.montecarlo import _shape
-from journeydsl.montecarlo.plan import compile_plan
-from journeydsl.params import draw_uniforms
-from journeydsl.report import format_table
-from journeydsl.uncertainty import draw_names, simulate_draws
+from journeydsl.analysis.uncertainty import draw_names, simulate_draws
+from journeydsl.engine.montecarlo import _shape
+from journeydsl.engine.montecarlo.plan import compile_plan
+from journeydsl.language.compile import recompile
+from journeydsl.language.params import draw_uniforms
+from journeydsl.outputs.report import format_table
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = json.loads((ROOT / "journeydsl" / "schema" / "results.schema.json").read_text(encoding="utf-8"))

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from journeydsl.compile import compile_syntax
 from journeydsl.editor.analysis import Analysis
-from journeydsl.errors import Diagnostic, JourneyError
-from journeydsl.parser import parse
-from journeydsl.source import Source
+from journeydsl.language.compile import compile_syntax
+from journeydsl.language.errors import Diagnostic, JourneyError
+from journeydsl.language.parser import parse
+from journeydsl.language.source import Source
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples" / "journeys").glob("*.journey"))

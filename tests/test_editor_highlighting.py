@@ -16,7 +16,7 @@ import pytest
 
 from journeydsl.editor.keywords import grammar_words
 from journeydsl.editor.tmlanguage import OUTPUT, keyword_words, tm_grammar_json
-from journeydsl.parser import parser
+from journeydsl.language.parser import parser
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples" / "journeys").glob("*.journey"))
@@ -218,7 +218,7 @@ def _error_tokens(text: str) -> list[str]:
     from pygments import lex
     from pygments.token import Error
 
-    from journeydsl.lexer import JourneyLexer
+    from journeydsl.editor.lexer import JourneyLexer
 
     return [value for token, value in lex(text, JourneyLexer()) if token in Error]
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from journeydsl.parser import parse
-from journeydsl.source import Source
+from journeydsl.language.parser import parse
+from journeydsl.language.source import Source
 
 VSCODE = Path(__file__).resolve().parent.parent / "editors" / "vscode"
 
@@ -51,7 +51,7 @@ def test_every_snippet_inserts_valid_journey_text(name: str) -> None:
 
 def test_the_extension_asks_the_server_for_the_command_it_serves() -> None:
     pytest.importorskip("pygls")
-    from journeydsl.lsp import RENDER_COMMAND
+    from journeydsl.editor.lsp import RENDER_COMMAND
 
     script = (VSCODE / "extension.js").read_text(encoding="utf-8")
     assert f'"{RENDER_COMMAND}"' in script

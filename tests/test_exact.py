@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from journeydsl.exact import ExactUnsupported, solve
-from journeydsl.model import (
+from journeydsl.engine.exact import ExactUnsupported, solve
+from journeydsl.language.model import (
     CashFlow,
     Dist,
     Journey,
@@ -183,10 +183,10 @@ def test_every_trigger_on_a_terminal_stage_moves_everyone_eventually() -> None:
 
 
 def test_survival_and_partial_means_of_every_distribution() -> None:
-    from journeydsl.exact import _Law
+    from journeydsl.engine.exact import _Law
 
     rng = np.random.default_rng(0)
-    from journeydsl.montecarlo.sampling import sampler
+    from journeydsl.engine.montecarlo.sampling import sampler
 
     for dist in (
         Dist(kind="fixed", value=3),

@@ -19,9 +19,9 @@ from types import ModuleType
 
 import pytest
 
-from journeydsl.errors import JourneyError
-from journeydsl.model import Journey
-from journeydsl.source import Source
+from journeydsl.language.errors import JourneyError
+from journeydsl.language.model import Journey
+from journeydsl.language.source import Source
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples" / "journeys").glob("*.journey"))
@@ -46,11 +46,11 @@ LINKED_PAGES = [ROOT / "docs" / name for name in ("index.md", "tutorial.md", "re
 
 def _compile_module() -> ModuleType:
     try:
-        return importlib.import_module("journeydsl.compile")
+        return importlib.import_module("journeydsl.language.compile")
     except ModuleNotFoundError as exc:  # pragma: no cover - only while compile.py is being written
-        if exc.name != "journeydsl.compile":
+        if exc.name != "journeydsl.language.compile":
             raise
-        pytest.skip("journeydsl/compile.py does not exist yet")
+        pytest.skip("journeydsl/language/compile.py does not exist yet")
 
 
 def _compile(text: str, path: str) -> tuple[Journey, list]:
@@ -66,7 +66,7 @@ def _compile(text: str, path: str) -> tuple[Journey, list]:
 
 def _parse(text: str, path: str) -> None:
     """Parse ``text`` (syntax only); fail the test with the diagnostics when it does not."""
-    from journeydsl.parser import parse
+    from journeydsl.language.parser import parse
 
     try:
         parse(Source(path, text))

@@ -16,9 +16,9 @@ import jsonschema
 import pytest
 
 import journeydsl as jd
-from journeydsl.exact import ExactUnsupported, solve
-from journeydsl.maps import render, to_dot, to_mermaid
-from journeydsl.results import load_schema
+from journeydsl.engine.exact import ExactUnsupported, solve
+from journeydsl.engine.results import load_schema
+from journeydsl.outputs.maps import render, to_dot, to_mermaid
 
 EXAMPLES = sorted((Path(__file__).resolve().parent.parent / "examples" / "journeys").glob("*.journey"))
 CUSTOMERS = 20_000

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 import journeydsl as jd
-from journeydsl.montecarlo import executors
+from journeydsl.engine.montecarlo import executors
 
 EXAMPLES = Path(__file__).parent.parent / "examples" / "journeys"
 
@@ -40,7 +40,7 @@ def test_any_executor_gives_the_numbers_of_one_process() -> None:
 def test_task_sizes_do_not_change_the_numbers(monkeypatch: pytest.MonkeyPatch) -> None:
     journey = jd.load(EXAMPLES / "b2b_pipeline.journey")
     one = _json(jd.simulate(journey, customers=20_000, seed=1, scenarios=None))
-    from journeydsl import montecarlo
+    from journeydsl.engine import montecarlo
 
     for seconds in (0.0, 1e9):  # one block per task; every block in one task
         monkeypatch.setattr(montecarlo, "TASK_SECONDS", seconds)
@@ -85,7 +85,7 @@ def test_dask_cluster_gives_byte_identical_json(cluster, tmp_path: Path) -> None
 
 @pytest.mark.slow
 def test_a_worker_killed_mid_run_does_not_change_the_result(cluster, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from journeydsl import montecarlo
+    from journeydsl.engine import montecarlo
 
     _lc, client = cluster
     journey = jd.load(EXAMPLES / "retail_recency.journey")

@@ -20,10 +20,10 @@ import pytest
 
 pytest.importorskip("scipy")
 
+from journeydsl.analysis.fit import FitDataError, fit_export, read_events
+from journeydsl.analysis.fit.estimators import aalen_johansen, fit_dwell, fit_stage
 from journeydsl.cli import main
-from journeydsl.fit import FitDataError, fit_export, read_events
-from journeydsl.fit.estimators import aalen_johansen, fit_dwell, fit_stage
-from journeydsl.fmt import format_source
+from journeydsl.language.fmt import format_source
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "examples" / "data"
@@ -155,7 +155,7 @@ def test_churn_rate_is_recovered_and_written_as_a_rate(tmp_path):
 @pytest.mark.slow
 def test_share_intervals_cover_the_truth_at_about_95_percent():
     """200 heavily censored samples of one stage: the 95% interval of the win share holds 25% about 95% of the time."""
-    from journeydsl.fit.estimators import fit_shares
+    from journeydsl.analysis.fit.estimators import fit_shares
 
     rng = np.random.default_rng(2026)
     covered, reps, n = 0, 200, 600
@@ -400,7 +400,7 @@ def test_cli_writes_the_journey_and_the_reports(pipeline, tmp_path, capsys):
 
 
 def test_backtest_reproduces_the_funnel(pipeline):
-    from journeydsl.fit.backtest import backtest
+    from journeydsl.analysis.fit.backtest import backtest
 
     folder, _ = pipeline
     r = fit_export(folder / "entries.csv", into=folder / "base.journey")
@@ -474,7 +474,7 @@ def test_entry_shares_and_amounts_are_fitted(tmp_path):
 
 
 def test_quoted_values_and_the_fast_and_slow_readers_agree(tmp_path):
-    from journeydsl.fit.readers import _fast_times, parse_time
+    from journeydsl.analysis.fit.readers import _fast_times, parse_time
 
     text = ('case_id,stage,entered_at\n1,"Lead, warm",2026-05-01T10:00:00Z\n1,Won,2026-05-03\n'
             "\n2,\"Lead, warm\",2026-05-02T00:00:00Z\n")
@@ -496,7 +496,7 @@ def test_quoted_values_and_the_fast_and_slow_readers_agree(tmp_path):
 def test_the_joint_fits_densities_are_scipys(kind, shape):
     from scipy import stats
 
-    from journeydsl.fit.estimators import log_density, survival
+    from journeydsl.analysis.fit.estimators import log_density, survival
 
     x = np.array([0.01, 0.5, 3.0, 40.0])
     frozen = {"exponential": stats.expon(scale=4.0), "gamma": stats.gamma(shape, scale=4.0),
@@ -506,7 +506,7 @@ def test_the_joint_fits_densities_are_scipys(kind, shape):
 
 
 def test_exits_that_take_different_times_get_their_own_after(pipeline):
-    from journeydsl.fit.backtest import backtest
+    from journeydsl.analysis.fit.backtest import backtest
 
     folder, _ = pipeline
     r = fit_export(folder / "entries.csv", goal="won")
@@ -650,7 +650,7 @@ def test_since_from_and_an_invalid_base(tmp_path, capsys):
 
 
 def test_without_scipy_the_command_says_how_to_install_it(tmp_path, capsys, monkeypatch):
-    import journeydsl.fit.core as core
+    import journeydsl.analysis.fit.core as core
 
     def no_scipy(*_a, **_k):
         raise ModuleNotFoundError("No module named 'scipy'", name="scipy")

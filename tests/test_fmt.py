@@ -20,9 +20,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from journeydsl.compile import compile_text
-from journeydsl.errors import JourneyError
-from journeydsl.fmt import WIDTH, format_number, format_source
+from journeydsl.language.compile import compile_text
+from journeydsl.language.errors import JourneyError
+from journeydsl.language.fmt import WIDTH, format_number, format_source
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -334,7 +334,7 @@ ANY_LABEL = st.text(LABEL_CHARS.filter(lambda c: c != "\x00"), min_size=0, max_s
 
 
 def _write_label(label: str) -> str:
-    from journeydsl.fmt import quote_label
+    from journeydsl.language.fmt import quote_label
 
     q = quote_label(label)
     return (f"journey {q if label else 'J'} {{\n    phase {q} {{\n        stage a {q} {{ entry; terminal; goal }}\n"

@@ -9,8 +9,7 @@ import jsonschema
 import numpy as np
 import pytest
 
-from journeydsl.compile import compile_text
-from journeydsl.forecast import (
+from journeydsl.analysis.forecast import (
     _flow_weights,
     _occupancy_weights,
     calendar_months,
@@ -20,7 +19,8 @@ from journeydsl.forecast import (
     occupancy_months,
     plan_arrivals,
 )
-from journeydsl.forecast_report import format_forecast
+from journeydsl.language.compile import compile_text
+from journeydsl.outputs.forecast_report import format_forecast
 
 MONTH = 365 / 12
 
@@ -242,7 +242,7 @@ def test_plain_simulate_keeps_no_age_tallies() -> None:
 
 def test_sparse_second_moments_equal_the_dense_ones() -> None:
     """The per-month sums of squares the intervals use, against a customer x month matrix."""
-    from journeydsl.montecarlo.engine import _squares_by_month
+    from journeydsl.engine.montecarlo.engine import _squares_by_month
 
     rng = np.random.default_rng(0)
     n, nm = 50, 7

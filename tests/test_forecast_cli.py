@@ -10,11 +10,11 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from journeydsl.analysis.forecast import load_schema as forecast_schema
+from journeydsl.analysis.targets import status
 from journeydsl.api import loads, simulate
 from journeydsl.cli import main
-from journeydsl.forecast import load_schema as forecast_schema
-from journeydsl.results import load_schema as results_schema
-from journeydsl.targets import status
+from journeydsl.engine.results import load_schema as results_schema
 
 PLANNED = """journey "Trial to paid" {
     currency EUR

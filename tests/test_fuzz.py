@@ -33,8 +33,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from journeydsl.cli import main
-from journeydsl.compile import compile_text
-from journeydsl.fmt import quote_label
+from journeydsl.language.compile import compile_text
+from journeydsl.language.fmt import quote_label
 
 pytestmark = pytest.mark.slow
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from journeydsl.api import loads, simulate
-from journeydsl.htmlreport import SECTIONS, build_report
+from journeydsl.outputs.htmlreport import SECTIONS, build_report
 
 HOSTILE = r"""
 journey "<script>alert('x')</script> & \"Co\"" {

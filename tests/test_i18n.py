@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 
 from journeydsl.api import loads, simulate
-from journeydsl.htmlreport import build_report
-from journeydsl.i18n import LANGUAGES, get_lang
-from journeydsl.i18n.__main__ import messages, problems
-from journeydsl.maps import to_dot, to_mermaid
-from journeydsl.report import format_markdown, format_table
+from journeydsl.outputs.htmlreport import build_report
+from journeydsl.outputs.i18n import LANGUAGES, get_lang
+from journeydsl.outputs.i18n.__main__ import messages, problems
+from journeydsl.outputs.maps import to_dot, to_mermaid
+from journeydsl.outputs.report import format_markdown, format_table
 
 GOLDEN = Path(__file__).parent / "golden" / "report"
 REGEN = os.environ.get("JOURNEYDSL_REGEN") == "1"
@@ -118,7 +118,7 @@ def test_unknown_language_is_refused() -> None:
 
 def test_language_setting_is_read_formatted_and_checked(tmp_path: Path) -> None:
     from journeydsl.cli import main
-    from journeydsl.fmt import format_source
+    from journeydsl.language.fmt import format_source
 
     assert loads(SHOP).language == "ru"
     assert "    language ru\n" in format_source(SHOP.replace("language ru", "language    ru"))
@@ -272,7 +272,7 @@ def test_the_wheel_ships_the_compiled_catalogues(tmp_path: Path) -> None:
     wheel = next(tmp_path.glob("journeydsl-*.whl"))
     with zipfile.ZipFile(wheel) as zf:
         for code in ("ru", "bg"):
-            data = zf.read(f"journeydsl/i18n/{code}/LC_MESSAGES/journeydsl.mo")
+            data = zf.read(f"journeydsl/outputs/i18n/{code}/LC_MESSAGES/journeydsl.mo")
             (tmp_path / f"{code}.mo").write_bytes(data)
             with open(tmp_path / f"{code}.mo", "rb") as fh:
                 catalogue = gettext.GNUTranslations(fh)

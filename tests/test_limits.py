@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 
 from journeydsl.api import loads
 from journeydsl.cli import main
-from journeydsl.compile import compile_text
-from journeydsl.errors import JourneyError
-from journeydsl.montecarlo import simulate
+from journeydsl.engine.montecarlo import simulate
+from journeydsl.language.compile import compile_text
+from journeydsl.language.errors import JourneyError
 
 CATALOGUE = Path(__file__).resolve().parent / "catalogue"
 LIMIT_CASES = [*sorted(CATALOGUE.glob("limit_*.journey")), CATALOGUE / "zero_time_rate_loop.journey"]
@@ -136,7 +136,7 @@ def test_a_stage_with_many_branches_simulates(trigger: bool) -> None:
 
 def test_labels_with_dollar_signs_reach_the_charts_as_text() -> None:
     """'$5 % $10' is no mathtext error and '$100 & save $20' no italics: labels are plain text."""
-    from journeydsl.htmlreport import build_report
+    from journeydsl.outputs.htmlreport import build_report
 
     text = """journey "Dollars" {
         currency USD
@@ -187,7 +187,7 @@ def test_a_trigger_reroute_along_a_transition_counts_on_that_edge() -> None:
 
 def test_the_size_limit_is_in_bytes_not_characters(tmp_path: Path) -> None:
     """1.3 million Cyrillic letters are 2.6 MB of UTF-8: over the 2 MB limit, though under 2 million characters."""
-    from journeydsl.source import MAX_BYTES
+    from journeydsl.language.source import MAX_BYTES
 
     text = 'journey "J" {\n' + ("# " + "ж" * 1000 + "\n") * 1300 + "  stage a { entry }\n}\n"
     assert len(text) < MAX_BYTES < len(text.encode())
@@ -196,7 +196,7 @@ def test_the_size_limit_is_in_bytes_not_characters(tmp_path: Path) -> None:
     with pytest.raises(JourneyError) as info:
         compile_text(text)
     assert [d.code for d in info.value.diagnostics] == ["E103"]
-    from journeydsl.compile import load
+    from journeydsl.language.compile import load
 
     with pytest.raises(JourneyError) as info:
         load(path)
@@ -215,7 +215,7 @@ def test_an_endless_file_is_refused_after_reading_past_the_limit(capsys: pytest.
 
 
 def test_a_huge_file_is_refused_by_its_size_without_reading_it(tmp_path: Path) -> None:
-    from journeydsl.source import FileTooLarge, read_bounded
+    from journeydsl.language.source import FileTooLarge, read_bounded
 
     path = tmp_path / "sparse.journey"
     with open(path, "wb") as fh:
@@ -228,7 +228,7 @@ def test_a_huge_file_is_refused_by_its_size_without_reading_it(tmp_path: Path) -
 def test_excerpts_of_a_long_line_are_a_window_and_lines_are_indexed_once() -> None:
     import time
 
-    from journeydsl.source import Source, Span
+    from journeydsl.language.source import Source, Span
 
     line = "x" * 2_000_000
     source = Source("long.journey", "a\n" + line + "\nb\n")
@@ -344,7 +344,7 @@ def test_max_work_refuses_and_force_runs(tmp_path: Path, capsys: pytest.CaptureF
 
 def test_the_api_refuses_over_max_work_and_none_means_no_limit() -> None:
     from journeydsl import api
-    from journeydsl.montecarlo import TooMuchWork, WorkEstimate
+    from journeydsl.engine.montecarlo import TooMuchWork, WorkEstimate
 
     j = loads(funnel())
     seen: list[WorkEstimate] = []
@@ -356,7 +356,7 @@ def test_the_api_refuses_over_max_work_and_none_means_no_limit() -> None:
 
 def test_the_estimate_counts_stays_per_customer() -> None:
     """A self-loop left with 10% a day: 10 stays a customer on average (256 in the pilot: se 0.6)."""
-    from journeydsl.montecarlo import TooMuchWork
+    from journeydsl.engine.montecarlo import TooMuchWork
 
     text = """journey "Loop" {
         horizon 100 years
@@ -373,7 +373,7 @@ def test_the_estimate_counts_stays_per_customer() -> None:
 
 def test_progress_moves_within_a_block(monkeypatch: pytest.MonkeyPatch) -> None:
     """One block of a long run used to show 0% until it ended; now it reports fractions as it goes."""
-    from journeydsl.montecarlo import engine
+    from journeydsl.engine.montecarlo import engine
 
     monkeypatch.setattr(engine, "PROGRESS_SECONDS", 0.0)  # every pass reports: however fast the machine
     text = HOURLY_LOOP.replace("100 years", "1 year")
@@ -428,7 +428,7 @@ def _extreme_journey(draw: st.DrawFn) -> str:
 @given(_extreme_journey())
 def test_generated_extreme_values_are_refused_at_check_or_simulate_to_finite_figures(text: str) -> None:
     """Any value a user may write is a diagnostic, a refused estimate, or a run with finite figures."""
-    from journeydsl.montecarlo import TooMuchWork
+    from journeydsl.engine.montecarlo import TooMuchWork
 
     try:
         journey, _ = compile_text(text)

@@ -22,8 +22,8 @@ from lsprotocol import types as lsp  # noqa: E402
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities  # noqa: E402
 
 from journeydsl.api import check  # noqa: E402
-from journeydsl.compile import compile_text  # noqa: E402
-from journeydsl.fmt import format_source  # noqa: E402
+from journeydsl.language.compile import compile_text  # noqa: E402
+from journeydsl.language.fmt import format_source  # noqa: E402
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -378,7 +378,7 @@ async def test_render_command_draws_the_open_document(client: LanguageClient) ->
 
 async def test_changes_in_quick_succession_are_checked_once() -> None:
     """The debounce: three keystrokes within the wait give one check, after the last one."""
-    from journeydsl.lsp import DEFAULT_DEBOUNCE_MS, JourneyLanguageServer
+    from journeydsl.editor.lsp import DEFAULT_DEBOUNCE_MS, JourneyLanguageServer
 
     assert DEFAULT_DEBOUNCE_MS == 300
     server = JourneyLanguageServer()

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from journeydsl.api import flows_from, load, loads, simulate
-from journeydsl.maps import AUTO_ASPECT, _aspect, render, to_dot
+from journeydsl.outputs.maps import AUTO_ASPECT, _aspect, render, to_dot
 
 HAS_DOT = shutil.which("dot") is not None
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "journeys"

@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 
 import journeydsl as jd
 from journeydsl.cli import main
-from journeydsl.errors import JourneyError
-from journeydsl.model import Journey, apply_overrides
+from journeydsl.language.errors import JourneyError
+from journeydsl.language.model import Journey, apply_overrides
 
 # --- the two reproducers of issue 10, through the command line -------------------
 

@@ -1,6 +1,6 @@
 """Where commands write: never over their own input, '-' is the terminal, bad paths are usage errors.
 
-Every command that writes a file goes through ``journeydsl.fileio``; these
+Every command that writes a file goes through ``journeydsl.language.fileio``; these
 tests run each command as a user would and look at the files left behind.
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from journeydsl.cli import main
-from journeydsl.fileio import CannotWrite, atomic_write, check_output, write_output
+from journeydsl.language.fileio import CannotWrite, atomic_write, check_output, write_output
 
 SMALL = """\
 journey "Small funnel" {
@@ -254,7 +254,7 @@ def test_check_output_and_write_output(tmp_path: Path, capsys: pytest.CaptureFix
 
 def test_api_render_never_replaces_the_journey(small: Path) -> None:
     import journeydsl as jd
-    from journeydsl.maps import RenderError
+    from journeydsl.outputs.maps import RenderError
 
     journey = jd.load(small)
     with pytest.raises(RenderError, match="journey's own file"):

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from journeydsl.params import Distribution, ParamError, draw_uniforms, from_written
+from journeydsl.language.params import Distribution, ParamError, draw_uniforms, from_written
 
 Q = np.array([0.001, 0.025, 0.1, 0.5, 0.9, 0.975, 0.999])
 

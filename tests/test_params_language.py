@@ -11,10 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from journeydsl import api
-from journeydsl.compile import compile_text, recompile
-from journeydsl.errors import JourneyError
-from journeydsl.fmt import format_source
-from journeydsl.report import to_json
+from journeydsl.language.compile import compile_text, recompile
+from journeydsl.language.errors import JourneyError
+from journeydsl.language.fmt import format_source
+from journeydsl.outputs.report import to_json
 
 ROOT = Path(__file__).resolve().parent.parent
 SAAS = (ROOT / "examples" / "journeys" / "saas_trial.journey").read_text(encoding="utf-8")

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from journeydsl import syntax as sx
-from journeydsl.errors import JourneyError, JourneySyntaxError
-from journeydsl.parser import MAX_BYTES, grammar_text, parse, parser
-from journeydsl.source import Source, Span
+from journeydsl.language import syntax as sx
+from journeydsl.language.errors import JourneyError, JourneySyntaxError
+from journeydsl.language.parser import MAX_BYTES, grammar_text, parse, parser
+from journeydsl.language.source import Source, Span
 
 ROOT = Path(__file__).resolve().parent.parent
 

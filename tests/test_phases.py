@@ -9,12 +9,12 @@ import jsonschema
 import pytest
 
 from journeydsl.api import load, loads
-from journeydsl.htmlreport import build_report
-from journeydsl.model import DAYS, Journey
-from journeydsl.montecarlo import _shape, run, simulate
-from journeydsl.montecarlo.plan import compile_plan
-from journeydsl.report import format_markdown, format_table
-from journeydsl.results import ArmResult, load_schema
+from journeydsl.engine.montecarlo import _shape, run, simulate
+from journeydsl.engine.montecarlo.plan import compile_plan
+from journeydsl.engine.results import ArmResult, load_schema
+from journeydsl.language.model import DAYS, Journey
+from journeydsl.outputs.htmlreport import build_report
+from journeydsl.outputs.report import format_markdown, format_table
 
 Z = 4.5  # tolerance in standard errors
 N = 200_000

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from journeydsl.compile import compile_text
-from journeydsl.errors import JourneyError
-from journeydsl.fmt import format_source
+from journeydsl.language.compile import compile_text
+from journeydsl.language.errors import JourneyError
+from journeydsl.language.fmt import format_source
 
 BASE = """journey "Sub" {
     currency EUR

@@ -15,9 +15,9 @@ import os
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from journeydsl.compile import compile_text
-from journeydsl.errors import JourneyError
-from journeydsl.fmt import format_source
+from journeydsl.language.compile import compile_text
+from journeydsl.language.errors import JourneyError
+from journeydsl.language.fmt import format_source
 
 SETTINGS = settings(max_examples=int(os.environ.get("JOURNEYDSL_EXAMPLES", "150")), deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

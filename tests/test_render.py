@@ -1,4 +1,4 @@
-"""Tests for journeydsl.maps: DOT, Mermaid, SVG and PNG journey maps.
+"""Tests for journeydsl.outputs.maps: DOT, Mermaid, SVG and PNG journey maps.
 
 Golden files live in ``tests/golden/render/`` (``NAME.dot`` and ``NAME.mmd``,
 one pair per journey built by ``JOURNEYS`` below). After an intended change
@@ -29,9 +29,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from journeydsl import maps as rd
-from journeydsl.maps import Flows, RenderError, render, to_dot, to_mermaid
-from journeydsl.model import (
+from journeydsl.language.model import (
     DAYS,
     CashFlow,
     Dist,
@@ -42,6 +40,8 @@ from journeydsl.model import (
     Transition,
     Trigger,
 )
+from journeydsl.outputs import maps as rd
+from journeydsl.outputs.maps import Flows, RenderError, render, to_dot, to_mermaid
 
 GOLDEN = Path(__file__).parent / "golden" / "render"
 REGEN = os.environ.get("JOURNEYDSL_REGEN") == "1"
@@ -244,7 +244,7 @@ def test_output_is_deterministic() -> None:
 def test_output_does_not_depend_on_hash_seed() -> None:
     code = (
         "import sys; sys.path.insert(0, 'tests'); import test_render as t; "
-        "from journeydsl.maps import to_dot, to_mermaid; "
+        "from journeydsl.outputs.maps import to_dot, to_mermaid; "
         "print(to_dot(t.saas(), flows=t.SAAS_FLOWS) + to_mermaid(t.saas(), flows=t.SAAS_FLOWS))"
     )
     root = Path(__file__).parent.parent
@@ -600,7 +600,7 @@ EXAMPLE = Path(__file__).parent.parent / "examples" / "journeys" / "saas_trial.j
 
 @needs_dot
 def test_example_renders() -> None:
-    compile_mod = pytest.importorskip("journeydsl.compile")
+    compile_mod = pytest.importorskip("journeydsl.language.compile")
     if not EXAMPLE.exists():
         pytest.skip("examples/journeys/saas_trial.journey is not there yet")
     loaded = compile_mod.load(EXAMPLE)
@@ -735,7 +735,7 @@ def test_empty_labels_draw(tmp_path: Path) -> None:
 
 def test_empty_labels_in_the_report_map() -> None:
     from journeydsl.api import simulate
-    from journeydsl.htmlreport import build_report
+    from journeydsl.outputs.htmlreport import build_report
 
     if not HAS_DOT:
         pytest.skip("Graphviz 'dot' is not installed")

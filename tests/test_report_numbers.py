@@ -8,8 +8,8 @@ import re
 import pytest
 
 from journeydsl.api import loads, simulate
-from journeydsl.htmlreport import build_report
-from journeydsl.report import _cell, _delta_cells, _places, _signed, format_markdown, format_table
+from journeydsl.outputs.htmlreport import build_report
+from journeydsl.outputs.report import _cell, _delta_cells, _places, _signed, format_markdown, format_table
 
 TWINS = """
 journey "Twins" {

@@ -10,7 +10,16 @@ import jsonschema
 import numpy as np
 import pytest
 
-from journeydsl.model import (
+from journeydsl.engine.montecarlo import _arm_plan, _collect, _Merger, _run_block, _shape, block_sizes, run, simulate
+from journeydsl.engine.results import (
+    HEADLINE,
+    Tally,
+    compare,
+    load_schema,
+    t_quantile,
+    wilson,
+)
+from journeydsl.language.model import (
     CashFlow,
     Dist,
     Journey,
@@ -21,15 +30,6 @@ from journeydsl.model import (
     Touchpoint,
     Transition,
     Trigger,
-)
-from journeydsl.montecarlo import _arm_plan, _collect, _Merger, _run_block, _shape, block_sizes, run, simulate
-from journeydsl.results import (
-    HEADLINE,
-    Tally,
-    compare,
-    load_schema,
-    t_quantile,
-    wilson,
 )
 
 
@@ -272,7 +272,7 @@ def test_compare_is_the_paired_t_interval_for_equal_batches() -> None:
 
 
 def test_tally_merge_adds() -> None:
-    from journeydsl.results import TallyShape
+    from journeydsl.engine.results import TallyShape
 
     shape = TallyShape(("a",), (), (), (30.0,), 60.0)
     t1, t2 = Tally(shape, n=3), Tally(shape, n=4)
@@ -304,7 +304,7 @@ def test_arms_with_different_stages_line_up() -> None:
 
 
 def test_quantiles_from_a_weighted_sample_when_many_convert(monkeypatch: pytest.MonkeyPatch) -> None:
-    engine = sys.modules["journeydsl.montecarlo"]
+    engine = sys.modules["journeydsl.engine.montecarlo"]
     monkeypatch.setattr(engine, "QUANTILE_SAMPLE", 20 * 4096)  # as if N were in the millions
     # everyone converts after exponential(mean 10) days: p50 = 10 ln 2, p90 = 10 ln 10
     j = Journey(

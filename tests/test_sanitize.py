@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from journeydsl.cli import main
-from journeydsl.sanitize import for_csv, for_markdown, for_terminal
+from journeydsl.language.sanitize import for_csv, for_markdown, for_terminal
 
 # a label that sets the window title, rings the bell, clears the screen and returns the carriage
 HOSTILE = (r"Trial \u001b]0;owned\u0007\u001b[2J\r<script>alert(1)</script> | <img src=x onerror=alert(1)>"

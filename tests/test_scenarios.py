@@ -13,9 +13,9 @@ import jsonschema
 import pytest
 
 import journeydsl as jd
-from journeydsl.errors import JourneyError
-from journeydsl.montecarlo import run
-from journeydsl.results import load_schema, t_quantile
+from journeydsl.engine.montecarlo import run
+from journeydsl.engine.results import load_schema, t_quantile
+from journeydsl.language.errors import JourneyError
 
 FUNNEL = """
 journey "Funnel" {

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from journeydsl import api
-from journeydsl.sensitivity import breakeven, tornado, tornado_svg
+from journeydsl.analysis.sensitivity import breakeven, tornado, tornado_svg
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -104,8 +104,8 @@ def test_cli(tmp_path: Path) -> None:
 
 
 def test_the_report_has_a_tornado_and_the_draws_ranges() -> None:
-    from journeydsl.htmlreport import build_report
-    from journeydsl.uncertainty import simulate_draws
+    from journeydsl.analysis.uncertainty import simulate_draws
+    from journeydsl.outputs.htmlreport import build_report
 
     j = api.loads(PRODUCT)
     html = build_report(j, simulate_draws(j, 8, customers=2000, seed=1, scenarios=None))

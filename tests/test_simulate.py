@@ -7,8 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from journeydsl.exact import solve
-from journeydsl.model import (
+from journeydsl.engine.exact import solve
+from journeydsl.engine.montecarlo import block_sizes, run, simulate
+from journeydsl.language.model import (
     DAYS,
     CashFlow,
     Dist,
@@ -22,7 +23,6 @@ from journeydsl.model import (
     Transition,
     Trigger,
 )
-from journeydsl.montecarlo import block_sizes, run, simulate
 
 Z = 4.5  # tolerance in standard errors
 MONTH = DAYS["month"]

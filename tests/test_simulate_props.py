@@ -7,9 +7,9 @@ import math
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from journeydsl.exact import ExactUnsupported, solve
-from journeydsl.model import Dist, Journey, Stage, Transition, Trigger
-from journeydsl.montecarlo import simulate
+from journeydsl.engine.exact import ExactUnsupported, solve
+from journeydsl.engine.montecarlo import simulate
+from journeydsl.language.model import Dist, Journey, Stage, Transition, Trigger
 
 DISTS = st.sampled_from(
     [

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import journeydsl as jd
-from journeydsl.montecarlo import run
+from journeydsl.engine.montecarlo import run
 
 HERE = Path(__file__).parent
 MONTH = 365.0 / 12.0
@@ -299,7 +299,7 @@ def test_customers_needed_gives_the_power_it_promises() -> None:
 
 
 def test_retention_estimate_is_kaplan_meier_with_greenwood_without_returns() -> None:
-    from journeydsl.results import retention_estimate
+    from journeydsl.engine.results import retention_estimate
 
     # 10 followed; 2 leave in bin 1; of the 8 still active, 1 leaves in bin 2 and 4 are
     # censored before its end

@@ -4,6 +4,6 @@
 :mod:`journeydsl.editor.tmlanguage` builds the VS Code (TextMate) grammar from
 them; :mod:`journeydsl.editor.analysis` answers an editor's questions about one
 document (symbols, references, completion context) without any LSP library;
-:mod:`journeydsl.lsp` speaks the Language Server Protocol and
-:mod:`journeydsl.lexer` is the Pygments lexer.
+:mod:`journeydsl.editor.lsp` speaks the Language Server Protocol and
+:mod:`journeydsl.editor.lexer` is the Pygments lexer.
 """

@@ -8,7 +8,7 @@ stage, touchpoint, trigger, segment and scenario is defined and used, what may
 be written at a position (read from the parser's own state, so keywords a
 grammar change adds are offered without touching this file), hover text and
 quick fixes. Positions are 1-based (line, column in characters), like
-:class:`~journeydsl.source.Span`; :mod:`journeydsl.lsp` converts to LSP's.
+:class:`~journeydsl.language.source.Span`; :mod:`journeydsl.editor.lsp` converts to LSP's.
 Nothing here depends on an LSP library.
 """
 
@@ -22,14 +22,14 @@ from functools import cached_property
 
 from lark.exceptions import UnexpectedInput
 
-from journeydsl import syntax as sx
-from journeydsl.compile import compile_syntax
 from journeydsl.editor.incremental import _SCAN, parse_incremental
 from journeydsl.editor.keywords import grammar_words
-from journeydsl.errors import Diagnostic, JourneyError, JourneySyntaxError
-from journeydsl.model import DIST_PARAMS, Journey
-from journeydsl.parser import parse, parser
-from journeydsl.source import Source, Span
+from journeydsl.language import syntax as sx
+from journeydsl.language.compile import compile_syntax
+from journeydsl.language.errors import Diagnostic, JourneyError, JourneySyntaxError
+from journeydsl.language.model import DIST_PARAMS, Journey
+from journeydsl.language.parser import parse, parser
+from journeydsl.language.source import Source, Span
 
 __all__ = [
     "KEYWORD_HELP",

@@ -21,10 +21,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from journeydsl import syntax as sx
-from journeydsl.errors import Diagnostic, JourneySyntaxError
-from journeydsl.parser import MAX_BYTES, parse
-from journeydsl.source import Source, Span
+from journeydsl.language import syntax as sx
+from journeydsl.language.errors import Diagnostic, JourneySyntaxError
+from journeydsl.language.parser import MAX_BYTES, parse
+from journeydsl.language.source import Source, Span
 
 __all__ = ["Incremental", "parse_incremental"]
 

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from journeydsl.parser import grammar_text
+from journeydsl.language.parser import grammar_text
 
 __all__ = ["GrammarWords", "grammar_words", "terminal_patterns"]
 

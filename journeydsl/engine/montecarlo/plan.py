@@ -1,0 +1,284 @@
+"""A journey compiled into flat numbers and arrays the engine can loop over.
+
+:func:`compile_plan` is done once per arm and segment; the result is a
+picklable value (workers receive it), free of pydantic objects.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+import networkx as nx
+import numpy as np
+
+from journeydsl.engine.montecarlo.sampling import Sampler, sampler
+from journeydsl.engine.results import TallyShape
+from journeydsl.language.model import Journey, Transition, Trigger
+
+__all__ = ["Plan", "StagePlan", "TriggerPlan", "compile_plan"]
+
+
+@dataclass(frozen=True)
+class TriggerPlan:
+    """One trigger on a stage: when it fires, what it costs, whom it reroutes."""
+
+    index: int
+    when: str  # "enter" | "in" | "every"
+    days: float
+    touch: int  # touchpoint index, -1 for none
+    cost: float
+    response: float
+    then_share: float  # 0 when there is no `then`
+    then_target: int  # -1 when there is no `then`
+    limit: int | None
+    slot: int = -1  # the exit slot of the stage its reroutes use
+
+
+@dataclass
+class StagePlan:
+    """Everything the engine needs about one stage."""
+
+    index: int
+    name: str
+    goal: bool
+    active: bool
+    mode: str  # "none" | "branch" | "rate"
+    # branch form: cumulative shares of the listed branches; a draw past the
+    # last one stays forever. targets/via per branch; delays per branch (None: zero).
+    cum: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    targets: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    via: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    delays: list[Sampler | None] = field(default_factory=list)
+    stay_forever: bool = False  # a remainder with no `otherwise`
+    # rate form
+    hazard: float = 0.0
+    rate_cum: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    # money and contacts on enter / during the stay
+    enter_revenue: float = 0.0
+    enter_cost: float = 0.0  # on-enter costs plus the cost of touches on enter
+    touches: tuple[int, ...] = ()
+    periodic_revenue: tuple[tuple[float, float], ...] = ()  # (amount, period days)
+    periodic_cost: tuple[tuple[float, float], ...] = ()
+    purchases: tuple[tuple[float, Sampler], ...] = ()  # (rate per day, worth)
+    triggers: tuple[TriggerPlan, ...] = ()
+    revisitable: bool = False
+    # exit slots: the edges (in order), then one per rerouting trigger
+    out_targets: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    out_edges: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # counters in Tally.exits
+    sink: bool = False  # nothing happens here and nobody leaves: only counted
+    needs_d0: bool = False  # some money or contact at entry or during the stay
+    flag: int = -1  # the phase whose per-customer "entered" flag a visit here sets (-1: none)
+    out_active: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # per exit slot: into an active stage
+    km_moves: bool = False  # some exit crosses between active and inactive stages (retention counts it)
+
+
+@dataclass
+class Plan:
+    """A journey ready to simulate: stages by index, entry shares, settings."""
+
+    name: str
+    stages: list[StagePlan]
+    entry_cum: np.ndarray
+    entry_stages: np.ndarray
+    horizon: float
+    delta: float  # continuous discount rate per day: ln(1 + r) / 365
+    ltv_window: float  # days each converter is followed after conversion for LTV
+    tp_cost: np.ndarray
+    tp_response: np.ndarray
+    shape: TallyShape
+    has_active: bool
+    # per phase of ``shape.phases``: its stage indices here, and how its reach is counted:
+    # "stage" (one stage: its reach), "entries" (never re-entered once left: entries into it
+    # from visits and exits), "flags" (a per-customer flag per block)
+    phase_members: tuple[np.ndarray, ...] = ()
+    phase_method: tuple[str, ...] = ()
+    # per phase: the counters in Tally.exits of the moves between two of its stages
+    phase_inner: tuple[tuple[int, ...], ...] = ()
+    touch_paths: bool = False  # keep each customer's contacts before converting (first/last/linear touch)
+
+
+def compile_plan(journey: Journey, shape: TallyShape) -> Plan:
+    """Turn a (segment's or scenario's) journey into a :class:`Plan` over ``shape``'s names.
+
+    ``shape`` fixes the index of every stage, touchpoint and trigger so that
+    the tallies of all segments of an arm line up.
+    """
+    sidx = {name: i for i, name in enumerate(shape.stages)}
+    eidx = shape.edge_index()
+    tidx = {name: i for i, name in enumerate(shape.touchpoints)}
+    gidx = {name: i for i, name in enumerate(shape.triggers)}
+    tps = {t.name: t for t in journey.touchpoints}
+    tp_cost = np.zeros(len(shape.touchpoints))
+    tp_resp = np.ones(len(shape.touchpoints))
+    for name, i in tidx.items():
+        if name in tps:
+            tp_cost[i] = tps[name].cost
+            r = tps[name].response
+            tp_resp[i] = 1.0 if r is None else r
+
+    # which stages can be entered more than once (on a cycle, trigger reroutes included)
+    g = nx.DiGraph()
+    g.add_nodes_from(s.name for s in journey.stages)
+    g.add_edges_from(t.key for t in journey.transitions)
+    g.add_edges_from((tg.stage, tg.then_stage) for tg in journey.triggers if tg.then_stage is not None)
+    cyclic: set[str] = set()
+    for comp in nx.strongly_connected_components(g):
+        if len(comp) > 1:
+            cyclic |= comp
+    cyclic |= {u for u, v in g.edges if u == v}
+
+    # transitions and triggers by stage, gathered once (not a scan of all of them per stage)
+    out_edges: dict[str, list[Transition]] = {}
+    for edge in journey.transitions:
+        out_edges.setdefault(edge.source, []).append(edge)
+    triggers_of: dict[str, list[Trigger]] = {}
+    for tg in journey.triggers:
+        triggers_of.setdefault(tg.stage, []).append(tg)
+
+    plans: list[StagePlan] = []
+    for st in sorted(journey.stages, key=lambda s: sidx[s.name]):
+        i = sidx[st.name]
+        edges = out_edges.get(st.name, [])
+        sp = StagePlan(index=i, name=st.name, goal=st.goal, active=st.active, mode="none")
+        if edges and edges[0].kind == "rate":
+            sp.mode = "rate"
+            hz: np.ndarray = np.array([e.hazard for e in edges])
+            sp.targets = np.array([sidx[e.target] for e in edges], np.int64)
+            sp.via = np.array([tidx[e.via] if e.via else -1 for e in edges], np.int64)
+            if np.isinf(hz).any():
+                # a 100% rate leaves at once; several such edges split evenly
+                hz = np.where(np.isinf(hz), 1.0, 0.0)
+                sp.hazard = math.inf
+            else:
+                sp.hazard = float(hz.sum())
+            sp.rate_cum = np.cumsum(hz) / hz.sum() if hz.sum() > 0 else np.ones(len(hz))
+            if sp.hazard == 0:
+                sp.mode = "none"
+        elif edges:
+            sp.mode = "branch"
+            listed = sum(e.share or 0.0 for e in edges if not e.otherwise)
+            rest = max(0.0, 1.0 - listed)
+            # drawn uncertain shares may add up past 100%: scale them down together
+            # (a checked journey never does, so this changes nothing else)
+            scale = 1.0 / listed if listed > 1.0 else 1.0
+            shares = [rest if e.otherwise else float(e.share or 0.0) * scale for e in edges]
+            sp.cum = np.cumsum(shares)
+            has_otherwise = any(e.otherwise for e in edges)
+            if has_otherwise:
+                sp.cum[-1] = 1.0 + 1e-9  # never stay forever by rounding
+            sp.stay_forever = not has_otherwise and listed < 1.0 - 1e-12
+            sp.targets = np.array([sidx[e.target] for e in edges], np.int64)
+            sp.via = np.array([tidx[e.via] if e.via else -1 for e in edges], np.int64)
+            dwell = sampler(st.dwell) if st.dwell is not None else None
+            sp.delays = [sampler(e.after) if e.after is not None else dwell for e in edges]
+        sp.enter_revenue = sum(f.amount for f in st.revenue if f.period_days is None)
+        sp.touches = tuple(tidx[t] for t in st.touches)
+        sp.enter_cost = sum(f.amount for f in st.costs if f.period_days is None) + sum(
+            float(tp_cost[t]) for t in sp.touches
+        )
+        sp.periodic_revenue = tuple((f.amount, f.period_days) for f in st.revenue if f.period_days is not None)
+        sp.periodic_cost = tuple((f.amount, f.period_days) for f in st.costs if f.period_days is not None)
+        sp.purchases = tuple((p.rate_per_day, sampler(p.worth)) for p in st.purchases if p.rate > 0)
+        trig: list[TriggerPlan] = []
+        for tg in triggers_of.get(st.name, ()):
+            touch = tidx[tg.send] if tg.send else -1
+            if tg.response is not None:
+                resp = tg.response
+            elif touch >= 0:
+                resp = float(tp_resp[touch])
+            else:
+                resp = 1.0
+            has_then = tg.then_stage is not None and (tg.then_share or 0.0) > 0
+            trig.append(
+                TriggerPlan(
+                    index=gidx[tg.name],
+                    when=tg.when,
+                    days=float(tg.days or 0.0),
+                    touch=touch,
+                    cost=float(tp_cost[touch]) if touch >= 0 else 0.0,
+                    response=float(resp),
+                    then_share=float(tg.then_share or 0.0) if has_then else 0.0,
+                    then_target=sidx[tg.then_stage] if has_then and tg.then_stage else -1,
+                    limit=tg.limit,
+                )
+            )
+        reroutes = [t.then_target for t in trig if t.then_target >= 0]
+        nb = int(sp.targets.size)
+        k = 0
+        for n_t, t in enumerate(trig):
+            if t.then_target >= 0:
+                trig[n_t] = replace(t, slot=nb + k)
+                k += 1
+        sp.triggers = tuple(trig)
+        sp.out_targets = np.array([*sp.targets.tolist(), *reroutes], np.int64)
+        sp.out_edges = np.array([eidx[(i, int(j))] for j in sp.out_targets], np.int64)
+        sp.revisitable = st.name in cyclic
+        sp.needs_d0 = bool(sp.enter_revenue or sp.enter_cost or sp.periodic_revenue or sp.periodic_cost or sp.triggers)
+        sp.sink = sp.mode == "none" and not (
+            sp.goal or sp.active or sp.revisitable or sp.needs_d0 or sp.purchases or sp.touches
+        )
+        plans.append(sp)
+
+    members: list[np.ndarray] = []
+    methods: list[str] = []
+    for p, label in enumerate(shape.phases):
+        names = {st.name for st in journey.stages if st.phase == label}
+        members.append(np.array(sorted(sidx[x] for x in names), np.int64))
+        if len(names) <= 1:
+            methods.append("stage")
+        elif not _reenterable(g, names):
+            methods.append("entries")
+        else:
+            methods.append("flags")
+            for sp in plans:
+                if sp.name in names:
+                    sp.flag = p
+
+    entries = journey.entries
+    entry_shares: np.ndarray = np.array([float(s.entry or 0.0) for s in entries])
+    if entry_shares.sum() <= 0:
+        entry_shares = np.ones(len(entries))
+    # stages other arms have and this one lacks: never entered, only there to line up indices
+    present = {sp.index for sp in plans}
+    for name, i in sidx.items():
+        if i not in present:
+            plans.append(StagePlan(index=i, name=name, goal=False, active=False, mode="none", sink=True))
+    plans.sort(key=lambda sp: sp.index)
+    active = np.array([sp.active for sp in plans], bool)
+    for sp in plans:
+        sp.out_active = active[sp.out_targets] if sp.out_targets.size else np.zeros(0, bool)
+        sp.km_moves = bool(sp.out_active.size) and bool((sp.out_active != sp.active).any())
+    return Plan(
+        name=journey.name,
+        stages=plans,
+        entry_cum=np.cumsum(entry_shares) / entry_shares.sum(),
+        entry_stages=np.array([sidx[s.name] for s in entries], np.int64),
+        horizon=shape.horizon_days,
+        delta=math.log1p(journey.discount) / 365.0,
+        ltv_window=float(journey.ltv_window_days or shape.horizon_days),
+        tp_cost=tp_cost,
+        tp_response=tp_resp,
+        shape=shape,
+        has_active=any(s.active for s in journey.stages),
+        phase_members=tuple(members),
+        phase_method=tuple(methods),
+        phase_inner=tuple(
+            tuple(k for k, (a, b) in enumerate(shape.edges) if a in inside and b in inside)
+            for inside in (set(m.tolist()) for m in members)
+        ),
+    )
+
+
+def _reenterable(g: nx.DiGraph, members: set[str]) -> bool:
+    """Whether a customer can leave the stages ``members`` and come back to one of them."""
+    phase = object()
+    h = nx.DiGraph()
+    for u, v in g.edges:
+        a = phase if u in members else u
+        b = phase if v in members else v
+        if a != b:
+            h.add_edge(a, b)
+    if phase not in h:
+        return False
+    return any(nx.has_path(h, w, phase) for w in h.successors(phase))

@@ -1,0 +1,584 @@
+"""Syntax nodes: the parsed `.journey` text, reshaped, with no meaning yet.
+
+One small frozen class per grammar form, each with the :class:`Span` it was
+written at. Numbers are kept as written (``30%`` is ``Share(30, percent=True)``,
+``2 days`` is ``Duration(2, 'day')``); converting to canonical units, resolving
+names and checking anything is the job of :mod:`journeydsl.language.compile`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, TypeAlias
+
+from journeydsl.language.source import Span
+
+__all__ = [
+    "Amount",
+    "CashProp",
+    "ChannelProp",
+    "CurrencySetting",
+    "CustomersSetting",
+    "DiscountSetting",
+    "DistArg",
+    "DistNode",
+    "Duration",
+    "DwellProp",
+    "EntryProp",
+    "FlagProp",
+    "HorizonSetting",
+    "JourneyNode",
+    "LanguageSetting",
+    "LimitProp",
+    "LtvWindowSetting",
+    "Money",
+    "Name",
+    "Number",
+    "ParamDecl",
+    "ParamRef",
+    "PhaseNode",
+    "PlanArrivals",
+    "PlanArrivalsIn",
+    "PlanBudget",
+    "PlanMonths",
+    "PlanNode",
+    "PlanScenario",
+    "PlanSeasonality",
+    "PlanStart",
+    "PurchasesProp",
+    "Quantity",
+    "ResponseProp",
+    "ScenarioNode",
+    "SeasonItem",
+    "SegmentNode",
+    "SendProp",
+    "Share",
+    "StageNode",
+    "TargetNode",
+    "TargetsNode",
+    "ThenProp",
+    "TouchProp",
+    "TouchpointCostProp",
+    "TouchpointNode",
+    "TransitionNode",
+    "TriggerNode",
+    "Uncertain",
+    "Valued",
+    "WhenEnter",
+    "WhenEvery",
+    "WhenIn",
+    "WithoutTransition",
+    "WithoutTrigger",
+    "YearMonth",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Name:
+    """An identifier as written."""
+
+    text: str
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Number:
+    """A plain number (``1_000``, ``0.5``)."""
+
+    value: float
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Share:
+    """``30%`` (``percent=True``, ``value=30``) or a fraction ``0.3`` (``value=0.3``)."""
+
+    value: float
+    percent: bool
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Duration:
+    """``N unit``; ``count`` is ``None`` when the number is left out (``every month``)."""
+
+    count: float | None
+    unit: str  # singular: day, week, month, quarter, year
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    """``49 EUR``, or ``49`` with the journey's currency."""
+
+    amount: float
+    currency: str | None
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Quantity:
+    """A distribution argument: a number with a time unit, a currency, or neither."""
+
+    value: float
+    unit: str | None = None
+    currency: str | None = None
+    span: Span | None = None
+
+
+# --- parameters and uncertainty -------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Amount:
+    """A number inside a parameter's value: ``25%``, ``95 EUR``, ``14 days`` or a plain ``30``."""
+
+    value: float
+    percent: bool = False
+    unit: str | None = None  # singular time unit
+    currency: str | None = None
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ParamRef:
+    """A parameter used by name where a number goes (``lead -> won close``)."""
+
+    name: Name
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Uncertain:
+    """An uncertain (or plain named) value, as written.
+
+    ``form`` is ``'pm'`` (``A ± B``), ``'range'`` (``A (L–H)``), ``'of'``
+    (``k of n``), ``'dist'`` (``beta(30, 70)``; ``kind`` names it and
+    ``arg_names`` the arguments' names, ``None`` when positional) or
+    ``'fixed'`` (a plain constant, only in ``param`` declarations).
+    """
+
+    form: Literal["pm", "range", "of", "dist", "fixed"]
+    amounts: tuple[Amount, ...]
+    kind: str | None = None
+    arg_names: tuple[str | None, ...] = ()
+    span: Span | None = None
+
+
+#: A value given by a parameter or with its uncertainty, where a plain number could go.
+Valued: TypeAlias = ParamRef | Uncertain
+
+
+@dataclass(frozen=True, slots=True)
+class ParamDecl:
+    """``param NAME ["Label"] = VALUE`` (at journey level, or overriding one in a segment or scenario)."""
+
+    name: Name
+    label: str | None
+    value: Uncertain
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DistArg:
+    """``mean 2 days``; ``param`` is ``None`` for positional arguments (``uniform(7 days, 14 days)``)."""
+
+    param: str | None
+    quantity: Quantity | Valued
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DistNode:
+    """``KIND(args)``, or a single quantity (``kind='fixed'``)."""
+
+    kind: str
+    args: tuple[DistArg, ...]
+    span: Span | None = None
+
+
+# --- settings --------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CurrencySetting:
+    code: str
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HorizonSetting:
+    duration: Duration | Valued
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DiscountSetting:
+    rate: Share | Valued
+    per: Duration | Valued | None
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CustomersSetting:
+    count: Number
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LanguageSetting:
+    """``language ru``: the language reports and maps are written in."""
+
+    code: Name
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LtvWindowSetting:
+    duration: Duration | Valued
+    span: Span | None = None
+
+
+# --- stage properties -------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EntryProp:
+    share: Share | Valued | None
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FlagProp:
+    flag: Literal["terminal", "goal", "active"]
+    span: Span | None = None
+
+
+
+@dataclass(frozen=True, slots=True)
+class DwellProp:
+    dist: DistNode
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TouchProp:
+    touchpoints: tuple[Name, ...]
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CashProp:
+    """``revenue|cost MONEY on enter`` (``every=None``) or ``... every DURATION``."""
+
+    kind: Literal["revenue", "cost"]
+    money: Money | Valued
+    every: Duration | Valued | None
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PurchasesProp:
+    rate: Number | Valued
+    per: Duration | Valued
+    worth: DistNode
+    span: Span | None = None
+
+
+StageProp: TypeAlias = EntryProp | FlagProp | DwellProp | TouchProp | CashProp | PurchasesProp
+
+
+@dataclass(frozen=True, slots=True)
+class StageNode:
+    """``stage NAME ["Label"] [{ props }]``; ``short`` for ``NAME { props }`` in overrides."""
+
+    name: Name
+    label: str | None
+    props: tuple[StageProp, ...]
+    has_body: bool = False
+    short: bool = False
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseNode:
+    label: str
+    stages: tuple[StageNode, ...]
+    span: Span | None = None
+
+
+# --- transitions ----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TransitionNode:
+    """``A -> B SHARE|otherwise [per DURATION] [after DIST] [via T]`` (modifiers in any order)."""
+
+    source: Name
+    target: Name
+    share: Share | Valued | None
+    otherwise: bool
+    per: Duration | Valued | None
+    after: tuple[DistNode, ...]
+    via: tuple[Name, ...]
+    span: Span | None = None
+
+
+# --- touchpoints, triggers ---------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelProp:
+    channel: Name
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TouchpointCostProp:
+    money: Money | Valued
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseProp:
+    share: Share | Valued
+    span: Span | None = None
+
+
+TouchpointProp: TypeAlias = ChannelProp | TouchpointCostProp | ResponseProp
+
+
+@dataclass(frozen=True, slots=True)
+class TouchpointNode:
+    name: Name
+    label: str | None
+    props: tuple[TouchpointProp, ...]
+    has_body: bool = False
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WhenEnter:
+    stage: Name
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WhenIn:
+    stage: Name
+    duration: Duration | Valued
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WhenEvery:
+    duration: Duration | Valued
+    stage: Name
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SendProp:
+    touchpoint: Name
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ThenProp:
+    """``then [SHARE] -> STAGE`` (no share: every responder)."""
+
+    share: Share | Valued | None
+    stage: Name
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LimitProp:
+    count: Number
+    span: Span | None = None
+
+
+TriggerProp: TypeAlias = WhenEnter | WhenIn | WhenEvery | SendProp | ResponseProp | ThenProp | LimitProp
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerNode:
+    name: Name
+    label: str | None
+    props: tuple[TriggerProp, ...]
+    span: Span | None = None
+
+
+# --- segments, scenarios -------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class WithoutTrigger:
+    name: Name
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WithoutTransition:
+    source: Name
+    target: Name
+    span: Span | None = None
+
+
+Override: TypeAlias = (
+    StageNode | TransitionNode | TouchpointNode | TriggerNode | WithoutTrigger | WithoutTransition | ParamDecl
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentNode:
+    name: Name
+    label: str | None
+    share: Share | Valued
+    overrides: tuple[Override, ...]
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ScenarioNode:
+    name: Name
+    label: str | None
+    overrides: tuple[Override, ...]
+    span: Span | None = None
+
+
+# --- plans, targets -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class YearMonth:
+    """``2027-03`` as written (not yet checked to be a month)."""
+
+    year: int
+    month: int
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PlanStart:
+    month: YearMonth
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PlanMonths:
+    """``months N`` (``word`` is the unit word written: only ``months`` or ``month`` is right)."""
+
+    count: Number
+    span: Span | None = None
+    word: str = "months"
+
+
+@dataclass(frozen=True, slots=True)
+class PlanArrivals:
+    """``arrivals X per DURATION [growing G per DURATION]``."""
+
+    count: Number
+    per: Duration
+    growth: Share | None
+    growth_per: Duration | None
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PlanArrivalsIn:
+    """``arrivals Y in YYYY-MM``: a one-off month."""
+
+    count: Number
+    month: YearMonth
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SeasonItem:
+    month: Name
+    share: Share
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PlanSeasonality:
+    items: tuple[SeasonItem, ...]
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PlanBudget:
+    money: Money
+    per: Duration
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PlanScenario:
+    name: Name
+    span: Span | None = None
+
+
+PlanProp: TypeAlias = (
+    PlanStart | PlanMonths | PlanArrivals | PlanArrivalsIn | PlanSeasonality | PlanBudget | PlanScenario
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PlanNode:
+    """``plan NAME ["Label"] { props }``."""
+
+    name: Name
+    label: str | None
+    props: tuple[PlanProp, ...]
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TargetNode:
+    """``KPI [at most|at least] [DURATION] VALUE`` in a ``targets`` block.
+
+    ``value`` is a :class:`Share` for a percentage, else :class:`Money` (currency optional).
+    """
+
+    kpi: Name
+    bound: Literal["most", "least"] | None
+    duration: Duration | None
+    value: Share | Money
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TargetsNode:
+    label: str | None
+    targets: tuple[TargetNode, ...]
+    span: Span | None = None
+
+
+Setting: TypeAlias = (
+    CurrencySetting | HorizonSetting | DiscountSetting | CustomersSetting | LtvWindowSetting | LanguageSetting
+)
+BodyItem: TypeAlias = (
+    Setting
+    | PhaseNode
+    | StageNode
+    | TransitionNode
+    | TouchpointNode
+    | TriggerNode
+    | SegmentNode
+    | ScenarioNode
+    | PlanNode
+    | TargetsNode
+    | ParamDecl
+)
+
+
+@dataclass(frozen=True, slots=True)
+class JourneyNode:
+    """``journey "Label" { ... }`` (or ``journey NAME ["Label"] { ... }``)."""
+
+    name: str | None
+    label: str | None
+    items: tuple[BodyItem, ...]
+    span: Span | None = None
