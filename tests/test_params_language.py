@@ -223,3 +223,20 @@ def test_any_written_share_compiles_to_its_mean_or_says_why(mean: int, half: int
     assert j.params[0].mean == pytest.approx(expected, abs=1e-12)
     once = format_source(text)
     assert format_source(once) == once
+
+
+
+@pytest.mark.parametrize(("rate", "meant"),
+                         [("per mnth", "month"), ("per wekes", "weeks"), ("every 6 quartrs", "quarters")])
+def test_a_misspelt_unit_gets_a_did_you_mean_from_the_one_list_of_unit_words(rate: str, meant: str) -> None:
+    """Where a duration goes, a bare word is a parameter (E601 in the compiler) or a misspelt unit
+    (a parse error): both hints draw on ``UNIT_WORDS``, the list beside ``DAYS``."""
+    from journeydsl.language.model import UNIT_WORDS
+
+    assert meant in UNIT_WORDS
+    trigger = f"trigger t {{ {rate} in lead; then 10%% -> won }}" if rate.startswith("every") else ""
+    text = BASE.replace("lead -> won close", "lead -> won 5%% per month" if trigger else f"lead -> won 5%% {rate}")
+    with pytest.raises(JourneyError) as info:
+        compile_text(text % trigger)
+    d = info.value.diagnostics[0]
+    assert d.hint == f"did you mean '{meant}'?", (d.code, d.message, d.hint)

@@ -19,6 +19,7 @@ from journeydsl.language.errors import (
 )
 from journeydsl.language.model import (
     DAYS,
+    UNIT_WORDS,
     Param,
 )
 from journeydsl.language.params import Distribution, ParamError, from_written
@@ -346,7 +347,7 @@ class ValueReader:
                 return 0.0 if want != "duration" else 1.0  # its declaration was reported
             if entry is None:
                 # where a duration goes, a bare word is as likely a misspelt unit ('per mnth')
-                units = [u + s for u in DAYS for s in ("", "s")] if want == "duration" else []
+                units = list(UNIT_WORDS) if want == "duration" else []
                 hint = did_you_mean(name, [*self.params, *units])
                 if hint is None:
                     hint = (f"declare it with 'param {name} = ...'" if not self.params else
