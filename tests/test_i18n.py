@@ -70,7 +70,7 @@ def shop_data(shop: object) -> dict:
 # --- catalogues -----------------------------------------------------------
 
 #: Messages that read the same in every language.
-SAME = {"CAC", "LTV", "LTV : CAC", "seed {seed}", "{n} per 1,000"}
+SAME = {"CAC", "LTV", "LTV : CAC", "ROI", "seed {seed}", "{n} per 1,000"}
 
 
 def test_every_message_is_translated_and_compiled() -> None:

@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import math
+import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -228,7 +229,7 @@ def _delta_cells(cmp: Any, kind: str, currency: str, lang: Lang | None = None) -
     lang = lang or _EN
     if not isinstance(cmp, dict) or cmp.get("delta") is None:
         reason = cmp.get("reason", "") if isinstance(cmp, dict) else ""
-        return [lang._("n/a"), reason, "", ""]
+        return [lang._("n/a"), _reason(reason, lang), "", ""]
     if cmp.get("identical"):
         return [lang._("no difference"), lang._("identical on every batch"), "", ""]
     delta = float(cmp["delta"])
@@ -253,6 +254,41 @@ def _delta_cells(cmp: Any, kind: str, currency: str, lang: Lang | None = None) -
     pb = cmp.get("p_better")
     p_better = "" if pb is None else lang.percent(float(pb), 0)
     return [text, interval, relative, p_better]
+
+
+#: Why a figure could not be measured: the results' and targets' reasons (English in the JSON)
+#: as messages; :func:`_reason` shows them in the reader's language.
+_REASONS = (N_("no stage is marked active"), N_("no customer converted"), N_("not measured"),
+            N_("the interval could not be computed"), N_("no conversions this month"))
+_FOLLOWED = re.compile(r"no converter was followed ([\d.]+) days")
+
+
+def _reason(text: str, lang: Lang | None = None) -> str:
+    """A reason from the results in ``lang`` (one the catalogues do not know stays as it is)."""
+    lang = lang or _EN
+    found = _FOLLOWED.fullmatch(text)
+    if found:
+        days = float(found.group(1))
+        return lang.n_("no converter was followed {n} day", "no converter was followed {n} days", days).format(
+            n=lang.decimal(days, 0 if days.is_integer() else 1))
+    return lang._(text) if text in _REASONS else text
+
+
+#: A target's KPI (the JSON's key) as a figure's name.
+_KPI_NAMES = {"conversion_rate": N_("Conversion rate"), "ltv": N_("LTV"), "cac": N_("CAC"),
+              "churn": N_("Churn rate"), "value_per_customer": N_("Value per customer")}
+_RETENTION_KPI = re.compile(r"retention ([\d.]+) days")
+
+
+def target_kpi(kpi: str, lang: Lang | None = None) -> str:
+    """A target's KPI as the reader calls it: 'retention 90 days' -> 'Retention at 90 days'."""
+    lang = lang or _EN
+    found = _RETENTION_KPI.fullmatch(kpi)
+    if found:
+        days = float(found.group(1))
+        return lang.n_("Retention at {n} day", "Retention at {n} days", days).format(
+            n=lang.decimal(days, 0 if days.is_integer() else 1))
+    return lang._(_KPI_NAMES[kpi]) if kpi in _KPI_NAMES else kpi
 
 
 def _arms(data: dict[str, Any]) -> list[dict[str, Any]]:
@@ -556,7 +592,7 @@ def format_table(data: dict[str, Any], lang: Lang | str | None = None, ids: bool
     out = [for_terminal(_title(data, lang)), ""]
     out.append(_table(_headline_rows(arms, currency, True, lang), ["", *[_arm_name(a, lang, ids) for a in arms]]))
     out.append(_("(95% intervals in brackets; money discounted to entry; n = converters followed that long)"))
-    out += _targets_section(data, markdown=False)
+    out += _targets_section(data, markdown=False, lang=lang, ids=ids)
     if len(arms) > 1:
         out += ["", _("Versus baseline (paired over batches on common random numbers; "
                       "▲/▼ = interval excludes zero)")]
@@ -600,18 +636,21 @@ def _md_table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
-def _targets_section(data: dict[str, Any], *, markdown: bool) -> list[str]:
+def _targets_section(data: dict[str, Any], *, markdown: bool, lang: Lang | None = None,
+                     ids: bool = False) -> list[str]:
     """The journey's KPI targets against each arm's figures (only when the journey has targets)."""
     targets = data.get("targets")
     if not targets:
         return []
     from journeydsl.outputs.forecast_report import format_targets
 
+    lang = lang or _EN
+    names = {a.get("name"): _arm_name(a, lang, ids) for a in _arms(data)}
     out: list[str] = []
     for arm, rows in targets.items():
-        title = f"Targets ({arm})"
-        out += ["", f"### {title}", ""] if markdown else ["", title]
-        out += format_targets(rows, data.get("currency") or "", markdown=markdown)
+        title = lang._("Targets ({arm})").format(arm=names.get(arm, arm))
+        out += ["", f"### {for_markdown(title)}", ""] if markdown else ["", for_terminal(title)]
+        out += format_targets(rows, data.get("currency") or "", markdown=markdown, lang=lang)
     return out
 
 
@@ -626,7 +665,7 @@ def format_markdown(data: dict[str, Any], lang: Lang | str | None = None, ids: b
                          [_("figure"), *[_arm_name(a, lang, ids) for a in arms]]))
     out += ["", "_" + _("95% intervals in brackets; money discounted to entry; n = converters followed that long.")
             + "_"]
-    out += _targets_section(data, markdown=True)
+    out += _targets_section(data, markdown=True, lang=lang, ids=ids)
     if len(arms) > 1:
         out += ["", "### " + _("Versus baseline"), ""]
         out.append(_md_table(_comparison_rows(arms, currency, lang, ids), _tr(COMPARISON_HEADER, lang)))

@@ -112,6 +112,17 @@ class Lang:
         pattern = _pattern(self.code, "currency", max(decimals, 0), symbol_is_code)
         return format_currency(x, currency, format=pattern, locale=self.code, currency_digits=False)
 
+    # --- dates -------------------------------------------------------------
+
+    def month(self, month: str) -> str:
+        """A calendar month ``YYYY-MM`` as the language writes it: 'Jan 2027', 'янв. 2027', 'яну 2027'."""
+        from datetime import date
+
+        from babel.dates import format_date
+
+        year, number = (int(part) for part in month.split("-")[:2])
+        return format_date(date(year, number, 1), "LLL y", locale=self.code)
+
 
 def _round(x: float, decimals: int) -> float:
     """Round half away from zero to ``decimals`` places; never returns -0.0."""
