@@ -67,6 +67,47 @@ def shop_data(shop: object) -> dict:
     return simulate(shop, customers=3000, seed=2, scenarios=None).to_dict()  # type: ignore[arg-type]
 
 
+#: A journey with uncertain parameters, a scenario, a plan with a budget and targets: every
+#: section of the report and every command's table has something to show.
+PLANNED = """
+journey "Школа: план запуска" {
+    currency RUB
+    language ru
+    horizon 1 year
+    param close "Доля закрытия" = 25% ± 5%
+    param price "Цена курса" = 9_000 RUB ± 1_500 RUB
+    stage lead "Заявка" { entry; dwell 5 days; touch call on enter }
+    stage student "Студент" { goal; active; revenue price every month }
+    stage gone "Ушёл" { terminal }
+    touchpoint call "Звонок" { channel phone; cost 300 RUB; response 40% }
+    lead -> student close
+    lead -> gone otherwise
+    student -> gone 10% per month
+    scenario discount "Скидка 10%" { param price = 8_100 RUB ± 1_200 RUB }
+    plan launch "Запуск 2027" { start 2027-01; months 6; arrivals 800 per month; budget 200_000 RUB per month }
+    targets "Цели" {
+        conversion_rate 20%
+        retention 90 days 95%
+        ltv 20_000 RUB
+        cac at most 2_000 RUB
+    }
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def planned() -> object:
+    return loads(PLANNED, "planned.journey")
+
+
+@pytest.fixture(scope="module")
+def planned_parts(planned: object) -> tuple[object, object]:
+    from journeydsl.analysis.forecast import forecast
+
+    results = simulate(planned, customers=1500, seed=1, scenarios=None)  # type: ignore[arg-type]
+    return results, forecast(planned, None, customers=1500, seed=1)  # type: ignore[arg-type]
+
+
 # --- catalogues -----------------------------------------------------------
 
 #: Messages that read the same in every language.
@@ -212,7 +253,8 @@ class _Text(HTMLParser):
 
 #: Latin-script words a Russian page may hold: figure names used as such in Russian business
 #: writing, the seed, the language's keyword 'via', the formula's letters, and the tool's name.
-ALLOWED_LATIN = {"LTV", "CAC", "P", "n", "d", "t", "r", "seed", "via", "SHA", "SVG", "journeydsl", "Wilson"}
+ALLOWED_LATIN = {"LTV", "CAC", "P", "n", "d", "t", "r", "seed", "via", "SHA", "SVG", "journeydsl", "Wilson",
+                 "ROI", "CRM"}
 
 
 def _latin_words(text: str, ids: set[str]) -> set[str]:
@@ -221,8 +263,8 @@ def _latin_words(text: str, ids: set[str]) -> set[str]:
 
 def _ids(journey: object) -> set[str]:
     j = journey  # a Journey
-    out = {"RUB", "shop", "journey"}  # the currency code, and the file name shop.journey
-    for group in (j.stages, j.touchpoints, j.triggers, j.segments, j.scenarios):  # type: ignore[attr-defined]
+    out = {"RUB", "shop", "planned", "journey"}  # the currency code, and the file names
+    for group in (j.stages, j.touchpoints, j.triggers, j.segments, j.scenarios, j.params):  # type: ignore[attr-defined]
         out |= {x.name for x in group}
     out |= {t.channel for t in j.touchpoints}  # type: ignore[attr-defined]
     out |= {part for name in set(out) for part in name.split("_")}
@@ -250,6 +292,63 @@ def test_bulgarian_report_fixed_words_are_all_bulgarian(shop: object) -> None:
     assert _latin_words(text, _ids(shop)) == set()
     for word in ("Карта на клиентския път", "Основни показатели", "Фуния", "на всеки 6 месеца", "ЦЕЛ"):
         assert word in text, word
+
+
+#: Words each language's report must show for the sections of a plan, targets and parameters.
+PLANNED_WORDS = {
+    "ru": ("Цели", "Прогноз по календарным месяцам", "янв. 2027", "июнь 2027", "приток", "достигается",
+           "не менее 20 %", "Удержание через 90 дней", "Насколько надёжен этот прогноз?",
+           "что влияет на показатель «ценность на клиента»", "приток урезан с 800 до"),
+    "bg": ("Цели", "Прогноза по календарни месеци", "яну 2027", "юни 2027", "приток", "постига се",
+           "поне 20%", "Задържане след 90 дни", "Колко сигурна е тази прогноза?",
+           "какво движи „стойност на клиент“", "притокът е намален от 800 на"),
+}
+
+
+@pytest.mark.parametrize("code", ["ru", "bg"])
+def test_report_with_a_plan_targets_and_parameters_is_all_in_the_language(
+    code: str, planned: object, planned_parts: tuple[object, object]
+) -> None:
+    """The targets, forecast and uncertainty sections (and the tornado's own chart) speak the
+    reader's language too, and call parameters and scenarios by their labels."""
+    results, fc = planned_parts
+    page = build_report(planned, results, fc, lang=code)  # type: ignore[arg-type]
+    assert f'<html lang="{code}">' in page
+    for section in ("targets", "forecast", "uncertainty"):
+        assert f'<section id="{section}">' in page, section
+    parser = _Text()
+    parser.feed(page)
+    text = " ".join(parser.parts)
+    assert _latin_words(text, _ids(planned)) == set()
+    plain = text.replace("\xa0", " ")  # Babel's numbers hold no-break spaces
+    for word in PLANNED_WORDS[code]:
+        assert word in plain, word
+    assert "Доля закрытия" in text and "close 25%" not in text  # the parameter's label on the map, not its id
+
+
+@pytest.mark.parametrize("code", ["ru", "bg"])
+def test_cli_tables_of_forecast_sensitivity_breakeven_and_attribute_are_in_the_language(
+    code: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from journeydsl.cli import main
+
+    path = tmp_path / "planned.journey"
+    path.write_text(PLANNED, encoding="utf-8")
+    ids = _ids(loads(PLANNED, "planned.journey"))
+    commands = {
+        "forecast": (["forecast", str(path)], {"ru": "ключевой показатель", "bg": "ключов показател"}),
+        "sensitivity": (["sensitivity", str(path)], {"ru": "показатель при нижнем", "bg": "показател при долния"}),
+        "breakeven": (["breakeven", str(path), "--param", "price", "--scenario", "discount"],
+                      {"ru": "«Скидка 10%»", "bg": "„Скидка 10%“"}),
+        "attribute": (["attribute", str(path)], {"ru": "конверсия (Шепли)", "bg": "конверсия (Шапли)"}),
+    }
+    for name, (argv, word) in commands.items():
+        assert main([*argv, "-n", "600", "-q", "--lang", code]) == 0, name
+        out = capsys.readouterr().out
+        assert _latin_words(out, ids) == set(), name
+        assert word[code] in out, name
+    assert main(["forecast", str(path), "-n", "600", "-q", "--lang", "en"]) == 0  # --lang beats 'language ru'
+    assert "cumulative value" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("code", ["ru", "bg"])

@@ -201,6 +201,8 @@ def test_the_map_shows_the_range() -> None:
     j = api.loads(BASE % "param close = 25% ± 5%")
     dot = api.render(j, format="dot")
     assert isinstance(dot, str) and "close 25% ± 5%" in dot
+    labelled = api.render(api.loads(BASE % 'param close "Close rate" = 25% ± 5%'), format="dot")
+    assert "Close rate 25% ± 5%" in str(labelled) and "close 25%" not in str(labelled)  # the label, not the id
     inline = api.loads((BASE % "").replace("lead -> won close", "lead -> won 25% (18%–33%)"))
     assert "25% (18%–33%)" in str(api.render(inline, format="dot"))
 

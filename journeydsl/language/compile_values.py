@@ -218,7 +218,8 @@ class ValueReader:
         return dist.mean()
 
     def written_text(self, node: sx.Valued) -> str | None:
-        """How an uncertain share reads on a map: ``25% ± 5%``, or ``close 25% ± 5%`` for a parameter."""
+        """How an uncertain share reads on a map: ``25% ± 5%``, or ``Close rate 25% ± 5%`` for a parameter
+        (called by its label, like everything a person reads; by its name when it has none)."""
         if isinstance(node, sx.Uncertain):
             return None if node.form == "fixed" else _uncertain_text(node)
         entry = self.scope.get(node.name.text) or self.params.get(node.name.text)
@@ -226,8 +227,8 @@ class ValueReader:
             return None
         param, dist = entry
         if not dist.uncertain:
-            return node.name.text
-        return f"{node.name.text} {param.text}"
+            return param.title
+        return f"{param.title} {param.text}"
 
     def no_params_in_settings(self, it: sx.Setting) -> None:
         for v in (getattr(it, "duration", None), getattr(it, "rate", None), getattr(it, "per", None)):
