@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from journeydsl.language.sanitize import for_csv, for_markdown, for_terminal
-from journeydsl.outputs.i18n import N_, Lang, get_lang
+from journeydsl.outputs.i18n import N_, Lang, Np_, get_lang
 
 if TYPE_CHECKING:
     from journeydsl.engine.results import Results
@@ -268,10 +268,15 @@ def _reason(text: str, lang: Lang | None = None) -> str:
     lang = lang or _EN
     found = _FOLLOWED.fullmatch(text)
     if found:
-        days = float(found.group(1))
-        return lang.n_("no converter was followed {n} day", "no converter was followed {n} days", days).format(
-            n=lang.decimal(days, 0 if days.is_integer() else 1))
+        return _in_days(found.group(1), Np_("no converter was followed {n} day", "no converter was followed {n} days"),
+                        lang)
     return lang._(text) if text in _REASONS else text
+
+
+def _in_days(days_text: str, message: tuple[str, str], lang: Lang) -> str:
+    """A (singular, plural) message about ``days_text`` days, in the form its number takes."""
+    days = float(days_text)
+    return lang.n_(*message, days).format(n=lang.decimal(days, 0 if days.is_integer() else 1))
 
 
 #: A target's KPI (the JSON's key) as a figure's name.
@@ -285,9 +290,7 @@ def target_kpi(kpi: str, lang: Lang | None = None) -> str:
     lang = lang or _EN
     found = _RETENTION_KPI.fullmatch(kpi)
     if found:
-        days = float(found.group(1))
-        return lang.n_("Retention at {n} day", "Retention at {n} days", days).format(
-            n=lang.decimal(days, 0 if days.is_integer() else 1))
+        return _in_days(found.group(1), Np_("Retention at {n} day", "Retention at {n} days"), lang)
     return lang._(_KPI_NAMES[kpi]) if kpi in _KPI_NAMES else kpi
 
 

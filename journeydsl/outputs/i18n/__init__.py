@@ -24,7 +24,7 @@ from typing import Any
 
 from journeydsl.language.model import LANGUAGES
 
-__all__ = ["DOMAIN", "LANGUAGES", "N_", "Lang", "get_lang"]
+__all__ = ["DOMAIN", "LANGUAGES", "N_", "Lang", "Np_", "get_lang"]
 
 #: The languages reports, tables and maps are available in.
 
