@@ -285,3 +285,13 @@ def test_report_calls_things_by_their_labels_or_with_ids_by_their_names() -> Non
     with_ids = build_report(journey, results, ids=True)
     stages = with_ids[with_ids.index('<section id="stages">'):with_ids.index('<section id="phases">')]
     assert "<td>visitor</td>" in stages and "Visitor from a paid campaign" not in stages
+
+
+def test_a_handful_of_converters_is_called_too_few_not_none() -> None:
+    """Six converters are too few for a retention curve, but they are not 'no converted customers'."""
+    journey = loads('journey "Rare" { stage a { entry }; stage b { goal; active }; stage c { terminal }\n'
+                    "a -> b 0.5%; a -> c otherwise; b -> c 10% per month }")
+    page = build_report(journey, simulate(journey, customers=1200, seed=2, scenarios=None))
+    section = page[page.index('<section id="retention">'):page.index('<section id="ltv">')]
+    assert "Too few converted customers are followed to draw retention curves" in section
+    assert "no converted customers to follow" not in section

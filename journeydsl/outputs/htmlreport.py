@@ -411,11 +411,15 @@ def _phase_chart(page: _Page, arm: dict[str, Any]) -> str:
 # --- data from results --------------------------------------------------
 
 
+#: Converters a point of a retention curve needs (fewer is noise, not a trend).
+_MIN_FOLLOWED = 30
+
+
 def _curve(results: Results, index: int) -> list[tuple[float, float]]:
     """Retention points (days since conversion, share active) of one arm, every 7 days."""
     curve = results.arms[index].retention_curve()
     # a point followed by only a handful of converters (just before the horizon) is noise, not a trend
-    enough = max(30, max((n for _d, _s, n in curve), default=0) // 100)
+    enough = max(_MIN_FOLLOWED, max((n for _d, _s, n in curve), default=0) // 100)
     return [(float(d), float(share)) for d, share, n in curve if share is not None and n >= enough]
 
 
@@ -558,7 +562,12 @@ def _section_segments(page: _Page) -> str:
 
 def _section_retention(page: _Page) -> str:
     curves = [_curve(page.results, i) for i in range(len(page.arms))]
-    return f'<div class="figure">{_retention_chart(page, curves)}</div>'
+    followed = [n for i in range(len(page.arms)) for _d, _s, n in page.results.arms[i].retention_curve()]
+    if any(curves) or not any(followed):
+        return f'<div class="figure">{_retention_chart(page, curves)}</div>'
+    # some converters, but too few followed for a curve: say so rather than "no converted customers"
+    return _para(page._("Too few converted customers are followed to draw retention curves (a curve needs at "
+                        "least {n} per point); simulate more customers to see them.").format(n=_MIN_FOLLOWED))
 
 
 def _section_ltv(page: _Page) -> str:

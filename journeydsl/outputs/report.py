@@ -199,7 +199,7 @@ def _cell(figure: Any, kind: str, currency: str, *, intervals: bool = True, lang
     text = _plain(value, kind, currency, d, lang)
     if intervals and isinstance(figure, dict):
         interval = _interval(ci, kind, currency, lang, d)
-        if interval:
+        if interval and interval != f"{text} – {text}":  # a figure that cannot vary has no interval to show
             text += f" ({interval})"
         if kind == "retention" and figure.get("n") is not None:
             text += f" n={lang.decimal(int(figure['n']), 0)}"
@@ -420,6 +420,21 @@ def _label(entry: Any, name: str, ids: bool) -> str:
     return str(entry.get("label") or name)
 
 
+def _days(x: float, unit: str, lang: Lang) -> str:
+    """Days with one decimal: '2.4 d' in a terminal (``unit`` "d"), '2.4 days' / '2,4 дня' on a page."""
+    if unit == "days":  # a number with a decimal takes the fraction's form: '1.0 days', '1,0 дня'
+        return lang.n_("{n} day", "{n} days", 0.5).format(n=lang.decimal(x, 1))
+    return f"{lang.decimal(x, 1)} {lang._(unit)}"
+
+
+def _per_customer(x: float, lang: Lang) -> str:
+    """A count per customer (visits, contacts, firings): two decimals, and two significant figures
+    below 0.1, so that a stage one customer in 300 reaches reads 0.0033, not 0.00."""
+    if x == 0 or abs(x) >= 0.1:
+        return lang.decimal(x, 2)
+    return lang.decimal(x, _sig_places(x, 2))
+
+
 def _stage_rows(arm: dict[str, Any], currency: str, days: str = "d", lang: Lang | None = None,
                 ids: bool = False) -> list[list[str]]:
     """Per stage: reach, visits, mean stay, revenue and cost per customer booked there, exits.
@@ -439,8 +454,8 @@ def _stage_rows(arm: dict[str, Any], currency: str, days: str = "d", lang: Lang 
             [
                 _label(s, name, ids),
                 _share(float(s.get("reached") or 0), lang),
-                lang.decimal(float(s.get("mean_visits") or 0), 2),
-                lang._("n/a") if dwell is None else f"{lang.decimal(float(dwell), 1)} {lang._(days)}",
+                _per_customer(float(s.get("mean_visits") or 0), lang),
+                lang._("n/a") if dwell is None else _days(float(dwell), days, lang),
                 _money(float(s.get("revenue_per_customer") or 0), currency, lang),
                 _money(float(s.get("cost_per_customer") or 0), currency, lang),
                 exit_text,
@@ -458,7 +473,7 @@ def _phase_rows(arm: dict[str, Any], currency: str, days: str = "d", lang: Lang 
             [
                 label,
                 _share(float(p.get("reached") or 0), lang),
-                f"{lang.decimal(float(p.get('days_per_customer') or 0), 1)} {lang._(days)}",
+                _days(float(p.get("days_per_customer") or 0), days, lang),
                 _money(float(p.get("revenue_per_customer") or 0), currency, lang),
                 _money(float(p.get("cost_per_customer") or 0), currency, lang),
                 _money(float(p.get("value_per_customer") or 0), currency, lang),
@@ -475,8 +490,8 @@ def _touch_rows(arm: dict[str, Any], currency: str, lang: Lang | None = None, id
         rows.append(
             [
                 _label(t, name, ids),
-                lang.decimal(float(t.get("contacts_per_customer") or 0), 3),
-                lang.decimal(float(t.get("responses_per_customer") or 0), 3),
+                _per_customer(float(t.get("contacts_per_customer") or 0), lang),
+                _per_customer(float(t.get("responses_per_customer") or 0), lang),
                 _money(float(t.get("cost_per_customer") or 0), currency, lang),
             ]
         )
@@ -489,8 +504,8 @@ def _trigger_rows(arm: dict[str, Any], lang: Lang | None = None, ids: bool = Fal
     return [
         [
             _label(t, name, ids),
-            lang.decimal(float(t.get("fired_per_customer") or 0), 3),
-            lang.decimal(float(t.get("rerouted_per_customer") or 0), 3),
+            _per_customer(float(t.get("fired_per_customer") or 0), lang),
+            _per_customer(float(t.get("rerouted_per_customer") or 0), lang),
         ]
         for name, t in (arm.get("triggers") or {}).items()
     ]
