@@ -224,6 +224,22 @@ def test_compare_files_as_arms(cli: Cli, small: Path, tmp_path: Path, small_text
     assert cli("compare", str(small))[0] == 2
 
 
+def test_compared_files_are_called_by_their_journeys_names(cli: Cli, small: Path, tmp_path: Path,
+                                                           small_text: str) -> None:
+    """Eight files side by side: the table heads each column with the journey's name, not the file's
+    stem (``--ids`` gives the stems, which also stay the JSON names)."""
+    files = [str(small)]
+    for i in range(2, 9):
+        path = tmp_path / f"v{i}.journey"
+        path.write_text(small_text.replace('"Small funnel"', f'"Channel mix {i}"'), encoding="utf-8")
+        files.append(str(path))
+    code, out, _ = cli("compare", *files, "-n", "300", "-q")
+    head = out.splitlines()[2]
+    assert code == 0 and "Small funnel" in head and "Channel mix 8" in head and " v8 " not in f" {head} "
+    code, out, _ = cli("compare", *files, "-n", "300", "-q", "--ids")
+    assert code == 0 and "v8" in out.splitlines()[2] and "Channel mix 8" not in out
+
+
 # --- render, init, fmt, report -------------------------------------------
 
 

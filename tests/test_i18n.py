@@ -378,3 +378,21 @@ def test_the_wheel_ships_the_compiled_catalogues(tmp_path: Path) -> None:
             assert catalogue.gettext("Conversion rate") == "Конверсия"
             untranslated = [m for m in messages() if isinstance(m, str) and m not in SAME and catalogue.gettext(m) == m]
             assert untranslated == [], code
+
+
+def test_chart_tick_labels_use_the_reader_s_number_format() -> None:
+    """The charts' axes read '10 000' and '0,5' in Russian, '10,000' and '0.5' in English, with as
+    few decimals as the ticks need."""
+    from journeydsl.outputs.htmlreport import _matplotlib, _number_axis
+
+    plt = _matplotlib()
+    fig, ax = plt.subplots()
+    try:
+        for code, ticks, want in (("ru", [0, 5000, 10000], ["0", "5\xa0000", "10\xa0000"]),
+                                  ("ru", [0, 0.5, 1], ["0,0", "0,5", "1,0"]),
+                                  ("en", [0, 5000, 10000], ["0", "5,000", "10,000"]),
+                                  ("bg", [-0.25, 0, 0.25], ["-0,25", "0,00", "0,25"])):
+            _number_axis(ax.xaxis, get_lang(code))
+            assert ax.xaxis.get_major_formatter().format_ticks(ticks) == want, code
+    finally:
+        plt.close(fig)
