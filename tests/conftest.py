@@ -83,3 +83,37 @@ def small_text() -> str:
 def small(journey_file: Callable[..., Path]) -> Path:
     """:data:`SMALL` written to ``small.journey`` in ``tmp_path``."""
     return journey_file(SMALL, "small.journey")
+
+
+#: A Russian journey with uncertain parameters, a scenario, a plan with a budget and targets: every
+#: section of the report and every command's table has something to show.
+PLANNED_RU = """
+journey "Школа: план запуска" {
+    currency RUB
+    language ru
+    horizon 1 year
+    param close "Доля закрытия" = 25% ± 5%
+    param price "Цена курса" = 9_000 RUB ± 1_500 RUB
+    stage lead "Заявка" { entry; dwell 5 days; touch call on enter }
+    stage student "Студент" { goal; active; revenue price every month }
+    stage gone "Ушёл" { terminal }
+    touchpoint call "Звонок" { channel phone; cost 300 RUB; response 40% }
+    lead -> student close
+    lead -> gone otherwise
+    student -> gone 10% per month
+    scenario discount "Скидка 10%" { param price = 8_100 RUB ± 1_200 RUB }
+    plan launch "Запуск 2027" { start 2027-01; months 6; arrivals 800 per month; budget 200_000 RUB per month }
+    targets "Цели" {
+        conversion_rate 20%
+        retention 90 days 95%
+        ltv 20_000 RUB
+        cac at most 2_000 RUB
+    }
+}
+"""
+
+
+@pytest.fixture(scope="session")
+def planned_text() -> str:
+    """The text of :data:`PLANNED_RU`."""
+    return PLANNED_RU

@@ -243,11 +243,21 @@ def test_nine_arms_fit_the_report(many_arms_html: str) -> None:
     assert "Young customers" in many_arms_html and "Other customers" in many_arms_html
 
 
+@pytest.fixture(scope="module")
+def planned_ru_html(planned_text: str) -> str:
+    """A Russian report with every section: targets, the month table and layer cake, the tornado."""
+    from journeydsl.analysis.forecast import forecast
+
+    journey = loads(planned_text, "planned.journey")
+    results = simulate(journey, customers=1500, seed=1, scenarios=None)
+    return build_report(journey, results, forecast(journey, None, customers=1500, seed=1))
+
+
 @pytest.mark.parametrize("width", [1280, 820])
-def test_report_layout_has_no_overflow_or_overlap(many_arms_html: str, hostile_html: str, tmp_path: Path,
-                                                   width: int) -> None:
+def test_report_layout_has_no_overflow_or_overlap(many_arms_html: str, hostile_html: str, planned_ru_html: str,
+                                                   tmp_path: Path, width: int) -> None:
     browser = _browser_or_skip()
-    for name, html in (("many", many_arms_html), ("hostile", hostile_html)):
+    for name, html in (("many", many_arms_html), ("hostile", hostile_html), ("planned-ru", planned_ru_html)):
         page = tmp_path / f"{name}.html"
         page.write_text(html.replace("</body>", _CHECK_LAYOUT + "</body>"), encoding="utf-8")
         proc = _run_browser(browser, tmp_path, f"--window-size={width},1000", "--virtual-time-budget=10000",

@@ -67,37 +67,9 @@ def shop_data(shop: object) -> dict:
     return simulate(shop, customers=3000, seed=2, scenarios=None).to_dict()  # type: ignore[arg-type]
 
 
-#: A journey with uncertain parameters, a scenario, a plan with a budget and targets: every
-#: section of the report and every command's table has something to show.
-PLANNED = """
-journey "Школа: план запуска" {
-    currency RUB
-    language ru
-    horizon 1 year
-    param close "Доля закрытия" = 25% ± 5%
-    param price "Цена курса" = 9_000 RUB ± 1_500 RUB
-    stage lead "Заявка" { entry; dwell 5 days; touch call on enter }
-    stage student "Студент" { goal; active; revenue price every month }
-    stage gone "Ушёл" { terminal }
-    touchpoint call "Звонок" { channel phone; cost 300 RUB; response 40% }
-    lead -> student close
-    lead -> gone otherwise
-    student -> gone 10% per month
-    scenario discount "Скидка 10%" { param price = 8_100 RUB ± 1_200 RUB }
-    plan launch "Запуск 2027" { start 2027-01; months 6; arrivals 800 per month; budget 200_000 RUB per month }
-    targets "Цели" {
-        conversion_rate 20%
-        retention 90 days 95%
-        ltv 20_000 RUB
-        cac at most 2_000 RUB
-    }
-}
-"""
-
-
 @pytest.fixture(scope="module")
-def planned() -> object:
-    return loads(PLANNED, "planned.journey")
+def planned(planned_text: str) -> object:
+    return loads(planned_text, "planned.journey")
 
 
 @pytest.fixture(scope="module")
@@ -328,13 +300,13 @@ def test_report_with_a_plan_targets_and_parameters_is_all_in_the_language(
 
 @pytest.mark.parametrize("code", ["ru", "bg"])
 def test_cli_tables_of_forecast_sensitivity_breakeven_and_attribute_are_in_the_language(
-    code: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    code: str, capsys: pytest.CaptureFixture[str], tmp_path: Path, planned_text: str
 ) -> None:
     from journeydsl.cli import main
 
     path = tmp_path / "planned.journey"
-    path.write_text(PLANNED, encoding="utf-8")
-    ids = _ids(loads(PLANNED, "planned.journey"))
+    path.write_text(planned_text, encoding="utf-8")
+    ids = _ids(loads(planned_text, "planned.journey"))
     commands = {
         "forecast": (["forecast", str(path)], {"ru": "ключевой показатель", "bg": "ключов показател"}),
         "sensitivity": (["sensitivity", str(path)], {"ru": "показатель при нижнем", "bg": "показател при долния"}),
