@@ -324,9 +324,14 @@ def test_cli_tables_of_forecast_sensitivity_breakeven_and_attribute_are_in_the_l
 
 
 @pytest.mark.parametrize("code", ["ru", "bg"])
-def test_tables_are_in_the_language(code: str, shop: object, shop_data: dict) -> None:
+def test_tables_are_in_the_language(code: str, shop: object, shop_data: dict, planned: object) -> None:
     for text in (format_table(shop_data, lang=code), format_markdown(shop_data, lang=code)):
         assert _latin_words(text, _ids(shop)) == set(), code
+    # targets for every arm, the draws' ranges and the uncertain parameters too
+    drawn = simulate(planned, customers=600, seed=1, scenarios=None, draws=3).to_dict()  # type: ignore[arg-type]
+    for text in (format_table(drawn, lang=code), format_markdown(drawn, lang=code)):
+        assert _latin_words(text, _ids(planned)) == set(), code
+        assert "Скидка 10%" in text and ("Цели (" in text)
 
 
 @pytest.mark.slow
