@@ -21,10 +21,13 @@ journey "<script>alert('x')</script> & \"Co\"" {
     stage customer "Клиент & \"VIP\"" { goal; active; revenue 10 EUR every month }
     stage lost "</svg><img src=x onerror=alert(1)>" { terminal }
     touchpoint ads "<i>ads</i>" { channel paid_social; cost 1 EUR }
-    visitor -> customer 30%
+    param close "<script>p()</script> & \"close\"" = 30% ± 5%
+    visitor -> customer close
     visitor -> lost otherwise
     customer -> lost 10% per month
     scenario cheaper "<script>evil()</script>" { touchpoint ads { cost 0.5 EUR } }
+    plan launch "<img src=x onerror=alert(2)> & plan" { start 2027-01; months 3; arrivals 100 per month }
+    targets "<script>t()</script>" { conversion_rate 20%; cac at most 5 EUR }
 }
 """
 
@@ -68,9 +71,11 @@ class _Structure(HTMLParser):
 
 @pytest.fixture(scope="module")
 def hostile_html() -> str:
+    from journeydsl.analysis.forecast import forecast
+
     journey = loads(HOSTILE, "hostile.journey")
     results = simulate(journey, customers=2000, seed=1, scenarios=None)
-    return build_report(journey, results)
+    return build_report(journey, results, forecast(journey, None, customers=2000, seed=1))
 
 
 def _parse(html: str) -> _Structure:
@@ -106,6 +111,11 @@ def test_labels_from_the_file_are_escaped(hostile_html: str) -> None:
     assert "Клиент &amp; &quot;VIP&quot;" in hostile_html
     text = " ".join(_parse(hostile_html).text)
     assert "<script>evil()</script>" in text  # shown as text, exactly as written
+    # the targets, forecast and uncertainty sections too: the plan's and the parameter's labels stay text
+    for section in ("targets", "forecast", "uncertainty"):
+        assert f'<section id="{section}">' in hostile_html, section
+    assert "&lt;img src=x onerror=alert(2)&gt; &amp; plan" in hostile_html
+    assert "<script>p()</script>" in text and "<img src=x onerror=alert(2)> & plan" in text
 
 
 def test_report_states_the_assumptions(tmp_path: Path) -> None:
