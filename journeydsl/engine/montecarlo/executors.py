@@ -30,13 +30,17 @@ def _client(ex: Executor) -> Any:
     return client if client is not None and hasattr(client, "scatter") else None
 
 
-def share_with(ex: Executor, value: Any) -> Any:
-    """``value`` as tasks on ``ex`` should receive it: scattered to every Dask worker once
-    (a future the scheduler resolves for each task), as is for other executors."""
+def share_with(ex: Executor, value: Any, *, broadcast: bool = True) -> Any:
+    """``value`` as tasks on ``ex`` should receive it: scattered to the Dask workers once
+    (a future the scheduler resolves for each task), as is for other executors.
+
+    ``broadcast``: a copy on every worker now; otherwise on one, and copied to
+    another worker the first time a task there needs it (then kept there).
+    """
     client = _client(ex)
     if client is None:
         return value
-    return client.scatter(Shared(value), broadcast=True, hash=False)
+    return client.scatter(Shared(value), broadcast=broadcast, hash=False)
 
 
 def executor_width(ex: Executor) -> int:
