@@ -289,6 +289,15 @@ def _executor(args: argparse.Namespace) -> Iterator[Executor | None]:
         raise UsageError(str(exc)) from None
     except OSError as exc:
         raise UsageError(f"--scheduler: cannot reach the Dask scheduler at {address}: {exc}") from None
+    if not args.quiet:
+        from journeydsl.engine.montecarlo.executors import slow_allocator_workers
+
+        slow = slow_allocator_workers(client)
+        if slow:
+            settings = ", ".join(sorted({x for found in slow.values() for x in found}))
+            _err(f"note: {len(slow)} of the cluster's workers run with {settings} in their environment (Dask's"
+                 " nanny sets it by default), which makes journeydsl about 1.8 times slower there; the numbers"
+                 " are the same. docs/scaling.md says how to start workers without it")
     try:
         yield executor
     finally:

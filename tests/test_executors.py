@@ -129,6 +129,11 @@ def test_dask_cluster_gives_byte_identical_json(cluster, tmp_path: Path) -> None
     env = {**os.environ, executors.SCHEDULER_ENV: lc.scheduler_address}
     via_env = subprocess.run(cmd, capture_output=True, check=True, timeout=300, env=env).stdout
     assert via_env == local
+    # this cluster's workers have Dask's default environment: without -q the user hears what it costs
+    loud = subprocess.run([*cmd[:-1], "--scheduler", lc.scheduler_address], capture_output=True, check=True,
+                          timeout=300, text=True)
+    assert "2 of the cluster's workers run with MALLOC_TRIM_THRESHOLD_=65536" in loud.stderr, loud.stderr
+    assert "docs/scaling.md" in loud.stderr and loud.stdout.encode() == local
 
 
 #: Every command that runs the engine, small enough for a test (JSON out, no progress bar).

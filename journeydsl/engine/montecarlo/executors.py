@@ -11,10 +11,36 @@ import os
 from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import Any
 
-__all__ = ["SCHEDULER_ENV", "Shared", "dask_executor", "executor_width", "share_with"]
+__all__ = ["MALLOC_SETTINGS", "SCHEDULER_ENV", "Shared", "dask_executor", "executor_width", "malloc_settings",
+           "share_with", "slow_allocator_workers"]
 
 #: Environment variable naming a Dask scheduler (``tcp://host:8786``) when ``--scheduler`` is not given.
 SCHEDULER_ENV = "JOURNEYDSL_SCHEDULER"
+
+
+#: glibc malloc settings that, given in a process's environment, fix its mmap threshold at 128 KiB
+#: (glibc then stops raising it to the size of the blocks a program frees): every array of the
+#: engine's blocks is then mapped fresh, its pages faulted in and zeroed, and unmapped. Dask's
+#: nanny sets ``MALLOC_TRIM_THRESHOLD_`` for its workers by default (see docs/scaling.md).
+MALLOC_SETTINGS = ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TOP_PAD_", "MALLOC_MMAP_MAX_")
+
+
+def malloc_settings() -> list[str]:
+    """This process's :data:`MALLOC_SETTINGS`, as ``NAME=value``."""
+    return [f"{name}={os.environ[name]}" for name in MALLOC_SETTINGS if name in os.environ]
+
+
+def slow_allocator_workers(client: Any) -> dict[str, list[str]]:
+    """The workers of a Dask ``client`` whose environment has :data:`MALLOC_SETTINGS`, with them.
+
+    The engine runs about 1.8 times slower in such a worker (docs/scaling.md);
+    the numbers are the same. Empty when every worker is fine or they cannot be asked.
+    """
+    try:
+        found = client.run(malloc_settings)
+    except Exception:  # an old or locked-down cluster: say nothing rather than fail the run
+        return {}
+    return {worker: list(settings) for worker, settings in found.items() if settings}
 
 
 class Shared:
