@@ -74,6 +74,7 @@ SCALE = """journey "Scale-out check" {
 def test_draws_tornado_and_forecast_on_an_executor_give_the_numbers_of_one_process(
     seconds: float, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from journeydsl import api
     from journeydsl.analysis.forecast import add_draws, forecast
     from journeydsl.analysis.sensitivity import tornado
     from journeydsl.analysis.uncertainty import simulate_draws
@@ -82,7 +83,7 @@ def test_draws_tornado_and_forecast_on_an_executor_give_the_numbers_of_one_proce
     journey = jd.loads(SCALE)
     one_draws = _json(simulate_draws(journey, 3, customers=6_000, seed=2, scenarios=None))
     one_tornado = tornado(journey, scenario="reminder", customers=6_000, seed=2).to_dict()
-    one_fc = add_draws(forecast(journey, customers=6_000, seed=2), journey, 2, customers=6_000, seed=2).to_dict()
+    one_fc = api.forecast(journey, customers=6_000, seed=2, draws=2).to_dict()  # the API's draws= is add_draws
     monkeypatch.setattr(engine, "TASK_SECONDS", seconds)
     seen: list[float] = []
     with ThreadPoolExecutor(max_workers=3) as ex:
