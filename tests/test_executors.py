@@ -165,6 +165,22 @@ def test_every_run_command_gives_byte_identical_json_on_a_cluster(  # type: igno
 
 
 @pytest.mark.slow
+def test_plans_scattered_to_one_worker_each_give_the_same_draws(cluster, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Beyond SCATTER_EVERYWHERE plans (many draws), each goes to one worker and moves where it is needed."""
+    from journeydsl.analysis.uncertainty import simulate_draws
+    from journeydsl.engine import montecarlo
+
+    _lc, client = cluster
+    journey = jd.loads(SCALE)
+    one = _json(simulate_draws(journey, 5, customers=5_000, seed=4, scenarios=None))
+    monkeypatch.setattr(montecarlo, "SCATTER_EVERYWHERE", 0)
+    monkeypatch.setattr(montecarlo, "TASK_SECONDS", 0.0)  # tasks of one unit, spread over both workers
+    on_dask = simulate_draws(journey, 5, customers=5_000, seed=4, scenarios=None,
+                             executor=client.get_executor(pure=False))
+    assert _json(on_dask) == one
+
+
+@pytest.mark.slow
 def test_a_worker_killed_mid_run_does_not_change_the_result(cluster, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from journeydsl.engine import montecarlo
 

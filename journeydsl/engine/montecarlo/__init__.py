@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from journeydsl.engine.montecarlo.engine import STAY_OVERHEAD, OverBudget, WorkBudget, simulate_block
-from journeydsl.engine.montecarlo.executors import Shared, share_with
+from journeydsl.engine.montecarlo.executors import Shared, share_each
 from journeydsl.engine.montecarlo.executors import executor_width as _executor_width
 from journeydsl.engine.montecarlo.plan import Plan, compile_plan
 from journeydsl.engine.montecarlo.sampling import make_rng
@@ -491,7 +491,7 @@ def _run_units_on(
     if rest == 0:
         return
     n_tasks = task_count(rest, per_unit, parallel)
-    shared = [share_with(ex, p, broadcast=len(plans) <= SCATTER_EVERYWHERE) for p in plans]
+    shared = share_each(ex, list(plans), broadcast=len(plans) <= SCATTER_EVERYWHERE)
     futures: dict[Future[list[list[Tally]]], int] = {}
     bounds = [1 + (rest * t) // n_tasks for t in range(n_tasks + 1)]
     for i0, i1 in itertools.pairwise(bounds):

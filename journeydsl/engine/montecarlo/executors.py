@@ -12,7 +12,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import Any
 
 __all__ = ["MALLOC_SETTINGS", "SCHEDULER_ENV", "Shared", "dask_executor", "executor_width", "malloc_settings",
-           "share_with", "slow_allocator_workers"]
+           "share_each", "share_with", "slow_allocator_workers"]
 
 #: Environment variable naming a Dask scheduler (``tcp://host:8786``) when ``--scheduler`` is not given.
 SCHEDULER_ENV = "JOURNEYDSL_SCHEDULER"
@@ -63,10 +63,16 @@ def share_with(ex: Executor, value: Any, *, broadcast: bool = True) -> Any:
     ``broadcast``: a copy on every worker now; otherwise on one, and copied to
     another worker the first time a task there needs it (then kept there).
     """
+    return share_each(ex, [value], broadcast=broadcast)[0]
+
+
+def share_each(ex: Executor, values: list[Any], *, broadcast: bool = True) -> list[Any]:
+    """Each of ``values`` as :func:`share_with` gives it, all scattered in one exchange."""
     client = _client(ex)
     if client is None:
-        return value
-    return client.scatter(Shared(value), broadcast=broadcast, hash=False)
+        return list(values)
+    futures: list[Any] = client.scatter([Shared(v) for v in values], broadcast=broadcast, hash=False)
+    return futures
 
 
 def executor_width(ex: Executor) -> int:
