@@ -243,27 +243,30 @@ def _refuse(args: argparse.Namespace, exc: Exception) -> RunRefused:
     return RunRefused(f"{exc}\n   hint: {knobs}", EXIT_USAGE if from_options else EXIT_INVALID)
 
 
-def _simulate(args: argparse.Namespace, journey: Journey, scenarios: list[str] | None) -> Results:
-    """Simulate with the run options on the command line, a progress bar on a terminal."""
+def _simulate(args: argparse.Namespace, journey: Journey, scenarios: list[str] | None,
+              executor: Executor | None) -> Results:
+    """Simulate with the run options on the command line, a progress bar on a terminal.
+
+    ``executor``: the Dask cluster's (see :func:`_executor`), opened by the command.
+    """
     from journeydsl import api
     from journeydsl.engine.montecarlo import TooMuchWork
 
     draws = getattr(args, "draws", None)
     progress = _progress(args, f"simulating {draws} draws" if draws else "simulating")
     try:
-        with _executor(args) as executor:
-            return api.simulate(
-                journey,
-                customers=args.customers,
-                seed=args.seed,
-                scenarios=scenarios,
-                horizon_days=_horizon(args),
-                workers=args.workers,
-                progress=progress,
-                executor=executor,
-                draws=draws,
-                **_work_options(args),  # type: ignore[arg-type]
-            )
+        return api.simulate(
+            journey,
+            customers=args.customers,
+            seed=args.seed,
+            scenarios=scenarios,
+            horizon_days=_horizon(args),
+            workers=args.workers,
+            progress=progress,
+            executor=executor,
+            draws=draws,
+            **_work_options(args),  # type: ignore[arg-type]
+        )
     except KeyError as exc:
         raise UsageError(f"--scenario: {exc.args[0]}") from None
     except TooMuchWork as exc:
@@ -320,7 +323,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         chosen = list(args.scenario)
     else:
         chosen = None
-    results = _simulate(args, journey, chosen)
+    with _executor(args) as executor:
+        results = _simulate(args, journey, chosen, executor)
     _emit(args, results, [args.file], journey)
     return EXIT_OK
 
@@ -381,7 +385,8 @@ def cmd_render(args: argparse.Namespace) -> int:
     check_output(out, [args.file])
     progress = _progress(args, "simulating flows")
     try:
-        with _executor(args) as executor:
+        # only --flows simulates: a plain map never connects to a cluster (nor fails to)
+        with _executor(args) if args.flows else contextlib.nullcontext() as executor:
             drawn = api.render(
                 journey,
                 None,
@@ -600,18 +605,18 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     check_output(args.output, [args.file])
     journey = _load(args.file, quiet=args.quiet)
-    results = _simulate(args, journey, None)
-    fc = None
-    if journey.plans:  # the first plan's month-by-month forecast gets its own section
-        from journeydsl.analysis.forecast import forecast
+    with _executor(args) as executor:  # one connection for the run and the forecast
+        results = _simulate(args, journey, None, executor)
+        fc = None
+        if journey.plans:  # the first plan's month-by-month forecast gets its own section
+            from journeydsl.analysis.forecast import forecast
 
-        progress = _progress(args, "forecasting")
-        try:
-            with _executor(args) as executor:
+            progress = _progress(args, "forecasting")
+            try:
                 fc = forecast(journey, None, customers=args.customers, seed=args.seed, progress=progress,
                               workers=args.workers, executor=executor)
-        finally:
-            progress.close()
+            finally:
+                progress.close()
     report = build_report(journey, results, fc, lang=_lang(args, journey), ids=args.ids)
     _write(args, args.output, report, [args.file])
     return EXIT_OK

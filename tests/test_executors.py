@@ -108,6 +108,19 @@ def test_scheduler_option_without_a_scheduler_is_a_usage_error(tmp_path: Path) -
     assert "cannot reach the Dask scheduler" in out.stderr and "Traceback" not in out.stderr
 
 
+def test_a_map_without_flows_never_connects_to_the_scheduler(tmp_path: Path) -> None:
+    """JOURNEYDSL_SCHEDULER set for the simulations must not make a plain drawing wait for (or fail on) it."""
+    pytest.importorskip("distributed")
+    out = tmp_path / "map.dot"
+    env = {**os.environ, executors.SCHEDULER_ENV: "tcp://127.0.0.1:9"}
+    done = subprocess.run(
+        [sys.executable, "-m", "journeydsl", "render", str(EXAMPLES / "saas_trial.journey"), "-o", str(out), "-q"],
+        capture_output=True, text=True, check=False, timeout=120, env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    assert out.read_text(encoding="utf-8").startswith("digraph")
+
+
 @pytest.fixture(scope="module")
 def cluster():  # type: ignore[no-untyped-def]
     distributed = pytest.importorskip("distributed")
