@@ -1,12 +1,23 @@
 """Throughput on a 2-worker Dask LocalCluster against one process, same run, same numbers.
 
-    python benchmarks/bench_dask.py                 # 10^8 customers (about a minute per side)
+    python benchmarks/bench_dask.py                 # 10^8 customers (about 10 s per side on an idle machine)
     python benchmarks/bench_dask.py --customers 20000000
+    python benchmarks/bench_dask.py --dask-defaults # workers with Dask's default environment (see below)
+    python benchmarks/bench_dask.py --no-nanny      # workers as threads of this process, no nanny
 
 Prints the one-process time, the cluster time, their ratio (the speed-up), the
-task size chosen (blocks per task, seconds per task), the per-task overhead
-measured with empty tasks, the machine's load, and whether the JSON of both
-runs is byte-identical. Not a test: run it by hand on an idle machine.
+task size chosen (units per task, seconds per task), the per-task overhead
+measured with empty tasks, the CPU seconds each process spent and its page
+faults, how busy the machine was before the run (other programs' share of the
+cores, from /proc/stat) and whether the JSON of both runs is byte-identical.
+Not a test: run it by hand on an idle machine.
+
+The workers are started the way docs/scaling.md recommends: by Dask's nanny,
+but without the ``MALLOC_TRIM_THRESHOLD_`` the nanny sets by default. Setting
+any glibc malloc threshold in the environment turns off glibc's sliding mmap
+threshold, so every array of a block (2 MiB at 2^18 customers) is mapped fresh
+and its pages faulted in and zeroed, then unmapped: the engine runs about 1.8
+times slower in such a worker (``--dask-defaults`` shows it).
 """
 
 from __future__ import annotations
@@ -14,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import time
 from pathlib import Path
 
@@ -22,35 +34,91 @@ from journeydsl.engine import montecarlo
 
 REFERENCE = Path(__file__).with_name("reference.journey")
 
+#: The nanny's default pre-spawn environment less the malloc setting that slows the engine down.
+RECOMMENDED = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+
 
 def _noop(x: int) -> int:
     return x
 
 
+def _cpu() -> tuple[float, int]:
+    """CPU seconds (user + system) and minor page faults of this process so far."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime, r.ru_minflt
+
+
+def _busy(seconds: float = 3.0) -> float | None:
+    """The share of the machine's CPU time others used over ``seconds`` (Linux; None elsewhere)."""
+    def snap() -> tuple[int, int]:
+        with open("/proc/stat", encoding="ascii") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+        return sum(v), v[3] + v[4]
+
+    try:
+        t0, i0 = snap()
+        time.sleep(seconds)
+        t1, i1 = snap()
+    except OSError:
+        return None
+    return 1.0 - (i1 - i0) / max(t1 - t0, 1)
+
+
+def _half(customers: int, seed: int) -> float:
+    """One plain process's share of the ceiling measurement: seconds to simulate ``customers``."""
+    journey = jd.load(REFERENCE)
+    jd.simulate(journey, customers=400_000, seed=0)
+    t0 = time.perf_counter()
+    jd.simulate(journey, customers=customers, seed=seed, max_work=None)
+    return time.perf_counter() - t0
+
+
+def _ceiling(customers: int, seed: int) -> float:
+    """Seconds for two plain processes (no Dask) to simulate half the customers each, side by side.
+
+    What two workers could do at best on this machine: if the two cores share
+    anything (a physical core, memory bandwidth, another program), it shows here.
+    """
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(2) as pool:
+        halves = pool.starmap(_half, [(customers // 2, seed), (customers - customers // 2, seed + 1)])
+    return max(halves)
+
+
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--customers", type=int, default=100_000_000)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--no-nanny", action="store_true",
-                    help="start the workers without Dask's nanny process (see docs/scaling.md: nanny-spawned "
-                         "workers ran the engine about 1.8x slower on the development machine)")
+    how = ap.add_mutually_exclusive_group()
+    how.add_argument("--dask-defaults", action="store_true",
+                     help="start the workers with Dask's default nanny environment (MALLOC_TRIM_THRESHOLD_=65536)")
+    how.add_argument("--no-nanny", action="store_true",
+                     help="run the workers inside this process (distributed.Worker), without a nanny")
     args = ap.parse_args()
+    import dask
     from distributed import Client, LocalCluster
 
     journey = jd.load(REFERENCE)
-    print(f"load average before: {os.getloadavg()}")
+    busy = _busy()
+    cores = os.cpu_count() or 1
+    print(f"machine: {cores} cores, load average {os.getloadavg()[0]:.2f}"
+          + (f", {100 * busy:.0f}% of the CPU time used by other programs over 3 s before" if busy is not None
+             else ""))
+    jd.simulate(journey, customers=400_000, seed=0)  # imports and first allocations, as for the cluster
+    c0, f0 = _cpu()
     t0 = time.perf_counter()
-    one = jd.simulate(journey, customers=args.customers, seed=args.seed)
+    one = jd.simulate(journey, customers=args.customers, seed=args.seed, max_work=None)
     t_one = time.perf_counter() - t0
+    c1, f1 = _cpu()
 
-    calls: list[int] = []
-
-    def progress(done: int, total: int) -> None:
-        calls.append(done)
-
+    t_two = _ceiling(args.customers, args.seed)
     extra = {"worker_class": "distributed.Worker"} if args.no_nanny else {}
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                      silence_logs=40, **extra) as lc, Client(lc) as client:
+    config = {} if args.dask_defaults or args.no_nanny else RECOMMENDED
+    with dask.config.set(config), LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                               dashboard_address=None, silence_logs=40, **extra) as lc, \
+            Client(lc) as client:
         ex = client.get_executor(pure=False)
         t0 = time.perf_counter()
         for f in [ex.submit(_noop, i) for i in range(200)]:
@@ -58,22 +126,35 @@ def main() -> None:
         overhead = (time.perf_counter() - t0) / 200
         # warm the workers (imports, first allocations), as a long-lived cluster would be
         jd.simulate(journey, customers=400_000, seed=0, executor=ex)
+        w0 = client.run(_cpu)
+        d0 = _cpu()[0]
         t0 = time.perf_counter()
-        dask = jd.simulate(journey, customers=args.customers, seed=args.seed, executor=ex, progress=progress)
+        dask_run = jd.simulate(journey, customers=args.customers, seed=args.seed, executor=ex, max_work=None)
         t_dask = time.perf_counter() - t0
-    tasks = max(len(calls) - 1, 1)  # block 0 runs in this process first, to size the tasks
-    same = json.dumps(one.to_dict(), sort_keys=True) == json.dumps(dask.to_dict(), sort_keys=True)
+        d1 = _cpu()[0]
+        w1 = client.run(_cpu)
+    same = json.dumps(one.to_dict(), sort_keys=True) == json.dumps(dask_run.to_dict(), sort_keys=True)
     blocks = len(montecarlo.block_sizes(args.customers))
-    print(f"customers            {args.customers:,} ({blocks} blocks)")
-    print(f"one process          {t_one:.2f} s")
+    tasks = montecarlo.task_count(blocks - 1, t_one / blocks, 2)
+    setup = ("Dask's default nanny environment" if args.dask_defaults else
+             "no nanny (workers in this process)" if args.no_nanny else
+             "nanny without MALLOC_TRIM_THRESHOLD_ (docs/scaling.md)")
+    print(f"workers               2, {setup}")
+    print(f"customers             {args.customers:,} ({blocks} blocks)")
+    print(f"one process           {t_one:.2f} s ({c1 - c0:.2f} CPU s, {f1 - f0:,} page faults)")
     print(f"2-worker LocalCluster {t_dask:.2f} s")
-    print(f"speed-up             {t_one / t_dask:.2f}x (goal >= 1.7x)")
-    print(f"per-task overhead    {1000 * overhead:.1f} ms (empty tasks, round trip)")
-    per_task = (blocks - 1) / tasks
-    print(f"tasks submitted      {tasks}, about {per_task:.1f} blocks each, "
-          f"about {t_one / blocks * per_task:.2f} s of one-process work each")
-    print(f"identical JSON       {same}")
-    print(f"load average after:  {os.getloadavg()}")
+    for addr in sorted(w0):
+        cpu = w1[addr][0] - w0[addr][0]
+        print(f"  worker              {cpu:.2f} CPU s, {w1[addr][1] - w0[addr][1]:,} page faults")
+    print(f"  this process        {d1 - d0:.2f} CPU s (first block, scheduler, merging, results)")
+    print(f"speed-up              {t_one / t_dask:.2f}x (goal >= 1.7x)")
+    print(f"ceiling               {t_one / t_two:.2f}x: two plain processes, half the customers each side by side,"
+          f" {t_two:.2f} s")
+    print(f"per-task overhead     {1000 * overhead:.1f} ms (empty tasks, round trip)")
+    print(f"tasks                 about {tasks}, of about {(blocks - 1) / tasks:.1f} blocks"
+          f" = {t_one / blocks * (blocks - 1) / tasks:.2f} s of one-process work each")
+    print(f"identical JSON        {same}")
+    print(f"load average after    {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

@@ -136,7 +136,8 @@ def simulate(
         from journeydsl.analysis.uncertainty import simulate_draws
 
         return simulate_draws(journey, draws, customers, seed, scenarios=scenarios, horizon_days=horizon_days,
-                              workers=workers, progress=progress)
+                              workers=workers, progress=progress, executor=executor, max_work=max_work,
+                              on_estimate=on_estimate)
     return simulate_arms(journey, customers, seed, scenarios=scenarios, horizon_days=horizon_days, workers=workers,
                          progress=progress, executor=executor, max_work=max_work, on_estimate=on_estimate)
 
@@ -148,21 +149,30 @@ def forecast(
     seed: int = 0,
     *,
     progress: ProgressFn | None = None,
+    workers: int = 1,
+    executor: Executor | None = None,
+    draws: int | None = None,
 ) -> Forecast:
     """The month-by-month forecast of the journey's plan ``plan`` (default: its first).
 
     ``KeyError`` when the journey has no such plan. With a ``targets`` block, the
     targets are also measured, on a plain simulation of the plan's scenario with
     the same customers and seed (so the status is the one ``simulate`` gives).
+    ``draws=N`` widens the intervals by N draws of the uncertain parameters
+    (:func:`journeydsl.analysis.forecast.add_draws`). ``workers`` and ``executor``
+    spread the work as in :func:`simulate`, with the same numbers.
     """
+    from journeydsl.analysis.forecast import add_draws
     from journeydsl.analysis.forecast import forecast as _forecast
 
-    fc = _forecast(journey, plan, customers, seed, progress=progress)
+    fc = _forecast(journey, plan, customers, seed, progress=progress, workers=workers, executor=executor)
+    if draws:
+        add_draws(fc, journey, draws, customers, seed, progress=progress, workers=workers, executor=executor)
     if journey.targets is not None:
         from journeydsl.analysis.targets import evaluate
 
         arm = journey.with_scenario(fc.plan.scenario or "baseline")
-        res = simulate(arm, customers, seed)
+        res = simulate(arm, customers, seed, workers=workers, executor=executor)
         fc.targets = evaluate(journey.targets, res.baseline)
     return fc
 
@@ -254,11 +264,14 @@ def render(
     customers: int | None = None,
     seed: int = 0,
     lang: str | None = None,
+    workers: int = 1,
+    executor: Executor | None = None,
 ) -> bytes | str:
     """Draw the journey map (``svg``, ``png``, ``dot`` or ``mermaid``); write it to ``path`` if given.
 
     ``flows=True`` simulates first and overlays the forecast (or pass the
-    :class:`~journeydsl.engine.results.Results` of an earlier run of the same journey).
+    :class:`~journeydsl.engine.results.Results` of an earlier run of the same journey);
+    ``workers`` and ``executor`` spread that run as in :func:`simulate`.
     A ``path`` that is the journey's own file is refused with ``RenderError``
     (the map never replaces the journey it was drawn from).
     """
@@ -275,7 +288,7 @@ def render(
     title = f"{journey.name} — {journey.scenario(scenario).title}" if scenario else None
     overlay = None
     if flows is True:
-        results = simulate(drawn, customers=customers, seed=seed)
+        results = simulate(drawn, customers=customers, seed=seed, workers=workers, executor=executor)
         overlay = flows_from(results)
     elif flows is not False:
         overlay = flows_from(flows)
@@ -305,30 +318,43 @@ def parse_duration(text: str) -> float:
 
 
 def sensitivity(journey: Journey, figure: str = "value_per_customer", scenario: str | None = None,
-                customers: int | None = None, seed: int = 0, *, workers: int = 1) -> Tornado:
+                customers: int | None = None, seed: int = 0, *, workers: int = 1,
+                executor: Executor | None = None, progress: ProgressFn | None = None) -> Tornado:
     """The tornado: each uncertain parameter at its 2.5% and 97.5% points.
 
-    See :mod:`journeydsl.analysis.sensitivity`.
+    See :mod:`journeydsl.analysis.sensitivity`. ``workers`` and ``executor`` spread
+    the work as in :func:`simulate`, with the same numbers.
     """
     from journeydsl.analysis.sensitivity import tornado
 
-    return tornado(journey, figure, scenario, customers, seed, workers=workers)
+    return tornado(journey, figure, scenario, customers, seed, workers=workers, executor=executor,
+                   progress=progress)
 
 
 def breakeven(journey: Journey, param: str, scenario: str, figure: str = "value_per_customer",
-              customers: int | None = None, seed: int = 0) -> Breakeven:
-    """Where ``scenario``'s difference from the baseline crosses zero as ``param`` moves."""
+              customers: int | None = None, seed: int = 0, *, workers: int = 1,
+              executor: Executor | None = None, progress: ProgressFn | None = None) -> Breakeven:
+    """Where ``scenario``'s difference from the baseline crosses zero as ``param`` moves.
+
+    ``workers`` and ``executor`` spread each step's run as in :func:`simulate`.
+    """
     from journeydsl.analysis.sensitivity import breakeven as _breakeven
 
-    return _breakeven(journey, param, scenario, figure, customers, seed)
+    return _breakeven(journey, param, scenario, figure, customers, seed, workers=workers, executor=executor,
+                      progress=progress)
 
 
 def attribute(journey: Journey, by: str = "touchpoint", customers: int | None = None, seed: int = 0,
-              *, workers: int = 1) -> Attribution:
-    """Removal effects, Shapley values and first/last/linear touch per touchpoint, trigger or channel."""
+              *, workers: int = 1, executor: Executor | None = None,
+              progress: ProgressFn | None = None) -> Attribution:
+    """Removal effects, Shapley values and first/last/linear touch per touchpoint, trigger or channel.
+
+    ``workers`` and ``executor`` spread the work as in :func:`simulate`, with the same numbers.
+    """
     from journeydsl.analysis.attribution import attribute as _attribute
 
     if by not in ("touchpoint", "trigger", "channel"):
         raise ValueError(f"by must be touchpoint, trigger or channel, not '{by}'")
-    return _attribute(journey, by, customers, seed, workers=workers)  # type: ignore[arg-type]
+    return _attribute(journey, by, customers, seed, workers=workers, executor=executor,  # type: ignore[arg-type]
+                      progress=progress)
 

@@ -243,39 +243,30 @@ def _refuse(args: argparse.Namespace, exc: Exception) -> RunRefused:
     return RunRefused(f"{exc}\n   hint: {knobs}", EXIT_USAGE if from_options else EXIT_INVALID)
 
 
-def _simulate(args: argparse.Namespace, journey: Journey, scenarios: list[str] | None) -> Results:
-    """Simulate with the run options on the command line, a progress bar on a terminal."""
+def _simulate(args: argparse.Namespace, journey: Journey, scenarios: list[str] | None,
+              executor: Executor | None) -> Results:
+    """Simulate with the run options on the command line, a progress bar on a terminal.
+
+    ``executor``: the Dask cluster's (see :func:`_executor`), opened by the command.
+    """
     from journeydsl import api
     from journeydsl.engine.montecarlo import TooMuchWork
 
     draws = getattr(args, "draws", None)
-    if draws:
-        from journeydsl.analysis.uncertainty import simulate_draws
-
-        progress = _progress(args, f"simulating {draws} draws")
-        try:
-            return simulate_draws(
-                journey, draws, customers=args.customers, seed=args.seed, scenarios=scenarios,
-                horizon_days=_horizon(args), workers=args.workers, progress=progress,
-            )
-        except KeyError as exc:
-            raise UsageError(f"--scenario: {exc.args[0]}") from None
-        finally:
-            progress.close()
-    progress = _progress(args, "simulating")
+    progress = _progress(args, f"simulating {draws} draws" if draws else "simulating")
     try:
-        with _executor(args) as executor:
-            return api.simulate(
-                journey,
-                customers=args.customers,
-                seed=args.seed,
-                scenarios=scenarios,
-                horizon_days=_horizon(args),
-                workers=args.workers,
-                progress=progress,
-                executor=executor,
-                **_work_options(args),  # type: ignore[arg-type]
-            )
+        return api.simulate(
+            journey,
+            customers=args.customers,
+            seed=args.seed,
+            scenarios=scenarios,
+            horizon_days=_horizon(args),
+            workers=args.workers,
+            progress=progress,
+            executor=executor,
+            draws=draws,
+            **_work_options(args),  # type: ignore[arg-type]
+        )
     except KeyError as exc:
         raise UsageError(f"--scenario: {exc.args[0]}") from None
     except TooMuchWork as exc:
@@ -301,6 +292,15 @@ def _executor(args: argparse.Namespace) -> Iterator[Executor | None]:
         raise UsageError(str(exc)) from None
     except OSError as exc:
         raise UsageError(f"--scheduler: cannot reach the Dask scheduler at {address}: {exc}") from None
+    if not args.quiet:
+        from journeydsl.engine.montecarlo.executors import slow_allocator_workers
+
+        slow = slow_allocator_workers(client)
+        if slow:
+            settings = ", ".join(sorted({x for found in slow.values() for x in found}))
+            _err(f"note: {len(slow)} of the cluster's workers run with {settings} in their environment (Dask's"
+                 " nanny sets it by default), which makes journeydsl about 1.8 times slower there; the numbers"
+                 " are the same. docs/scaling.md says how to start workers without it")
     try:
         yield executor
     finally:
@@ -323,7 +323,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         chosen = list(args.scenario)
     else:
         chosen = None
-    results = _simulate(args, journey, chosen)
+    with _executor(args) as executor:
+        results = _simulate(args, journey, chosen, executor)
     _emit(args, results, [args.file], journey)
     return EXIT_OK
 
@@ -384,17 +385,21 @@ def cmd_render(args: argparse.Namespace) -> int:
     check_output(out, [args.file])
     progress = _progress(args, "simulating flows")
     try:
-        drawn = api.render(
-            journey,
-            None,
-            format=fmt,
-            scenario=args.scenario,
-            flows=args.flows,
-            direction=args.direction,
-            customers=args.customers,
-            seed=args.seed,
-            lang=_lang(args, journey),
-        )
+        # only --flows simulates: a plain map never connects to a cluster (nor fails to)
+        with _executor(args) if args.flows else contextlib.nullcontext() as executor:
+            drawn = api.render(
+                journey,
+                None,
+                format=fmt,
+                scenario=args.scenario,
+                flows=args.flows,
+                direction=args.direction,
+                customers=args.customers,
+                seed=args.seed,
+                lang=_lang(args, journey),
+                workers=args.workers,
+                executor=executor,
+            )
     except RenderError as exc:
         _err(f"journeydsl render: error: {exc}")
         return EXIT_USAGE
@@ -444,12 +449,18 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
         _err(f"{args.file}: no uncertain parameters to vary; give a value a range, like"
              " 'param close = 25% ± 5%' or 'trial -> customer 25% ± 5%'")
         return EXIT_INVALID
+    from journeydsl.engine.montecarlo import TooMuchWork
+
     progress = _progress(args, "simulating the tornado")
     try:
-        t = tornado(journey, args.figure, args.scenario, args.customers, args.seed,
-                    workers=args.workers, progress=progress)
+        with _executor(args) as executor:
+            t = tornado(journey, args.figure, args.scenario, args.customers, args.seed,
+                        workers=args.workers, progress=progress, executor=executor,
+                        **_work_options(args))  # type: ignore[arg-type]
     except KeyError as exc:
         raise UsageError(f"--scenario: {exc.args[0]}") from None
+    except TooMuchWork as exc:
+        raise _refuse(args, exc) from None
     except ValueError as exc:
         raise UsageError(f"--figure: {exc}") from None
     finally:
@@ -473,13 +484,18 @@ def cmd_breakeven(args: argparse.Namespace) -> int:
     import json
 
     from journeydsl.analysis.sensitivity import breakeven
+    from journeydsl.engine.montecarlo import TooMuchWork
 
     journey = _load(args.file, quiet=args.quiet)
     progress = _progress(args, "searching")
     try:
-        b = breakeven(journey, args.param, args.scenario, args.figure, args.customers, args.seed)
+        with _executor(args) as executor:
+            b = breakeven(journey, args.param, args.scenario, args.figure, args.customers, args.seed,
+                          workers=args.workers, executor=executor, progress=progress)
     except KeyError as exc:
         raise UsageError(str(exc.args[0])) from None
+    except TooMuchWork as exc:
+        raise _refuse(args, exc) from None
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     finally:
@@ -510,9 +526,15 @@ def cmd_attribute(args: argparse.Namespace) -> int:
     if not items_of(journey, args.by):
         _err(f"{args.file}: no {args.by}s to attribute to")
         return EXIT_INVALID
+    from journeydsl.engine.montecarlo import TooMuchWork
+
     progress = _progress(args, "simulating every combination")
     try:
-        a = attribute(journey, args.by, args.customers, args.seed, workers=args.workers, progress=progress)
+        with _executor(args) as executor:
+            a = attribute(journey, args.by, args.customers, args.seed, workers=args.workers, progress=progress,
+                          executor=executor, **_work_options(args))  # type: ignore[arg-type]
+    except TooMuchWork as exc:
+        raise _refuse(args, exc) from None
     finally:
         progress.close()
     if args.format == "json":
@@ -530,16 +552,18 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     check_output(args.output, [args.file])
     journey = _load(args.file, quiet=args.quiet)
-    results = _simulate(args, journey, None)
-    fc = None
-    if journey.plans:  # the first plan's month-by-month forecast gets its own section
-        from journeydsl.analysis.forecast import forecast
+    with _executor(args) as executor:  # one connection for the run and the forecast
+        results = _simulate(args, journey, None, executor)
+        fc = None
+        if journey.plans:  # the first plan's month-by-month forecast gets its own section
+            from journeydsl.analysis.forecast import forecast
 
-        progress = _progress(args, "forecasting")
-        try:
-            fc = forecast(journey, None, customers=args.customers, seed=args.seed, progress=progress)
-        finally:
-            progress.close()
+            progress = _progress(args, "forecasting")
+            try:
+                fc = forecast(journey, None, customers=args.customers, seed=args.seed, progress=progress,
+                              workers=args.workers, executor=executor)
+            finally:
+                progress.close()
     report = build_report(journey, results, fc, lang=_lang(args, journey), ids=args.ids)
     _write(args, args.output, report, [args.file])
     return EXIT_OK
@@ -634,19 +658,22 @@ def cmd_forecast(args: argparse.Namespace) -> int:
                 f"--draws: {args.file} has no uncertain parameters to draw; give a value a range, like"
                 " 'param close = 25% ± 5%' or 'trial -> customer 25% ± 5%'"
             )
-    progress = _progress(args, "forecasting")
-    try:
-        fc = api.forecast(journey, args.plan, customers=args.customers, seed=args.seed, progress=progress)
-    finally:
-        progress.close()
-    if args.draws:
-        from journeydsl.analysis.forecast import add_draws
-
-        progress = _progress(args, f"forecasting {args.draws} draws")
+    with _executor(args) as executor:
+        progress = _progress(args, "forecasting")
         try:
-            add_draws(fc, journey, args.draws, customers=args.customers, seed=args.seed, progress=progress)
+            fc = api.forecast(journey, args.plan, customers=args.customers, seed=args.seed, progress=progress,
+                              workers=args.workers, executor=executor)
         finally:
             progress.close()
+        if args.draws:
+            from journeydsl.analysis.forecast import add_draws
+
+            progress = _progress(args, f"forecasting {args.draws} draws")
+            try:
+                add_draws(fc, journey, args.draws, customers=args.customers, seed=args.seed, progress=progress,
+                          workers=args.workers, executor=executor)
+            finally:
+                progress.close()
     _write(args, args.output, format_forecast(fc, args.format, _lang(args, journey)), [args.file])
     return EXIT_OK
 
@@ -692,24 +719,28 @@ def _seed(text: str) -> int:
     return value
 
 
-def _add_run_options(p: argparse.ArgumentParser, *, output: bool = True) -> None:
-    p.add_argument("--customers", "-n", type=_customers, metavar="N",
-                   help="customers to simulate (default: the file's 'customers', else 10,000)")
+def _add_sample_options(
+    p: argparse.ArgumentParser,
+    customers: str = "customers to simulate (default: the file's 'customers', else 10,000)",
+) -> None:
+    """What every command that runs the engine takes: how many customers, the seed, and where to run."""
+    p.add_argument("--customers", "-n", type=_customers, metavar="N", help=customers)
     p.add_argument("--seed", type=_seed, default=0, metavar="S",
                    help="random seed; the same seed gives the same numbers (default 0)")
-    p.add_argument("--horizon", metavar="D",
-                   help="follow each customer this long, e.g. 365, '90 days', '2 years' "
-                        "(default: the file's 'horizon')")
     p.add_argument("--workers", type=_positive_int, default=1, metavar="K",
                    help="processes to use; results do not depend on it (default 1)")
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="run on the Dask cluster whose scheduler is at ADDRESS, e.g. tcp://host:8786 "
                         "(default: $JOURNEYDSL_SCHEDULER; needs journeydsl[dask]); same numbers as one machine")
-    p.add_argument("--max-work", type=_positive_int, metavar="STEPS",
-                   help="refuse a run estimated at more engine steps than this"
-                        " (default 15_000_000_000, about 15 minutes on one core)")
-    p.add_argument("--force", action="store_true",
-                   help="run however long the estimate says it takes")
+
+
+def _add_run_options(p: argparse.ArgumentParser, *, output: bool = True) -> None:
+    """simulate, compare and report: the sample options, --horizon, the work limit, words and output."""
+    _add_sample_options(p)
+    p.add_argument("--horizon", metavar="D",
+                   help="follow each customer this long, e.g. 365, '90 days', '2 years' "
+                        "(default: the file's 'horizon')")
+    _add_work_options(p)
     _add_lang_option(p)
     p.add_argument("--ids", action="store_true",
                    help="call arms, stages and touchpoints by their names instead of their labels")
@@ -718,6 +749,15 @@ def _add_run_options(p: argparse.ArgumentParser, *, output: bool = True) -> None
                        help="output format (default table)")
         p.add_argument("--output", "-o", metavar="PATH",
                        help="write to PATH instead of the terminal ('-': the terminal)")
+
+
+def _add_work_options(p: argparse.ArgumentParser) -> None:
+    """The limit on a run's estimated work, for commands whose run is estimated before it starts."""
+    p.add_argument("--max-work", type=_positive_int, metavar="STEPS",
+                   help="refuse a run estimated at more engine steps than this"
+                        " (default 15_000_000_000, about 15 minutes on one core)")
+    p.add_argument("--force", action="store_true",
+                   help="run however long the estimate says it takes")
 
 
 def _add_lang_option(p: argparse.ArgumentParser) -> None:
@@ -775,10 +815,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", "-f", choices=("table", "json", "csv", "markdown", "svg"), default="table",
                    help="output format; svg draws the layer cake by cohort month (default table)")
     p.add_argument("--output", "-o", metavar="OUT", help="write to OUT instead of the terminal")
-    p.add_argument("--customers", "-n", type=_positive_int, metavar="N",
-                   help="customers in the one cohort simulated (default: the file's 'customers')")
-    p.add_argument("--seed", type=_seed, default=0, metavar="S",
-                   help="random seed; the same seed gives the same numbers (default 0)")
+    _add_sample_options(p, customers="customers in the one cohort simulated (default: the file's 'customers')")
     p.add_argument("--draws", type=_positive_int, metavar="N",
                    help="also forecast N draws of the uncertain parameters; their spread widens the intervals")
     _add_lang_option(p)
@@ -804,9 +841,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--direction", choices=("auto", "LR", "TB"), default="auto",
                    help="auto (default): left to right unless that is over 2.5 times as wide as it is high, "
                         "then top to bottom; LR or TB to choose")
-    p.add_argument("--customers", "-n", type=_customers, metavar="N",
-                   help="customers for --flows (default: the file's)")
-    p.add_argument("--seed", type=_seed, default=0, metavar="S", help="random seed for --flows")
+    _add_sample_options(p, customers="customers for --flows (default: the file's)")
     _add_lang_option(p)
     p.set_defaults(func=cmd_render)
 
@@ -842,7 +877,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --into: write the data's mean amount over each stage's 'revenue ... on enter'")
     p.set_defaults(func=cmd_fit)
     p = sub.add_parser("sensitivity", parents=[common], help="which uncertain parameter moves a figure most",
-                       description="A tornado: each uncertain parameter at its 2.5%% and 97.5%% points,"
+                       description="A tornado: each uncertain parameter at its 2.5% and 97.5% points,"
                                    " the others at their means, on common random numbers.")
     p.add_argument("file", metavar="FILE")
     p.add_argument("--figure", default="value_per_customer", metavar="F",
@@ -850,9 +885,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scenario", metavar="NAME", help="explain this scenario's difference from the baseline")
     p.add_argument("--format", "-f", choices=("table", "json", "svg", "png"), default="table")
     p.add_argument("--output", "-o", metavar="OUT", help="write to OUT instead of the terminal")
-    p.add_argument("--customers", "-n", type=_positive_int, metavar="N", help="customers per variant")
-    p.add_argument("--seed", type=_seed, default=0, metavar="S", help="random seed (default 0)")
-    p.add_argument("--workers", type=_positive_int, default=1, metavar="K", help="processes to use")
+    _add_sample_options(p, customers="customers per variant (default: the file's 'customers')")
+    _add_work_options(p)
     _add_lang_option(p)
     p.set_defaults(func=cmd_sensitivity)
 
@@ -865,8 +899,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--figure", default="value_per_customer", metavar="F",
                    help="the figure compared (default: value_per_customer)")
     p.add_argument("--format", "-f", choices=("text", "json"), default="text")
-    p.add_argument("--customers", "-n", type=_positive_int, metavar="N", help="customers per evaluation")
-    p.add_argument("--seed", type=_seed, default=0, metavar="S", help="random seed (default 0)")
+    _add_sample_options(p, customers="customers per step of the search (default: the file's 'customers')")
     _add_lang_option(p)
     p.set_defaults(func=cmd_breakeven)
 
@@ -877,9 +910,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--by", choices=("touchpoint", "trigger", "channel"), default="touchpoint")
     p.add_argument("--format", "-f", choices=("table", "json"), default="table")
     p.add_argument("--output", "-o", metavar="OUT", help="write to OUT instead of the terminal")
-    p.add_argument("--customers", "-n", type=_positive_int, metavar="N", help="customers per combination")
-    p.add_argument("--seed", type=_seed, default=0, metavar="S", help="random seed (default 0)")
-    p.add_argument("--workers", type=_positive_int, default=1, metavar="K", help="processes to use")
+    _add_sample_options(p, customers="customers per combination (default: the file's 'customers')")
+    _add_work_options(p)
     _add_lang_option(p)
     p.set_defaults(func=cmd_attribute)
 

@@ -332,3 +332,16 @@ def test_quantiles_from_a_weighted_sample_when_many_convert(monkeypatch: pytest.
     assert t["n"] == n
     _edges, counts = r.baseline.ltv_histogram()
     assert sum(counts) == pytest.approx(n, abs=30)
+
+
+def test_the_fast_stable_argsort_is_the_stable_argsort() -> None:
+    """The quantiles' sort puts ties in index order exactly as numpy's stable sort does."""
+    from journeydsl.engine.results import stable_argsort
+
+    rng = np.random.default_rng(3)
+    for trial in range(120):
+        n = int(rng.integers(0, 2_000))
+        x = rng.integers(0, int(rng.integers(1, 40)), n).astype(float) / 7  # many ties
+        for special in (np.nan, -0.0, np.inf)[: trial % 4]:
+            x[rng.random(n) < 0.1] = special
+        assert stable_argsort(x).tolist() == np.argsort(x, kind="stable").tolist(), trial

@@ -20,11 +20,17 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import combinations
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from journeydsl.language.checks import DEFAULT_MAX_WORK
 from journeydsl.language.model import Journey
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
+    from journeydsl.engine.montecarlo import WorkEstimate
 
 __all__ = ["EXACT_ITEMS", "Attribution", "attribute", "items_of", "without"]
 
@@ -96,8 +102,15 @@ def attribute(
     *,
     workers: int = 1,
     progress: Callable[[float, int], None] | None = None,
+    executor: Executor | None = None,
+    max_work: float | None = DEFAULT_MAX_WORK,
+    on_estimate: Callable[[WorkEstimate], None] | None = None,
 ) -> Attribution:
-    """Removal effects and Shapley values of every item of the baseline journey, on common random numbers."""
+    """Removal effects and Shapley values of every item of the baseline journey, on common random numbers.
+
+    Every combination is an arm of one run; ``workers``, ``executor``, ``max_work`` and
+    ``on_estimate`` are that run's (see :func:`~journeydsl.engine.montecarlo.run`).
+    """
     from journeydsl.engine.montecarlo import run
 
     base = journey.with_scenario("baseline")
@@ -123,7 +136,8 @@ def attribute(
     subsets.sort(key=lambda s: (-len(s), sorted(s)))
     arms = [(f"keep:{'+'.join(sorted(s)) or '-'}", without(base, by, full - s)) for s in subsets]
     n = journey.customers if customers is None else customers
-    res = run(arms, n, seed, workers=workers, progress=progress, touch_paths=by != "trigger")
+    res = run(arms, n, seed, workers=workers, progress=progress, touch_paths=by != "trigger", executor=executor,
+              max_work=max_work, on_estimate=on_estimate)
     value = {s: _figures(a.to_dict()) for s, a in zip(subsets, res.arms, strict=True)}
     own_cost = _own_costs(res.arms[0].to_dict(), base, by)
 

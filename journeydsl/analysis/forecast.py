@@ -50,19 +50,22 @@ import calendar
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from journeydsl.engine.results import Z95, Tally
 from journeydsl.language.model import CalendarPlan, Journey
 
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
 __all__ = ["SCHEMA_ID", "Forecast", "Note", "calendar_months", "forecast", "load_schema", "plan_arrivals"]
 
 SCHEMA_ID = "journeydsl.forecast/1"
 ROW_KEYS = ("arrivals", "conversions", "active_end", "revenue", "cost", "value", "cumulative_value", "cac")
 
-ProgressFn = Callable[[int, int], None]
+ProgressFn = Callable[[float, int], None]
 
 
 def calendar_months(start: str, months: int) -> list[tuple[str, int, int]]:
@@ -318,24 +321,53 @@ def load_schema() -> dict[str, Any]:
 # --- the run --------------------------------------------------------------------------------
 
 
-def _block_tallies(
-    journey: Journey, days: int, customers: int, seed: int, progress: ProgressFn | None
-) -> list[Tally]:
-    """One tally per block (segments merged) of ``customers`` customers followed ``days`` days by age."""
-    from journeydsl.engine.montecarlo import _arm_plan, _run_block, _shape, block_sizes
+def _cohort(journey: Journey, plan: str | None) -> tuple[CalendarPlan, Journey, int]:
+    """The plan, the journey its one cohort follows and for how many days.
 
-    sizes = block_sizes(customers)
-    shape = replace(_shape([journey], float(days), len(sizes)), age_days=days + 1)
-    arm = _arm_plan(journey, shape)
-    seeds = np.random.SeedSequence(seed).spawn(len(sizes))
-    out: list[Tally] = []
-    for b, (size, ss) in enumerate(zip(sizes, seeds, strict=True)):
-        total = Tally(shape)
-        for tal in _run_block([arm], size, ss)[0]:
+    The cohort is the plan's scenario (else the baseline) with money booked when it
+    happens (no discount), followed to the plan's end.
+    """
+    p = journey.plan(plan)
+    arm = journey.with_scenario(p.scenario or "baseline")
+    nominal = arm.model_copy(update={"discount": 0.0, "horizon_days": month_days(p)})
+    return p, nominal, int(month_days(p))
+
+
+def _cohort_blocks(
+    cohorts: list[tuple[Journey, int]],
+    customers: int,
+    seed: int,
+    finish: Callable[[int, list[Tally]], Any],
+    *,
+    progress: ProgressFn | None = None,
+    workers: int = 1,
+    executor: Executor | None = None,
+) -> list[Any]:
+    """``finish(k, blocks)`` for each cohort ``(journey, days)``: one tally per block (segments merged)
+    of ``customers`` customers followed ``days`` days by age.
+
+    All cohorts are one job of (cohort, block) units for the engine
+    (:func:`~journeydsl.engine.montecarlo.run_units`), on the same block seeds; a
+    cohort's blocks are let go once ``finish`` has them.
+    """
+    from journeydsl.engine.montecarlo import _arm_plan, _shape, block_sizes, run_units
+
+    nb = len(block_sizes(customers))
+    shapes = [replace(_shape([journey], float(days), nb), age_days=days + 1) for journey, days in cohorts]
+    plans = [_arm_plan(journey, shape) for (journey, _d), shape in zip(cohorts, shapes, strict=True)]
+    blocks: list[list[Tally]] = [[] for _ in cohorts]
+    out: list[Any] = [None] * len(cohorts)
+
+    def deliver(k: int, b: int, tallies: list[Tally]) -> None:
+        total = Tally(shapes[k])
+        for tal in tallies:
             total.merge(tal)
-        out.append(total)
-        if progress is not None:
-            progress(b + 1, len(sizes))
+        blocks[k].append(total)
+        if len(blocks[k]) == nb:
+            out[k] = finish(k, blocks[k])
+            blocks[k] = []
+
+    run_units(plans, customers, seed, deliver, workers=workers, executor=executor, progress=progress)
     return out
 
 
@@ -346,23 +378,27 @@ def forecast(
     seed: int = 0,
     *,
     progress: ProgressFn | None = None,
+    workers: int = 1,
+    executor: Executor | None = None,
 ) -> Forecast:
     """The month-by-month forecast of ``journey``'s plan ``plan`` (default: its first plan).
 
     ``customers`` is the size of the one cohort simulated (default: the journey's
-    ``customers``); ``KeyError`` if there is no such plan.
+    ``customers``); ``KeyError`` if there is no such plan. ``workers`` or ``executor``
+    spread its blocks (the same numbers however they are spread).
     """
-    p = journey.plan(plan)
-    arm = journey.with_scenario(p.scenario or "baseline")
-    # the forecast books money when it happens (no discount) and follows customers to the plan's end
-    nominal = arm.model_copy(update={"discount": 0.0, "horizon_days": month_days(p)})
+    p, nominal, days = _cohort(journey, plan)
+    n = journey.customers if customers is None else customers
+    return _cohort_blocks([(nominal, days)], n, seed, lambda _k, blocks: _from_blocks(journey, p, blocks, n, seed),
+                          progress=progress, workers=workers, executor=executor)[0]
+
+
+def _from_blocks(journey: Journey, p: CalendarPlan, blocks: list[Tally], n: int, seed: int) -> Forecast:
+    """The forecast of plan ``p`` from its cohort's block tallies (see the module's docstring)."""
     cal = calendar_months(p.start, p.months)
     months = [c[0] for c in cal]
     starts = np.array([c[1] for c in cal], np.int64)
     lengths = np.array([c[2] for c in cal], np.int64)
-    days = int(starts[-1] + lengths[-1])
-    n = journey.customers if customers is None else customers
-    blocks = _block_tallies(nominal, days, n, seed, progress)
     nb = len(blocks)
     sizes = np.array([t.n for t in blocks], float)
     total = Tally(blocks[0].shape)
@@ -481,7 +517,7 @@ def month_days(plan: CalendarPlan) -> float:
 
 def add_draws(
     fc: Forecast, journey: Journey, draws: int, customers: int | None = None, seed: int = 0,
-    *, progress: ProgressFn | None = None,
+    *, progress: ProgressFn | None = None, workers: int = 1, executor: Executor | None = None,
 ) -> Forecast:
     """Widen ``fc``'s intervals by the spread of its rows over ``draws`` draws of the uncertain parameters.
 
@@ -497,15 +533,17 @@ def add_draws(
     values = draw_values(journey, seed, draws)
     if not values:
         raise ValueError("the journey has no uncertain parameters to draw")
-    rows: dict[str, list[np.ndarray]] = {k: [] for k in ROW_KEYS}
-    for d in range(draws):
-        drawn = recompile(journey, values={name: float(v[d]) for name, v in values.items()})
-        one = forecast(drawn, fc.plan.name, customers, seed)
-        rows["arrivals"].append(one.arrivals)
-        for key in ROW_KEYS[1:]:
-            rows[key].append(one.mean[key])
-        if progress is not None:
-            progress(d + 1, draws)
+    n = journey.customers if customers is None else customers
+    drawn = [recompile(journey, values={name: float(v[d]) for name, v in values.items()}) for d in range(draws)]
+    cohorts = [_cohort(j, fc.plan.name) for j in drawn]
+
+    def rows_of(k: int, blocks: list[Tally]) -> dict[str, np.ndarray]:
+        one = _from_blocks(drawn[k], cohorts[k][0], blocks, n, seed)
+        return {"arrivals": one.arrivals, **{key: one.mean[key] for key in ROW_KEYS[1:]}}
+
+    per_draw = _cohort_blocks([(j, days) for _p, j, days in cohorts], n, seed, rows_of, progress=progress,
+                              workers=workers, executor=executor)
+    rows = {key: [d[key] for d in per_draw] for key in ROW_KEYS}
     if draws > 1:
         fc.draw_var = {key: np.var(np.stack(v), axis=0, ddof=1) for key, v in rows.items()}
     fc.draws = draws

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from journeydsl.engine.montecarlo import WorkEstimate
     from journeydsl.engine.results import Results
 
-__all__ = ["arms_of", "check_horizon", "simulate_arms"]
+__all__ = ["arms_of", "check_horizon", "judge_targets", "simulate_arms"]
 
 
 def arms_of(journey: Journey, scenarios: Sequence[str] | None) -> list[tuple[str, Journey]]:
@@ -77,6 +77,11 @@ def simulate_arms(
         max_work=max_work,
         on_estimate=on_estimate,
     )
+    return judge_targets(journey, results)
+
+
+def judge_targets(journey: Journey, results: Results) -> Results:
+    """``results`` with each arm judged against the journey's KPI targets (if it has any)."""
     if journey.targets is not None:
         from journeydsl.analysis.targets import evaluate
 

@@ -17,12 +17,18 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from journeydsl.analysis.uncertainty import uncertain_params
 from journeydsl.engine.results import BETTER, Results
+from journeydsl.language.checks import DEFAULT_MAX_WORK
 from journeydsl.language.compile import recompile
 from journeydsl.language.model import Journey, Param
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
+    from journeydsl.engine.montecarlo import WorkEstimate
 
 __all__ = [
     "FIGURES",
@@ -109,11 +115,17 @@ def tornado(
     *,
     workers: int = 1,
     progress: Callable[[float, int], None] | None = None,
+    executor: Executor | None = None,
+    max_work: float | None = DEFAULT_MAX_WORK,
+    on_estimate: Callable[[WorkEstimate], None] | None = None,
 ) -> Tornado:
     """Each uncertain parameter at its 2.5% and 97.5% quantiles, the others at their means.
 
     Every variant is an arm of one run on common random numbers. ``scenario``:
-    the figure is that scenario's difference from the baseline.
+    the figure is that scenario's difference from the baseline. ``workers`` and
+    ``executor`` spread its (variant, block) units as :func:`~journeydsl.engine.montecarlo.run`
+    does (the same numbers however they are spread); ``max_work`` and
+    ``on_estimate`` are its too, for the whole run.
     """
     from journeydsl.engine.montecarlo import run
 
@@ -131,7 +143,8 @@ def tornado(
         for tag, q in (("low", 0.025), ("high", 0.975)):
             arms += [(f"{p.name}/{tag}/{n}", j) for n, j in _arms_for(journey, scenario, quantiles={p.name: q})]
     n = journey.customers if customers is None else customers
-    res = run(arms, n, seed, workers=workers, progress=progress)
+    res = run(arms, n, seed, workers=workers, progress=progress, executor=executor, max_work=max_work,
+              on_estimate=on_estimate)
 
     def value(k: int) -> float | None:
         return figure_of(res, figure, k * per + 1, k * per) if scenario else figure_of(res, figure, k)
@@ -198,12 +211,17 @@ def breakeven(
     seed: int = 0,
     *,
     steps: int = 24,
+    workers: int = 1,
+    executor: Executor | None = None,
+    progress: Callable[[float, int], None] | None = None,
 ) -> Breakeven:
     """The value of ``param`` where ``scenario`` stops (or starts) beating the baseline on ``figure``.
 
     Bisection on common random numbers between the parameter's 0.5% and 99.5%
     quantiles; the interval is where the difference's 95% interval still
-    holds zero, read through the local slope of the difference.
+    holds zero, read through the local slope of the difference. Each step is a
+    run of its own, spread over ``workers`` or ``executor``; ``progress(step, steps)``
+    hears each one (at most ``steps + 2``).
     """
     from journeydsl.engine.montecarlo import run
 
@@ -217,8 +235,13 @@ def breakeven(
         raise ValueError(f"parameter '{param}' has no range to search; give it one, like '{param} = 25% ± 5%'")
     n = journey.customers if customers is None else customers
 
+    done = [0]
+
     def diff(v: float) -> tuple[float, float]:
-        res = run(_arms_for(journey, scenario, values={param: v}), n, seed)
+        res = run(_arms_for(journey, scenario, values={param: v}), n, seed, workers=workers, executor=executor)
+        done[0] += 1
+        if progress is not None:
+            progress(done[0], steps + 2)
         cmp = (res.arms[1].versus_baseline or {}).get(figure) or {}
         delta = cmp.get("delta")
         ci = cmp.get("ci95") or [delta, delta]

@@ -17,19 +17,23 @@ share of draws in which the scenario beats the baseline, and each scenario its
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from journeydsl.engine.results import Results
+from journeydsl.language.checks import DEFAULT_MAX_WORK
 from journeydsl.language.compile import recompile
 from journeydsl.language.model import Journey, Param
 from journeydsl.language.params import draw_uniforms
 
 __all__ = ["all_params", "draw_names", "figure_paths", "simulate_draws", "uncertain_params"]
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
+    from journeydsl.engine.montecarlo import WorkEstimate
 
 Path = tuple[Any, ...]
 
@@ -112,16 +116,6 @@ def draw_values(journey: Journey, seed: int, draws: int) -> dict[str, np.ndarray
     return out
 
 
-def _one_draw(journey: Journey, values: dict[str, float], customers: int, seed: int,
-              scenarios: Sequence[str] | None, horizon_days: float | None) -> dict[Path, float]:
-    """The figures of one draw: the journey compiled with the drawn values, simulated on the same seeds."""
-    from journeydsl.analysis.runs import simulate_arms
-
-    drawn = recompile(journey, values=values)
-    res = simulate_arms(drawn, customers=customers, seed=seed, scenarios=scenarios, horizon_days=horizon_days)
-    return figure_paths(res)
-
-
 def simulate_draws(
     journey: Journey,
     draws: int,
@@ -132,37 +126,39 @@ def simulate_draws(
     horizon_days: float | None = None,
     workers: int = 1,
     progress: Callable[[float, int], None] | None = None,
+    executor: Executor | None = None,
+    max_work: float | None = DEFAULT_MAX_WORK,
+    on_estimate: Callable[[WorkEstimate], None] | None = None,
 ) -> Results:
     """The plain forecast at the parameters' means, with every figure's spread over ``draws`` draws.
 
-    The result is the same whatever ``workers`` (draws are spread over processes whole).
+    The plain run and every draw (the journey compiled with the drawn values) are
+    one job of (draw, arm, block) units for the engine (:func:`run_many`), spread
+    over ``workers`` processes or ``executor``; each draw keeps only its figures.
+    The result is the same whatever ``workers`` or ``executor``. ``max_work`` and
+    ``on_estimate`` concern one run (the plain one); ``progress`` counts the
+    blocks of all of them.
     """
-    from journeydsl.analysis.runs import simulate_arms
+    from journeydsl.analysis.runs import arms_of, check_horizon, judge_targets
+    from journeydsl.engine.montecarlo import run_many
 
     if draws < 1:
         raise ValueError(f"draws must be at least 1, got {draws}")
     n = journey.customers if customers is None else customers
-    base = simulate_arms(journey, customers=n, seed=seed, scenarios=scenarios, horizon_days=horizon_days,
-                        workers=workers)
+    check_horizon(horizon_days)
     values = draw_values(journey, seed, draws)
-    per_draw: list[dict[Path, float]] = [{} for _ in range(draws)]
-    jobs = [({name: float(v[d]) for name, v in values.items()}, d) for d in range(draws)]
-    done = 0
-    if workers <= 1 or draws == 1:
-        for q, d in jobs:
-            per_draw[d] = _one_draw(journey, q, n, seed, scenarios, horizon_days)
-            done += 1
-            if progress:
-                progress(done, draws)
-    else:
-        with ProcessPoolExecutor(max_workers=min(workers, draws, os.cpu_count() or 1)) as ex:
-            futures = [ex.submit(_one_draw, journey, q, n, seed, scenarios, horizon_days) for q, _d in jobs]
-            for d, fut in enumerate(futures):
-                per_draw[d] = fut.result()
-                done += 1
-                if progress:
-                    progress(done, draws)
-    base.uncertainty = summarise(base, per_draw, journey)
+    journeys = [journey] + [recompile(journey, values={name: float(v[d]) for name, v in values.items()})
+                            for d in range(draws)]
+
+    def finish(r: int, res: Results) -> Results | dict[Path, float]:
+        judge_targets(journeys[r], res)
+        return res if r == 0 else figure_paths(res)
+
+    out = run_many([arms_of(j, scenarios) for j in journeys], n, seed, horizon_days=horizon_days,
+                   workers=workers, progress=progress, executor=executor, max_work=max_work,
+                   on_estimate=on_estimate, finish=finish)
+    base: Results = out[0]
+    base.uncertainty = summarise(base, out[1:], journey)
     return base
 
 

@@ -533,12 +533,37 @@ def _retention_share(p: float, var: float, followed: float) -> dict[str, Any]:
     return {"mean": _num(p), "ci95": [_num(lo), _num(hi)], "n": int(followed)}
 
 
+def stable_argsort(values: np.ndarray) -> np.ndarray:
+    """``np.argsort(values, kind="stable")`` of a 1-d array, several times faster on big arrays.
+
+    The fast (unstable) sort, then each run of equal values put back in index
+    order: the (run, index) pairs are unique integers, which the fast sort orders
+    exactly. NaNs count as equal to each other, as the stable sort keeps them.
+
+    >>> x = np.array([3.0, 1.0, 3.0, np.nan, 1.0, np.nan, 2.0])
+    >>> stable_argsort(x).tolist() == np.argsort(x, kind="stable").tolist()
+    True
+    """
+    n = values.size
+    order = np.argsort(values)
+    s = values[order]
+    same = s[1:] == s[:-1]
+    if s.dtype.kind == "f":
+        same |= np.isnan(s[1:]) & np.isnan(s[:-1])
+    if n < 2 or not same.any():
+        return order  # no ties: the order is the only one
+    run = np.zeros(n, dtype=np.int64)
+    np.cumsum(~same, out=run[1:])
+    out: np.ndarray = np.sort(run * n + order) % n
+    return out
+
+
 def _quantiles(values: np.ndarray, qs: Sequence[float], weights: np.ndarray | None = None) -> list[float | None]:
     """Quantiles (linear interpolation); with weights, the weighted inverse of the empirical CDF."""
     if weights is None:
         out = np.quantile(values.astype(np.float64), qs)
         return [_num(float(x)) for x in out]
-    order = np.argsort(values, kind="stable")
+    order = stable_argsort(values)
     cum = np.cumsum(weights[order])
     at = np.searchsorted(cum, np.asarray(qs) * cum[-1], side="left")
     return [_num(float(values[order[min(i, order.size - 1)]])) for i in at]

@@ -18,6 +18,7 @@ only on (journey, N, seed, horizon), whatever the number of workers.
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import signal
@@ -32,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from journeydsl.engine.montecarlo.engine import STAY_OVERHEAD, OverBudget, WorkBudget, simulate_block
-from journeydsl.engine.montecarlo.executors import Shared, share_with
+from journeydsl.engine.montecarlo.executors import Shared, share_each
 from journeydsl.engine.montecarlo.executors import executor_width as _executor_width
 from journeydsl.engine.montecarlo.plan import Plan, compile_plan
 from journeydsl.engine.montecarlo.sampling import make_rng
@@ -45,11 +46,15 @@ __all__ = [
     "DEFAULT_MAX_WORK",
     "TooMuchWork",
     "WorkEstimate",
+    "block_seed",
     "block_sizes",
     "estimate_work",
     "run",
+    "run_many",
+    "run_units",
     "simulate",
     "simulate_block",
+    "task_count",
 ]
 
 BLOCK_TARGET = 2**18
@@ -260,100 +265,269 @@ def run(
     :class:`TooMuchWork` (``None``: no limit). With one worker, ``progress``
     also hears fractions of a block as it goes on.
     """
-    if not arms:
+    return run_many([arms], customers, seed, horizon_days=horizon_days, workers=workers, progress=progress,
+                    executor=executor, max_work=max_work, on_estimate=on_estimate, touch_paths=touch_paths)[0]
+
+
+def run_many(
+    runs: Sequence[Sequence[tuple[str, Journey]]],
+    customers: int,
+    seed: int,
+    *,
+    horizon_days: float | None = None,
+    workers: int = 1,
+    progress: Callable[[float, int], None] | None = None,
+    executor: Executor | None = None,
+    max_work: float | None = DEFAULT_MAX_WORK,
+    on_estimate: Callable[[WorkEstimate], None] | None = None,
+    touch_paths: bool = False,
+    finish: Callable[[int, Results], Any] | None = None,
+) -> list[Any]:
+    """Several runs (each a list of arms, like :func:`run`'s) on the same customers and seeds, as one job.
+
+    Each run gives exactly what :func:`run` gives for it alone. Every arm of
+    every run is compiled once here, and the work is cut into (run, arm, block)
+    units spread over one process, ``workers`` processes or ``executor``
+    (:func:`run_units`). ``finish(r, results)`` is called once run ``r`` is
+    complete, and its answer kept instead of the results (parameter draws keep
+    a few figures, not every draw's tallies); the list is in run order.
+    ``max_work`` and ``on_estimate`` concern the first run (the runs of one job
+    are alike). ``progress`` counts blocks of all runs together.
+    """
+    if not runs or any(not arms for arms in runs):
         raise ValueError("run needs at least one arm")
     if not 1 <= customers <= MAX_CUSTOMERS:
         raise ValueError(f"customers must be from 1 to {MAX_CUSTOMERS:,}, got {customers:,}")
-    base = arms[0][1]
-    horizon = float(horizon_days if horizon_days is not None else base.horizon_days)
-    if not (horizon > 0 and math.isfinite(horizon)):
-        raise ValueError(f"the horizon must be a positive number of days, got {horizon}")
     sizes = block_sizes(customers)
-    shape = _shape([j for _n, j in arms], horizon, len(sizes))
-    arm_plans = [_arm_plan(j, shape) for _n, j in arms]
-    if touch_paths:  # first/last/linear touch: keep each customer's contacts (see attribution)
-        arm_plans = [(names, cum, [replace(p, touch_paths=True) for p in plans]) for names, cum, plans in arm_plans]
-    seeds = np.random.SeedSequence(seed).spawn(len(sizes))
     nb = len(sizes)
+    setups = []
+    for arms in runs:
+        base = arms[0][1]
+        horizon = float(horizon_days if horizon_days is not None else base.horizon_days)
+        if not (horizon > 0 and math.isfinite(horizon)):
+            raise ValueError(f"the horizon must be a positive number of days, got {horizon}")
+        shape = _shape([j for _n, j in arms], horizon, nb)
+        arm_plans = [_arm_plan(j, shape) for _n, j in arms]
+        if touch_paths:  # first/last/linear touch: keep each customer's contacts (see attribution)
+            arm_plans = [(names, cum, [replace(p, touch_paths=True) for p in plans])
+                         for names, cum, plans in arm_plans]
+        setups.append((arms, arm_plans, shape, horizon))
     if max_work is not None or on_estimate is not None:
-        estimate = estimate_work(arm_plans, customers, seeds[0], nb)
+        estimate = estimate_work(setups[0][1], customers, block_seed(seed, 0), nb)
         if on_estimate is not None:
             on_estimate(estimate)
         if max_work is not None and estimate.steps > max_work:
             raise TooMuchWork(estimate, max_work)
-    merger = _Merger(arm_plans, shape)
-    if executor is not None:
-        _run_on(executor, arm_plans, sizes, seeds, merger, progress, parallel=_executor_width(executor))
-    elif workers <= 1:
-        for b in range(nb):
-            tell = None if progress is None else (lambda f, b=b: progress(b + f, nb))
-            merger.add(b, _run_block(arm_plans, sizes[b], seeds[b], on_pass=tell))
-            if progress:
-                progress(b + 1, nb)
-    else:
-        width = min(workers, nb, os.cpu_count() or 1)
-        with ProcessPoolExecutor(
-            max_workers=width, initializer=_die_with_parent, initargs=(os.getpid(),)
-        ) as ex:
-            _run_on(ex, arm_plans, sizes, seeds, merger, progress, parallel=width)
-    return _collect(arms, arm_plans, shape, merger, customers, seed, horizon)
+    flat: list[_ArmPlan] = []
+    where: list[tuple[int, int]] = []  # plan k is arm a of run r
+    for r, (_arms, arm_plans, _shape_r, _h) in enumerate(setups):
+        flat.extend(arm_plans)
+        where.extend((r, a) for a in range(len(arm_plans)))
+    mergers: list[_Merger | None] = [_Merger(plans, shape) for _a, plans, shape, _h in setups]
+    left = [len(plans) * nb for _a, plans, _s, _h in setups]
+    out: list[Any] = [None] * len(runs)
+
+    def deliver(k: int, b: int, tallies: list[Tally]) -> None:
+        r, a = where[k]
+        merger = mergers[r]
+        assert merger is not None
+        merger.add_arm(a, b, tallies)
+        left[r] -= 1
+        if left[r] == 0:  # the run is complete: collect it and let its tallies go
+            arms, arm_plans, shape, horizon = setups[r]
+            res = _collect(arms, arm_plans, shape, merger, customers, seed, horizon)
+            mergers[r] = None
+            out[r] = res if finish is None else finish(r, res)
+
+    run_units(flat, customers, seed, deliver, workers=workers, executor=executor, progress=progress,
+              arms_per_run=[len(plans) for _a, plans, _s, _h in setups])
+    return out
+
+
+def block_seed(seed: int, b: int) -> np.random.SeedSequence:
+    """The seed of block ``b``: ``SeedSequence(seed).spawn(n)[b]``, made from its spawn key alone.
+
+    >>> s = np.random.SeedSequence(7).spawn(30)[17]
+    >>> bool((block_seed(7, 17).generate_state(4) == s.generate_state(4)).all())
+    True
+    """
+    return np.random.SeedSequence(seed, spawn_key=(b,))
 
 
 #: Seconds of work one task should hold on an executor: enough that sending it and its
 #: answer costs little beside it, few enough tasks left that all workers stay busy.
 TASK_SECONDS = 1.0
 
-
-def _run_blocks(
-    arm_plans: Sequence[_ArmPlan] | Any, sizes: Sequence[int], seeds: Sequence[np.random.SeedSequence]
-) -> list[list[list[Tally]]]:
-    """A task: consecutive blocks of every arm (the plans may arrive scattered, as a :class:`Shared`)."""
-    plans = arm_plans.value if isinstance(arm_plans, Shared) else arm_plans
-    return [_run_block(plans, n, s) for n, s in zip(sizes, seeds, strict=True)]
+#: Receives one unit's tallies (one per segment): plan ``k``, block ``b``.
+Deliver = Callable[[int, int, list[Tally]], None]
 
 
-def _run_on(
+def _run_units(plans: Sequence[_ArmPlan | Shared], k0: int, i0: int, i1: int, customers: int,
+               seed: int) -> list[list[Tally]]:
+    """A task: units ``i0 .. i1 - 1`` (unit ``i`` is block ``i % nb`` of plan ``i // nb``).
+
+    ``plans`` are the plans ``k0, k0 + 1, ...`` the units need (on Dask, scattered ones);
+    each block's size and seed are worked out here from ``customers`` and ``seed``.
+    """
+    sizes = block_sizes(customers)
+    nb = len(sizes)
+    out: list[list[Tally]] = []
+    for i in range(i0, i1):
+        k, b = divmod(i, nb)
+        plan = plans[k - k0]
+        arm = plan.value if isinstance(plan, Shared) else plan
+        out.append(_run_block([arm], sizes[b], block_seed(seed, b))[0])
+    return out
+
+
+def run_units(
+    plans: Sequence[_ArmPlan],
+    customers: int,
+    seed: int,
+    deliver: Deliver,
+    *,
+    workers: int = 1,
+    executor: Executor | None = None,
+    progress: Callable[[float, int], None] | None = None,
+    arms_per_run: Sequence[int] | None = None,
+) -> None:
+    """Simulate block ``b`` of plan ``k`` for every ``k`` and ``b``: the (arm, block) units of a job.
+
+    ``deliver(k, b, tallies)`` hears each unit in block order for each plan, however
+    the units were spread: here in this process, over ``workers`` processes or on
+    ``executor``, in tasks of about :data:`TASK_SECONDS`. A unit's randomness is its
+    block's seed (:func:`block_seed`), whichever task runs it, so the result does
+    not depend on the executor, the workers, the task sizes or which task a failing
+    worker had to run again. ``arms_per_run`` (default: one run of every plan) says
+    how plans group into runs, for ``progress(done_blocks, total_blocks)``.
+    """
+    nb = len(block_sizes(customers))
+    groups = list(arms_per_run) if arms_per_run is not None else [len(plans)]
+    if sum(groups) != len(plans):
+        raise ValueError("arms_per_run does not add up to the plans")
+    total_blocks = len(groups) * nb
+    run_of = [r for r, g in enumerate(groups) for _ in range(g)]
+    ordered = _InOrder(len(plans), deliver)
+    if executor is None and workers <= 1:
+        _run_units_here(plans, groups, customers, seed, ordered, progress, total_blocks)
+        return
+    if executor is not None:
+        _run_units_on(executor, plans, customers, seed, ordered, progress, run_of, groups, total_blocks,
+                      parallel=_executor_width(executor))
+        return
+    width = min(workers, len(plans) * nb, os.cpu_count() or 1)
+    with ProcessPoolExecutor(max_workers=width, initializer=_die_with_parent, initargs=(os.getpid(),)) as ex:
+        _run_units_on(ex, plans, customers, seed, ordered, progress, run_of, groups, total_blocks, parallel=width)
+
+
+class _InOrder:
+    """Hands units on in block order for each plan, holding the few that finished early."""
+
+    def __init__(self, n_plans: int, deliver: Deliver) -> None:
+        self.deliver = deliver
+        self.next = [0] * n_plans
+        self.waiting: list[dict[int, list[Tally]]] = [{} for _ in range(n_plans)]
+
+    def add(self, k: int, b: int, tallies: list[Tally]) -> None:
+        waiting = self.waiting[k]
+        waiting[b] = tallies
+        while self.next[k] in waiting:
+            self.deliver(k, self.next[k], waiting.pop(self.next[k]))
+            self.next[k] += 1
+
+
+def _run_units_here(plans: Sequence[_ArmPlan], groups: Sequence[int], customers: int, seed: int,
+                    ordered: _InOrder, progress: Callable[[float, int], None] | None, total: int) -> None:
+    """One process: run by run, block by block, every arm of the block (progress moves within blocks)."""
+    sizes = block_sizes(customers)
+    nb = len(sizes)
+    k0 = 0
+    for r, n_arms in enumerate(groups):
+        arms = plans[k0 : k0 + n_arms]
+        for b in range(nb):
+            done = r * nb + b
+            tell = None if progress is None else (lambda f, done=done: progress(done + f, total))
+            for a, tallies in enumerate(_run_block(arms, sizes[b], block_seed(seed, b), on_pass=tell)):
+                ordered.add(k0 + a, b, tallies)
+            if progress:
+                progress(done + 1, total)
+        k0 += n_arms
+
+
+def _run_units_on(
     ex: Executor,
-    arm_plans: Sequence[_ArmPlan],
-    sizes: Sequence[int],
-    seeds: Sequence[np.random.SeedSequence],
-    merger: _Merger,
+    plans: Sequence[_ArmPlan],
+    customers: int,
+    seed: int,
+    ordered: _InOrder,
     progress: Callable[[float, int], None] | None,
+    run_of: Sequence[int],
+    groups: Sequence[int],
+    total_blocks: int,
     *,
     parallel: int,
 ) -> None:
-    """Run every block on ``ex`` in tasks of about :data:`TASK_SECONDS`, folding them in block order.
+    """The units on ``ex``, in tasks of consecutive units of about :data:`TASK_SECONDS` each.
 
-    Block 0 runs here first, timed: it says how many blocks make a task. Tasks
-    only group blocks, whose seeds are fixed, and the merger adds blocks in
-    order, so the result does not depend on the executor, the number of workers,
-    the task sizes or which task a failing worker had to run again.
+    The first unit runs here, timed: it says how many units make a task. The
+    tasks are then made equal and, where that costs nothing, a multiple of
+    ``parallel`` in number, so that no worker is left with one task more at the end.
     """
+    sizes = block_sizes(customers)
     nb = len(sizes)
+    n_units = len(plans) * nb
+    blocks_done = [0.0]
+
+    def tell(k: int) -> None:
+        blocks_done[0] += 1.0 / groups[run_of[k]]  # a unit is one arm's share of its run's block
+        if progress:
+            progress(min(blocks_done[0], float(total_blocks)), total_blocks)
+
     start = time.perf_counter()
-    merger.add(0, _run_block(arm_plans, sizes[0], seeds[0]))
-    per_block = max(time.perf_counter() - start, 1e-6)
-    done = 1
-    if progress:
-        progress(done, nb)
-    rest = nb - 1
+    ordered.add(0, 0, _run_block([plans[0]], sizes[0], block_seed(seed, 0))[0])
+    per_unit = max(time.perf_counter() - start, 1e-6)
+    tell(0)
+    rest = n_units - 1
     if rest == 0:
         return
-    per_task = max(1, min(math.ceil(TASK_SECONDS / per_block), rest // (2 * max(parallel, 1)) or 1))
-    payload: Any = share_with(ex, arm_plans)
-    futures: dict[Future[list[list[list[Tally]]]], int] = {}
-    for b0 in range(1, nb, per_task):
-        b1 = min(b0 + per_task, nb)
-        futures[ex.submit(_run_blocks, payload, sizes[b0:b1], seeds[b0:b1])] = b0
+    n_tasks = task_count(rest, per_unit, parallel)
+    shared = share_each(ex, list(plans), broadcast=len(plans) <= SCATTER_EVERYWHERE)
+    futures: dict[Future[list[list[Tally]]], int] = {}
+    bounds = [1 + (rest * t) // n_tasks for t in range(n_tasks + 1)]
+    for i0, i1 in itertools.pairwise(bounds):
+        k0, k1 = i0 // nb, (i1 - 1) // nb + 1
+        fut = ex.submit(_run_units, shared[k0:k1], k0, i0, i1, customers, seed)
+        futures[fut] = i0
     for fut in as_completed(futures):
-        b0 = futures[fut]
-        blocks = fut.result()
-        for k, block in enumerate(blocks):
-            merger.add(b0 + k, block)
-        done += len(blocks)
-        if progress:
-            progress(done, nb)
+        i0 = futures[fut]
+        for j, tallies in enumerate(fut.result()):
+            k, b = divmod(i0 + j, nb)
+            ordered.add(k, b, tallies)
+            tell(k)
 
+
+#: Up to this many plans are scattered to every worker at once; more (parameter draws)
+#: go where their tasks run, each to a worker at most once.
+SCATTER_EVERYWHERE = 64
+
+
+def task_count(units: int, per_unit: float, parallel: int) -> int:
+    """How many tasks ``units`` units of ``per_unit`` seconds each are cut into.
+
+    About :data:`TASK_SECONDS` of work each, at least two per worker when there
+    are units enough, and a multiple of ``parallel`` where that is possible, so
+    that the workers end together.
+
+    >>> task_count(381, 0.02, 2)  # 10^8 customers, one arm: 8 tasks of about 0.95 s
+    8
+    >>> task_count(381, 0.5, 2), task_count(3, 0.5, 2), task_count(1, 5.0, 8)
+    (192, 3, 1)
+    """
+    parallel = max(parallel, 1)
+    by_time = math.ceil(units * per_unit / TASK_SECONDS) if TASK_SECONDS > 0 else units
+    n = max(by_time, min(2 * parallel, units), 1)
+    n = math.ceil(n / parallel) * parallel
+    return min(n, units)
 
 
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
@@ -394,7 +568,7 @@ class _Merger:
     Blocks may finish in any order (several workers); one that arrives early
     waits until the blocks before it are in, so the sums are added in the same
     order whatever the workers, and memory holds the running totals plus the
-    few blocks waiting, not every block of the run.
+    few blocks waiting, not every block of the run. Each arm keeps its own order.
     """
 
     def __init__(self, arm_plans: Sequence[_ArmPlan], shape: TallyShape) -> None:
@@ -404,27 +578,37 @@ class _Merger:
         self.totals = [Tally(shape) for _ in arm_plans]
         self.batches: list[list[np.ndarray]] = [[] for _ in arm_plans]
         self.ret_batches: list[list[np.ndarray]] = [[] for _ in arm_plans]
-        self.waiting: dict[int, list[list[Tally]]] = {}
-        self.next = 0
+        self.waiting: list[dict[int, list[Tally]]] = [{} for _ in arm_plans]
+        self.folded = [0] * len(arm_plans)
+
+    @property
+    def next(self) -> int:
+        """The first block not yet folded in for every arm."""
+        return min(self.folded)
 
     def add(self, b: int, block: list[list[Tally]]) -> None:
         """Block ``b``'s tallies (per arm, per segment)."""
-        self.waiting[b] = block
-        while self.next in self.waiting:
-            self._fold(self.waiting.pop(self.next))
-            self.next += 1
+        for a, tallies in enumerate(block):
+            self.add_arm(a, b, tallies)
 
-    def _fold(self, block: list[list[Tally]]) -> None:
-        for a, arm_tallies in enumerate(block):
-            block_total = Tally(self.shape)
-            for s, tal in zip(self.seg_names[a], arm_tallies, strict=True):
-                self.segments[a][s].merge(tal)
-                block_total.merge(tal)
-            self.batches[a].append(headline_pairs(block_total))
-            ret = retention_batch(block_total)
-            if ret is not None:
-                self.ret_batches[a].append(ret)
-            self.totals[a].merge(block_total)
+    def add_arm(self, a: int, b: int, tallies: list[Tally]) -> None:
+        """Block ``b``'s tallies of arm ``a`` (per segment)."""
+        waiting = self.waiting[a]
+        waiting[b] = tallies
+        while self.folded[a] in waiting:
+            self._fold(a, waiting.pop(self.folded[a]))
+            self.folded[a] += 1
+
+    def _fold(self, a: int, arm_tallies: list[Tally]) -> None:
+        block_total = Tally(self.shape)
+        for s, tal in zip(self.seg_names[a], arm_tallies, strict=True):
+            self.segments[a][s].merge(tal)
+            block_total.merge(tal)
+        self.batches[a].append(headline_pairs(block_total))
+        ret = retention_batch(block_total)
+        if ret is not None:
+            self.ret_batches[a].append(ret)
+        self.totals[a].merge(block_total)
 
 
 def _collect(
@@ -437,8 +621,9 @@ def _collect(
     horizon: float,
 ) -> Results:
     """One :class:`ArmResult` per arm from the merged block tallies."""
-    if merger.waiting:
-        raise ValueError(f"blocks {sorted(merger.waiting)} came in but block {merger.next} never did")
+    early = sorted({b for waiting in merger.waiting for b in waiting})
+    if early or len(set(merger.folded)) > 1:
+        raise ValueError(f"blocks {early} came in but block {merger.next} never did")
     results: list[ArmResult] = []
     base_batches: np.ndarray | None = None
     base_ret: np.ndarray | None = None

@@ -11,10 +11,36 @@ import os
 from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import Any
 
-__all__ = ["SCHEDULER_ENV", "Shared", "dask_executor", "executor_width", "share_with"]
+__all__ = ["MALLOC_SETTINGS", "SCHEDULER_ENV", "Shared", "dask_executor", "executor_width", "malloc_settings",
+           "share_each", "share_with", "slow_allocator_workers"]
 
 #: Environment variable naming a Dask scheduler (``tcp://host:8786``) when ``--scheduler`` is not given.
 SCHEDULER_ENV = "JOURNEYDSL_SCHEDULER"
+
+
+#: glibc malloc settings that, given in a process's environment, fix its mmap threshold at 128 KiB
+#: (glibc then stops raising it to the size of the blocks a program frees): every array of the
+#: engine's blocks is then mapped fresh, its pages faulted in and zeroed, and unmapped. Dask's
+#: nanny sets ``MALLOC_TRIM_THRESHOLD_`` for its workers by default (see docs/scaling.md).
+MALLOC_SETTINGS = ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TOP_PAD_", "MALLOC_MMAP_MAX_")
+
+
+def malloc_settings() -> list[str]:
+    """This process's :data:`MALLOC_SETTINGS`, as ``NAME=value``."""
+    return [f"{name}={os.environ[name]}" for name in MALLOC_SETTINGS if name in os.environ]
+
+
+def slow_allocator_workers(client: Any) -> dict[str, list[str]]:
+    """The workers of a Dask ``client`` whose environment has :data:`MALLOC_SETTINGS`, with them.
+
+    The engine runs about 1.8 times slower in such a worker (docs/scaling.md);
+    the numbers are the same. Empty when every worker is fine or they cannot be asked.
+    """
+    try:
+        found = client.run(malloc_settings)
+    except Exception:  # an old or locked-down cluster: say nothing rather than fail the run
+        return {}
+    return {worker: list(settings) for worker, settings in found.items() if settings}
 
 
 class Shared:
@@ -30,13 +56,23 @@ def _client(ex: Executor) -> Any:
     return client if client is not None and hasattr(client, "scatter") else None
 
 
-def share_with(ex: Executor, value: Any) -> Any:
-    """``value`` as tasks on ``ex`` should receive it: scattered to every Dask worker once
-    (a future the scheduler resolves for each task), as is for other executors."""
+def share_with(ex: Executor, value: Any, *, broadcast: bool = True) -> Any:
+    """``value`` as tasks on ``ex`` should receive it: scattered to the Dask workers once
+    (a future the scheduler resolves for each task), as is for other executors.
+
+    ``broadcast``: a copy on every worker now; otherwise on one, and copied to
+    another worker the first time a task there needs it (then kept there).
+    """
+    return share_each(ex, [value], broadcast=broadcast)[0]
+
+
+def share_each(ex: Executor, values: list[Any], *, broadcast: bool = True) -> list[Any]:
+    """Each of ``values`` as :func:`share_with` gives it, all scattered in one exchange."""
     client = _client(ex)
     if client is None:
-        return value
-    return client.scatter(Shared(value), broadcast=True, hash=False)
+        return list(values)
+    futures: list[Any] = client.scatter([Shared(v) for v in values], broadcast=broadcast, hash=False)
+    return futures
 
 
 def executor_width(ex: Executor) -> int:
