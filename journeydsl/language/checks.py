@@ -86,6 +86,8 @@ CODES: dict[str, str] = {
     "E323": "unknown-scenario",
     "E324": "invalid-target",
     "E325": "invalid-plan-number",
+    "E330": "unknown-channel",
+    "E331": "invalid-quiet-hours",
     "E401": "mixed-transition-forms",
     "E402": "exit-from-terminal",
     "E403": "no-entry",

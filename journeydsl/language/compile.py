@@ -24,6 +24,7 @@ from journeydsl.language.checks import (
     check_all,
 )
 from journeydsl.language.compile_plan import compile_plans, compile_targets
+from journeydsl.language.compile_policy import compile_policy, policy_channels
 from journeydsl.language.compile_values import (
     _fmt_num,
     _pydantic_message,
@@ -152,6 +153,12 @@ class _Compiler(VariantCompiler):
         # calendar plans and KPI targets (journeydsl.language.compile_plan)
         plans = compile_plans(self, [it for it in items if isinstance(it, sx.PlanNode)], sc_names)
         targets = compile_targets(self, [it for it in items if isinstance(it, sx.TargetsNode)])
+        # the contact policy (journeydsl.language.compile_policy): caps name the channels in use
+        policy = compile_policy(
+            self, [it for it in items if isinstance(it, sx.PolicyNode)],
+            policy_channels(touchpoints, [o for it in items if isinstance(it, sx.SegmentNode | sx.ScenarioNode)
+                                          for o in it.overrides]),
+        )
 
         for name, (_param, _d) in self.params.items():
             if name not in self.used:
@@ -175,6 +182,7 @@ class _Compiler(VariantCompiler):
                 scenarios=tuple(scenarios),
                 plans=tuple(plans),
                 targets=targets,
+                policy=policy,
                 span=node.span,
                 **settings,
             )

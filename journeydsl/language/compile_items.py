@@ -215,7 +215,7 @@ class ItemCompiler(UnitReader):
         for p in node.props:
             key = {
                 sx.ChannelProp: "channel", sx.TouchpointCostProp: "cost",
-                sx.ResponseProp: "response",
+                sx.ResponseProp: "response", sx.TransactionalProp: "transactional",
             }[type(p)]
             if key in f:
                 self.bag.error(
@@ -224,7 +224,9 @@ class ItemCompiler(UnitReader):
                 )
                 continue
             self.context = f"{node.name.text} {key}"
-            if isinstance(p, sx.ChannelProp):
+            if isinstance(p, sx.TransactionalProp):
+                f["transactional"] = True
+            elif isinstance(p, sx.ChannelProp):
                 f["channel"] = p.channel.text
             elif isinstance(p, sx.TouchpointCostProp):
                 f["cost"] = self.money(p.money, "cost")

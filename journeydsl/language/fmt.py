@@ -255,6 +255,8 @@ def _children(node: Any) -> list[Any]:
         return list(node.props)
     if isinstance(node, sx.TargetsNode):
         return list(node.targets)
+    if isinstance(node, sx.PolicyNode):
+        return list(node.props)
     return []
 
 
@@ -430,6 +432,7 @@ class _Printer:
             [it for it in j.items if isinstance(it, sx.TouchpointNode)],
             [it for it in j.items if isinstance(it, sx.TransitionNode)],
             [it for it in j.items if isinstance(it, sx.TriggerNode)],
+            [it for it in j.items if isinstance(it, sx.PolicyNode)],
             [it for it in j.items if isinstance(it, sx.SegmentNode)],
             [it for it in j.items if isinstance(it, sx.ScenarioNode)],
             [it for it in j.items if isinstance(it, sx.PlanNode | sx.TargetsNode)],
@@ -453,7 +456,12 @@ class _Printer:
             head = f"segment {it.name.text}{_label(it.label)} {_share(it.share)}"
             return self.overrides(it, head, indent)
         if isinstance(it, sx.ScenarioNode):
-            return self.overrides(it, f"scenario {it.name.text}{_label(it.label)}", indent)
+            rollout = "" if it.rollout is None else f" {_share(it.rollout)}"
+            return self.overrides(it, f"scenario {it.name.text}{_label(it.label)}{rollout}", indent)
+        if isinstance(it, sx.PolicyNode):
+            inside = indent + INDENT
+            body = [line for p in it.props for line in self._decorate(p, [_Line(inside, _prop(p))], inside)]
+            return self.block(it, "policy", body, indent)
         if isinstance(it, sx.PlanNode | sx.TargetsNode):
             inside = indent + INDENT
             props = it.props if isinstance(it, sx.PlanNode) else it.targets
@@ -511,7 +519,7 @@ class _Printer:
         return self.props(s, "stage", props, indent, always_block=s.short)
 
     def touchpoint(self, t: sx.TouchpointNode, indent: str) -> list[_Line]:
-        rank = {sx.ChannelProp: 0, sx.TouchpointCostProp: 1, sx.ResponseProp: 2}
+        rank = {sx.ChannelProp: 0, sx.TouchpointCostProp: 1, sx.ResponseProp: 2, sx.TransactionalProp: 3}
         props = sorted(t.props, key=lambda p: rank[type(p)])
         return self.props(t, "touchpoint", props, indent, always_block=t.has_body)
 
@@ -532,6 +540,7 @@ class _Printer:
             [it for it in items if isinstance(it, sx.TouchpointNode)],
             [it for it in items if isinstance(it, sx.TriggerNode)],
             [it for it in items if isinstance(it, sx.WithoutTrigger | sx.WithoutTransition)],
+            [it for it in items if isinstance(it, sx.PolicyNode)],
         ]
         saved = self.widths
         self.widths = _widths(groups[2])
@@ -697,6 +706,17 @@ def _setting(it: sx.Setting) -> str:
     return f"customers {format_number(it.count.value)}"
 
 
+def _clock(text: str) -> str:
+    """A range of times of day as HH:MM-HH:MM (as written when it is not one)."""
+    import re
+
+    m = re.fullmatch(r"([0-9]{1,2}):([0-9]{2})\s*[-–—]\s*([0-9]{1,2}):([0-9]{2})", text)
+    if m is None:
+        return text
+    h1, m1, h2, m2 = (int(x) for x in m.groups())
+    return f"{h1:02d}:{m1:02d}-{h2:02d}:{m2:02d}"
+
+
 def _prop(p: Any) -> str:
     if isinstance(p, sx.EntryProp):
         return "entry" if p.share is None else f"entry {_share(p.share)}"
@@ -719,6 +739,17 @@ def _prop(p: Any) -> str:
         return f"cost {_money(p.money)}"
     if isinstance(p, sx.ResponseProp):
         return f"response {_share(p.share)}"
+    if isinstance(p, sx.TransactionalProp):
+        return "transactional"
+    if isinstance(p, sx.CapProp):
+        return f"cap {p.channel.text} {format_number(p.count.value)} per {_duration(p.window, bare_one=True)}"
+    if isinstance(p, sx.OnCapProp):
+        return f"on cap {p.action.text}"
+    if isinstance(p, sx.QuietProp):
+        action = "" if p.action is None else f" {p.action.text}"
+        return f"quiet {p.word.text} {_clock(p.clock.text)}{action}"
+    if isinstance(p, sx.HoldoutProp):
+        return f"holdout {_share(p.share)}"
     if isinstance(p, sx.WhenEnter):
         return f"when enter {p.stage.text}"
     if isinstance(p, sx.WhenIn):

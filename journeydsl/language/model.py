@@ -30,11 +30,13 @@ __all__ = [
     "LANGUAGES",
     "TARGET_KPIS",
     "CalendarPlan",
+    "Cap",
     "CashFlow",
     "Dist",
     "Journey",
     "Overrides",
     "Param",
+    "Policy",
     "Purchases",
     "Removal",
     "Scenario",
@@ -293,6 +295,7 @@ class Touchpoint(_Model):
     channel: str
     cost: float = 0.0
     response: float | None = None
+    transactional: bool = False  # exempt from the policy: never capped, delayed or held out
     span: Span | None = _span_field()
 
     @property
@@ -400,6 +403,7 @@ class TouchpointPatch(_Model):
     channel: str | None = None
     cost: float | None = None
     response: float | None = None
+    transactional: bool | None = None
     span: Span | None = _span_field()
 
 
@@ -428,6 +432,37 @@ class Removal(_Model):
     span: Span | None = _span_field()
 
 
+class Cap(_Model):
+    """``cap CHANNEL N per W``: at most ``count`` contacts in any ``window_days`` (a rolling
+    window); ``channel`` None counts every channel (``cap any``)."""
+
+    channel: str | None = None
+    count: int = Field(ge=1)
+    window_days: float = Field(gt=0)
+    unit: str | None = _unit_field()
+    span: Span | None = _span_field()
+
+
+class Policy(_Model):
+    """The contact policy: caps, quiet hours and the holdout (see docs/language.md#contact-policy).
+
+    ``quiet`` is (start, end) in minutes after midnight on the customer's clock; start > end
+    runs over midnight.
+    """
+
+    caps: tuple[Cap, ...] = ()
+    on_cap: Literal["skip", "delay"] = "skip"
+    quiet: tuple[int, int] | None = None
+    quiet_action: Literal["skip", "delay"] = "delay"
+    holdout: float = Field(default=0.0, ge=0.0, le=1.0)
+    span: Span | None = _span_field()
+
+    @property
+    def shapes_contacts(self) -> bool:
+        """Whether caps or quiet hours can drop or move a contact (the holdout aside)."""
+        return bool(self.caps) or self.quiet is not None
+
+
 class Overrides(_Model):
     """What a segment or scenario changes in the base journey."""
 
@@ -437,6 +472,7 @@ class Overrides(_Model):
     triggers: tuple[TriggerPatch, ...] = ()
     removals: tuple[Removal, ...] = ()
     params: tuple[Param, ...] = ()  # parameters this variant gives its own value (and its inline ones)
+    policy: Policy | None = None  # a scenario's own policy: replaces the base one whole
 
 
 class Segment(_Model):
@@ -459,6 +495,7 @@ class Scenario(_Model):
     name: str
     label: str | None = None
     overrides: Overrides = Overrides()
+    rollout: float | None = Field(default=None, gt=0.0, le=1.0)  # `scenario s 50% {...}`; None: everyone
     span: Span | None = _span_field()
 
     @property
@@ -544,6 +581,11 @@ class Journey(_Model):
     plans: tuple[CalendarPlan, ...] = ()  # calendar plans for `journeydsl forecast`
     targets: Targets | None = None  # the KPI table `simulate`, `forecast` and the report compare with
     params: tuple[Param, ...] = ()  # named parameters, then inline uncertain values, in file order
+    policy: Policy | None = None  # caps, quiet hours, holdout: what triggers may send, and when
+    # a scenario rolled out to a share of the customers (`scenario s 50% {...}`): that share, and
+    # the journey the other customers stay on (the base, set by with_scenario)
+    rollout: float | None = None
+    rollout_base: Any = Field(default=None, exclude=True, repr=False)
     source: str | None = Field(default=None, exclude=True, repr=False)
     syntax: Any = Field(default=None, exclude=True, repr=False)  # the parsed file, to compile again with drawn values
     span: Span | None = _span_field()
@@ -588,8 +630,12 @@ class Journey(_Model):
 
     # --- variants --------------------------------------------------------
 
-    def with_scenario(self, name: str) -> Journey:
+    def with_scenario(self, name: str, *, rollout: bool = True) -> Journey:
         """The journey that scenario ``name`` describes (no scenarios of its own).
+
+        A scenario rolled out to a share of the customers (``scenario s 50% {...}``) gives a
+        journey with ``rollout`` set to that share and ``rollout_base`` the journey the other
+        customers stay on; ``rollout=False`` gives the scenario for everyone.
 
         ``"baseline"`` gives the base journey without its scenarios. The
         changes apply in one order: the base, then the segment, then the
@@ -610,7 +656,11 @@ class Journey(_Model):
             )})
             for seg in self.segments
         )
-        return merged.model_copy(update={"segments": segments})
+        out = merged.model_copy(update={"segments": segments})
+        share = self.scenario(name).rollout
+        if rollout and share is not None and share < 1.0:
+            out = out.model_copy(update={"rollout": share, "rollout_base": base})
+        return out
 
     def segment_journeys(self) -> list[tuple[str, float, Journey]]:
         """Each segment as ``(name, share, journey)``; the remainder is ``"default"``.
@@ -731,6 +781,7 @@ def apply_overrides(base: Journey, ov: Overrides, *, baseline: Journey | None = 
             "transitions": tuple(transitions),
             "touchpoints": tuple(touchpoints.values()),
             "triggers": tuple(triggers.values()),
+            "policy": ov.policy if ov.policy is not None else base.policy,
         }
     )
 
@@ -814,10 +865,13 @@ def overrides_between(before: Journey, after: Journey) -> Overrides:
         Removal(kind="trigger", names=(t.name,), span=t.span)
         for t in before.triggers if t.name not in new_tgs
     )
+    if before.policy is not None and after.policy is None:
+        raise ValueError("overrides cannot remove the policy")
     return Overrides(
         stages=tuple(stages),
         transitions=transitions,
         touchpoints=tuple(touchpoints),
         triggers=tuple(triggers),
         removals=tuple(removals),
+        policy=after.policy if _value(after.policy) != _value(before.policy) else None,
     )
