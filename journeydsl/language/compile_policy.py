@@ -121,7 +121,12 @@ def compile_policy(c: UnitReader, nodes: Sequence[sx.PolicyNode], channels: dict
                 if p.action is not None:
                     f["quiet_action"] = p.action.text
         elif isinstance(p, sx.HoldoutProp):
-            f["holdout"] = c.share(p.share, "holdout")
+            share = c.share(p.share, "holdout")
+            if not 0.0 <= share <= 1.0:
+                c.bag.error(p.share.span, "E301", f"the holdout is {share * 100:g}%, outside 0%-100%",
+                            "the share of customers kept from marketing contacts, like 'holdout 10%'")
+                continue
+            f["holdout"] = share
     return Policy(caps=tuple(caps), span=node.span, **f)
 
 

@@ -39,6 +39,7 @@ from journeydsl.outputs.report import (
     _stage_rows,
     _touch_rows,
     _trigger_rows,
+    has_policy_counts,
 )
 
 if TYPE_CHECKING:
@@ -594,11 +595,14 @@ def _section_touchpoints(page: _Page) -> str:
     channels = {t.name: t.channel for t in page.journey.touchpoints}
     header = [_("touchpoint"), _("channel"), _("contacts per customer"), _("responses per customer"),
               _("cost per customer")]
+    policy = has_policy_counts(page.arms)
+    if policy:
+        header += [_("capped per customer"), _("delayed per customer"), _("held out per customer")]
     panels = []
     for arm in page.arms:
         names = list((arm.get("touchpoints") or {}).keys())
         rows = []
-        for name, row in zip(names, _touch_rows(arm, page.currency, page.lang, page.ids), strict=True):
+        for name, row in zip(names, _touch_rows(arm, page.currency, page.lang, page.ids, policy), strict=True):
             channel = (arm["touchpoints"][name] or {}).get("channel") or channels.get(name, "")
             rows.append([_e(row[0]), _e(channel), *(_e(c) for c in row[1:])])
         panels.append((page.arm_name(arm), _table(header, rows, numeric_from=2) if rows

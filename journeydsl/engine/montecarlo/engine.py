@@ -41,6 +41,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from journeydsl.engine.montecarlo.gate import ContactGate, GateDraws, gate_draws
 from journeydsl.engine.montecarlo.plan import Plan, StagePlan, TriggerPlan
 from journeydsl.engine.montecarlo.sampling import Sampler
 from journeydsl.engine.results import K, Tally
@@ -328,6 +329,7 @@ class _Block:
         follow_up: bool = False,
         budget: WorkBudget | None = None,
         on_pass: Callable[[float], None] | None = None,
+        draws: GateDraws | None = None,
     ) -> None:
         self.plan = plan
         self.rng = rng
@@ -375,6 +377,12 @@ class _Block:
         # retention by days since conversion (not for the LTV follow-up, nor for calendar forecasts,
         # which read the active time by age instead)
         self.km = not follow_up and self.ages is None
+        # the contact policy (the LTV follow-up gets its block's gate, see lifetime_values)
+        self.gate: ContactGate | None = None
+        if plan.gate is not None and not follow_up:
+            t = self.tally
+            self.gate = ContactGate(plan.gate, draws if draws is not None else gate_draws(None, n), plan.horizon,
+                                    t.tp_held, t.tp_capped, t.tp_delayed)
 
     # --- helpers -----------------------------------------------------------
 
@@ -509,11 +517,13 @@ class _Block:
         for amount, _period in sp.periodic_cost:
             c_entry += amount
 
-        # triggers that reroute: fired in the order of their times, changing exits
+        # triggers that reroute: fired in the order of their times, changing exits; with a
+        # contact policy every sending trigger fires here, in time order, through the gate
         then_trigs = [tr for tr in sp.triggers if tr.then_target >= 0]
-        if then_trigs:
+        fired = then_trigs if self.gate is None else [tr for tr in sp.triggers if tr.then_target >= 0 or tr.touch >= 0]
+        if fired:
             self._stay_ids = idx
-            c_entry_vec, c_later = self._reroute(then_trigs, int(sp.targets.size), t0, d0, te, slot, ids=idx)
+            c_entry_vec, c_later = self._reroute(fired, int(sp.targets.size), t0, d0, te, slot, ids=idx)
 
         span: np.ndarray | None = None
         if sp.triggers or sp.periodic_cost or sp.periodic_revenue or sp.purchases or self.ages is not None:
@@ -526,7 +536,7 @@ class _Block:
 
         # triggers that only send: closed form on the final exit times
         for tr in sp.triggers:
-            if tr.then_target >= 0:
+            if tr.then_target >= 0 or (self.gate is not None and tr.touch >= 0):
                 continue
             assert span is not None
             self._stay_ids = idx
@@ -856,15 +866,32 @@ class _Block:
             na = alive.size
             if na == 0:
                 continue
+            if tr.when == "every" and (tr.limit is None or k < tr.limit):
+                nxt = (k + 1) * tr.days
+                if nxt < latest:
+                    heapq.heappush(heap, (nxt, order, k + 1))
             if self.budget is not None:
                 self.budget.spend(na)
             tal.trig_fired[tr.index] += na
+            when: np.ndarray | None = None  # send times, when the policy may move them
+            if self.gate is not None and tr.touch >= 0 and ids is not None:
+                # the contact gate (caps, quiet hours, holdout): the one place a send is decided
+                keep, when = self.gate.admit(tr.touch, ids[alive], t0[alive] + off)
+                if keep is not None:
+                    alive = alive[keep]
+                    na = alive.size
+                    if na == 0:
+                        continue
             if tr.cost:
                 cv = np.zeros(m)
-                cv[alive] = tr.cost * math.exp(-delta * off) * (d0[alive] if d0 is not None else 1.0)
+                if when is None:
+                    cv[alive] = tr.cost * math.exp(-delta * off) * (d0[alive] if d0 is not None else 1.0)
+                else:
+                    cv[alive] = tr.cost * np.exp(-delta * when) if delta else tr.cost
                 if self.ages is not None:
-                    self.ages.cost(self.conv_t, self._stay_ids.take(alive), t0.take(alive) + off, tr.cost)
-                if off == 0:
+                    sent_at = t0.take(alive) + off if when is None else when
+                    self.ages.cost(self.conv_t, self._stay_ids.take(alive), sent_at, tr.cost)
+                if off == 0 and when is None:
                     c_entry = cv if c_entry is None else c_entry + cv
                 else:
                     c_later = cv if c_later is None else c_later + cv
@@ -873,21 +900,24 @@ class _Block:
                 cost_total = 0.0
             u = rng.random(na)
             if self.paths and ids is not None:
-                self.path(tr.touch, ids[alive], t0[alive] + off)
+                self.path(tr.touch, ids[alive], t0[alive] + off if when is None else when)
             responded = int(np.count_nonzero(u < tr.response))
             if tr.touch >= 0:
                 tal.tp_contacts[tr.touch] += na
                 tal.tp_cost[tr.touch] += cost_total
                 tal.tp_responses[tr.touch] += responded
-            moved = alive[u < tr.response * tr.then_share]
+            if when is None:
+                moved = alive[u < tr.response * tr.then_share]
+                if moved.size:
+                    te[moved] = t0[moved] + off
+            else:  # a delayed contact moves only customers still in the stage when it goes out
+                ok = (u < tr.response * tr.then_share) & (te[alive] > when)
+                moved = alive[ok]
+                if moved.size:
+                    te[moved] = when[ok]
             if moved.size:
                 tal.trig_rerouted[tr.index] += moved.size
-                te[moved] = t0[moved] + off
                 slot[moved] = tr.slot
-            if tr.when == "every" and (tr.limit is None or k < tr.limit):
-                nxt = (k + 1) * tr.days
-                if nxt < latest:
-                    heapq.heappush(heap, (nxt, order, k + 1))
         return c_entry, c_later
 
     def _retention(self, idx: np.ndarray, t0: np.ndarray, te: np.ndarray, done: np.ndarray) -> None:
@@ -1039,6 +1069,10 @@ class _Block:
         plan = self.plan
         fplan = replace(plan, horizon=plan.ltv_window)
         follow = _Block(fplan, ci.size, self.rng, follow_up=True, budget=self.budget)  # its work counts too
+        if self.gate is not None:  # the same customers held out, on the same clock, with their recent contacts
+            ft = follow.tally
+            follow.gate = self.gate.follow(ci, self.conv_t[ci], fplan.horizon, ft.tp_held, ft.tp_capped,
+                                           ft.tp_delayed)
         where = self.conv_stage[ci]
         for g in np.unique(where):
             ids = np.flatnonzero(where == g)
@@ -1158,10 +1192,26 @@ def simulate_block(
     rng: np.random.Generator,
     budget: WorkBudget | None = None,
     on_pass: Callable[[float], None] | None = None,
+    draws: GateDraws | None = None,
 ) -> Tally:
     """Simulate ``n`` customers of ``plan`` with ``rng``; their sufficient statistics.
 
     ``budget`` counts the work and stops the block past its limit (:class:`OverBudget`);
-    ``on_pass`` is told the share of the horizon reached as the block goes on.
+    ``on_pass`` is told the share of the horizon reached as the block goes on. ``draws``
+    (:func:`~journeydsl.engine.montecarlo.gate.gate_draws` of the block's seed) hold each
+    customer's holdout, clock and rollout draws, for plans with a policy or a rollout.
+
+    A plan rolled out to a share of the customers (``plan.rollout``) simulates the customers
+    whose rollout draw falls under the share on it, the others on ``plan.rollout_base``,
+    one after the other with the same ``rng``, and adds the two tallies.
     """
-    return _Block(plan, n, rng, budget=budget, on_pass=on_pass).run()
+    if plan.rollout_base is not None and plan.rollout is not None:
+        d = draws if draws is not None else gate_draws(None, n)
+        on = d.roll < plan.rollout
+        parts = [(replace(plan, rollout=None, rollout_base=None), np.flatnonzero(on)),
+                 (replace(plan.rollout_base, touch_paths=plan.touch_paths), np.flatnonzero(~on))]
+        tally = Tally(plan.shape)
+        for p, ids in parts:
+            tally.merge(_Block(p, ids.size, rng, budget=budget, on_pass=on_pass, draws=d.take(ids)).run())
+        return tally
+    return _Block(plan, n, rng, budget=budget, on_pass=on_pass, draws=draws).run()

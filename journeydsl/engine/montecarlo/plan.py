@@ -12,11 +12,12 @@ from dataclasses import dataclass, field, replace
 import networkx as nx
 import numpy as np
 
+from journeydsl.engine.montecarlo.gate import GatePlan
 from journeydsl.engine.montecarlo.sampling import Sampler, sampler
 from journeydsl.engine.results import TallyShape
 from journeydsl.language.model import Journey, Transition, Trigger
 
-__all__ = ["Plan", "StagePlan", "TriggerPlan", "compile_plan"]
+__all__ = ["Plan", "StagePlan", "TriggerPlan", "compile_plan", "gate_plan"]
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,10 @@ class Plan:
     # per phase: the counters in Tally.exits of the moves between two of its stages
     phase_inner: tuple[tuple[int, ...], ...] = ()
     touch_paths: bool = False  # keep each customer's contacts before converting (first/last/linear touch)
+    gate: GatePlan | None = None  # the journey's contact policy (None: every contact goes out as due)
+    # a scenario rolled out to a share of the customers: the share, and the plan the others stay on
+    rollout: float | None = None
+    rollout_base: Plan | None = None
 
 
 def compile_plan(journey: Journey, shape: TallyShape) -> Plan:
@@ -250,6 +255,7 @@ def compile_plan(journey: Journey, shape: TallyShape) -> Plan:
         sp.out_active = active[sp.out_targets] if sp.out_targets.size else np.zeros(0, bool)
         sp.km_moves = bool(sp.out_active.size) and bool((sp.out_active != sp.active).any())
     return Plan(
+        gate=gate_plan(journey, shape),
         name=journey.name,
         stages=plans,
         entry_cum=np.cumsum(entry_shares) / entry_shares.sum(),
@@ -268,6 +274,26 @@ def compile_plan(journey: Journey, shape: TallyShape) -> Plan:
             for inside in (set(m.tolist()) for m in members)
         ),
     )
+
+
+def gate_plan(journey: Journey, shape: TallyShape) -> GatePlan | None:
+    """The journey's ``policy`` over ``shape``'s touchpoints (None when it has none, or one
+    that changes nothing: no cap, no quiet hours and no one held out)."""
+    pol = journey.policy
+    if pol is None or not (pol.shapes_contacts or pol.holdout > 0):
+        return None
+    tps = {t.name: t for t in journey.touchpoints}
+    nt = len(shape.touchpoints)
+    channel = [tps[n].channel if n in tps else None for n in shape.touchpoints]
+    exempt = np.array([n not in tps or tps[n].transactional for n in shape.touchpoints], bool)
+    caps = tuple(
+        (np.array([c.channel is None or channel[i] == c.channel for i in range(nt)], bool) & ~exempt,
+         c.count, c.window_days)
+        for c in pol.caps
+    )
+    quiet = None if pol.quiet is None else (pol.quiet[0] / 1440.0, pol.quiet[1] / 1440.0)
+    return GatePlan(caps=caps, delay_on_cap=pol.on_cap == "delay", quiet=quiet,
+                    quiet_delay=pol.quiet_action == "delay", holdout=pol.holdout, exempt=exempt)
 
 
 def _reenterable(g: nx.DiGraph, members: set[str]) -> bool:

@@ -1,0 +1,226 @@
+"""The contact policy (caps, quiet hours, transactional touchpoints, holdout) and rollouts.
+
+Each simulated figure is checked against its closed form: exactly where the
+policy makes it deterministic, within a few standard errors where it is a share
+of customers drawn at random (fixed seeds: these tests never flake).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+import pytest
+
+from journeydsl.engine.exact import ExactUnsupported, held_out, solve
+from journeydsl.engine.montecarlo import run, simulate
+from journeydsl.language.compile import compile_text
+from journeydsl.language.errors import JourneyError
+
+DAILY = """
+journey t {
+    horizon 700 days
+    stage a { entry }
+    touchpoint mail { channel email; cost 1 EUR }
+    touchpoint receipt { channel email; cost 1 EUR; transactional }
+    trigger daily { every 1 day in a; send mail }
+    EXTRA
+}
+"""
+FIRINGS = 699  # every 1 day in a 700-day stay: days 1 .. 699
+
+
+def _daily(policy: str, extra: str = ""):
+    journey, _ = compile_text(DAILY.replace("EXTRA", policy + "\n" + extra))
+    return journey
+
+
+def _per_customer(journey, n: int = 400, seed: int = 1):
+    tally = simulate(journey, customers=n, seed=seed).baseline.tally
+    return {k: getattr(tally, k) / n for k in ("tp_contacts", "tp_capped", "tp_delayed", "tp_held", "tp_cost")}
+
+
+def test_a_cap_of_one_a_week_on_a_daily_trigger_sends_exactly_one_a_week() -> None:
+    got = _per_customer(_daily("policy { cap email 1 per week }"))
+    # sends on days 1, 8, 15, ... 694: a rolling 7-day window lets the next one out 7 days on
+    assert got["tp_contacts"][0] == math.ceil(FIRINGS / 7) == 100
+    assert got["tp_capped"][0] == FIRINGS - 100
+    assert got["tp_cost"][0] == 100.0  # skipped contacts cost nothing
+    assert got["tp_delayed"][0] == 0
+
+
+def test_delay_queues_behind_the_cap_and_drops_what_the_horizon_cuts_off() -> None:
+    got = _per_customer(_daily("policy { cap email 1 per week; on cap delay }"))
+    # firing k goes out on day 1 + 7 (k - 1); those before day 700 are sent, 99 of them late
+    assert got["tp_contacts"][0] == 100
+    assert got["tp_delayed"][0] == 99
+    assert got["tp_capped"][0] == FIRINGS - 100
+
+
+def test_a_cap_of_three_a_week_sends_three_in_every_seven_days() -> None:
+    got = _per_customer(_daily("policy { cap email 3 per week }"))
+    # days 1, 2, 3, then 8, 9, 10, ...: 3 in each run of 7 days
+    full, rest = divmod(FIRINGS, 7)
+    assert got["tp_contacts"][0] == 3 * full + min(rest, 3)
+
+
+def test_transactional_contacts_pass_every_cap_and_count_toward_none() -> None:
+    extra = "trigger r { every 1 day in a; send receipt }"
+    got = _per_customer(_daily("policy { cap any 1 per week }", extra))
+    assert got["tp_contacts"][1] == FIRINGS  # the receipt: never capped
+    assert got["tp_contacts"][0] == 100  # the marketing mail: capped as if the receipts were not there
+
+
+def test_quiet_hours_delay_the_share_of_the_day_they_cover() -> None:
+    n = 20_000
+    journey = _daily("policy { quiet hours 21:00-08:00 delay }").model_copy(update={"horizon_days": 70.0})
+    tally = simulate(journey, customers=n, seed=3).baseline.tally
+    share = tally.tp_delayed[0] / n / 69  # each customer's daily contact falls at one time of day
+    p = 11 / 24
+    assert abs(share - p) < 4 * math.sqrt(p * (1 - p) / n)
+    assert tally.tp_contacts[0] == 69 * n  # delayed to 08:00, never lost
+
+
+def test_quiet_hours_skip_drops_the_contacts_in_them() -> None:
+    n = 20_000
+    journey = _daily("policy { quiet hours 22:00-06:00 skip }").model_copy(update={"horizon_days": 70.0})
+    tally = simulate(journey, customers=n, seed=5).baseline.tally
+    p = 8 / 24
+    assert abs(tally.tp_capped[0] / n / 69 - p) < 4 * math.sqrt(p * (1 - p) / n)
+    assert tally.tp_contacts[0] + tally.tp_capped[0] == 69 * n
+
+
+JOURNEY = """
+journey "Holdout" {
+    currency EUR
+    horizon 365 days
+    stage trial { entry; dwell uniform(7 days, 14 days) }
+    stage customer { goal; active; revenue 49 EUR every month }
+    stage lost { terminal }
+    stage churned { terminal }
+    touchpoint nudge { channel email; cost 0.02 EUR; response 20% }
+    touchpoint receipt { channel email; cost 0.01 EUR; transactional }
+    trial -> customer 25%
+    trial -> lost otherwise
+    customer -> churned 5% per month
+    trigger n { when in trial for 3 days; send nudge; then 30% -> customer }
+    trigger r { when enter customer; send receipt }
+    POLICY
+    scenario everyone_out { policy { holdout 100% } }
+    scenario no_marketing { without trigger n }
+}
+"""
+
+
+def _holdout(share: str):
+    journey, _ = compile_text(JOURNEY.replace("POLICY", f"policy {{ holdout {share} }}"))
+    return journey
+
+
+def test_a_full_holdout_is_the_journey_without_its_marketing_triggers() -> None:
+    journey = _holdout("10%")
+    res = run([(name, journey.with_scenario(name)) for name in ("everyone_out", "no_marketing")], 4000, 7)
+    a, b = res.arms
+    for key in ("conversion_rate", "value_per_customer", "revenue_per_customer", "cost_per_customer", "ltv", "cac"):
+        assert a.metrics[key] == b.metrics[key], key  # byte for byte: the same draws, no contact made
+    assert a.touchpoints["receipt"]["contacts_per_customer"] == b.touchpoints["receipt"]["contacts_per_customer"] > 0
+    assert a.touchpoints["nudge"]["held_out_per_customer"] == 1.0
+
+
+def test_holdout_uplift_matches_the_exact_difference() -> None:
+    journey = _holdout("10%")
+    res = simulate(journey, customers=20_000, seed=4)
+    uplift = res.baseline.holdout
+    assert uplift is not None and uplift["share"] == 0.1
+    base, out = solve(journey.with_scenario("baseline")), solve(journey.with_scenario("everyone_out"))
+    exact = base.conversion - out.conversion
+    up = uplift["uplift"]["conversion_rate"]
+    # 90% treated: 0.9 * 0.75 * 0.2 * 0.3 = 4.05 points
+    assert exact == pytest.approx(0.9 * 0.75 * 0.2 * 0.3)
+    assert up["ci95"][0] < exact < up["ci95"][1]
+    assert up["delta"] > 0
+
+
+def test_exact_mixes_treated_and_held_out_customers() -> None:
+    journey = _holdout("25%").with_scenario("baseline")
+    plain = solve(journey.model_copy(update={"policy": None}))
+    held = solve(held_out(journey))
+    mixed = solve(journey)
+    assert mixed.conversion == pytest.approx(0.75 * plain.conversion + 0.25 * held.conversion)
+    assert held.conversion == pytest.approx(0.25)
+
+
+def test_exact_refuses_caps_and_quiet_hours() -> None:
+    with pytest.raises(ExactUnsupported, match="frequency caps"):
+        solve(_daily("policy { cap email 1 per week }"))
+    with pytest.raises(ExactUnsupported, match="quiet hours"):
+        solve(_daily("policy { quiet hours 21:00-08:00 }"))
+
+
+def test_results_do_not_depend_on_workers() -> None:
+    journey = _daily("policy { cap any 2 per week; on cap delay; quiet hours 21:00-08:00; holdout 20% }")
+    journey = journey.model_copy(update={"horizon_days": 60.0})
+    one = simulate(journey, customers=3000, seed=9).to_dict()
+    two = simulate(journey, customers=3000, seed=9, workers=2).to_dict()
+    assert one == two
+
+
+ROLLOUT = """
+journey r {
+    stage a { entry; dwell 1 day }
+    stage won { goal; terminal }
+    stage lost { terminal }
+    a -> won 20%
+    a -> lost otherwise
+    scenario better 50% { a -> won 30% }
+    scenario all_in { a -> won 30% }
+}
+"""
+
+
+def test_a_rolled_out_scenario_mixes_its_customers_with_the_base() -> None:
+    journey, _ = compile_text(ROLLOUT)
+    half = journey.with_scenario("better")
+    assert half.rollout == 0.5
+    assert solve(half).conversion == pytest.approx(0.25)
+    n = 40_000
+    res = run([("baseline", journey.with_scenario("baseline")), ("better", half)], n, 2)
+    conv = res.arms[1].metrics["conversion_rate"]["mean"]
+    assert abs(conv - 0.25) < 4 * math.sqrt(0.25 * 0.75 / n)
+    # the base's own customers are the baseline's, draw for draw: the difference is tight
+    assert res.arms[1].versus_baseline["conversion_rate"]["ci95"][0] > 0
+
+
+@pytest.mark.parametrize(("text", "code", "message"), [
+    ("policy { cap emial 1 per week }", "E330", "no touchpoint uses channel 'emial'"),
+    ("policy { cap email 0 per week }", "E309", "whole number"),
+    ("policy { quiet hours 25:00-08:00 }", "E331", "'25:00' is not a time of day"),
+    ("policy { quiet hours 08:00-08:00 }", "E331", "start and end at the same time"),
+    ("policy { holdout 120% }", "E301", "holdout"),
+    ("policy { cap email 1 per week; cap email 2 per week }", "E211", "capped twice"),
+    ("policy { on cap skip }\npolicy { on cap delay }", "E211", "a second 'policy'"),
+    ("segment s 10% { policy { holdout 5% } }", "E311", "the policy is the same for every customer"),
+])
+def test_bad_policies_are_pointed_at(text: str, code: str, message: str) -> None:
+    with pytest.raises(JourneyError) as info:
+        compile_text(DAILY.replace("EXTRA", text))
+    found = [d for d in info.value.diagnostics if d.code == code]
+    assert found and message in found[0].message, [(d.code, d.message) for d in info.value.diagnostics]
+    if code == "E330":
+        assert found[0].hint == "did you mean 'email'?"
+
+
+def test_the_cli_shows_the_policy_counts_and_the_uplift(tmp_path) -> None:
+    path = tmp_path / "h.journey"
+    path.write_text(JOURNEY.replace("POLICY", "policy { holdout 10% }"), encoding="utf-8")
+    out = subprocess.run([sys.executable, "-m", "journeydsl", "simulate", str(path), "--customers", "2000",
+                          "--no-scenarios"], capture_output=True, text=True, check=True).stdout
+    assert "held out" in out and "Holdout 10% (Baseline): marketing adds" in out
+    data = json.loads(subprocess.run([sys.executable, "-m", "journeydsl", "simulate", str(path), "--customers",
+                                      "2000", "--format", "json"], capture_output=True, text=True, check=True).stdout)
+    base = data["scenarios"][0]
+    assert base["holdout"]["share"] == 0.1
+    assert base["touchpoints"]["nudge"]["held_out_per_customer"] > 0
+    assert base["touchpoints"]["receipt"]["held_out_per_customer"] == 0
