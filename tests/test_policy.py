@@ -224,3 +224,68 @@ def test_the_cli_shows_the_policy_counts_and_the_uplift(tmp_path) -> None:
     assert base["holdout"]["share"] == 0.1
     assert base["touchpoints"]["nudge"]["held_out_per_customer"] > 0
     assert base["touchpoints"]["receipt"]["held_out_per_customer"] == 0
+
+
+PLAN_TEST = """
+journey ab {
+    horizon 30 days
+    stage a { entry; dwell 1 day }
+    stage won { goal; terminal }
+    stage lost { terminal }
+    a -> won 20%
+    a -> lost otherwise
+    scenario better 50% { a -> won 25% }
+    scenario same { a -> won 20% }
+    PLAN
+}
+"""
+
+
+def _plan_test(tmp_path, *args: str, plan: str = "") -> subprocess.CompletedProcess[str]:
+    path = tmp_path / "ab.journey"
+    path.write_text(PLAN_TEST.replace("PLAN", plan), encoding="utf-8")
+    return subprocess.run([sys.executable, "-m", "journeydsl", "plan-test", str(path), *args],
+                          capture_output=True, text=True)
+
+
+def test_plan_test_sizes_a_two_proportion_test(tmp_path) -> None:
+    done = _plan_test(tmp_path, "--scenario", "better", "-n", "40000", "--format", "json",
+                      plan="plan p { start 2027-01; months 12; arrivals 310 per month }")
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    # closed form: (z.975 + z.80)^2 (p1 q1 + p2 q2) / d^2 per arm at a 50/50 split, p1 = 20%, p2 = 25%
+    z = 1.959964 + 0.841621
+    exact = z * z * (0.2 * 0.8 + 0.25 * 0.75) / 0.05 ** 2
+    per_arm = data["customers"]["baseline"]
+    assert data["split"] == 0.5  # the scenario's own rollout share
+    # the simulated proportions carry a standard error of about 0.002 each: the size within ~10%
+    assert abs(per_arm - exact) / exact < 0.1, (per_arm, exact)
+    assert data["customers"]["scenario"] == per_arm
+    # 310 arrivals in each calendar month of 2027 (28 to 31 days), even within a month
+    need, day = 2 * per_arm, 0.0
+    for days in (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31):
+        if need <= 310:
+            day += days * need / 310
+            break
+        need, day = need - 310, day + days
+    assert data["enrol_days"] == pytest.approx(day)
+    assert data["duration_days"] == pytest.approx(data["enrol_days"] + 30)
+
+
+def test_plan_test_without_arrivals_says_what_it_needs(tmp_path) -> None:
+    done = _plan_test(tmp_path, "--scenario", "better", "-n", "2000")
+    assert done.returncode == 0, done.stderr
+    assert "customers needed" in done.stdout and "add a 'plan' to the journey, or give --arrivals" in done.stdout
+    done = _plan_test(tmp_path, "--scenario", "better", "-n", "2000", "--arrivals", "70 per week", "--split", "20%")
+    assert "10.0 a day (--arrivals)" in done.stdout and "20.0% of the test's customers" in done.stdout
+
+
+def test_plan_test_with_no_difference_and_bad_options(tmp_path) -> None:
+    done = _plan_test(tmp_path, "--scenario", "same", "-n", "2000", "--format", "json")
+    assert done.returncode == 0
+    assert json.loads(done.stdout)["customers"]["total"] is None
+    assert "no difference to detect" in json.loads(done.stdout)["reason"]
+    done = _plan_test(tmp_path, "--scenario", "beter")
+    assert done.returncode == 2 and "did you mean 'better'?" in done.stderr
+    done = _plan_test(tmp_path, "--scenario", "better", "--power", "120%")
+    assert done.returncode == 2 and "Traceback" not in done.stderr

@@ -848,3 +848,49 @@ def _exact_dict(exact: Any) -> dict[str, Any]:
     if exact.by_segment:
         data["segments"] = {name: _exact_dict(seg) for name, seg in exact.by_segment.items()}
     return data
+
+
+def format_test_plan(tp: Any, currency: str) -> str:
+    """``journeydsl plan-test`` as text: the forecast difference, the customers and the days a
+    live A/B test needs (an :class:`~journeydsl.analysis.abtest.TestPlan`)."""
+    share = tp.metric == "conversion_rate"
+
+    def val(x: float | None) -> str:
+        if x is None:
+            return "?"
+        return _share(x) if share else _money(x, currency)
+
+    def diff(x: float | None) -> str:
+        return "?" if x is None else _signed(x, "share" if share else "money", currency)
+
+    def sd(x: float) -> str:
+        return _EN.decimal(x, 3) if share else _money(x, currency)
+
+    what = tp.metric.replace("_", " ")
+    lo, hi = tp.difference_ci95
+    lines = [
+        for_terminal(f"Live A/B test of '{tp.label}' against the baseline ({what})"),
+        "",
+        f"forecast              baseline {val(tp.baseline)}, scenario {val(tp.variant)}: difference "
+        f"{diff(tp.variant - tp.baseline)} (simulation's 95% interval {diff(lo)} to {diff(hi)})",
+        f"spread per customer   standard deviation {sd(tp.sd_baseline)} (baseline), {sd(tp.sd_variant)} (scenario)",
+        f"test                  two-sided, {_share(tp.alpha)} significance, {_share(tp.power)} power,"
+        f" {_share(tp.split)} of the test's customers get the scenario",
+    ]
+    if tp.total is None:
+        lines.append(f"customers needed      none can tell: {tp.reason}")
+        return "\n".join(lines) + "\n"
+    lines.append(f"customers needed      {tp.control:,} on the baseline + {tp.treated:,} on the scenario"
+                 f" = {tp.total:,}")
+    if tp.arrivals_per_day is not None:
+        lines.append(f"arrivals              {_EN.decimal(tp.arrivals_per_day, 1)} a day"
+                     f" ({for_terminal(tp.arrivals_from or '')})")
+    if tp.enrol_days is not None and tp.total_days is not None:
+        lines.append(f"duration              enrol for {tp.enrol_days:,.0f} days, then follow the last customers"
+                     f" {tp.window_days:,.0f} days before reading the figure: {tp.total_days:,.0f} days in all")
+    else:
+        lines.append(f"duration              unknown: {for_terminal(tp.reason or '')}")
+    if lo is not None and hi is not None and lo <= 0 <= hi:
+        lines.append("note: the simulation cannot tell the difference from zero; simulate more customers (-n)"
+                     " before trusting these sizes")
+    return "\n".join(lines) + "\n"
