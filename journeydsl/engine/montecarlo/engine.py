@@ -856,13 +856,16 @@ class _Block:
             if first < latest:
                 heap.append((first, order, 1))
         heapq.heapify(heap)
+        # time each customer has left in the stage and the horizon (kept up to date on reroutes):
+        # at offset `off` they are still there when room > off
+        room = np.minimum(te, H) - t0
         while heap:
             off, order, k = heapq.heappop(heap)
             tr = trigs[order]
             if tr.when == "enter":  # everyone not yet moved by an earlier trigger at entry
                 alive = np.flatnonzero(slot < n_edges)
             else:  # still in the stage (and inside the horizon) at the firing time
-                alive = np.flatnonzero((te - t0 > off) & (t0 + off < H))
+                alive = np.flatnonzero(room > off)
             na = alive.size
             if na == 0:
                 continue
@@ -883,19 +886,23 @@ class _Block:
                     if na == 0:
                         continue
             if tr.cost:
-                cv = np.zeros(m)
+                # added in place to one buffer per kind (alive is unique: fancy-index add is exact)
                 if when is None:
-                    cv[alive] = tr.cost * math.exp(-delta * off) * (d0[alive] if d0 is not None else 1.0)
+                    vals = tr.cost * math.exp(-delta * off) * (d0[alive] if d0 is not None else np.ones(na))
                 else:
-                    cv[alive] = tr.cost * np.exp(-delta * when) if delta else tr.cost
+                    vals = tr.cost * np.exp(-delta * when) if delta else np.full(na, tr.cost)
                 if self.ages is not None:
                     sent_at = t0.take(alive) + off if when is None else when
                     self.ages.cost(self.conv_t, self._stay_ids.take(alive), sent_at, tr.cost)
                 if off == 0 and when is None:
-                    c_entry = cv if c_entry is None else c_entry + cv
+                    if c_entry is None:
+                        c_entry = np.zeros(m)
+                    c_entry[alive] += vals
                 else:
-                    c_later = cv if c_later is None else c_later + cv
-                cost_total = float(cv.sum())
+                    if c_later is None:
+                        c_later = np.zeros(m)
+                    c_later[alive] += vals
+                cost_total = float(vals.sum())
             else:
                 cost_total = 0.0
             u = rng.random(na)
@@ -910,11 +917,13 @@ class _Block:
                 moved = alive[u < tr.response * tr.then_share]
                 if moved.size:
                     te[moved] = t0[moved] + off
+                    room[moved] = off
             else:  # a delayed contact moves only customers still in the stage when it goes out
                 ok = (u < tr.response * tr.then_share) & (te[alive] > when)
                 moved = alive[ok]
                 if moved.size:
                     te[moved] = when[ok]
+                    room[moved] = np.minimum(when[ok], H) - t0[moved]
             if moved.size:
                 tal.trig_rerouted[tr.index] += moved.size
                 slot[moved] = tr.slot

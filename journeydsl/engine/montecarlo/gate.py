@@ -88,7 +88,7 @@ class ContactGate:
 
     def __init__(self, plan: GatePlan, draws: GateDraws, horizon: float,
                  held_out: np.ndarray, capped: np.ndarray, delayed: np.ndarray,
-                 shift: np.ndarray | None = None, rings: list[np.ndarray] | None = None) -> None:
+                 shift: np.ndarray | None = None, rings: list[list[np.ndarray]] | None = None) -> None:
         self.plan = plan
         self.draws = draws
         self.horizon = horizon
@@ -96,15 +96,28 @@ class ContactGate:
         self.any_held = bool(self.held.any())
         # the customer's clock: time of day (in days) at time 0 of this block
         self.phase = draws.phase if shift is None else (draws.phase + shift) % 1.0
+        # quiet hours as (time since they began, their length): a contact at time t is in them
+        # when frac(phase + t - start) < length, and waits length - that
+        self.since_quiet: np.ndarray | None = None
+        self.quiet_length = 0.0
+        if plan.quiet is not None:
+            a, b = plan.quiet
+            self.since_quiet = self.phase - a
+            self.quiet_length = (b - a) % 1.0
         n = draws.held.size
-        self.rings = rings if rings is not None else [np.full((n, cnt), -np.inf) for _m, cnt, _w in plan.caps]
+        # per cap, its last N send times per customer: N columns, oldest first in every row
+        self.rings = rings if rings is not None else [
+            [np.full(n, -np.inf) for _ in range(cnt)] for _m, cnt, _w in plan.caps
+        ]
+        nt = plan.exempt.size
+        self.caps_of = [[(k, w) for k, (mask, _c, w) in enumerate(plan.caps) if mask[t]] for t in range(nt)]
         self.held_out, self.capped, self.delayed = held_out, capped, delayed
 
     def follow(self, ids: np.ndarray, start: np.ndarray, horizon: float, held_out: np.ndarray,
                capped: np.ndarray, delayed: np.ndarray) -> ContactGate:
         """The gate for customers ``ids`` followed afresh from times ``start`` (LTV after conversion):
         the same holdout, clock and recent contacts, on the new clock."""
-        rings = [r[ids] - start[:, None] for r in self.rings]
+        rings = [[col[ids] - start for col in ring] for ring in self.rings]
         return ContactGate(self.plan, self.draws.take(ids), horizon, held_out, capped, delayed,
                            shift=start, rings=rings)
 
@@ -126,31 +139,34 @@ class ContactGate:
                 pos = np.flatnonzero(~h)
                 ids, due = ids[pos], due[pos]
         send = due
-        caps = [k for k, (mask, _c, _w) in enumerate(plan.caps) if mask[touch]]
+        caps = self.caps_of[touch]
         dropped: np.ndarray | None = None
         if caps and ids.size:
             lower = None
-            for k in caps:
-                edge = self.rings[k][ids, 0] + plan.caps[k][2]
-                lower = edge if lower is None else np.maximum(lower, edge)
+            for k, window in caps:
+                edge = self.rings[k][0][ids]
+                edge += window
+                lower = edge if lower is None else np.maximum(lower, edge, out=lower)
             assert lower is not None
-            over = lower > send + _EPS
-            if over.any():
-                if plan.delay_on_cap:
-                    send = np.where(over, lower, send)
-                else:
+            if plan.delay_on_cap:  # (a shift under _EPS is not counted as a delay below)
+                send = np.maximum(send, lower, out=lower)
+            else:
+                over = lower > send + _EPS
+                if over.any():
                     dropped = over
-        if plan.quiet is not None and ids.size:
-            a, b = plan.quiet
-            clock = (self.phase[ids] + send) % 1.0
-            quiet = (clock >= a) & (clock < b) if a < b else (clock >= a) | (clock < b)
-            if dropped is not None:
-                quiet &= ~dropped
-            if quiet.any():
-                if plan.quiet_delay:
-                    send = np.where(quiet, send + (b - clock) % 1.0, send)
-                else:
-                    dropped = quiet if dropped is None else dropped | quiet
+        if self.since_quiet is not None and ids.size:
+            x = self.since_quiet[ids]
+            x += send
+            x -= np.floor(x)  # time since the last start of quiet hours, in days
+            if plan.quiet_delay:  # wait to their end: length - x when x < length
+                wait = np.subtract(self.quiet_length, x, out=x)
+                np.maximum(wait, 0.0, out=wait)
+                send = send + wait
+            else:
+                quiet = x < self.quiet_length
+                if dropped is not None:
+                    quiet &= ~dropped
+                dropped = quiet if dropped is None else dropped | quiet
         late = send >= self.horizon
         if late.any():
             dropped = late if dropped is None else dropped | late
@@ -161,12 +177,11 @@ class ContactGate:
             ids, due, send = ids[keep], due[keep], send[keep]
         if send is not due:
             self.delayed[touch] += int(np.count_nonzero(send > due + _EPS))
-        for k in caps:  # book the sends: keep each customer's last N
-            ring = self.rings[k]
-            if ring.shape[1] == 1:
-                ring[ids, 0] = np.maximum(ring[ids, 0], send)
-            else:
-                both = np.concatenate([ring[ids], send[:, None]], axis=1)
-                both.sort(axis=1)
-                ring[ids] = both[:, 1:]
+        for k, _w in caps:  # book the sends: keep each customer's last N, oldest first
+            cols = self.rings[k]
+            old = [c[ids] for c in cols]
+            last = len(cols) - 1
+            for i in range(last):  # the (i+2)-th smallest of the N old times and the new one
+                cols[i][ids] = np.maximum(old[i], np.minimum(old[i + 1], send))
+            cols[last][ids] = np.maximum(old[last], send)
         return pos, send
