@@ -862,10 +862,9 @@ class _Block:
         while heap:
             off, order, k = heapq.heappop(heap)
             tr = trigs[order]
-            if tr.when == "enter":  # everyone not yet moved by an earlier trigger at entry
-                alive = np.flatnonzero(slot < n_edges)
-            else:  # still in the stage (and inside the horizon) at the firing time
-                alive = np.flatnonzero(room > off)
+            # on entry: everyone not yet moved by an earlier trigger at entry; later: those still in
+            # the stage (and inside the horizon) at the firing time
+            alive = np.flatnonzero(slot < n_edges) if tr.when == "enter" else np.flatnonzero(room > off)
             na = alive.size
             if na == 0:
                 continue
