@@ -289,3 +289,15 @@ def test_plan_test_with_no_difference_and_bad_options(tmp_path) -> None:
     assert done.returncode == 2 and "did you mean 'better'?" in done.stderr
     done = _plan_test(tmp_path, "--scenario", "better", "--power", "120%")
     assert done.returncode == 2 and "Traceback" not in done.stderr
+
+
+def test_the_map_states_the_policy(tmp_path) -> None:
+    from journeydsl.outputs.maps import to_dot
+
+    journey = _daily("policy { cap email 1 per week; cap any 2 per day; on cap delay; quiet hours 21:00-8:00 skip;"
+                     " holdout 10% }")
+    dot = to_dot(journey)
+    assert "contact policy: caps: email ≤ 1/week, any channel ≤ 2/day (over a cap: delayed)" in dot
+    assert "quiet hours 21:00–08:00 (skipped)" in dot and "holdout 10% (no marketing contacts)" in dot
+    assert "exempt: receipt" in dot
+    assert "contact policy" not in to_dot(_daily(""))
