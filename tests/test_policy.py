@@ -301,3 +301,45 @@ def test_the_map_states_the_policy(tmp_path) -> None:
     assert "quiet hours 21:00–08:00 (skipped)" in dot and "holdout 10% (no marketing contacts)" in dot
     assert "exempt: receipt" in dot
     assert "contact policy" not in to_dot(_daily(""))
+
+
+REFERRALS = """
+journey ref {
+    horizon 1 year
+    stage lead { entry; dwell 10 days }
+    stage customer { goal; terminal; refers 0.5 per customer }
+    stage lost { terminal }
+    lead -> customer 40%
+    lead -> lost otherwise
+    plan p { start 2027-01; months 8; arrivals 1000 per month }
+}
+"""
+
+
+def test_referrals_add_arrivals_that_refer_in_turn() -> None:
+    from journeydsl.analysis.forecast import forecast
+
+    journey, _ = compile_text(REFERRALS)
+    fc = forecast(journey, customers=40_000, seed=3)
+    data = fc.to_dict()
+    referred = data["referrals"]["per_month"]
+    conversions = [m["conversions"]["mean"] for m in data["months"]]
+    arrivals = [m["arrivals"]["mean"] for m in data["months"]]
+    for j in range(8):
+        # every conversion refers 0.5 at that moment, in the month it happens
+        assert referred[j] == pytest.approx(0.5 * conversions[j], rel=1e-9)
+        assert arrivals[j] == pytest.approx(1000 + referred[j], rel=1e-9)
+    # in steady state A = 1000 + 0.5 * 0.4 * A: 1,250 a month (months of 28-31 days: within 3%)
+    for j in (4, 6, 7):
+        assert arrivals[j] == pytest.approx(1250, rel=0.03)
+    assert data["referrals"]["total"] == pytest.approx(sum(referred))
+    assert any("referrals ('refers') bring" in n for n in data["notes"])
+    # simulate's per-customer figures do not change with referrals
+    plain, _ = compile_text(REFERRALS.replace("; refers 0.5 per customer", ""))
+    assert forecast(plain, customers=40_000, seed=3).to_dict().get("referrals") is None
+
+
+def test_refers_needs_a_count_per_customer() -> None:
+    with pytest.raises(JourneyError) as info:
+        compile_text(REFERRALS.replace("0.5 per customer", "0.5 per lead"))
+    assert "expected 'customer' after 'per'" in info.value.diagnostics[0].message

@@ -223,6 +223,7 @@ class Tally:
     age_rev: np.ndarray = field(default_factory=_empty)
     age_cost: np.ndarray = field(default_factory=_empty)
     age_acq: np.ndarray = field(default_factory=_empty)
+    age_ref: np.ndarray = field(default_factory=_empty)  # new arrivals referred (`refers`), by day of age
     # per calendar month k after the arrival month (an arrival at a random moment of its month):
     # sums over customers of the square of each customer's revenue, cost, value, value to the
     # end of month k, and acquisition cost in that month
@@ -269,7 +270,7 @@ class Tally:
             "touch_credit": 6 * nt,
         }
         na, nm = s.age_days, s.age_months
-        defaults.update(dict.fromkeys(("age_conv", "age_active", "age_rev", "age_cost", "age_acq"), na))
+        defaults.update(dict.fromkeys(("age_conv", "age_active", "age_rev", "age_cost", "age_acq", "age_ref"), na))
         defaults.update(
             dict.fromkeys(("age_m_rev2", "age_m_cost2", "age_m_val2", "age_m_cum2", "age_m_acq2"), nm)
         )
@@ -282,7 +283,7 @@ class Tally:
         "completed", "dwell_sum", "at_horizon", "exits", "tp_contacts", "tp_responses",
         "tp_cost", "tp_capped", "tp_delayed", "tp_held", "trig_fired", "trig_rerouted", "stage_rev",
         "stage_cost", "stage_days", "phase_reached",
-        "age_conv", "age_active", "age_rev", "age_cost", "age_acq",
+        "age_conv", "age_active", "age_rev", "age_cost", "age_acq", "age_ref",
         "age_m_rev2", "age_m_cost2", "age_m_val2", "age_m_cum2", "age_m_acq2",
         "touch_credit",
     )  # fmt: skip

@@ -42,7 +42,7 @@ class ItemCompiler(UnitReader):
         touches: list[str] = []
         for p in node.props:
             key = {
-                sx.EntryProp: "entry", sx.DwellProp: "dwell",
+                sx.EntryProp: "entry", sx.DwellProp: "dwell", sx.RefersProp: "refers",
             }.get(type(p))
             if isinstance(p, sx.FlagProp):
                 key = p.flag
@@ -75,6 +75,18 @@ class ItemCompiler(UnitReader):
                 except ValidationError:
                     continue  # the period was reported above
                 (revenue if p.kind == "revenue" else costs).append(flow)
+            elif isinstance(p, sx.RefersProp):
+                if p.per.text != "customer":
+                    self.bag.error(p.per.span, "E101", f"expected 'customer' after 'per', got '{p.per.text}'",
+                                   "write 'refers 0.3 per customer': the new arrivals each entry brings")
+                    continue
+                if isinstance(p.count, sx.ParamRef | sx.Uncertain):
+                    f["refers"] = self.valued(p.count, "number", "referrals")
+                elif not math.isfinite(p.count.value) or p.count.value < 0:
+                    self.bag.error(p.count.span, "E309",
+                                   f"referrals per customer must be at least 0, got {_fmt_num(p.count.value)}", None)
+                else:
+                    f["refers"] = p.count.value
             elif isinstance(p, sx.PurchasesProp):
                 per = self.days(p.per, what="period")
                 worth = self.dist(p.worth, "money")

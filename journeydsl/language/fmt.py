@@ -506,7 +506,7 @@ class _Printer:
         return self.block(node, head, body, indent)
 
     def stage(self, s: sx.StageNode, indent: str) -> list[_Line]:
-        rank = {sx.EntryProp: 0, sx.DwellProp: 4, sx.TouchProp: 5, sx.PurchasesProp: 8}
+        rank = {sx.EntryProp: 0, sx.DwellProp: 4, sx.TouchProp: 5, sx.PurchasesProp: 8, sx.RefersProp: 9}
 
         def key(p: Any) -> int:
             if isinstance(p, sx.FlagProp):
@@ -729,6 +729,9 @@ def _prop(p: Any) -> str:
     if isinstance(p, sx.CashProp):
         when = "on enter" if p.every is None else f"every {_duration(p.every, bare_one=True)}"
         return f"{p.kind} {_money(p.money)} {when}"
+    if isinstance(p, sx.RefersProp):
+        count = format_number(p.count.value) if isinstance(p.count, sx.Number) else valued_text(p.count)
+        return f"refers {count} per {p.per.text}"
     if isinstance(p, sx.PurchasesProp):
         rate = format_number(p.rate.value) if isinstance(p.rate, sx.Number) else valued_text(p.rate)
         return (f"purchases {rate} per {_duration(p.per, bare_one=True)}"

@@ -230,6 +230,7 @@ class Stage(_Model):
     revenue: tuple[CashFlow, ...] = ()
     costs: tuple[CashFlow, ...] = ()
     purchases: tuple[Purchases, ...] = ()
+    refers: float | None = Field(default=None, ge=0)  # new arrivals each entry brings (calendar forecasts)
     span: Span | None = _span_field()
 
     @property
@@ -392,6 +393,7 @@ class StagePatch(_Model):
     revenue: tuple[CashFlow, ...] | None = None
     costs: tuple[CashFlow, ...] | None = None
     purchases: tuple[Purchases, ...] | None = None
+    refers: float | None = None
     span: Span | None = _span_field()
 
 

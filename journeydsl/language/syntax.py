@@ -52,6 +52,7 @@ __all__ = [
     "PurchasesProp",
     "Quantity",
     "QuietProp",
+    "RefersProp",
     "ResponseProp",
     "ScenarioNode",
     "SeasonItem",
@@ -291,7 +292,17 @@ class PurchasesProp:
     span: Span | None = None
 
 
-StageProp: TypeAlias = EntryProp | FlagProp | DwellProp | TouchProp | CashProp | PurchasesProp
+@dataclass(frozen=True, slots=True)
+class RefersProp:
+    """``refers N per customer``: new arrivals each entry into the stage brings; ``per`` is the word
+    written after ``per`` (checked to be ``customer``)."""
+
+    count: Number | Valued
+    per: Name
+    span: Span | None = None
+
+
+StageProp: TypeAlias = EntryProp | FlagProp | DwellProp | TouchProp | CashProp | PurchasesProp | RefersProp
 
 
 @dataclass(frozen=True, slots=True)

@@ -304,6 +304,9 @@ class ToSyntax(Transformer[Token, Any]):
             _span(meta),
         )
 
+    def refers_prop(self, meta: Any, children: list[Any]) -> sx.RefersProp:
+        return sx.RefersProp(_nodes(children)[0], _name(_tokens(children, "NAME")[0]), _span(meta))
+
     # --- transitions ----------------------------------------------------------
 
     def transition(self, meta: Any, children: list[Any]) -> sx.TransitionNode:

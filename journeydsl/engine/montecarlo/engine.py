@@ -157,6 +157,7 @@ class _AgeLog:
         self.days = days
         self.flows: list[tuple[int, np.ndarray, np.ndarray, np.ndarray | float]] = []  # kind, ids, t, amount
         self.steps = np.zeros(days + 2)  # active stays by age, see active()
+        self.referrals: list[tuple[np.ndarray, float]] = []  # (entry times, arrivals each brings)
         self.corr = np.zeros(days + 2)
 
     def log(self, kind: int, ids: np.ndarray, t: np.ndarray, amount: np.ndarray | float) -> None:
@@ -202,6 +203,8 @@ class _AgeLog:
         ``k``-th calendar month after the one they arrived in (months of equal length).
         """
         a, nm = self.days, tal.shape.age_months
+        for t, r in self.referrals:
+            tal.age_ref += _by_offset(t, np.full(t.size, r), a)
         phase = rng.random(self.n)
         covered = np.cumsum(np.cumsum(self.steps) + self.corr)  # active time up to each whole age
         tal.age_active += np.diff(covered)[:a]
@@ -623,6 +626,8 @@ class _Block:
             ages.log(0, idx, t0, sp.enter_revenue)
         if sp.enter_cost:
             ages.cost(self.conv_t, idx, t0, sp.enter_cost)
+        if sp.refers:
+            ages.referrals.append((t0.copy(), sp.refers))
         for kind, flows in ((0, sp.periodic_revenue), (1, sp.periodic_cost)):
             for amount, period in flows:
                 owner, k = _expand(np.maximum(np.ceil(span / period), 1.0))

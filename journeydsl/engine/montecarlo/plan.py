@@ -62,6 +62,7 @@ class StagePlan:
     periodic_revenue: tuple[tuple[float, float], ...] = ()  # (amount, period days)
     periodic_cost: tuple[tuple[float, float], ...] = ()
     purchases: tuple[tuple[float, Sampler], ...] = ()  # (rate per day, worth)
+    refers: float = 0.0  # new arrivals each entry brings (logged by age for calendar forecasts)
     triggers: tuple[TriggerPlan, ...] = ()
     revisitable: bool = False
     # exit slots: the edges (in order), then one per rerouting trigger
@@ -185,6 +186,7 @@ def compile_plan(journey: Journey, shape: TallyShape) -> Plan:
         sp.periodic_revenue = tuple((f.amount, f.period_days) for f in st.revenue if f.period_days is not None)
         sp.periodic_cost = tuple((f.amount, f.period_days) for f in st.costs if f.period_days is not None)
         sp.purchases = tuple((p.rate_per_day, sampler(p.worth)) for p in st.purchases if p.rate > 0)
+        sp.refers = float(st.refers or 0.0)
         trig: list[TriggerPlan] = []
         for tg in triggers_of.get(st.name, ()):
             touch = tidx[tg.send] if tg.send else -1
@@ -221,7 +223,7 @@ def compile_plan(journey: Journey, shape: TallyShape) -> Plan:
         sp.revisitable = st.name in cyclic
         sp.needs_d0 = bool(sp.enter_revenue or sp.enter_cost or sp.periodic_revenue or sp.periodic_cost or sp.triggers)
         sp.sink = sp.mode == "none" and not (
-            sp.goal or sp.active or sp.revisitable or sp.needs_d0 or sp.purchases or sp.touches
+            sp.goal or sp.active or sp.revisitable or sp.needs_d0 or sp.purchases or sp.touches or sp.refers
         )
         plans.append(sp)
 
