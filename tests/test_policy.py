@@ -343,3 +343,58 @@ def test_refers_needs_a_count_per_customer() -> None:
     with pytest.raises(JourneyError) as info:
         compile_text(REFERRALS.replace("0.5 per customer", "0.5 per lead"))
     assert "expected 'customer' after 'per'" in info.value.diagnostics[0].message
+
+
+BUSINESS = """
+journey bd {
+    horizon 60 days
+    calendar { weekends sat, sun }
+    stage lead { entry; dwell 2 days }
+    stage won { goal; terminal }
+    stage lost { terminal }
+    touchpoint call { channel phone; cost 5 EUR }
+    lead -> won 10%
+    lead -> lost otherwise
+    trigger follow { when in lead for 1 business day; send call; THEN }
+}
+"""
+
+
+@pytest.mark.parametrize("then", ["then 50% -> won", "response 100%"])
+def test_one_business_day_falls_inside_a_two_day_stay_unless_a_weekend_is_in_the_way(then: str) -> None:
+    journey, _ = compile_text(BUSINESS.replace("THEN", then))
+    n = 70_000
+    res = simulate(journey, customers=n, seed=11).baseline
+    # entering Mon-Thu or Sun: the next business day is 1 day on; Fri: 3, Sat: 2 (not inside 2 days)
+    p = 5 / 7
+    fired = res.triggers["follow"]["fired_per_customer"]
+    assert abs(fired - p) < 4 * math.sqrt(p * (1 - p) / n)
+    if "then" in then:
+        conv = res.metrics["conversion_rate"]["mean"]
+        exact = p * 0.5 + (1 - p * 0.5) * 0.1
+        assert abs(conv - exact) < 4 * math.sqrt(exact * (1 - exact) / n)
+
+
+def test_business_days_are_counted_on_the_calendar() -> None:
+    from journeydsl.language.model import Calendar
+
+    cal = Calendar(weekends=(4, 5))  # Friday and Saturday off
+    assert [cal.business_wait(1, d) for d in range(7)] == [1, 1, 1, 3, 2, 1, 1]
+    assert Calendar().business_wait(5, 0) == 7  # a working week from Monday: next Monday
+    with pytest.raises(ExactUnsupported, match="business days"):
+        solve(compile_text(BUSINESS.replace("THEN", "then -> won"))[0])
+
+
+@pytest.mark.parametrize(("text", "code", "message"), [
+    ("trigger t { when in a for 2 business days; send mail }", "E332", "business days need a calendar"),
+    ("calendar { weekends sat, sun }\ntrigger t { every 2 business days in a; send mail }", "E332",
+     "business days count only in a trigger's wait"),
+    ("calendar { weekends sat, sunday, sn }", "E333", "'sn' is not a day of the week"),
+    ("calendar { weekends sat, sun }\ntrigger t { when in a for 1.5 business days; send mail }", "E309",
+     "whole number"),
+])
+def test_business_day_mistakes(text: str, code: str, message: str) -> None:
+    with pytest.raises(JourneyError) as info:
+        compile_text(DAILY.replace("EXTRA", text))
+    found = [d for d in info.value.diagnostics if d.code == code]
+    assert found and message in found[0].message, [(d.code, d.message) for d in info.value.diagnostics]

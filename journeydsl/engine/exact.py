@@ -475,6 +475,11 @@ def solve(journey: Journey) -> ExactResult:
             f"the policy's {what} make whether (and when) a contact is sent depend on each customer's"
             " earlier contacts and clock, which the chain algebra does not follow"
         )
+    if any(t.business for _n, _s, j in journey.segment_journeys() for t in j.triggers):
+        raise ExactUnsupported(
+            "a trigger waits business days: its time depends on the weekday each customer enters the stage,"
+            " which ties one stay to the next, and the chain algebra treats stays as independent"
+        )
     parts = [(name, share, _solve_one(j)) for name, share, j in journey.segment_journeys()]
     if len(parts) == 1:
         return parts[0][2]

@@ -88,6 +88,8 @@ CODES: dict[str, str] = {
     "E325": "invalid-plan-number",
     "E330": "unknown-channel",
     "E331": "invalid-quiet-hours",
+    "E332": "business-days-misused",
+    "E333": "invalid-calendar",
     "E401": "mixed-transition-forms",
     "E402": "exit-from-terminal",
     "E403": "no-entry",

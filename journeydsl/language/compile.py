@@ -24,7 +24,7 @@ from journeydsl.language.checks import (
     check_all,
 )
 from journeydsl.language.compile_plan import compile_plans, compile_targets
-from journeydsl.language.compile_policy import compile_policy, policy_channels
+from journeydsl.language.compile_policy import compile_calendar, compile_policy, policy_channels
 from journeydsl.language.compile_values import (
     _fmt_num,
     _pydantic_message,
@@ -107,6 +107,9 @@ class _Compiler(VariantCompiler):
                 self.setting(it, settings, seen_settings)
 
         self.items = items
+        # the working week, read first: business days in triggers need it
+        calendar = compile_calendar(self, [it for it in items if isinstance(it, sx.CalendarNode)])
+        self.has_calendar = calendar is not None
         for it in items:
             if isinstance(it, sx.ParamDecl):
                 self.declare_param(it, self.params)
@@ -183,6 +186,7 @@ class _Compiler(VariantCompiler):
                 plans=tuple(plans),
                 targets=targets,
                 policy=policy,
+                calendar=calendar,
                 span=node.span,
                 **settings,
             )

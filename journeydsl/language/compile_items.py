@@ -278,16 +278,19 @@ class ItemCompiler(UnitReader):
             self.context = f"{node.name.text} {'wait' if key == 'when' else key}"
             if isinstance(p, sx.WhenEnter):
                 f["when"] = "enter"
+                f["business"] = False
                 if self.ref(p.stage, stage_names, "stage", "E201"):
                     f["stage"] = p.stage.text
             elif isinstance(p, sx.WhenIn):
                 f["when"] = "in"
                 f["days"] = self.days(p.duration, positive=False, what="waiting time")
                 f["unit"] = _written_unit(p.duration)
+                f["business"] = isinstance(p.duration, sx.Duration) and p.duration.business
                 if self.ref(p.stage, stage_names, "stage", "E201"):
                     f["stage"] = p.stage.text
             elif isinstance(p, sx.WhenEvery):
                 f["when"] = "every"
+                f["business"] = False
                 f["days"] = self.days(p.duration, what="period")
                 f["unit"] = _written_unit(p.duration)
                 if self.ref(p.stage, stage_names, "stage", "E201"):

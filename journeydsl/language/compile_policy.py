@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 from journeydsl.language import syntax as sx
 from journeydsl.language.errors import did_you_mean
-from journeydsl.language.model import Cap, Policy
+from journeydsl.language.model import WEEKDAYS, Calendar, Cap, Policy
 from journeydsl.language.source import Span
 
 if TYPE_CHECKING:
     from journeydsl.language.compile_units import UnitReader
 
-__all__ = ["ANY_CHANNEL", "compile_policy", "policy_channels"]
+__all__ = ["ANY_CHANNEL", "compile_calendar", "compile_policy", "policy_channels"]
 
 #: The channel word of ``cap any N per W``: every channel together.
 ANY_CHANNEL = "any"
@@ -154,3 +154,30 @@ def _cap(c: UnitReader, p: sx.CapProp, channels: dict[str, Span | None]) -> Cap 
         return None
     return Cap(channel=None if name == ANY_CHANNEL else name, count=int(n), window_days=days,
                unit=p.window.unit, span=p.span)
+
+
+def compile_calendar(c: UnitReader, nodes: Sequence[sx.CalendarNode]) -> Calendar | None:
+    """The journey's calendar (at most one, ``E211``); None when it has none."""
+    if not nodes:
+        return None
+    for extra in nodes[1:]:
+        c.bag.error(extra.span, "E211", "a second 'calendar'", "write the working week in one calendar block")
+    weekends: list[int] = []
+    seen = False
+    for p in nodes[0].props:
+        if seen:
+            c.bag.error(p.span, "E211", "'weekends' is given twice in the calendar", "list every day off in one line")
+            continue
+        seen = True
+        for day in p.days:
+            k = WEEKDAYS.get(day.text.lower())
+            if k is None:
+                c.bag.error(day.span, "E333", f"'{day.text}' is not a day of the week",
+                            did_you_mean(day.text.lower(), WEEKDAYS) or "write mon, tue, wed, thu, fri, sat or sun")
+            elif k not in weekends:
+                weekends.append(k)
+    if len(weekends) == 7:
+        c.bag.error(nodes[0].span, "E333", "every day of the week is a weekend: no business day is left",
+                    "list the days off only, like 'weekends sat, sun'")
+        return None
+    return Calendar(weekends=tuple(sorted(weekends)) if seen else (5, 6), span=nodes[0].span)

@@ -114,6 +114,8 @@ def _duration(d: sx.Duration | sx.Valued, *, bare_one: bool = False) -> str:
     if isinstance(d, sx.ParamRef | sx.Uncertain):
         return valued_text(d)
     count = d.count
+    if d.business:
+        return f"{format_number(count or 0)} business {d.unit}{'' if count == 1 else 's'}"
     if count is None or (bare_one and count == 1):
         return d.unit if bare_one else f"1 {d.unit}"
     return f"{format_number(count)} {d.unit}{'' if count == 1 else 's'}"
@@ -255,7 +257,7 @@ def _children(node: Any) -> list[Any]:
         return list(node.props)
     if isinstance(node, sx.TargetsNode):
         return list(node.targets)
-    if isinstance(node, sx.PolicyNode):
+    if isinstance(node, sx.PolicyNode | sx.CalendarNode):
         return list(node.props)
     return []
 
@@ -432,6 +434,7 @@ class _Printer:
             [it for it in j.items if isinstance(it, sx.TouchpointNode)],
             [it for it in j.items if isinstance(it, sx.TransitionNode)],
             [it for it in j.items if isinstance(it, sx.TriggerNode)],
+            [it for it in j.items if isinstance(it, sx.CalendarNode)],
             [it for it in j.items if isinstance(it, sx.PolicyNode)],
             [it for it in j.items if isinstance(it, sx.SegmentNode)],
             [it for it in j.items if isinstance(it, sx.ScenarioNode)],
@@ -458,10 +461,10 @@ class _Printer:
         if isinstance(it, sx.ScenarioNode):
             rollout = "" if it.rollout is None else f" {_share(it.rollout)}"
             return self.overrides(it, f"scenario {it.name.text}{_label(it.label)}{rollout}", indent)
-        if isinstance(it, sx.PolicyNode):
+        if isinstance(it, sx.PolicyNode | sx.CalendarNode):
             inside = indent + INDENT
             body = [line for p in it.props for line in self._decorate(p, [_Line(inside, _prop(p))], inside)]
-            return self.block(it, "policy", body, indent)
+            return self.block(it, "policy" if isinstance(it, sx.PolicyNode) else "calendar", body, indent)
         if isinstance(it, sx.PlanNode | sx.TargetsNode):
             inside = indent + INDENT
             props = it.props if isinstance(it, sx.PlanNode) else it.targets
@@ -753,6 +756,8 @@ def _prop(p: Any) -> str:
         return f"quiet {p.word.text} {_clock(p.clock.text)}{action}"
     if isinstance(p, sx.HoldoutProp):
         return f"holdout {_share(p.share)}"
+    if isinstance(p, sx.WeekendsProp):
+        return "weekends " + ", ".join(d.text for d in p.days)
     if isinstance(p, sx.WhenEnter):
         return f"when enter {p.stage.text}"
     if isinstance(p, sx.WhenIn):

@@ -29,6 +29,7 @@ __all__ = [
     "DAYS",
     "LANGUAGES",
     "TARGET_KPIS",
+    "Calendar",
     "CalendarPlan",
     "Cap",
     "CashFlow",
@@ -324,6 +325,7 @@ class Trigger(_Model):
     then_share: float | None = None
     then_stage: str | None = None
     limit: int | None = None
+    business: bool = False  # `when in S for N business days`: ``days`` is N working days on the calendar
     unit: str | None = _unit_field()
     span: Span | None = _span_field()
 
@@ -422,6 +424,7 @@ class TriggerPatch(_Model):
     then_share: float | None = None
     then_stage: str | None = None
     limit: int | None = None
+    business: bool | None = None
     unit: str | None = _unit_field()
     span: Span | None = _span_field()
 
@@ -432,6 +435,36 @@ class Removal(_Model):
     kind: Literal["trigger", "transition"]
     names: tuple[str, ...]
     span: Span | None = _span_field()
+
+
+#: Days of the week by their names (Monday = 0); three-letter and full names.
+WEEKDAYS: dict[str, int] = {
+    **{d: i for i, d in enumerate(("mon", "tue", "wed", "thu", "fri", "sat", "sun"))},
+    **{d: i for i, d in enumerate(("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"))},
+}
+
+
+class Calendar(_Model):
+    """The working week: the weekdays (Monday = 0) that business days skip."""
+
+    weekends: tuple[int, ...] = (5, 6)
+    span: Span | None = _span_field()
+
+    def business_wait(self, days: int, weekday: int) -> int:
+        """Calendar days from a moment on ``weekday`` to the same time of day ``days`` business
+        days later: the ``days``-th working day after that day (0: no wait).
+
+        >>> Calendar().business_wait(1, 4), Calendar().business_wait(1, 5), Calendar().business_wait(2, 0)
+        (3, 2, 2)
+        """
+        if days <= 0:
+            return 0
+        off, found = 0, 0
+        while found < days:
+            off += 1
+            if (weekday + off) % 7 not in self.weekends:
+                found += 1
+        return off
 
 
 class Cap(_Model):
@@ -584,6 +617,7 @@ class Journey(_Model):
     targets: Targets | None = None  # the KPI table `simulate`, `forecast` and the report compare with
     params: tuple[Param, ...] = ()  # named parameters, then inline uncertain values, in file order
     policy: Policy | None = None  # caps, quiet hours, holdout: what triggers may send, and when
+    calendar: Calendar | None = None  # the working week `business days` count on
     # a scenario rolled out to a share of the customers (`scenario s 50% {...}`): that share, and
     # the journey the other customers stay on (the base, set by with_scenario)
     rollout: float | None = None

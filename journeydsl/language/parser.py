@@ -138,6 +138,9 @@ KEYWORDS: dict[str, str] = {
     "HOLDOUT": "holdout",
     "TRANSACTIONAL": "transactional",
     "REFERS": "refers",
+    "CALENDAR": "calendar",
+    "WEEKENDS": "weekends",
+    "BUSINESS": "business",
 }
 
 _WORDS: dict[str, str] = {

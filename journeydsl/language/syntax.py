@@ -15,6 +15,7 @@ from journeydsl.language.source import Span
 
 __all__ = [
     "Amount",
+    "CalendarNode",
     "CapProp",
     "CashProp",
     "ChannelProp",
@@ -71,6 +72,7 @@ __all__ = [
     "TriggerNode",
     "Uncertain",
     "Valued",
+    "WeekendsProp",
     "WhenEnter",
     "WhenEvery",
     "WhenIn",
@@ -112,6 +114,7 @@ class Duration:
     count: float | None
     unit: str  # singular: day, week, month, quarter, year
     span: Span | None = None
+    business: bool = False  # `2 business days`: counted on the calendar's working days
 
 
 @dataclass(frozen=True, slots=True)
@@ -490,6 +493,20 @@ PolicyProp: TypeAlias = CapProp | OnCapProp | QuietProp | HoldoutProp
 
 
 @dataclass(frozen=True, slots=True)
+class WeekendsProp:
+    days: tuple[Name, ...]
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarNode:
+    """``calendar { weekends sat, sun }``: the days business days skip."""
+
+    props: tuple[WeekendsProp, ...]
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class PolicyNode:
     """``policy { ... }``: the journey's (or a scenario's) contact policy."""
 
@@ -646,6 +663,7 @@ BodyItem: TypeAlias = (
     | TargetsNode
     | ParamDecl
     | PolicyNode
+    | CalendarNode
 )
 
 

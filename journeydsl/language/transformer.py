@@ -135,7 +135,8 @@ class ToSyntax(Transformer[Token, Any]):
         num = _tokens(children, "NUMBER")
         unit = _tokens(children, "UNIT")[0]
         return sx.Duration(
-            number_value(str(num[0])) if num else None, _unit(str(unit)), _span(meta)
+            number_value(str(num[0])) if num else None, _unit(str(unit)), _span(meta),
+            business=bool(_tokens(children, "BUSINESS")),
         )
 
     def quantity(self, meta: Any, children: list[Any]) -> sx.Quantity:
@@ -435,6 +436,14 @@ class ToSyntax(Transformer[Token, Any]):
             _name(_tokens(children, "NAME")[0]), _label(children), children[-1], _span(meta),
             rollout=values[0] if values else None,
         )
+
+    # --- the calendar ----------------------------------------------------------------
+
+    def calendar(self, meta: Any, children: list[Any]) -> sx.CalendarNode:
+        return sx.CalendarNode(tuple(_nodes(children)), _span(meta))
+
+    def weekends_prop(self, meta: Any, children: list[Any]) -> sx.WeekendsProp:
+        return sx.WeekendsProp(tuple(_name(t) for t in _tokens(children, "NAME")), _span(meta))
 
     # --- the contact policy --------------------------------------------------------
 

@@ -390,6 +390,8 @@ def _trigger_lines(journey: Journey, tg: Trigger) -> tuple[str, str]:
     """The trigger's title and its rule: 'day 7: Trial nudge (email) → 30%'."""
     if tg.when == "enter":
         when = _t("on enter")
+    elif tg.when == "in" and tg.business:
+        when = _t("business day {n}").format(n=_num(tg.days or 0.0, 1))
     elif tg.when == "in":
         days = tg.days or 0.0
         u = _unit_of(days, tg.unit)

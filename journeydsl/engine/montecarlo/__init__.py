@@ -139,7 +139,7 @@ def _run_block(
         budget = budgets[a] if budgets is not None else None
         tell = None if on_pass is None else (lambda f, a=a: on_pass((a + f) / n_arms))
         # each customer's policy and rollout draws, from a stream of the block's seed of its own
-        draws = gate_draws(seed, n) if any(p.gate is not None or p.rollout_base is not None for p in plans) else None
+        draws = gate_draws(seed, n) if any(p.needs_draws for p in plans) else None
         if len(plans) == 1:
             out.append([simulate_block(plans[0], n, rng, budget, tell, draws)])
             continue

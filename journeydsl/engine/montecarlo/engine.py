@@ -380,6 +380,8 @@ class _Block:
         # retention by days since conversion (not for the LTV follow-up, nor for calendar forecasts,
         # which read the active time by age instead)
         self.km = not follow_up and self.ages is None
+        # each customer's time of week at time 0, for business days (None until needed)
+        self.week: np.ndarray | None = draws.week if draws is not None else None
         # the contact policy (the LTV follow-up gets its block's gate, see lifetime_values)
         self.gate: ContactGate | None = None
         if plan.gate is not None and not follow_up:
@@ -423,6 +425,15 @@ class _Block:
         self.last_t[ids[last]] = tl[last]
         self.last_tp[ids[last]] = touch
         self.tp_counts[ids, touch] += 1.0 if k is None else k
+
+    def _business_wait(self, tr: TriggerPlan, idx: np.ndarray, t0: np.ndarray) -> np.ndarray:
+        """Days each customer ``idx`` entering at ``t0`` waits for ``tr``'s business days: by the
+        weekday of the entry on the customer's own week (see :class:`GateDraws`)."""
+        assert tr.business is not None
+        if self.week is None:
+            self.week = gate_draws(None, self.n).week
+        day = np.floor(self.week[idx] + t0).astype(np.int64) % 7
+        return np.asarray(tr.business, float)[day]
 
     @staticmethod
     def _pick(cum: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -524,9 +535,12 @@ class _Block:
         # contact policy every sending trigger fires here, in time order, through the gate
         then_trigs = [tr for tr in sp.triggers if tr.then_target >= 0]
         fired = then_trigs if self.gate is None else [tr for tr in sp.triggers if tr.then_target >= 0 or tr.touch >= 0]
+        # `when in S for N business days`: each customer's wait from the weekday they entered on
+        waits = {tr.index: self._business_wait(tr, idx, t0) for tr in sp.triggers if tr.business is not None}
         if fired:
             self._stay_ids = idx
-            c_entry_vec, c_later = self._reroute(fired, int(sp.targets.size), t0, d0, te, slot, ids=idx)
+            c_entry_vec, c_later = self._reroute(fired, int(sp.targets.size), t0, d0, te, slot, ids=idx,
+                                                 waits=waits)
 
         span: np.ndarray | None = None
         if sp.triggers or sp.periodic_cost or sp.periodic_revenue or sp.purchases or self.ages is not None:
@@ -543,7 +557,7 @@ class _Block:
                 continue
             assert span is not None
             self._stay_ids = idx
-            cost_vec, at_entry = self._fire_closed(tr, t0, te, span, d0, ids=idx)
+            cost_vec, at_entry = self._fire_closed(tr, t0, te, span, d0, ids=idx, wait=waits.get(tr.index))
             if cost_vec is None:
                 continue
             if at_entry:
@@ -765,7 +779,7 @@ class _Block:
 
     def _fire_closed(
         self, tr: TriggerPlan, t0: np.ndarray, te: np.ndarray, span: np.ndarray, d0: np.ndarray | None,
-        ids: np.ndarray | None = None,
+        ids: np.ndarray | None = None, wait: np.ndarray | None = None,
     ) -> tuple[np.ndarray | None, bool]:
         """Firings of a trigger without ``then``: counts and discounted cost, in closed form.
 
@@ -798,7 +812,10 @@ class _Block:
                 owner, nth = _expand(count)
                 self.ages.cost(self.conv_t, self._stay_ids.take(owner), t0.take(owner) + (nth + 1) * tr.days, tr.cost)
             return cost, False
-        off = 0.0 if tr.when == "enter" else tr.days
+        off: float | np.ndarray = 0.0 if tr.when == "enter" else tr.days
+        if wait is not None:  # business days: each customer's own wait
+            off = wait
+        at_entry = wait is None and off == 0
         if tr.when == "enter":
             mask = None
             k = m
@@ -809,21 +826,27 @@ class _Block:
         tal.trig_fired[tr.index] += k
         if self.paths and ids is not None and k:
             hit = np.arange(m) if mask is None else np.flatnonzero(mask)
-            self.path(tr.touch, ids[hit], t0[hit] + off)
+            self.path(tr.touch, ids[hit], t0[hit] + (off[hit] if isinstance(off, np.ndarray) else off))
         if k == 0:
-            return None, off == 0
+            return None, at_entry
         if tr.cost == 0:
             self._sent(tr, k, 0.0)
-            return None, off == 0
-        factor = math.exp(-delta * off) * tr.cost
-        cost = np.full(m, factor) if d0 is None else d0 * factor
+            return None, at_entry
+        if isinstance(off, np.ndarray):
+            cost = np.exp(off * -delta) * tr.cost if delta else np.full(m, tr.cost)
+            if d0 is not None:
+                cost *= d0
+        else:
+            factor = math.exp(-delta * off) * tr.cost
+            cost = np.full(m, factor) if d0 is None else d0 * factor
         if mask is not None:
             cost *= mask
         if self.ages is not None:
             sel = np.arange(m) if mask is None else np.flatnonzero(mask)
-            self.ages.cost(self.conv_t, self._stay_ids.take(sel), t0.take(sel) + off, tr.cost)
+            sent_at = t0.take(sel) + (off.take(sel) if isinstance(off, np.ndarray) else off)
+            self.ages.cost(self.conv_t, self._stay_ids.take(sel), sent_at, tr.cost)
         self._sent(tr, k, float(cost.sum()))
-        return cost, off == 0
+        return cost, at_entry
 
     def _sent(self, tr: TriggerPlan, count: int, cost: float) -> None:
         """Book ``count`` firings of a sending trigger (responses drawn in aggregate)."""
@@ -843,6 +866,7 @@ class _Block:
         te: np.ndarray,
         slot: np.ndarray,
         ids: np.ndarray | None = None,
+        waits: dict[int, np.ndarray] | None = None,
     ) -> tuple[np.ndarray | None, np.ndarray | None]:
         """Fire the rerouting triggers in time order, editing ``te`` and ``slot`` in place.
 
@@ -854,11 +878,14 @@ class _Block:
         c_later: np.ndarray | None = None
         latest = H - float(t0.min())
         heap: list[tuple[float, int, int]] = []  # (offset, order, firing number)
+        waits = waits or {}
         for order, tr in enumerate(trigs):
             first = 0.0 if tr.when == "enter" else tr.days
             if tr.when == "every" and tr.limit == 0:
                 continue
-            if first < latest:
+            if tr.index in waits:  # business days: one firing time per distinct wait, for its customers
+                heap.extend((float(v), order, 1) for v in np.unique(waits[tr.index]) if v < latest)
+            elif first < latest:
                 heap.append((first, order, 1))
         heapq.heapify(heap)
         # time each customer has left in the stage and the horizon (kept up to date on reroutes):
@@ -870,6 +897,8 @@ class _Block:
             # on entry: everyone not yet moved by an earlier trigger at entry; later: those still in
             # the stage (and inside the horizon) at the firing time
             alive = np.flatnonzero(slot < n_edges) if tr.when == "enter" else np.flatnonzero(room > off)
+            if tr.index in waits and alive.size:  # business days: only those whose wait this is
+                alive = alive[waits[tr.index][alive] == off]
             na = alive.size
             if na == 0:
                 continue
@@ -1082,6 +1111,8 @@ class _Block:
         plan = self.plan
         fplan = replace(plan, horizon=plan.ltv_window)
         follow = _Block(fplan, ci.size, self.rng, follow_up=True, budget=self.budget)  # its work counts too
+        if self.week is not None:  # the same week, from the moment of conversion on
+            follow.week = (self.week[ci] + self.conv_t[ci]) % 7.0
         if self.gate is not None:  # the same customers held out, on the same clock, with their recent contacts
             ft = follow.tally
             follow.gate = self.gate.follow(ci, self.conv_t[ci], fplan.horizon, ft.tp_held, ft.tp_capped,

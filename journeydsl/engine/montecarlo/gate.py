@@ -59,9 +59,10 @@ class GateDraws:
     held: np.ndarray  # uniform in [0, 1)
     phase: np.ndarray  # uniform in [0, 1)
     roll: np.ndarray  # uniform in [0, 1)
+    week: np.ndarray  # the time of week at time 0, in days from Monday 00:00: uniform in [0, 7)
 
     def take(self, ids: np.ndarray) -> GateDraws:
-        return GateDraws(self.held.take(ids), self.phase.take(ids), self.roll.take(ids))
+        return GateDraws(self.held.take(ids), self.phase.take(ids), self.roll.take(ids), self.week.take(ids))
 
 
 #: The spawn key that sets the gate's stream apart from a block's own (see :func:`gate_draws`).
@@ -76,7 +77,10 @@ def gate_draws(seed: np.random.SeedSequence | None, n: int) -> GateDraws:
         seed = np.random.SeedSequence(0)
     child = np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, GATE_KEY))
     rng = np.random.default_rng(child)
-    return GateDraws(rng.random(n), rng.random(n), rng.random(n))
+    held, phase, roll = rng.random(n), rng.random(n), rng.random(n)
+    # the week runs on the same clock as the day: the time of week's part of a day is the phase
+    week = rng.integers(0, 7, n) + phase
+    return GateDraws(held, phase, roll, week)
 
 
 class ContactGate:

@@ -15,7 +15,7 @@ import numpy as np
 from journeydsl.engine.montecarlo.gate import GatePlan
 from journeydsl.engine.montecarlo.sampling import Sampler, sampler
 from journeydsl.engine.results import TallyShape
-from journeydsl.language.model import Journey, Transition, Trigger
+from journeydsl.language.model import Calendar, Journey, Transition, Trigger
 
 __all__ = ["Plan", "StagePlan", "TriggerPlan", "compile_plan", "gate_plan"]
 
@@ -34,6 +34,7 @@ class TriggerPlan:
     then_target: int  # -1 when there is no `then`
     limit: int | None
     slot: int = -1  # the exit slot of the stage its reroutes use
+    business: tuple[float, ...] | None = None  # business days: the wait in days by weekday of entry (Mon = 0)
 
 
 @dataclass
@@ -102,6 +103,12 @@ class Plan:
     # a scenario rolled out to a share of the customers: the share, and the plan the others stay on
     rollout: float | None = None
     rollout_base: Plan | None = None
+
+    @property
+    def needs_draws(self) -> bool:
+        """Whether customers need their policy, rollout or week draws (see ``gate.gate_draws``)."""
+        return (self.gate is not None or self.rollout_base is not None
+                or any(t.business is not None for sp in self.stages for t in sp.triggers))
 
 
 def compile_plan(journey: Journey, shape: TallyShape) -> Plan:
@@ -208,6 +215,8 @@ def compile_plan(journey: Journey, shape: TallyShape) -> Plan:
                     then_share=float(tg.then_share or 0.0) if has_then else 0.0,
                     then_target=sidx[tg.then_stage] if has_then and tg.then_stage else -1,
                     limit=tg.limit,
+                    business=tuple(float((journey.calendar or Calendar()).business_wait(int(tg.days or 0), d))
+                                   for d in range(7)) if tg.business else None,
                 )
             )
         reroutes = [t.then_target for t in trig if t.then_target >= 0]
