@@ -40,6 +40,7 @@ from journeydsl.outputs.report import (
     _touch_rows,
     _trigger_rows,
     has_policy_counts,
+    holdout_lines,
 )
 
 if TYPE_CHECKING:
@@ -607,7 +608,9 @@ def _section_touchpoints(page: _Page) -> str:
             rows.append([_e(row[0]), _e(channel), *(_e(c) for c in row[1:])])
         panels.append((page.arm_name(arm), _table(header, rows, numeric_from=2) if rows
                        else _para(_("No touchpoints."))))
-    return _tabs("touchpoints", panels)
+    held = "".join(f'<p class="note">{_e(line)}</p>'
+                   for line in holdout_lines(page.arms, page.currency, page.lang, page.ids))
+    return held + _tabs("touchpoints", panels)
 
 
 def _section_triggers(page: _Page) -> str:
