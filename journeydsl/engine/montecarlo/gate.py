@@ -165,14 +165,17 @@ class ContactGate:
             if plan.quiet_delay:  # wait to their end: length - x when x < length
                 wait = np.subtract(self.quiet_length, x, out=x)
                 np.maximum(wait, 0.0, out=wait)
-                send = send + wait
+                if send is due:
+                    send = send + wait
+                else:  # a fresh array already (the caps' delay)
+                    send += wait
             else:
                 quiet = x < self.quiet_length
                 if dropped is not None:
                     quiet &= ~dropped
                 dropped = quiet if dropped is None else dropped | quiet
-        late = send >= self.horizon
-        if late.any():
+        if send.size and float(send.max()) >= self.horizon:
+            late = send >= self.horizon
             dropped = late if dropped is None else dropped | late
         if dropped is not None and dropped.any():
             self.capped[touch] += int(np.count_nonzero(dropped))
@@ -183,6 +186,9 @@ class ContactGate:
             self.delayed[touch] += int(np.count_nonzero(send > due + _EPS))
         for k, _w in caps:  # book the sends: keep each customer's last N, oldest first
             cols = self.rings[k]
+            if len(cols) == 1 and plan.delay_on_cap:  # delayed behind its cap: later than the one kept
+                cols[0][ids] = send
+                continue
             old = [c[ids] for c in cols]
             last = len(cols) - 1
             for i in range(last):  # the (i+2)-th smallest of the N old times and the new one
