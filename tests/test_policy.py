@@ -401,9 +401,9 @@ def test_business_day_mistakes(text: str, code: str, message: str) -> None:
 
 
 def test_rollouts_business_days_and_segments_do_not_depend_on_workers() -> None:
+    extra = "\n    policy { holdout 20%; quiet hours 22:00-07:00 }\n    scenario half 40% { lead -> won 15% }\n}\n"
     text = BUSINESS.replace("THEN", "then 50% -> won").replace(
-        "    lead -> won 10%", "    segment vip 30% { lead -> won 20% }\n    lead -> won 10%").replace(
-        "\n}\n", "\n    policy { holdout 20%; quiet hours 22:00-07:00 }\n    scenario half 40% { lead -> won 15% }\n}\n")
+        "    lead -> won 10%", "    segment vip 30% { lead -> won 20% }\n    lead -> won 10%").replace("\n}\n", extra)
     journey, _ = compile_text(text)
     arms = [(name, journey.with_scenario(name)) for name in ("baseline", "half")]
     one = run(arms, 6000, 5).to_dict()
