@@ -315,3 +315,24 @@ def test_a_handful_of_converters_is_called_too_few_not_none() -> None:
     section = page[page.index('<section id="retention">'):page.index('<section id="ltv">')]
     assert "Too few converted customers are followed to draw retention curves" in section
     assert "no converted customers to follow" not in section
+
+
+def test_every_section_screenshots_with_ink(planned_ru_html: str, tmp_path: Path) -> None:
+    """A screenshot per section (the page with that section alone), kept in tmp_path to look at:
+    each one draws its heading and content, not a blank page."""
+    from PIL import Image
+
+    browser = _browser_or_skip()
+    ids = re.findall(r'<section id="([a-z]+)">', planned_ru_html)
+    assert {"map", "kpis", "targets", "forecast", "uncertainty", "definitions"} <= set(ids)
+    for sid in ids:
+        page = tmp_path / f"{sid}.html"
+        alone = f"<style>body > *:not(#{sid}) {{ display: none; }}</style></head>"
+        page.write_text(planned_ru_html.replace("</head>", alone, 1), encoding="utf-8")
+        shot = tmp_path / f"{sid}.png"
+        proc = _run_browser(browser, tmp_path, "--window-size=1280,900", f"--screenshot={shot}", page.as_uri())
+        assert proc.returncode == 0 and shot.exists(), (sid, proc.stderr[-1000:])
+        with Image.open(shot) as img:
+            grey = img.convert("L")
+            ink = sum(grey.histogram()[:200]) / (grey.width * grey.height)
+        assert ink > 0.0005, f"section {sid} looks blank ({ink:.4f} of the pixels inked)"
