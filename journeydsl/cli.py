@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import difflib
+import math
 import os
 import sys
 import traceback
@@ -509,6 +510,81 @@ def cmd_breakeven(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _share_arg(text: str) -> float:
+    """A share written '5%' or '0.05' (strictly between 0 and 1)."""
+    t = text.strip()
+    try:
+        value = float(t[:-1]) / 100.0 if t.endswith("%") else float(t)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a share like '5%' or 0.05") from None
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0% and 100%, got {text}")
+    return value
+
+
+def _arrivals_arg(text: str) -> float:
+    """Arrivals a day from '300 per week', '1000 per month' or '40' (a day)."""
+    from journeydsl.api import parse_duration
+
+    number, _, per = text.replace("_", "").partition(" per ")
+    try:
+        count = float(number)
+        days = parse_duration(per.strip() if per.strip()[:1].isdigit() else f"1 {per.strip()}") if per else 1.0
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not arrivals like '300 per week' or '1000 per month'") from None
+    if not (count > 0 and days > 0 and math.isfinite(count)):
+        raise argparse.ArgumentTypeError(f"arrivals must be more than 0, got '{text}'")
+    return count / days
+
+
+def cmd_plan_test(args: argparse.Namespace) -> int:
+    import json
+
+    from journeydsl.analysis.abtest import plan_test
+    from journeydsl.engine.montecarlo import TooMuchWork
+
+    journey = _load(args.file, quiet=args.quiet)
+    known = [s.name for s in journey.scenarios]
+    if args.scenario not in known:
+        from journeydsl.language.errors import did_you_mean
+
+        hint = did_you_mean(args.scenario, known) if known else "the journey has no scenario to test"
+        raise UsageError(f"--scenario: no scenario '{args.scenario}' in {args.file}" + (f"; {hint}" if hint else ""))
+    if args.plan is not None and args.plan not in {p.name for p in journey.plans}:
+        raise UsageError(f"--plan: no plan '{args.plan}' in {args.file}")
+    window = None
+    if args.window is not None:
+        from journeydsl.api import parse_duration
+
+        try:
+            window = parse_duration(args.window)
+        except ValueError as exc:
+            raise UsageError(f"--window: {exc}") from None
+        if window <= 0:
+            raise UsageError("--window must be positive")
+    if args.output:
+        check_output(args.output, [args.file])
+    progress = _progress(args, "simulating")
+    try:
+        tp = plan_test(journey, args.scenario, metric=args.metric, alpha=args.significance, power=args.power,
+                       split=args.split, arrivals_per_day=args.arrivals, plan=args.plan, customers=args.customers,
+                       seed=args.seed, window_days=window, workers=args.workers, **_work_options(args))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    except TooMuchWork as exc:
+        raise _refuse(args, exc) from None
+    finally:
+        progress.close()
+    if args.format == "json":
+        text = json.dumps(tp.to_dict(), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    else:
+        from journeydsl.outputs.report import format_test_plan
+
+        text = format_test_plan(tp, journey.currency or "")
+    _write(args, args.output, text, [args.file])
+    return EXIT_OK
+
+
 def _better_higher(figure: str) -> bool:
     from journeydsl.engine.results import BETTER
 
@@ -820,6 +896,37 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also forecast N draws of the uncertain parameters; their spread widens the intervals")
     _add_lang_option(p)
     p.set_defaults(func=cmd_forecast)
+
+    p = sub.add_parser("plan-test", parents=[common], help="size a live A/B test of a scenario",
+                       description="The customers per arm and the days a real A/B test needs to detect a "
+                                   "scenario's forecast difference from the baseline, from the run's own "
+                                   "variance (docs/commands/plan-test.md).")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--scenario", required=True, metavar="NAME", help="the scenario to test against the baseline")
+    p.add_argument("--metric", choices=("conversion_rate", "value_per_customer", "revenue_per_customer",
+                                        "cost_per_customer"), default="conversion_rate",
+                   help="the figure the test judges (default conversion_rate)")
+    p.add_argument("--significance", type=_share_arg, default=0.05, metavar="SHARE",
+                   help="two-sided significance level (default 5%%)")
+    p.add_argument("--power", type=_share_arg, default=0.8, metavar="SHARE",
+                   help="chance of detecting the forecast difference (default 80%%)")
+    p.add_argument("--split", type=_share_arg, metavar="SHARE",
+                   help="share of the test's customers given the scenario (default: its rollout share, else 50%%)")
+    p.add_argument("--arrivals", type=_arrivals_arg, metavar="'N per UNIT'",
+                   help="new customers, e.g. '300 per week' (default: from the journey's plan)")
+    p.add_argument("--plan", metavar="NAME", help="the plan whose arrivals to use (default: the first)")
+    p.add_argument("--window", metavar="D",
+                   help="how long each customer is followed before the figure is read, e.g. '30 days'"
+                        " (default: the file's 'horizon')")
+    p.add_argument("--customers", "-n", type=_customers, metavar="N",
+                   help="customers to simulate per arm (default: the file's 'customers', else 10,000)")
+    p.add_argument("--seed", type=_seed, default=0, metavar="S", help="random seed (default 0)")
+    p.add_argument("--workers", type=_positive_int, default=1, metavar="K", help="processes to use")
+    p.add_argument("--max-work", type=_positive_int, metavar="STEPS", help="refuse a longer run")
+    p.add_argument("--force", action="store_true", help="run however long the estimate says it takes")
+    p.add_argument("--format", "-f", choices=("table", "json"), default="table")
+    p.add_argument("--output", "-o", metavar="OUT", help="write to OUT instead of the terminal")
+    p.set_defaults(func=cmd_plan_test)
 
     p = sub.add_parser("compare", parents=[common], help="compare whole journey files",
                        description="Simulate several journey files on common random numbers; "

@@ -248,11 +248,13 @@ class Forecast:
     draws: int | None = None  # with --draws: parameter draws whose spread is in the intervals
     draw_var: dict[str, np.ndarray] = field(default_factory=dict)  # their variance, per row key
     scenario_label: str | None = None  # the label of the plan's scenario, for people (None: the baseline)
+    referred: np.ndarray | None = None  # per month: the arrivals referrals brought (in `arrivals`)
 
     @property
     def capped(self) -> list[int]:
         """Months whose arrivals the budget scaled down."""
-        return [k for k in range(len(self.months)) if self.arrivals[k] < self.planned[k] - 1e-9]
+        own = self.arrivals if self.referred is None else self.arrivals - self.referred
+        return [k for k in range(len(self.months)) if own[k] < self.planned[k] - 1e-9]
 
     def row(self, k: int) -> dict[str, Any]:
         """Month ``k`` in the JSON contract."""
@@ -305,6 +307,8 @@ class Forecast:
             "targets": self.targets,
             "draws": self.draws,
             "notes": [n.text() for n in self.notes],
+            **({"referrals": {"per_month": [float(x) for x in self.referred], "total": float(self.referred.sum())}}
+               if self.referred is not None and self.referred.any() else {}),
         }
 
 
@@ -411,7 +415,7 @@ def _from_blocks(journey: Journey, p: CalendarPlan, blocks: list[Tally], n: int,
         return np.stack([getattr(total, name) / max(total.n, 1)] + [getattr(t, name) / max(t.n, 1) for t in blocks])
 
     flows = {"conversions": curves("age_conv"), "revenue": curves("age_rev"), "cost": curves("age_cost"),
-             "acq": curves("age_acq")}  # fmt: skip
+             "acq": curves("age_acq"), "referrals": curves("age_ref")}  # fmt: skip
     occ = curves("age_active")
     # per cohort m, what one arrival adds to each calendar month: [curve set, m, j]
     per: dict[str, np.ndarray] = {key: flow_months(c, starts, lengths) for key, c in flows.items()}
@@ -437,6 +441,24 @@ def _from_blocks(journey: Journey, p: CalendarPlan, blocks: list[Tally], n: int,
                 notes.append(note_("{month}: arrivals cut from {planned} to {arrivals} to keep acquisition spending "
                                    "within the budget", month=months[k], planned=float(planned[k]),
                                    arrivals=float(arrivals[k])))
+
+    # referrals (`refers N per customer`): every arrival's referrals are arrivals too, in the
+    # calendar month they are made: A[j] = arrivals[j] + sum over m <= j of A[m] R[m, j]
+    referred = np.zeros(M)
+    ref = per.pop("referrals")[0]
+    if ref.any():
+        total_arrivals = np.zeros(M)
+        for j in range(M):
+            own = 1.0 - ref[j, j]  # this month's arrivals refer some within the month
+            if own <= 0:
+                raise ValueError(f"{months[j]}: referrals of {ref[j, j]:.3g} per arrival within a month grow"
+                                 " without end; lower 'refers'")
+            total_arrivals[j] = (arrivals[j] + float(total_arrivals[:j] @ ref[:j, j])) / own
+        referred = total_arrivals - arrivals
+        arrivals = total_arrivals
+        notes.append(note_("referrals ('refers') bring {referred} arrivals over the plan, on top of the {planned}"
+                           " planned; they are not held to a budget", referred=float(referred.sum()),
+                           planned=float(planned.sum())))
 
     mean: dict[str, np.ndarray] = {}
     var: dict[str, np.ndarray] = {}
@@ -501,6 +523,7 @@ def _from_blocks(journey: Journey, p: CalendarPlan, blocks: list[Tally], n: int,
         cohort_revenue=cohort_revenue,
         notes=notes,
         scenario_label=next((sc.title for sc in journey.scenarios if sc.name == p.scenario), None),
+        referred=referred,
     )
 
 

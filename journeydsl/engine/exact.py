@@ -13,6 +13,12 @@ expected visits; making the goal stages absorbing gives the chance of
 converting and, with the expected stay length on each edge (partial means of
 the delays), the expected time to convert.
 
+A holdout (``policy { holdout 10% }``) mixes the treated customers with the
+held-out ones, whose journey lacks every trigger that sends a marketing
+touchpoint; a scenario rolled out to a share mixes its customers with the
+base's. Frequency caps and quiet hours make a contact depend on the
+customer's earlier contacts and clock: the algebra refuses them.
+
 What it cannot answer (:class:`ExactUnsupported` says so): a loop customers
 can travel forever without reaching a stage with no way out (expected visits
 are infinite). ``every`` triggers with ``then`` and no ``limit`` are summed
@@ -42,7 +48,7 @@ import numpy as np
 
 from journeydsl.language.model import Dist, Journey
 
-__all__ = ["ExactResult", "ExactUnsupported", "solve"]
+__all__ = ["ExactResult", "ExactUnsupported", "held_out", "solve"]
 
 
 class ExactUnsupported(Exception):
@@ -349,7 +355,50 @@ def _fundamental(P: np.ndarray, transient: list[int], names: list[str]) -> np.nd
     return np.linalg.inv(np.eye(len(transient)) - Q)
 
 
+def _mix(parts: list[tuple[float, ExactResult]], by_segment: dict[str, ExactResult] | None = None) -> ExactResult:
+    """Results of groups of customers mixed by their weights (segments, holdout, rollout)."""
+    total = sum(w for w, _r in parts)
+    w = [wi / total for wi, _r in parts]
+    rs = [r for _w, r in parts]
+    conv = sum(wi * r.conversion for wi, r in zip(w, rs, strict=True))
+    ttc_num = sum(wi * r.conversion * r.time_to_convert_days
+                  for wi, r in zip(w, rs, strict=True) if r.time_to_convert_days is not None)
+    names = list(dict.fromkeys(nm for r in rs for nm in r.visits))
+    visits = {nm: sum(wi * r.visits.get(nm, 0.0) for wi, r in zip(w, rs, strict=True)) for nm in names}
+    costs = [r.cost_on_enter for r in rs]
+    return ExactResult(
+        conversion=conv,
+        visits=visits,
+        time_to_convert_days=ttc_num / conv if conv > 0 else None,
+        revenue_on_enter=sum(wi * r.revenue_on_enter for wi, r in zip(w, rs, strict=True)),
+        cost_on_enter=None if any(c is None for c in costs)
+        else sum(wi * (c or 0.0) for wi, c in zip(w, costs, strict=True)),
+        by_segment=by_segment or {},
+    )
+
+
+def held_out(journey: Journey) -> Journey:
+    """The journey a held-out customer lives: no trigger that sends a marketing (not
+    ``transactional``) touchpoint, since such a contact is never made and nobody responds to it."""
+    marketing = {t.name for t in journey.touchpoints if not t.transactional}
+    return journey.model_copy(update={
+        "triggers": tuple(t for t in journey.triggers if t.send is None or t.send not in marketing),
+        "policy": None,
+    })
+
+
 def _solve_one(journey: Journey) -> ExactResult:
+    """One segment's journey; a holdout mixes its treated and held-out customers."""
+    pol = journey.policy
+    if pol is None or pol.holdout <= 0:
+        return _solve_plain(journey)
+    plain = journey.model_copy(update={"policy": None})
+    if pol.holdout >= 1:
+        return _solve_plain(held_out(plain))
+    return _mix([(1.0 - pol.holdout, _solve_plain(plain)), (pol.holdout, _solve_plain(held_out(plain)))])
+
+
+def _solve_plain(journey: Journey) -> ExactResult:
     names, P, M, pi, absorbing = _chain(journey)
     n = len(names)
     transient = [i for i in range(n) if i not in absorbing]
@@ -414,27 +463,24 @@ def solve(journey: Journey) -> ExactResult:
     Segments are solved one by one and mixed by share. Raises
     :class:`ExactUnsupported` naming the feature when the algebra cannot answer.
     """
+    if journey.rollout_base is not None and journey.rollout is not None:
+        # rolled out to a share: a mix of the scenario's customers and the base's
+        r = journey.rollout
+        full = journey.model_copy(update={"rollout": None, "rollout_base": None})
+        return _mix([(r, solve(full)), (1.0 - r, solve(journey.rollout_base))])
+    pol = journey.policy
+    if pol is not None and pol.shapes_contacts:
+        what = "frequency caps" if pol.caps else "quiet hours"
+        raise ExactUnsupported(
+            f"the policy's {what} make whether (and when) a contact is sent depend on each customer's"
+            " earlier contacts and clock, which the chain algebra does not follow"
+        )
+    if any(t.business for _n, _s, j in journey.segment_journeys() for t in j.triggers):
+        raise ExactUnsupported(
+            "a trigger waits business days: its time depends on the weekday each customer enters the stage,"
+            " which ties one stay to the next, and the chain algebra treats stays as independent"
+        )
     parts = [(name, share, _solve_one(j)) for name, share, j in journey.segment_journeys()]
     if len(parts) == 1:
         return parts[0][2]
-    total = sum(share for _n, share, _r in parts)
-    w = [share / total for _n, share, _r in parts]
-    conv = sum(wi * r.conversion for wi, (_n, _s, r) in zip(w, parts, strict=True))
-    ttc_num = sum(
-        wi * r.conversion * r.time_to_convert_days
-        for wi, (_n, _s, r) in zip(w, parts, strict=True)
-        if r.time_to_convert_days is not None
-    )
-    names = list(parts[0][2].visits)
-    visits = {nm: sum(wi * r.visits.get(nm, 0.0) for wi, (_n, _s, r) in zip(w, parts, strict=True)) for nm in names}
-    costs = [r.cost_on_enter for _n, _s, r in parts]
-    return ExactResult(
-        conversion=conv,
-        visits=visits,
-        time_to_convert_days=ttc_num / conv if conv > 0 else None,
-        revenue_on_enter=sum(wi * r.revenue_on_enter for wi, (_n, _s, r) in zip(w, parts, strict=True)),
-        cost_on_enter=None
-        if any(c is None for c in costs)
-        else sum(wi * (c or 0.0) for wi, c in zip(w, costs, strict=True)),
-        by_segment={name: r for name, _s, r in parts},
-    )
+    return _mix([(share, r) for _n, share, r in parts], by_segment={name: r for name, _s, r in parts})

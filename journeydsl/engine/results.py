@@ -203,6 +203,11 @@ class Tally:
     tp_contacts: np.ndarray = field(default_factory=_empty)
     tp_responses: np.ndarray = field(default_factory=_empty)
     tp_cost: np.ndarray = field(default_factory=_empty)
+    # the contact policy: trigger contacts not sent because of a cap or quiet hours (or delayed
+    # past the horizon), sent later than due, and not sent to held-out customers
+    tp_capped: np.ndarray = field(default_factory=_empty)
+    tp_delayed: np.ndarray = field(default_factory=_empty)
+    tp_held: np.ndarray = field(default_factory=_empty)
     trig_fired: np.ndarray = field(default_factory=_empty)
     trig_rerouted: np.ndarray = field(default_factory=_empty)
     stage_rev: np.ndarray = field(default_factory=_empty)  # discounted revenue booked in each stage
@@ -218,6 +223,7 @@ class Tally:
     age_rev: np.ndarray = field(default_factory=_empty)
     age_cost: np.ndarray = field(default_factory=_empty)
     age_acq: np.ndarray = field(default_factory=_empty)
+    age_ref: np.ndarray = field(default_factory=_empty)  # new arrivals referred (`refers`), by day of age
     # per calendar month k after the arrival month (an arrival at a random moment of its month):
     # sums over customers of the square of each customer's revenue, cost, value, value to the
     # end of month k, and acquisition cost in that month
@@ -252,6 +258,9 @@ class Tally:
             "tp_contacts": nt,
             "tp_responses": nt,
             "tp_cost": nt,
+            "tp_capped": nt,
+            "tp_delayed": nt,
+            "tp_held": nt,
             "trig_fired": ng,
             "trig_rerouted": ng,
             "stage_rev": ns,
@@ -261,7 +270,7 @@ class Tally:
             "touch_credit": 6 * nt,
         }
         na, nm = s.age_days, s.age_months
-        defaults.update(dict.fromkeys(("age_conv", "age_active", "age_rev", "age_cost", "age_acq"), na))
+        defaults.update(dict.fromkeys(("age_conv", "age_active", "age_rev", "age_cost", "age_acq", "age_ref"), na))
         defaults.update(
             dict.fromkeys(("age_m_rev2", "age_m_cost2", "age_m_val2", "age_m_cum2", "age_m_acq2"), nm)
         )
@@ -272,8 +281,9 @@ class Tally:
     _ARRAYS = (
         "sums", "km_obs", "km_act", "km_out", "km_back", "visits", "reached",
         "completed", "dwell_sum", "at_horizon", "exits", "tp_contacts", "tp_responses",
-        "tp_cost", "trig_fired", "trig_rerouted", "stage_rev", "stage_cost", "stage_days", "phase_reached",
-        "age_conv", "age_active", "age_rev", "age_cost", "age_acq",
+        "tp_cost", "tp_capped", "tp_delayed", "tp_held", "trig_fired", "trig_rerouted", "stage_rev",
+        "stage_cost", "stage_days", "phase_reached",
+        "age_conv", "age_active", "age_rev", "age_cost", "age_acq", "age_ref",
         "age_m_rev2", "age_m_cost2", "age_m_val2", "age_m_cum2", "age_m_acq2",
         "touch_credit",
     )  # fmt: skip
@@ -842,6 +852,8 @@ class ArmResult:
     versus_baseline: dict[str, Any] | None = None
     retention_batches: np.ndarray | None = None  # per batch, what comparing retention at 90 days needs
     phase_order: tuple[str, ...] = ()  # the journey's phase labels, in the order it lists them
+    # with a policy holdout: its share and the arm against the same arm with everyone held out
+    holdout: dict[str, Any] | None = None
     metrics: dict[str, Any] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -901,7 +913,8 @@ class ArmResult:
 
     @property
     def touchpoints(self) -> dict[str, Any]:
-        """Per touchpoint: contacts, responses and discounted cost per customer."""
+        """Per touchpoint: contacts (sent), responses and discounted cost per customer; the trigger
+        contacts the policy capped, delayed or held out."""
         t = self.tally
         n = max(t.n, 1)
         out: dict[str, Any] = {}
@@ -913,6 +926,9 @@ class ArmResult:
                 "contacts_per_customer": _num(t.tp_contacts[i] / n),
                 "responses_per_customer": _num(t.tp_responses[i] / n),
                 "cost_per_customer": _num(t.tp_cost[i] / n),
+                "capped_per_customer": _num(t.tp_capped[i] / n),
+                "delayed_per_customer": _num(t.tp_delayed[i] / n),
+                "held_out_per_customer": _num(t.tp_held[i] / n),
             }
         return out
 
@@ -993,6 +1009,8 @@ class ArmResult:
         }
         if self.versus_baseline is not None:
             out["versus_baseline"] = self.versus_baseline
+        if self.holdout is not None:
+            out["holdout"] = self.holdout
         return out
 
 

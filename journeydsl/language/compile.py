@@ -24,6 +24,7 @@ from journeydsl.language.checks import (
     check_all,
 )
 from journeydsl.language.compile_plan import compile_plans, compile_targets
+from journeydsl.language.compile_policy import compile_calendar, compile_policy, policy_channels
 from journeydsl.language.compile_values import (
     _fmt_num,
     _pydantic_message,
@@ -106,6 +107,9 @@ class _Compiler(VariantCompiler):
                 self.setting(it, settings, seen_settings)
 
         self.items = items
+        # the working week, read first: business days in triggers need it
+        calendar = compile_calendar(self, [it for it in items if isinstance(it, sx.CalendarNode)])
+        self.has_calendar = calendar is not None
         for it in items:
             if isinstance(it, sx.ParamDecl):
                 self.declare_param(it, self.params)
@@ -152,6 +156,12 @@ class _Compiler(VariantCompiler):
         # calendar plans and KPI targets (journeydsl.language.compile_plan)
         plans = compile_plans(self, [it for it in items if isinstance(it, sx.PlanNode)], sc_names)
         targets = compile_targets(self, [it for it in items if isinstance(it, sx.TargetsNode)])
+        # the contact policy (journeydsl.language.compile_policy): caps name the channels in use
+        policy = compile_policy(
+            self, [it for it in items if isinstance(it, sx.PolicyNode)],
+            policy_channels(touchpoints, [o for it in items if isinstance(it, sx.SegmentNode | sx.ScenarioNode)
+                                          for o in it.overrides]),
+        )
 
         for name, (_param, _d) in self.params.items():
             if name not in self.used:
@@ -175,6 +185,8 @@ class _Compiler(VariantCompiler):
                 scenarios=tuple(scenarios),
                 plans=tuple(plans),
                 targets=targets,
+                policy=policy,
+                calendar=calendar,
                 span=node.span,
                 **settings,
             )

@@ -42,7 +42,7 @@ class ItemCompiler(UnitReader):
         touches: list[str] = []
         for p in node.props:
             key = {
-                sx.EntryProp: "entry", sx.DwellProp: "dwell",
+                sx.EntryProp: "entry", sx.DwellProp: "dwell", sx.RefersProp: "refers",
             }.get(type(p))
             if isinstance(p, sx.FlagProp):
                 key = p.flag
@@ -75,6 +75,18 @@ class ItemCompiler(UnitReader):
                 except ValidationError:
                     continue  # the period was reported above
                 (revenue if p.kind == "revenue" else costs).append(flow)
+            elif isinstance(p, sx.RefersProp):
+                if p.per.text != "customer":
+                    self.bag.error(p.per.span, "E101", f"expected 'customer' after 'per', got '{p.per.text}'",
+                                   "write 'refers 0.3 per customer': the new arrivals each entry brings")
+                    continue
+                if isinstance(p.count, sx.ParamRef | sx.Uncertain):
+                    f["refers"] = self.valued(p.count, "number", "referrals")
+                elif not math.isfinite(p.count.value) or p.count.value < 0:
+                    self.bag.error(p.count.span, "E309",
+                                   f"referrals per customer must be at least 0, got {_fmt_num(p.count.value)}", None)
+                else:
+                    f["refers"] = p.count.value
             elif isinstance(p, sx.PurchasesProp):
                 per = self.days(p.per, what="period")
                 worth = self.dist(p.worth, "money")
@@ -215,7 +227,7 @@ class ItemCompiler(UnitReader):
         for p in node.props:
             key = {
                 sx.ChannelProp: "channel", sx.TouchpointCostProp: "cost",
-                sx.ResponseProp: "response",
+                sx.ResponseProp: "response", sx.TransactionalProp: "transactional",
             }[type(p)]
             if key in f:
                 self.bag.error(
@@ -224,7 +236,9 @@ class ItemCompiler(UnitReader):
                 )
                 continue
             self.context = f"{node.name.text} {key}"
-            if isinstance(p, sx.ChannelProp):
+            if isinstance(p, sx.TransactionalProp):
+                f["transactional"] = True
+            elif isinstance(p, sx.ChannelProp):
                 f["channel"] = p.channel.text
             elif isinstance(p, sx.TouchpointCostProp):
                 f["cost"] = self.money(p.money, "cost")
@@ -264,16 +278,19 @@ class ItemCompiler(UnitReader):
             self.context = f"{node.name.text} {'wait' if key == 'when' else key}"
             if isinstance(p, sx.WhenEnter):
                 f["when"] = "enter"
+                f["business"] = False
                 if self.ref(p.stage, stage_names, "stage", "E201"):
                     f["stage"] = p.stage.text
             elif isinstance(p, sx.WhenIn):
                 f["when"] = "in"
                 f["days"] = self.days(p.duration, positive=False, what="waiting time")
                 f["unit"] = _written_unit(p.duration)
+                f["business"] = isinstance(p.duration, sx.Duration) and p.duration.business
                 if self.ref(p.stage, stage_names, "stage", "E201"):
                     f["stage"] = p.stage.text
             elif isinstance(p, sx.WhenEvery):
                 f["when"] = "every"
+                f["business"] = False
                 f["days"] = self.days(p.duration, what="period")
                 f["unit"] = _written_unit(p.duration)
                 if self.ref(p.stage, stage_names, "stage", "E201"):

@@ -59,6 +59,8 @@ class UnitReader(ValueReader):
     def days(self, d: sx.Duration | sx.Valued, *, positive: bool = True, what: str = "duration") -> float:
         if isinstance(d, sx.ParamRef | sx.Uncertain):
             return self.valued(d, "duration", what)
+        if d.business:
+            return self.business_days(d, what)
         count = 1.0 if d.count is None else d.count
         days = count * DAYS[d.unit]
         if not math.isfinite(days):
@@ -78,6 +80,24 @@ class UnitReader(ValueReader):
                 " (about 9 seconds) the engine resolves", "use 0 for no time at all, or a longer time",
             )
         return days
+
+    def business_days(self, d: sx.Duration, what: str) -> float:
+        """``N business days``: a whole number of working days, in a trigger's wait only, with a
+        calendar set (the days returned are the count; the engine turns them into calendar days)."""
+        n = d.count or 0.0
+        if what != "waiting time":
+            self.bag.error(d.span, "E332", f"business days count only in a trigger's wait, not in a {what}",
+                           "write 'when in STAGE for 2 business days', or calendar days here")
+        elif d.unit != "day":
+            self.bag.error(d.span, "E332", f"business time is counted in days, not {d.unit}s",
+                           "write '5 business days' for a working week")
+        elif not self.has_calendar:
+            self.bag.error(d.span, "E332", "business days need a calendar",
+                           "add 'calendar { weekends sat, sun }' to the journey")
+        elif not math.isfinite(n) or n < 0 or n != int(n):
+            self.bag.error(d.span, "E309", f"business days are a whole number of at least 0, got {_fmt_num(n)}",
+                           None)
+        return n
 
     def money(self, m: sx.Money | sx.Valued, what: str = "amount") -> float:
         if isinstance(m, sx.ParamRef | sx.Uncertain):

@@ -178,6 +178,7 @@ class ValueReader:
         self.currency_span: Span | None = None
         self.stage_names: dict[str, Span | None] = {}
         self.touchpoint_names: dict[str, Span | None] = {}
+        self.has_calendar = False  # whether the journey sets a calendar (business days need one)
         self.trigger_names: dict[str, Span | None] = {}
         self.transition_keys: set[tuple[str, str]] = set()
         # what the segments add to the base: a scenario may change or remove these too

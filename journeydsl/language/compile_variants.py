@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from journeydsl.language import syntax as sx
 from journeydsl.language.compile_items import ItemCompiler
+from journeydsl.language.compile_policy import compile_policy, policy_channels
 from journeydsl.language.compile_values import (
     RESERVED_SCENARIO,
     RESERVED_SEGMENT,
@@ -132,9 +133,15 @@ class VariantCompiler(ItemCompiler):
                 if mine_tg is not None:
                     f.update({k: v for k, v in mine_tg if v is not None and k not in ("name", "span")})
                 tgs[it.name.text] = TriggerPatch(name=it.name.text, span=it.span, **f)
+        policy = ov.policy
+        if policy is None:  # the base policy, when it uses one of this variant's parameters
+            base_policies = [it for it in self.items if isinstance(it, sx.PolicyNode)]
+            if base_policies and _param_refs(base_policies[0].props) & names:
+                channels = policy_channels([it for it in self.items if isinstance(it, sx.TouchpointNode)])
+                policy = compile_policy(self, base_policies[:1], channels)
         return ov.model_copy(update={
             "stages": tuple(stages.values()), "transitions": tuple(transitions),
-            "touchpoints": tuple(tps.values()), "triggers": tuple(tgs.values()),
+            "touchpoints": tuple(tps.values()), "triggers": tuple(tgs.values()), "policy": policy,
         })
 
     def _overrides(
@@ -238,12 +245,26 @@ class VariantCompiler(ItemCompiler):
                     )
                 elif ok:
                     removals.append(Removal(kind="transition", names=key, span=it.span))
+        policies = [it for it in items if isinstance(it, sx.PolicyNode)]
+        policy = None
+        if policies and owner.startswith("segment"):
+            self.bag.error(
+                policies[0].span, "E311", f"{owner} has a policy; the policy is the same for every customer",
+                "write the policy in the journey, or in a scenario to try another one",
+            )
+        elif policies:
+            channels = policy_channels(
+                [it for it in self.items if isinstance(it, sx.TouchpointNode)],
+                [o for it in self.items if isinstance(it, sx.SegmentNode | sx.ScenarioNode) for o in it.overrides],
+            )
+            policy = compile_policy(self, policies, channels, owner)
         return Overrides(
             stages=tuple(stages),
             transitions=tuple(transitions),
             touchpoints=tuple(tps),
             triggers=tuple(tgs),
             removals=tuple(removals),
+            policy=policy,
         )
 
     def segment(self, node: sx.SegmentNode, names: dict[str, Span | None]) -> Segment | None:
@@ -273,9 +294,20 @@ class VariantCompiler(ItemCompiler):
             )
             ok = False
         ov = self.overrides(node.overrides, f"scenario '{node.name.text}'", scenario=True)
+        rollout = None
+        if node.rollout is not None:
+            rollout = self.share(node.rollout, "rollout share")
+            if not 0.0 < rollout <= 1.0:
+                self.bag.error(
+                    node.rollout.span, "E301",
+                    "a scenario is rolled out to more than 0% and at most 100% of the customers,"
+                    f" got {rollout * 100:.4g}%",
+                    "write the share of customers who get the scenario, like 'scenario s 50% { ... }'",
+                )
+                ok = False
         if not ok:
             return None
-        return Scenario(name=node.name.text, label=node.label, overrides=ov, span=node.span)
+        return Scenario(name=node.name.text, label=node.label, overrides=ov, rollout=rollout, span=node.span)
 
     def try_variants(self, journey: Journey) -> None:
         """Merge every segment, scenario and segment in a scenario once, so that a bad

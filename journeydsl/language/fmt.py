@@ -114,6 +114,8 @@ def _duration(d: sx.Duration | sx.Valued, *, bare_one: bool = False) -> str:
     if isinstance(d, sx.ParamRef | sx.Uncertain):
         return valued_text(d)
     count = d.count
+    if d.business:
+        return f"{format_number(count or 0)} business {d.unit}{'' if count == 1 else 's'}"
     if count is None or (bare_one and count == 1):
         return d.unit if bare_one else f"1 {d.unit}"
     return f"{format_number(count)} {d.unit}{'' if count == 1 else 's'}"
@@ -255,6 +257,8 @@ def _children(node: Any) -> list[Any]:
         return list(node.props)
     if isinstance(node, sx.TargetsNode):
         return list(node.targets)
+    if isinstance(node, sx.PolicyNode | sx.CalendarNode):
+        return list(node.props)
     return []
 
 
@@ -430,6 +434,8 @@ class _Printer:
             [it for it in j.items if isinstance(it, sx.TouchpointNode)],
             [it for it in j.items if isinstance(it, sx.TransitionNode)],
             [it for it in j.items if isinstance(it, sx.TriggerNode)],
+            [it for it in j.items if isinstance(it, sx.CalendarNode)],
+            [it for it in j.items if isinstance(it, sx.PolicyNode)],
             [it for it in j.items if isinstance(it, sx.SegmentNode)],
             [it for it in j.items if isinstance(it, sx.ScenarioNode)],
             [it for it in j.items if isinstance(it, sx.PlanNode | sx.TargetsNode)],
@@ -453,7 +459,12 @@ class _Printer:
             head = f"segment {it.name.text}{_label(it.label)} {_share(it.share)}"
             return self.overrides(it, head, indent)
         if isinstance(it, sx.ScenarioNode):
-            return self.overrides(it, f"scenario {it.name.text}{_label(it.label)}", indent)
+            rollout = "" if it.rollout is None else f" {_share(it.rollout)}"
+            return self.overrides(it, f"scenario {it.name.text}{_label(it.label)}{rollout}", indent)
+        if isinstance(it, sx.PolicyNode | sx.CalendarNode):
+            inside = indent + INDENT
+            body = [line for p in it.props for line in self._decorate(p, [_Line(inside, _prop(p))], inside)]
+            return self.block(it, "policy" if isinstance(it, sx.PolicyNode) else "calendar", body, indent)
         if isinstance(it, sx.PlanNode | sx.TargetsNode):
             inside = indent + INDENT
             props = it.props if isinstance(it, sx.PlanNode) else it.targets
@@ -498,7 +509,7 @@ class _Printer:
         return self.block(node, head, body, indent)
 
     def stage(self, s: sx.StageNode, indent: str) -> list[_Line]:
-        rank = {sx.EntryProp: 0, sx.DwellProp: 4, sx.TouchProp: 5, sx.PurchasesProp: 8}
+        rank = {sx.EntryProp: 0, sx.DwellProp: 4, sx.TouchProp: 5, sx.PurchasesProp: 8, sx.RefersProp: 9}
 
         def key(p: Any) -> int:
             if isinstance(p, sx.FlagProp):
@@ -511,7 +522,7 @@ class _Printer:
         return self.props(s, "stage", props, indent, always_block=s.short)
 
     def touchpoint(self, t: sx.TouchpointNode, indent: str) -> list[_Line]:
-        rank = {sx.ChannelProp: 0, sx.TouchpointCostProp: 1, sx.ResponseProp: 2}
+        rank = {sx.ChannelProp: 0, sx.TouchpointCostProp: 1, sx.ResponseProp: 2, sx.TransactionalProp: 3}
         props = sorted(t.props, key=lambda p: rank[type(p)])
         return self.props(t, "touchpoint", props, indent, always_block=t.has_body)
 
@@ -532,6 +543,7 @@ class _Printer:
             [it for it in items if isinstance(it, sx.TouchpointNode)],
             [it for it in items if isinstance(it, sx.TriggerNode)],
             [it for it in items if isinstance(it, sx.WithoutTrigger | sx.WithoutTransition)],
+            [it for it in items if isinstance(it, sx.PolicyNode)],
         ]
         saved = self.widths
         self.widths = _widths(groups[2])
@@ -697,6 +709,17 @@ def _setting(it: sx.Setting) -> str:
     return f"customers {format_number(it.count.value)}"
 
 
+def _clock(text: str) -> str:
+    """A range of times of day as HH:MM-HH:MM (as written when it is not one)."""
+    import re
+
+    m = re.fullmatch(r"([0-9]{1,2}):([0-9]{2})\s*[-–—]\s*([0-9]{1,2}):([0-9]{2})", text)
+    if m is None:
+        return text
+    h1, m1, h2, m2 = (int(x) for x in m.groups())
+    return f"{h1:02d}:{m1:02d}-{h2:02d}:{m2:02d}"
+
+
 def _prop(p: Any) -> str:
     if isinstance(p, sx.EntryProp):
         return "entry" if p.share is None else f"entry {_share(p.share)}"
@@ -709,6 +732,9 @@ def _prop(p: Any) -> str:
     if isinstance(p, sx.CashProp):
         when = "on enter" if p.every is None else f"every {_duration(p.every, bare_one=True)}"
         return f"{p.kind} {_money(p.money)} {when}"
+    if isinstance(p, sx.RefersProp):
+        count = format_number(p.count.value) if isinstance(p.count, sx.Number) else valued_text(p.count)
+        return f"refers {count} per {p.per.text}"
     if isinstance(p, sx.PurchasesProp):
         rate = format_number(p.rate.value) if isinstance(p.rate, sx.Number) else valued_text(p.rate)
         return (f"purchases {rate} per {_duration(p.per, bare_one=True)}"
@@ -719,6 +745,19 @@ def _prop(p: Any) -> str:
         return f"cost {_money(p.money)}"
     if isinstance(p, sx.ResponseProp):
         return f"response {_share(p.share)}"
+    if isinstance(p, sx.TransactionalProp):
+        return "transactional"
+    if isinstance(p, sx.CapProp):
+        return f"cap {p.channel.text} {format_number(p.count.value)} per {_duration(p.window, bare_one=True)}"
+    if isinstance(p, sx.OnCapProp):
+        return f"on cap {p.action.text}"
+    if isinstance(p, sx.QuietProp):
+        action = "" if p.action is None else f" {p.action.text}"
+        return f"quiet {p.word.text} {_clock(p.clock.text)}{action}"
+    if isinstance(p, sx.HoldoutProp):
+        return f"holdout {_share(p.share)}"
+    if isinstance(p, sx.WeekendsProp):
+        return "weekends " + ", ".join(d.text for d in p.days)
     if isinstance(p, sx.WhenEnter):
         return f"when enter {p.stage.text}"
     if isinstance(p, sx.WhenIn):

@@ -30,12 +30,15 @@ __all__ = [
     "LANGUAGES",
     "TARGET_KPIS",
     "UNIT_WORDS",
+    "Calendar",
     "CalendarPlan",
+    "Cap",
     "CashFlow",
     "Dist",
     "Journey",
     "Overrides",
     "Param",
+    "Policy",
     "Purchases",
     "Removal",
     "Scenario",
@@ -233,6 +236,7 @@ class Stage(_Model):
     revenue: tuple[CashFlow, ...] = ()
     costs: tuple[CashFlow, ...] = ()
     purchases: tuple[Purchases, ...] = ()
+    refers: float | None = Field(default=None, ge=0)  # new arrivals each entry brings (calendar forecasts)
     span: Span | None = _span_field()
 
     @property
@@ -298,6 +302,7 @@ class Touchpoint(_Model):
     channel: str
     cost: float = 0.0
     response: float | None = None
+    transactional: bool = False  # exempt from the policy: never capped, delayed or held out
     span: Span | None = _span_field()
 
     @property
@@ -325,6 +330,7 @@ class Trigger(_Model):
     then_share: float | None = None
     then_stage: str | None = None
     limit: int | None = None
+    business: bool = False  # `when in S for N business days`: ``days`` is N working days on the calendar
     unit: str | None = _unit_field()
     span: Span | None = _span_field()
 
@@ -394,6 +400,7 @@ class StagePatch(_Model):
     revenue: tuple[CashFlow, ...] | None = None
     costs: tuple[CashFlow, ...] | None = None
     purchases: tuple[Purchases, ...] | None = None
+    refers: float | None = None
     span: Span | None = _span_field()
 
 
@@ -405,6 +412,7 @@ class TouchpointPatch(_Model):
     channel: str | None = None
     cost: float | None = None
     response: float | None = None
+    transactional: bool | None = None
     span: Span | None = _span_field()
 
 
@@ -421,6 +429,7 @@ class TriggerPatch(_Model):
     then_share: float | None = None
     then_stage: str | None = None
     limit: int | None = None
+    business: bool | None = None
     unit: str | None = _unit_field()
     span: Span | None = _span_field()
 
@@ -433,6 +442,67 @@ class Removal(_Model):
     span: Span | None = _span_field()
 
 
+#: Days of the week by their names (Monday = 0); three-letter and full names.
+WEEKDAYS: dict[str, int] = {
+    **{d: i for i, d in enumerate(("mon", "tue", "wed", "thu", "fri", "sat", "sun"))},
+    **{d: i for i, d in enumerate(("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"))},
+}
+
+
+class Calendar(_Model):
+    """The working week: the weekdays (Monday = 0) that business days skip."""
+
+    weekends: tuple[int, ...] = (5, 6)
+    span: Span | None = _span_field()
+
+    def business_wait(self, days: int, weekday: int) -> int:
+        """Calendar days from a moment on ``weekday`` to the same time of day ``days`` business
+        days later: the ``days``-th working day after that day (0: no wait).
+
+        >>> Calendar().business_wait(1, 4), Calendar().business_wait(1, 5), Calendar().business_wait(2, 0)
+        (3, 2, 2)
+        """
+        if days <= 0:
+            return 0
+        off, found = 0, 0
+        while found < days:
+            off += 1
+            if (weekday + off) % 7 not in self.weekends:
+                found += 1
+        return off
+
+
+class Cap(_Model):
+    """``cap CHANNEL N per W``: at most ``count`` contacts in any ``window_days`` (a rolling
+    window); ``channel`` None counts every channel (``cap any``)."""
+
+    channel: str | None = None
+    count: int = Field(ge=1)
+    window_days: float = Field(gt=0)
+    unit: str | None = _unit_field()
+    span: Span | None = _span_field()
+
+
+class Policy(_Model):
+    """The contact policy: caps, quiet hours and the holdout (see docs/language.md#contact-policy).
+
+    ``quiet`` is (start, end) in minutes after midnight on the customer's clock; start > end
+    runs over midnight.
+    """
+
+    caps: tuple[Cap, ...] = ()
+    on_cap: Literal["skip", "delay"] = "skip"
+    quiet: tuple[int, int] | None = None
+    quiet_action: Literal["skip", "delay"] = "delay"
+    holdout: float = Field(default=0.0, ge=0.0, le=1.0)
+    span: Span | None = _span_field()
+
+    @property
+    def shapes_contacts(self) -> bool:
+        """Whether caps or quiet hours can drop or move a contact (the holdout aside)."""
+        return bool(self.caps) or self.quiet is not None
+
+
 class Overrides(_Model):
     """What a segment or scenario changes in the base journey."""
 
@@ -442,6 +512,7 @@ class Overrides(_Model):
     triggers: tuple[TriggerPatch, ...] = ()
     removals: tuple[Removal, ...] = ()
     params: tuple[Param, ...] = ()  # parameters this variant gives its own value (and its inline ones)
+    policy: Policy | None = None  # a scenario's own policy: replaces the base one whole
 
 
 class Segment(_Model):
@@ -464,6 +535,7 @@ class Scenario(_Model):
     name: str
     label: str | None = None
     overrides: Overrides = Overrides()
+    rollout: float | None = Field(default=None, gt=0.0, le=1.0)  # `scenario s 50% {...}`; None: everyone
     span: Span | None = _span_field()
 
     @property
@@ -549,6 +621,12 @@ class Journey(_Model):
     plans: tuple[CalendarPlan, ...] = ()  # calendar plans for `journeydsl forecast`
     targets: Targets | None = None  # the KPI table `simulate`, `forecast` and the report compare with
     params: tuple[Param, ...] = ()  # named parameters, then inline uncertain values, in file order
+    policy: Policy | None = None  # caps, quiet hours, holdout: what triggers may send, and when
+    calendar: Calendar | None = None  # the working week `business days` count on
+    # a scenario rolled out to a share of the customers (`scenario s 50% {...}`): that share, and
+    # the journey the other customers stay on (the base, set by with_scenario)
+    rollout: float | None = None
+    rollout_base: Any = Field(default=None, exclude=True, repr=False)
     source: str | None = Field(default=None, exclude=True, repr=False)
     syntax: Any = Field(default=None, exclude=True, repr=False)  # the parsed file, to compile again with drawn values
     span: Span | None = _span_field()
@@ -593,8 +671,12 @@ class Journey(_Model):
 
     # --- variants --------------------------------------------------------
 
-    def with_scenario(self, name: str) -> Journey:
+    def with_scenario(self, name: str, *, rollout: bool = True) -> Journey:
         """The journey that scenario ``name`` describes (no scenarios of its own).
+
+        A scenario rolled out to a share of the customers (``scenario s 50% {...}``) gives a
+        journey with ``rollout`` set to that share and ``rollout_base`` the journey the other
+        customers stay on; ``rollout=False`` gives the scenario for everyone.
 
         ``"baseline"`` gives the base journey without its scenarios. The
         changes apply in one order: the base, then the segment, then the
@@ -615,7 +697,11 @@ class Journey(_Model):
             )})
             for seg in self.segments
         )
-        return merged.model_copy(update={"segments": segments})
+        out = merged.model_copy(update={"segments": segments})
+        share = self.scenario(name).rollout
+        if rollout and share is not None and share < 1.0:
+            out = out.model_copy(update={"rollout": share, "rollout_base": base})
+        return out
 
     def segment_journeys(self) -> list[tuple[str, float, Journey]]:
         """Each segment as ``(name, share, journey)``; the remainder is ``"default"``.
@@ -736,6 +822,7 @@ def apply_overrides(base: Journey, ov: Overrides, *, baseline: Journey | None = 
             "transitions": tuple(transitions),
             "touchpoints": tuple(touchpoints.values()),
             "triggers": tuple(triggers.values()),
+            "policy": ov.policy if ov.policy is not None else base.policy,
         }
     )
 
@@ -819,10 +906,13 @@ def overrides_between(before: Journey, after: Journey) -> Overrides:
         Removal(kind="trigger", names=(t.name,), span=t.span)
         for t in before.triggers if t.name not in new_tgs
     )
+    if before.policy is not None and after.policy is None:
+        raise ValueError("overrides cannot remove the policy")
     return Overrides(
         stages=tuple(stages),
         transitions=transitions,
         touchpoints=tuple(touchpoints),
         triggers=tuple(triggers),
         removals=tuple(removals),
+        policy=after.policy if _value(after.policy) != _value(before.policy) else None,
     )

@@ -131,6 +131,17 @@ KEYWORDS: dict[str, str] = {
     "_FOR": "for",
     "PARAM_KW": "param",
     "OF": "of",
+    "POLICY": "policy",
+    "CAP": "cap",
+    "SKIP": "skip",
+    "DELAY": "delay",
+    "QUIET": "quiet",
+    "HOLDOUT": "holdout",
+    "TRANSACTIONAL": "transactional",
+    "REFERS": "refers",
+    "CALENDAR": "calendar",
+    "WEEKENDS": "weekends",
+    "BUSINESS": "business",
 }
 
 _WORDS: dict[str, str] = {
@@ -143,6 +154,7 @@ _WORDS: dict[str, str] = {
     "DIST_KIND": "a distribution like 'exponential(mean 2 days)'",
     "PARAM": "a parameter like 'mean'",
     "MONTH_LIT": "a month like '2027-03'",
+    "CLOCK_RANGE": "times of day like '21:00-08:00'",
     "PDIST_KIND": "a distribution like 'beta(30, 70)'",
     "MODE": "'mode'",
     "PLUSMINUS": "'±'",
@@ -163,16 +175,16 @@ _GROUPS: tuple[tuple[frozenset[str], str], ...] = (
     (
         frozenset({"STAGE", "PHASE", "TOUCHPOINT", "TRIGGER", "SEGMENT", "SCENARIO"}),
         "a journey statement (a setting, 'phase', 'stage', 'A -> B 30%', 'touchpoint',"
-        " 'trigger', 'segment', 'scenario', 'plan' or 'targets')",
+        " 'trigger', 'policy', 'segment', 'scenario', 'plan' or 'targets')",
     ),
     (
         frozenset({"STAGE", "WITHOUT", "TOUCHPOINT", "TRIGGER"}),
-        "an override ('stage', 'A -> B 30%', 'touchpoint', 'trigger' or 'without')",
+        "an override ('stage', 'A -> B 30%', 'touchpoint', 'trigger', 'without' or 'policy')",
     ),
     (
         frozenset({"ENTRY", "TERMINAL", "GOAL", "DWELL", "REVENUE"}),
         "a stage property ('entry', 'terminal', 'goal', 'active', 'dwell', 'touch',"
-        " 'revenue', 'cost' or 'purchases')",
+        " 'revenue', 'cost', 'purchases' or 'refers')",
     ),
     (
         frozenset({"WHEN", "SEND", "THEN", "LIMIT"}),
@@ -184,7 +196,11 @@ _GROUPS: tuple[tuple[frozenset[str], str], ...] = (
     ),
     (
         frozenset({"CHANNEL", "COST", "RESPONSE"}),
-        "a touchpoint property ('channel', 'cost' or 'response')",
+        "a touchpoint property ('channel', 'cost', 'response' or 'transactional')",
+    ),
+    (
+        frozenset({"CAP", "QUIET", "HOLDOUT"}),
+        "a policy statement ('cap', 'on cap', 'quiet hours' or 'holdout')",
     ),
 )
 

@@ -15,6 +15,8 @@ from journeydsl.language.source import Span
 
 __all__ = [
     "Amount",
+    "CalendarNode",
+    "CapProp",
     "CashProp",
     "ChannelProp",
     "CurrencySetting",
@@ -26,6 +28,7 @@ __all__ = [
     "DwellProp",
     "EntryProp",
     "FlagProp",
+    "HoldoutProp",
     "HorizonSetting",
     "JourneyNode",
     "LanguageSetting",
@@ -34,6 +37,7 @@ __all__ = [
     "Money",
     "Name",
     "Number",
+    "OnCapProp",
     "ParamDecl",
     "ParamRef",
     "PhaseNode",
@@ -45,8 +49,11 @@ __all__ = [
     "PlanScenario",
     "PlanSeasonality",
     "PlanStart",
+    "PolicyNode",
     "PurchasesProp",
     "Quantity",
+    "QuietProp",
+    "RefersProp",
     "ResponseProp",
     "ScenarioNode",
     "SeasonItem",
@@ -60,10 +67,12 @@ __all__ = [
     "TouchProp",
     "TouchpointCostProp",
     "TouchpointNode",
+    "TransactionalProp",
     "TransitionNode",
     "TriggerNode",
     "Uncertain",
     "Valued",
+    "WeekendsProp",
     "WhenEnter",
     "WhenEvery",
     "WhenIn",
@@ -105,6 +114,7 @@ class Duration:
     count: float | None
     unit: str  # singular: day, week, month, quarter, year
     span: Span | None = None
+    business: bool = False  # `2 business days`: counted on the calendar's working days
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,7 +295,17 @@ class PurchasesProp:
     span: Span | None = None
 
 
-StageProp: TypeAlias = EntryProp | FlagProp | DwellProp | TouchProp | CashProp | PurchasesProp
+@dataclass(frozen=True, slots=True)
+class RefersProp:
+    """``refers N per customer``: new arrivals each entry into the stage brings; ``per`` is the word
+    written after ``per`` (checked to be ``customer``)."""
+
+    count: Number | Valued
+    per: Name
+    span: Span | None = None
+
+
+StageProp: TypeAlias = EntryProp | FlagProp | DwellProp | TouchProp | CashProp | PurchasesProp | RefersProp
 
 
 @dataclass(frozen=True, slots=True)
@@ -345,7 +365,14 @@ class ResponseProp:
     span: Span | None = None
 
 
-TouchpointProp: TypeAlias = ChannelProp | TouchpointCostProp | ResponseProp
+@dataclass(frozen=True, slots=True)
+class TransactionalProp:
+    """``transactional``: a contact the policy never caps, delays or holds out."""
+
+    span: Span | None = None
+
+
+TouchpointProp: TypeAlias = ChannelProp | TouchpointCostProp | ResponseProp | TransactionalProp
 
 
 @dataclass(frozen=True, slots=True)
@@ -425,8 +452,71 @@ class WithoutTransition:
     span: Span | None = None
 
 
+# --- the contact policy ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CapProp:
+    """``cap CHANNEL N per DURATION`` (``any`` for every channel)."""
+
+    channel: Name
+    count: Number
+    window: Duration | Valued
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OnCapProp:
+    """``on cap skip|delay``."""
+
+    action: Name
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QuietProp:
+    """``quiet hours HH:MM-HH:MM [skip|delay]``; ``word`` is the word written after ``quiet``."""
+
+    word: Name
+    clock: Name  # the range as written, e.g. '21:00-08:00'
+    action: Name | None
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HoldoutProp:
+    share: Share | Valued
+    span: Span | None = None
+
+
+PolicyProp: TypeAlias = CapProp | OnCapProp | QuietProp | HoldoutProp
+
+
+@dataclass(frozen=True, slots=True)
+class WeekendsProp:
+    days: tuple[Name, ...]
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarNode:
+    """``calendar { weekends sat, sun }``: the days business days skip."""
+
+    props: tuple[WeekendsProp, ...]
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyNode:
+    """``policy { ... }``: the journey's (or a scenario's) contact policy."""
+
+    props: tuple[PolicyProp, ...]
+    span: Span | None = None
+
+
 Override: TypeAlias = (
     StageNode | TransitionNode | TouchpointNode | TriggerNode | WithoutTrigger | WithoutTransition | ParamDecl
+    | PolicyNode
 )
 
 
@@ -445,6 +535,7 @@ class ScenarioNode:
     label: str | None
     overrides: tuple[Override, ...]
     span: Span | None = None
+    rollout: Share | Valued | None = None  # `scenario NAME 50% { ... }`: the share it is rolled out to
 
 
 # --- plans, targets -------------------------------------------------------------
@@ -571,6 +662,8 @@ BodyItem: TypeAlias = (
     | PlanNode
     | TargetsNode
     | ParamDecl
+    | PolicyNode
+    | CalendarNode
 )
 
 

@@ -135,7 +135,8 @@ class ToSyntax(Transformer[Token, Any]):
         num = _tokens(children, "NUMBER")
         unit = _tokens(children, "UNIT")[0]
         return sx.Duration(
-            number_value(str(num[0])) if num else None, _unit(str(unit)), _span(meta)
+            number_value(str(num[0])) if num else None, _unit(str(unit)), _span(meta),
+            business=bool(_tokens(children, "BUSINESS")),
         )
 
     def quantity(self, meta: Any, children: list[Any]) -> sx.Quantity:
@@ -304,6 +305,9 @@ class ToSyntax(Transformer[Token, Any]):
             _span(meta),
         )
 
+    def refers_prop(self, meta: Any, children: list[Any]) -> sx.RefersProp:
+        return sx.RefersProp(_nodes(children)[0], _name(_tokens(children, "NAME")[0]), _span(meta))
+
     # --- transitions ----------------------------------------------------------
 
     def transition(self, meta: Any, children: list[Any]) -> sx.TransitionNode:
@@ -371,6 +375,9 @@ class ToSyntax(Transformer[Token, Any]):
     def response_prop(self, meta: Any, children: list[Any]) -> sx.ResponseProp:
         return sx.ResponseProp(_nodes(children)[0], _span(meta))
 
+    def transactional_prop(self, meta: Any, children: list[Any]) -> sx.TransactionalProp:
+        return sx.TransactionalProp(_span(meta))
+
     # --- triggers -------------------------------------------------------------
 
     def trigger(self, meta: Any, children: list[Any]) -> sx.TriggerNode:
@@ -424,9 +431,48 @@ class ToSyntax(Transformer[Token, Any]):
         )
 
     def scenario(self, meta: Any, children: list[Any]) -> sx.ScenarioNode:
+        values = _nodes(children)[:-1]  # the rollout share, if written, then the overrides
         return sx.ScenarioNode(
-            _name(_tokens(children, "NAME")[0]), _label(children), children[-1], _span(meta)
+            _name(_tokens(children, "NAME")[0]), _label(children), children[-1], _span(meta),
+            rollout=values[0] if values else None,
         )
+
+    # --- the calendar ----------------------------------------------------------------
+
+    def calendar(self, meta: Any, children: list[Any]) -> sx.CalendarNode:
+        return sx.CalendarNode(tuple(_nodes(children)), _span(meta))
+
+    def weekends_prop(self, meta: Any, children: list[Any]) -> sx.WeekendsProp:
+        return sx.WeekendsProp(tuple(_name(t) for t in _tokens(children, "NAME")), _span(meta))
+
+    # --- the contact policy --------------------------------------------------------
+
+    def policy(self, meta: Any, children: list[Any]) -> sx.PolicyNode:
+        return sx.PolicyNode(tuple(_nodes(children)), _span(meta))
+
+    def cap_prop(self, meta: Any, children: list[Any]) -> sx.CapProp:
+        num = _tokens(children, "NUMBER")[0]
+        return sx.CapProp(
+            _name(_tokens(children, "NAME")[0]),
+            sx.Number(number_value(str(num)), _tok_span(num)),
+            _first(children, sx.Duration) or _nodes(children)[0],
+            _span(meta),
+        )
+
+    def on_cap_prop(self, meta: Any, children: list[Any]) -> sx.OnCapProp:
+        return sx.OnCapProp(_name(_tokens(children, "SKIP", "DELAY")[0]), _span(meta))
+
+    def quiet_prop(self, meta: Any, children: list[Any]) -> sx.QuietProp:
+        action = _tokens(children, "SKIP", "DELAY")
+        return sx.QuietProp(
+            _name(_tokens(children, "UNIT")[0]),
+            _name(_tokens(children, "CLOCK_RANGE")[0]),
+            _name(action[0]) if action else None,
+            _span(meta),
+        )
+
+    def holdout_prop(self, meta: Any, children: list[Any]) -> sx.HoldoutProp:
+        return sx.HoldoutProp(_nodes(children)[0], _span(meta))
 
     def without_trigger(self, meta: Any, children: list[Any]) -> sx.WithoutTrigger:
         return sx.WithoutTrigger(_name(_tokens(children, "NAME")[0]), _span(meta))

@@ -39,6 +39,8 @@ from journeydsl.outputs.report import (
     _stage_rows,
     _touch_rows,
     _trigger_rows,
+    has_policy_counts,
+    holdout_lines,
 )
 
 if TYPE_CHECKING:
@@ -628,16 +630,21 @@ def _section_touchpoints(page: _Page) -> str:
     channels = {t.name: t.channel for t in page.journey.touchpoints}
     header = [_("touchpoint"), _("channel"), _("contacts per customer"), _("responses per customer"),
               _("cost per customer")]
+    policy = has_policy_counts(page.arms)
+    if policy:
+        header += [_("capped per customer"), _("delayed per customer"), _("held out per customer")]
     panels = []
     for arm in page.arms:
         names = list((arm.get("touchpoints") or {}).keys())
         rows = []
-        for name, row in zip(names, _touch_rows(arm, page.currency, page.lang, page.ids), strict=True):
+        for name, row in zip(names, _touch_rows(arm, page.currency, page.lang, page.ids, policy), strict=True):
             channel = (arm["touchpoints"][name] or {}).get("channel") or channels.get(name, "")
             rows.append([_e(row[0]), _e(channel), *(_e(c) for c in row[1:])])
         panels.append((page.arm_name(arm), _table(header, rows, numeric_from=2) if rows
                        else _para(_("No touchpoints."))))
-    return _tabs("touchpoints", panels)
+    held = "".join(f'<p class="note">{_e(line)}</p>'
+                   for line in holdout_lines(page.arms, page.currency, page.lang, page.ids))
+    return held + _tabs("touchpoints", panels)
 
 
 def _section_triggers(page: _Page) -> str:

@@ -390,6 +390,8 @@ def _trigger_lines(journey: Journey, tg: Trigger) -> tuple[str, str]:
     """The trigger's title and its rule: 'day 7: Trial nudge (email) → 30%'."""
     if tg.when == "enter":
         when = _t("on enter")
+    elif tg.when == "in" and tg.business:
+        when = _t("business day {n}").format(n=_num(tg.days or 0.0, 1))
     elif tg.when == "in":
         days = tg.days or 0.0
         u = _unit_of(days, tg.unit)
@@ -614,7 +616,39 @@ def _legend_rows(journey: Journey, flows: Flows | None) -> list[tuple[str, str, 
         rows.append(("╌╌▶", _TRIGGER_COLOR, meaning))
     if flows is not None:
         rows.append(("━━▶", _BRANCH_COLOR, _t("wider line: more customers per 1,000 entering")))
+    policy = _policy_text(journey)
+    if policy:
+        rows.append(("≤", _TRIGGER_COLOR, policy))
     return rows
+
+
+def _clock_text(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def _policy_text(journey: Journey) -> str | None:
+    """The contact policy in one line: caps, quiet hours, holdout (None without a policy)."""
+    pol = journey.policy
+    if pol is None:
+        return None
+    parts = []
+    if pol.caps:
+        caps = ", ".join(
+            f"{c.channel or _t('any channel')} ≤ {c.count}{_per(c.window_days, c.unit)}" for c in pol.caps
+        )
+        how = _t("over a cap: delayed") if pol.on_cap == "delay" else _t("over a cap: skipped")
+        parts.append(f"{_t('caps')}: {caps} ({how})")
+    if pol.quiet is not None:
+        how = _t("delayed") if pol.quiet_action == "delay" else _t("skipped")
+        parts.append(f"{_t('quiet hours')} {_clock_text(pol.quiet[0])}–{_clock_text(pol.quiet[1])} ({how})")
+    if pol.holdout > 0:
+        parts.append(_t("holdout {share} (no marketing contacts)").format(share=_pct(pol.holdout)))
+    if not parts:
+        return None
+    exempt = [t.name for t in journey.touchpoints if t.transactional]
+    if exempt:
+        parts.append(_t("exempt: {names}").format(names=", ".join(exempt)))
+    return _t("contact policy") + ": " + "; ".join(parts)
 
 
 def _dot_legend(journey: Journey, flows: Flows | None) -> str:

@@ -411,6 +411,40 @@ def _noise_notes(data: dict[str, Any], lang: Lang | None = None, ids: bool = Fal
 STAGE_HEADER = (N_("stage"), N_("reached"), N_("visits"), N_("dwell"), N_("revenue"), N_("cost"), N_("exits"))
 PHASE_HEADER = (N_("phase"), N_("reached"), N_("days"), N_("revenue"), N_("cost"), N_("value"))
 TOUCH_HEADER = (N_("touchpoint"), N_("contacts"), N_("responses"), N_("cost"))
+#: With a contact policy: the trigger contacts it capped, delayed and held out, per customer.
+TOUCH_POLICY_HEADER = (*TOUCH_HEADER, N_("capped"), N_("delayed"), N_("held out"))
+_POLICY_KEYS = ("capped_per_customer", "delayed_per_customer", "held_out_per_customer")
+
+
+def has_policy_counts(arms: Sequence[dict[str, Any]]) -> bool:
+    """Whether some arm's policy capped, delayed or held out a contact (then the columns show)."""
+    return any(float(t.get(k) or 0) > 0 for arm in arms for t in (arm.get("touchpoints") or {}).values()
+               for k in _POLICY_KEYS)
+
+
+def holdout_lines(arms: Sequence[dict[str, Any]], currency: str, lang: Lang | None = None,
+                  ids: bool = False) -> list[str]:
+    """One line per arm with a holdout: what its marketing adds against everyone held out."""
+    lang = lang or _EN
+    out = []
+    for arm in arms:
+        h = arm.get("holdout")
+        if not isinstance(h, dict):
+            continue
+        up = (h.get("uplift") or {}).get("value_per_customer") or {}
+        conv = (h.get("uplift") or {}).get("conversion_rate") or {}
+        if up.get("delta") is None:
+            continue
+        lo, hi = up.get("ci95") or [None, None]
+        out.append(lang._(
+            "Holdout {share} ({arm}): marketing adds {delta} value per customer ({low} to {high}) and"
+            " {conv} conversion against the same customers all held out (common random numbers)"
+        ).format(share=lang.percent(float(h["share"]), 0), arm=_arm_name(arm, lang, ids),
+                 delta=_signed(float(up["delta"]), "money", currency, lang),
+                 low=_signed(float(lo), "money", currency, lang) if lo is not None else "?",
+                 high=_signed(float(hi), "money", currency, lang) if hi is not None else "?",
+                 conv=_signed(float(conv.get("delta") or 0.0), "share", currency, lang)))
+    return out
 TRIGGER_HEADER = (N_("trigger"), N_("fired"), N_("rerouted"))
 
 
@@ -482,8 +516,10 @@ def _phase_rows(arm: dict[str, Any], currency: str, days: str = "d", lang: Lang 
     return rows
 
 
-def _touch_rows(arm: dict[str, Any], currency: str, lang: Lang | None = None, ids: bool = False) -> list[list[str]]:
-    """Per touchpoint: contacts, responses and discounted cost per customer."""
+def _touch_rows(arm: dict[str, Any], currency: str, lang: Lang | None = None, ids: bool = False,
+                policy: bool = False) -> list[list[str]]:
+    """Per touchpoint: contacts, responses and discounted cost per customer (``policy``: and the
+    contacts the policy capped, delayed and held out)."""
     lang = lang or _EN
     rows = []
     for name, t in (arm.get("touchpoints") or {}).items():
@@ -493,6 +529,7 @@ def _touch_rows(arm: dict[str, Any], currency: str, lang: Lang | None = None, id
                 _per_customer(float(t.get("contacts_per_customer") or 0), lang),
                 _per_customer(float(t.get("responses_per_customer") or 0), lang),
                 _money(float(t.get("cost_per_customer") or 0), currency, lang),
+                *([lang.decimal(float(t.get(k) or 0), 3) for k in _POLICY_KEYS] if policy else []),
             ]
         )
     return rows
@@ -619,6 +656,10 @@ def format_table(data: dict[str, Any], lang: Lang | str | None = None, ids: bool
         if ranking:
             out += ["", for_terminal(ranking)]
         out += [for_terminal(_("note: {text}").format(text=n)) for n in _noise_notes(data, lang, ids)]
+    held = holdout_lines(arms, currency, lang, ids)
+    if held:
+        out += [""] + [for_terminal(line) for line in held]
+    policy = has_policy_counts(arms)
     if data.get("draws"):
         out += [for_terminal(line) for chunk in _draws_section(data, arms, currency, lang, ids)
                 for line in chunk.split("\n")]  # a table is several lines: sanitise each, keep the breaks
@@ -632,10 +673,10 @@ def format_table(data: dict[str, Any], lang: Lang | str | None = None, ids: bool
         if phase_rows:
             out += ["", _("Phases ({arm}; days, revenue, cost and value per customer)").format(arm=arm_name)]
             out.append(_table(phase_rows, _tr(PHASE_HEADER, lang)))
-        touch_rows = _touch_rows(arm, currency, lang, ids)
+        touch_rows = _touch_rows(arm, currency, lang, ids, policy)
         if touch_rows:
             out += ["", _("Touchpoints ({arm}, per customer)").format(arm=arm_name)]
-            out.append(_table(touch_rows, _tr(TOUCH_HEADER, lang)))
+            out.append(_table(touch_rows, _tr(TOUCH_POLICY_HEADER if policy else TOUCH_HEADER, lang)))
         trigger_rows = _trigger_rows(arm, lang, ids)
         if trigger_rows:
             out += ["", _("Triggers ({arm}, per customer)").format(arm=arm_name)]
@@ -696,6 +737,10 @@ def format_markdown(data: dict[str, Any], lang: Lang | str | None = None, ids: b
         out += [for_terminal(line) for chunk in _draws_section(data, arms, currency, lang, ids)[2:]
                 for line in chunk.split("\n")]
         out += ["```"]
+    held = holdout_lines(arms, currency, lang, ids)
+    if held:
+        out += [""] + ["- " + for_markdown(line) for line in held]
+    policy = has_policy_counts(arms)
     for arm in arms:
         arm_name = for_markdown(_arm_name(arm, lang, ids))
         if arm.get("stages"):
@@ -708,7 +753,8 @@ def format_markdown(data: dict[str, Any], lang: Lang | str | None = None, ids: b
             out += ["", "_" + _("Days, revenue, cost and value per customer: sums over the phase's stages.") + "_"]
         if arm.get("touchpoints"):
             out += ["", f"### {_('Touchpoints (per customer)')}: {arm_name}", ""]
-            out.append(_md_table(_touch_rows(arm, currency, lang, ids), _tr(TOUCH_HEADER, lang)))
+            out.append(_md_table(_touch_rows(arm, currency, lang, ids, policy),
+                                 _tr(TOUCH_POLICY_HEADER if policy else TOUCH_HEADER, lang)))
         if arm.get("triggers"):
             out += ["", f"### {_('Triggers (per customer)')}: {arm_name}", ""]
             out.append(_md_table(_trigger_rows(arm, lang, ids), _tr(TRIGGER_HEADER, lang)))
@@ -859,3 +905,49 @@ def _exact_dict(exact: Any) -> dict[str, Any]:
     if exact.by_segment:
         data["segments"] = {name: _exact_dict(seg) for name, seg in exact.by_segment.items()}
     return data
+
+
+def format_test_plan(tp: Any, currency: str) -> str:
+    """``journeydsl plan-test`` as text: the forecast difference, the customers and the days a
+    live A/B test needs (an :class:`~journeydsl.analysis.abtest.TestPlan`)."""
+    share = tp.metric == "conversion_rate"
+
+    def val(x: float | None) -> str:
+        if x is None:
+            return "?"
+        return _share(x) if share else _money(x, currency)
+
+    def diff(x: float | None) -> str:
+        return "?" if x is None else _signed(x, "share" if share else "money", currency)
+
+    def sd(x: float) -> str:
+        return _EN.decimal(x, 3) if share else _money(x, currency)
+
+    what = tp.metric.replace("_", " ")
+    lo, hi = tp.difference_ci95
+    lines = [
+        for_terminal(f"Live A/B test of '{tp.label}' against the baseline ({what})"),
+        "",
+        f"forecast              baseline {val(tp.baseline)}, scenario {val(tp.variant)}: difference "
+        f"{diff(tp.variant - tp.baseline)} (simulation's 95% interval {diff(lo)} to {diff(hi)})",
+        f"spread per customer   standard deviation {sd(tp.sd_baseline)} (baseline), {sd(tp.sd_variant)} (scenario)",
+        f"test                  two-sided, {_share(tp.alpha)} significance, {_share(tp.power)} power,"
+        f" {_share(tp.split)} of the test's customers get the scenario",
+    ]
+    if tp.total is None:
+        lines.append(f"customers needed      none can tell: {tp.reason}")
+        return "\n".join(lines) + "\n"
+    lines.append(f"customers needed      {tp.control:,} on the baseline + {tp.treated:,} on the scenario"
+                 f" = {tp.total:,}")
+    if tp.arrivals_per_day is not None:
+        lines.append(f"arrivals              {_EN.decimal(tp.arrivals_per_day, 1)} a day"
+                     f" ({for_terminal(tp.arrivals_from or '')})")
+    if tp.enrol_days is not None and tp.total_days is not None:
+        lines.append(f"duration              enrol for {tp.enrol_days:,.0f} days, then follow the last customers"
+                     f" {tp.window_days:,.0f} days before reading the figure: {tp.total_days:,.0f} days in all")
+    else:
+        lines.append(f"duration              unknown: {for_terminal(tp.reason or '')}")
+    if lo is not None and hi is not None and lo <= 0 <= hi:
+        lines.append("note: the simulation cannot tell the difference from zero; simulate more customers (-n)"
+                     " before trusting these sizes")
+    return "\n".join(lines) + "\n"

@@ -35,12 +35,13 @@ import numpy as np
 from journeydsl.engine.montecarlo.engine import STAY_OVERHEAD, OverBudget, WorkBudget, simulate_block
 from journeydsl.engine.montecarlo.executors import Shared, share_each
 from journeydsl.engine.montecarlo.executors import executor_width as _executor_width
+from journeydsl.engine.montecarlo.gate import gate_draws
 from journeydsl.engine.montecarlo.plan import Plan, compile_plan
 from journeydsl.engine.montecarlo.sampling import make_rng
 from journeydsl.engine.results import ArmResult, Results, Tally, TallyShape, compare, headline_pairs, retention_batch
 from journeydsl.engine.results import retention_points as _retention_points
 from journeydsl.language.checks import DEFAULT_MAX_WORK, MAX_CUSTOMERS
-from journeydsl.language.model import Journey
+from journeydsl.language.model import Journey, Policy
 
 __all__ = [
     "DEFAULT_MAX_WORK",
@@ -49,6 +50,7 @@ __all__ = [
     "block_seed",
     "block_sizes",
     "estimate_work",
+    "no_marketing",
     "run",
     "run_many",
     "run_units",
@@ -88,7 +90,8 @@ def _shape(journeys: Sequence[Journey], horizon: float, n_blocks: int = MIN_BLOC
     trigs: dict[str, None] = {}
     phases: dict[str, None] = {}
     moves: set[tuple[str, str]] = set()
-    for j in journeys:
+    everyone = [*journeys, *(j.rollout_base for j in journeys if j.rollout_base is not None)]
+    for j in everyone:
         phases.update(dict.fromkeys(_phase_labels(j)))
         for _name, _share, sj in j.segment_journeys():
             stages.update(dict.fromkeys(s.name for s in sj.stages))
@@ -114,7 +117,13 @@ def _arm_plan(journey: Journey, shape: TallyShape) -> _ArmPlan:
     names = [name for name, _s, _j in segs]
     shares = np.array([max(share, 0.0) for _n, share, _j in segs])
     cum = np.cumsum(shares) / shares.sum()
-    return names, cum, [compile_plan(sj, shape) for _n, _s, sj in segs]
+    plans = [compile_plan(sj, shape) for _n, _s, sj in segs]
+    if journey.rollout_base is not None and journey.rollout is not None:
+        # rolled out to a share: each segment's customers outside it stay on the base's segment
+        base = {name: sj for name, _s, sj in journey.rollout_base.segment_journeys()}
+        plans = [replace(p, rollout=journey.rollout, rollout_base=compile_plan(base[name], shape))
+                 if name in base else p for name, p in zip(names, plans, strict=True)]
+    return names, cum, plans
 
 
 def _run_block(
@@ -134,13 +143,20 @@ def _run_block(
         rng = make_rng(seed)
         budget = budgets[a] if budgets is not None else None
         tell = None if on_pass is None else (lambda f, a=a: on_pass((a + f) / n_arms))
+        # each customer's policy and rollout draws, from a stream of the block's seed of its own
+        draws = gate_draws(seed, n) if any(p.needs_draws for p in plans) else None
         if len(plans) == 1:
-            out.append([simulate_block(plans[0], n, rng, budget, tell)])
+            out.append([simulate_block(plans[0], n, rng, budget, tell, draws)])
             continue
         seg = np.searchsorted(cum, rng.random(n), side="right")
         np.minimum(seg, len(plans) - 1, out=seg)
-        counts = np.bincount(seg, minlength=len(plans))
-        out.append([simulate_block(p, int(c), rng, budget, tell) for p, c in zip(plans, counts, strict=True)])
+        if draws is None:
+            counts = np.bincount(seg, minlength=len(plans))
+            out.append([simulate_block(p, int(c), rng, budget, tell) for p, c in zip(plans, counts, strict=True)])
+        else:
+            members = [np.flatnonzero(seg == k) for k in range(len(plans))]
+            out.append([simulate_block(p, ids.size, rng, budget, tell, draws.take(ids))
+                        for p, ids in zip(plans, members, strict=True)])
     return out
 
 
@@ -301,7 +317,13 @@ def run_many(
     sizes = block_sizes(customers)
     nb = len(sizes)
     setups = []
-    for arms in runs:
+    holdouts: list[tuple[int, list[tuple[int, tuple[str, Journey]]]]] = []  # per run: arms asked for, twins
+    for asked_arms in runs:
+        # an arm with a holdout runs beside its twin with everyone held out: the uplift is their difference
+        twins = [(a, (f"{name} (everyone held out)", no_marketing(j))) for a, (name, j) in enumerate(asked_arms)
+                 if j.policy is not None and 0.0 < j.policy.holdout < 1.0]
+        holdouts.append((len(asked_arms), twins))
+        arms = [*asked_arms, *(t for _a, t in twins)]
         base = arms[0][1]
         horizon = float(horizon_days if horizon_days is not None else base.horizon_days)
         if not (horizon > 0 and math.isfinite(horizon)):
@@ -336,6 +358,7 @@ def run_many(
         if left[r] == 0:  # the run is complete: collect it and let its tallies go
             arms, arm_plans, shape, horizon = setups[r]
             res = _collect(arms, arm_plans, shape, merger, customers, seed, horizon)
+            res = _holdout_uplift(res, arms, *holdouts[r], customers)
             mergers[r] = None
             out[r] = res if finish is None else finish(r, res)
 
@@ -352,6 +375,31 @@ def block_seed(seed: int, b: int) -> np.random.SeedSequence:
     True
     """
     return np.random.SeedSequence(seed, spawn_key=(b,))
+
+
+def _holdout_uplift(results: Results, arms: Sequence[tuple[str, Journey]], asked: int,
+                    twins: Sequence[tuple[int, tuple[str, Journey]]], customers: int) -> Results:
+    """Each holdout arm's uplift against its twin (everyone held out), then the twins dropped."""
+    for k, (a, _twin) in enumerate(twins):
+        arm, twin = results.arms[a], results.arms[asked + k]
+        pol = arms[a][1].policy
+        assert pol is not None
+        arm.holdout = {"share": pol.holdout, "uplift": compare(
+            twin.batches, arm.batches, customers, twin.retention_batches, arm.retention_batches)}
+    results.arms = results.arms[:asked]
+    return results
+
+
+def no_marketing(journey: Journey) -> Journey:
+    """``journey`` with every customer held out: no trigger sends a marketing touchpoint."""
+    def held(j: Journey) -> Journey:
+        pol = j.policy
+        return j.model_copy(update={"policy": pol.model_copy(update={"holdout": 1.0}) if pol else Policy(holdout=1.0)})
+
+    out = held(journey)
+    if journey.rollout_base is not None:
+        out = out.model_copy(update={"rollout_base": held(journey.rollout_base)})
+    return out
 
 
 #: Seconds of work one task should hold on an executor: enough that sending it and its

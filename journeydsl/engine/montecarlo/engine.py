@@ -41,6 +41,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from journeydsl.engine.montecarlo.gate import ContactGate, GateDraws, gate_draws
 from journeydsl.engine.montecarlo.plan import Plan, StagePlan, TriggerPlan
 from journeydsl.engine.montecarlo.sampling import Sampler
 from journeydsl.engine.results import K, Tally
@@ -156,6 +157,7 @@ class _AgeLog:
         self.days = days
         self.flows: list[tuple[int, np.ndarray, np.ndarray, np.ndarray | float]] = []  # kind, ids, t, amount
         self.steps = np.zeros(days + 2)  # active stays by age, see active()
+        self.referrals: list[tuple[np.ndarray, float]] = []  # (entry times, arrivals each brings)
         self.corr = np.zeros(days + 2)
 
     def log(self, kind: int, ids: np.ndarray, t: np.ndarray, amount: np.ndarray | float) -> None:
@@ -201,6 +203,8 @@ class _AgeLog:
         ``k``-th calendar month after the one they arrived in (months of equal length).
         """
         a, nm = self.days, tal.shape.age_months
+        for t, r in self.referrals:
+            tal.age_ref += _by_offset(t, np.full(t.size, r), a)
         phase = rng.random(self.n)
         covered = np.cumsum(np.cumsum(self.steps) + self.corr)  # active time up to each whole age
         tal.age_active += np.diff(covered)[:a]
@@ -328,6 +332,7 @@ class _Block:
         follow_up: bool = False,
         budget: WorkBudget | None = None,
         on_pass: Callable[[float], None] | None = None,
+        draws: GateDraws | None = None,
     ) -> None:
         self.plan = plan
         self.rng = rng
@@ -375,6 +380,14 @@ class _Block:
         # retention by days since conversion (not for the LTV follow-up, nor for calendar forecasts,
         # which read the active time by age instead)
         self.km = not follow_up and self.ages is None
+        # each customer's time of week at time 0, for business days (None until needed)
+        self.week: np.ndarray | None = draws.week if draws is not None else None
+        # the contact policy (the LTV follow-up gets its block's gate, see lifetime_values)
+        self.gate: ContactGate | None = None
+        if plan.gate is not None and not follow_up:
+            t = self.tally
+            self.gate = ContactGate(plan.gate, draws if draws is not None else gate_draws(None, n), plan.horizon,
+                                    t.tp_held, t.tp_capped, t.tp_delayed)
 
     # --- helpers -----------------------------------------------------------
 
@@ -412,6 +425,15 @@ class _Block:
         self.last_t[ids[last]] = tl[last]
         self.last_tp[ids[last]] = touch
         self.tp_counts[ids, touch] += 1.0 if k is None else k
+
+    def _business_wait(self, tr: TriggerPlan, idx: np.ndarray, t0: np.ndarray) -> np.ndarray:
+        """Days each customer ``idx`` entering at ``t0`` waits for ``tr``'s business days: by the
+        weekday of the entry on the customer's own week (see :class:`GateDraws`)."""
+        assert tr.business is not None
+        if self.week is None:
+            self.week = gate_draws(None, self.n).week
+        day = np.floor(self.week[idx] + t0).astype(np.int64) % 7
+        return np.asarray(tr.business, float)[day]
 
     @staticmethod
     def _pick(cum: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -509,11 +531,16 @@ class _Block:
         for amount, _period in sp.periodic_cost:
             c_entry += amount
 
-        # triggers that reroute: fired in the order of their times, changing exits
+        # triggers that reroute: fired in the order of their times, changing exits; with a
+        # contact policy every sending trigger fires here, in time order, through the gate
         then_trigs = [tr for tr in sp.triggers if tr.then_target >= 0]
-        if then_trigs:
+        fired = then_trigs if self.gate is None else [tr for tr in sp.triggers if tr.then_target >= 0 or tr.touch >= 0]
+        # `when in S for N business days`: each customer's wait from the weekday they entered on
+        waits = {tr.index: self._business_wait(tr, idx, t0) for tr in sp.triggers if tr.business is not None}
+        if fired:
             self._stay_ids = idx
-            c_entry_vec, c_later = self._reroute(then_trigs, int(sp.targets.size), t0, d0, te, slot, ids=idx)
+            c_entry_vec, c_later = self._reroute(fired, int(sp.targets.size), t0, d0, te, slot, ids=idx,
+                                                 waits=waits)
 
         span: np.ndarray | None = None
         if sp.triggers or sp.periodic_cost or sp.periodic_revenue or sp.purchases or self.ages is not None:
@@ -526,11 +553,11 @@ class _Block:
 
         # triggers that only send: closed form on the final exit times
         for tr in sp.triggers:
-            if tr.then_target >= 0:
+            if tr.then_target >= 0 or (self.gate is not None and tr.touch >= 0):
                 continue
             assert span is not None
             self._stay_ids = idx
-            cost_vec, at_entry = self._fire_closed(tr, t0, te, span, d0, ids=idx)
+            cost_vec, at_entry = self._fire_closed(tr, t0, te, span, d0, ids=idx, wait=waits.get(tr.index))
             if cost_vec is None:
                 continue
             if at_entry:
@@ -613,6 +640,8 @@ class _Block:
             ages.log(0, idx, t0, sp.enter_revenue)
         if sp.enter_cost:
             ages.cost(self.conv_t, idx, t0, sp.enter_cost)
+        if sp.refers:
+            ages.referrals.append((t0.copy(), sp.refers))
         for kind, flows in ((0, sp.periodic_revenue), (1, sp.periodic_cost)):
             for amount, period in flows:
                 owner, k = _expand(np.maximum(np.ceil(span / period), 1.0))
@@ -750,7 +779,7 @@ class _Block:
 
     def _fire_closed(
         self, tr: TriggerPlan, t0: np.ndarray, te: np.ndarray, span: np.ndarray, d0: np.ndarray | None,
-        ids: np.ndarray | None = None,
+        ids: np.ndarray | None = None, wait: np.ndarray | None = None,
     ) -> tuple[np.ndarray | None, bool]:
         """Firings of a trigger without ``then``: counts and discounted cost, in closed form.
 
@@ -783,7 +812,10 @@ class _Block:
                 owner, nth = _expand(count)
                 self.ages.cost(self.conv_t, self._stay_ids.take(owner), t0.take(owner) + (nth + 1) * tr.days, tr.cost)
             return cost, False
-        off = 0.0 if tr.when == "enter" else tr.days
+        off: float | np.ndarray = 0.0 if tr.when == "enter" else tr.days
+        if wait is not None:  # business days: each customer's own wait
+            off = wait
+        at_entry = wait is None and off == 0
         if tr.when == "enter":
             mask = None
             k = m
@@ -794,21 +826,27 @@ class _Block:
         tal.trig_fired[tr.index] += k
         if self.paths and ids is not None and k:
             hit = np.arange(m) if mask is None else np.flatnonzero(mask)
-            self.path(tr.touch, ids[hit], t0[hit] + off)
+            self.path(tr.touch, ids[hit], t0[hit] + (off[hit] if isinstance(off, np.ndarray) else off))
         if k == 0:
-            return None, off == 0
+            return None, at_entry
         if tr.cost == 0:
             self._sent(tr, k, 0.0)
-            return None, off == 0
-        factor = math.exp(-delta * off) * tr.cost
-        cost = np.full(m, factor) if d0 is None else d0 * factor
+            return None, at_entry
+        if isinstance(off, np.ndarray):
+            cost = np.exp(off * -delta) * tr.cost if delta else np.full(m, tr.cost)
+            if d0 is not None:
+                cost *= d0
+        else:
+            factor = math.exp(-delta * off) * tr.cost
+            cost = np.full(m, factor) if d0 is None else d0 * factor
         if mask is not None:
             cost *= mask
         if self.ages is not None:
             sel = np.arange(m) if mask is None else np.flatnonzero(mask)
-            self.ages.cost(self.conv_t, self._stay_ids.take(sel), t0.take(sel) + off, tr.cost)
+            sent_at = t0.take(sel) + (off.take(sel) if isinstance(off, np.ndarray) else off)
+            self.ages.cost(self.conv_t, self._stay_ids.take(sel), sent_at, tr.cost)
         self._sent(tr, k, float(cost.sum()))
-        return cost, off == 0
+        return cost, at_entry
 
     def _sent(self, tr: TriggerPlan, count: int, cost: float) -> None:
         """Book ``count`` firings of a sending trigger (responses drawn in aggregate)."""
@@ -828,6 +866,7 @@ class _Block:
         te: np.ndarray,
         slot: np.ndarray,
         ids: np.ndarray | None = None,
+        waits: dict[int, np.ndarray] | None = None,
     ) -> tuple[np.ndarray | None, np.ndarray | None]:
         """Fire the rerouting triggers in time order, editing ``te`` and ``slot`` in place.
 
@@ -839,55 +878,88 @@ class _Block:
         c_later: np.ndarray | None = None
         latest = H - float(t0.min())
         heap: list[tuple[float, int, int]] = []  # (offset, order, firing number)
+        waits = waits or {}
         for order, tr in enumerate(trigs):
             first = 0.0 if tr.when == "enter" else tr.days
             if tr.when == "every" and tr.limit == 0:
                 continue
-            if first < latest:
+            if tr.index in waits:  # business days: one firing time per distinct wait, for its customers
+                heap.extend((float(v), order, 1) for v in np.unique(waits[tr.index]) if v < latest)
+            elif first < latest:
                 heap.append((first, order, 1))
         heapq.heapify(heap)
+        # time each customer has left in the stage and the horizon (kept up to date on reroutes):
+        # at offset `off` they are still there when room > off
+        room = np.minimum(te, H) - t0
         while heap:
             off, order, k = heapq.heappop(heap)
             tr = trigs[order]
-            if tr.when == "enter":  # everyone not yet moved by an earlier trigger at entry
-                alive = np.flatnonzero(slot < n_edges)
-            else:  # still in the stage (and inside the horizon) at the firing time
-                alive = np.flatnonzero((te - t0 > off) & (t0 + off < H))
+            # on entry: everyone not yet moved by an earlier trigger at entry; later: those still in
+            # the stage (and inside the horizon) at the firing time
+            alive = np.flatnonzero(slot < n_edges) if tr.when == "enter" else np.flatnonzero(room > off)
+            if tr.index in waits and alive.size:  # business days: only those whose wait this is
+                alive = alive[waits[tr.index][alive] == off]
             na = alive.size
             if na == 0:
                 continue
+            if tr.when == "every" and (tr.limit is None or k < tr.limit):
+                nxt = (k + 1) * tr.days
+                if nxt < latest:
+                    heapq.heappush(heap, (nxt, order, k + 1))
             if self.budget is not None:
                 self.budget.spend(na)
             tal.trig_fired[tr.index] += na
+            when: np.ndarray | None = None  # send times, when the policy may move them
+            if self.gate is not None and tr.touch >= 0 and ids is not None:
+                # the contact gate (caps, quiet hours, holdout): the one place a send is decided
+                keep, when = self.gate.admit(tr.touch, ids[alive], t0[alive] + off)
+                if keep is not None:
+                    alive = alive[keep]
+                    na = alive.size
+                    if na == 0:
+                        continue
             if tr.cost:
-                cv = np.zeros(m)
-                cv[alive] = tr.cost * math.exp(-delta * off) * (d0[alive] if d0 is not None else 1.0)
-                if self.ages is not None:
-                    self.ages.cost(self.conv_t, self._stay_ids.take(alive), t0.take(alive) + off, tr.cost)
-                if off == 0:
-                    c_entry = cv if c_entry is None else c_entry + cv
+                # added in place to one buffer per kind (alive is unique: fancy-index add is exact)
+                if when is None:
+                    vals = tr.cost * math.exp(-delta * off) * (d0[alive] if d0 is not None else np.ones(na))
                 else:
-                    c_later = cv if c_later is None else c_later + cv
-                cost_total = float(cv.sum())
+                    vals = tr.cost * np.exp(-delta * when) if delta else np.full(na, tr.cost)
+                if self.ages is not None:
+                    sent_at = t0.take(alive) + off if when is None else when
+                    self.ages.cost(self.conv_t, self._stay_ids.take(alive), sent_at, tr.cost)
+                if off == 0 and when is None:
+                    if c_entry is None:
+                        c_entry = np.zeros(m)
+                    c_entry[alive] += vals
+                else:
+                    if c_later is None:
+                        c_later = np.zeros(m)
+                    c_later[alive] += vals
+                cost_total = float(vals.sum())
             else:
                 cost_total = 0.0
             u = rng.random(na)
             if self.paths and ids is not None:
-                self.path(tr.touch, ids[alive], t0[alive] + off)
+                self.path(tr.touch, ids[alive], t0[alive] + off if when is None else when)
             responded = int(np.count_nonzero(u < tr.response))
             if tr.touch >= 0:
                 tal.tp_contacts[tr.touch] += na
                 tal.tp_cost[tr.touch] += cost_total
                 tal.tp_responses[tr.touch] += responded
-            moved = alive[u < tr.response * tr.then_share]
+            if when is None:
+                moved = alive[u < tr.response * tr.then_share]
+                if moved.size:
+                    te[moved] = t0[moved] + off
+                    room[moved] = off
+            else:  # a delayed contact moves only customers still in the stage when it goes out
+                ok = (u < tr.response * tr.then_share) & (te[alive] > when)
+                moved = alive[ok]
+                if moved.size:
+                    te[moved] = when[ok]
+                    room[moved] = np.minimum(when[ok], H) - t0[moved]
             if moved.size:
                 tal.trig_rerouted[tr.index] += moved.size
-                te[moved] = t0[moved] + off
                 slot[moved] = tr.slot
-            if tr.when == "every" and (tr.limit is None or k < tr.limit):
-                nxt = (k + 1) * tr.days
-                if nxt < latest:
-                    heapq.heappush(heap, (nxt, order, k + 1))
         return c_entry, c_later
 
     def _retention(self, idx: np.ndarray, t0: np.ndarray, te: np.ndarray, done: np.ndarray) -> None:
@@ -1039,6 +1111,12 @@ class _Block:
         plan = self.plan
         fplan = replace(plan, horizon=plan.ltv_window)
         follow = _Block(fplan, ci.size, self.rng, follow_up=True, budget=self.budget)  # its work counts too
+        if self.week is not None:  # the same week, from the moment of conversion on
+            follow.week = (self.week[ci] + self.conv_t[ci]) % 7.0
+        if self.gate is not None:  # the same customers held out, on the same clock, with their recent contacts
+            ft = follow.tally
+            follow.gate = self.gate.follow(ci, self.conv_t[ci], fplan.horizon, ft.tp_held, ft.tp_capped,
+                                           ft.tp_delayed)
         where = self.conv_stage[ci]
         for g in np.unique(where):
             ids = np.flatnonzero(where == g)
@@ -1158,10 +1236,26 @@ def simulate_block(
     rng: np.random.Generator,
     budget: WorkBudget | None = None,
     on_pass: Callable[[float], None] | None = None,
+    draws: GateDraws | None = None,
 ) -> Tally:
     """Simulate ``n`` customers of ``plan`` with ``rng``; their sufficient statistics.
 
     ``budget`` counts the work and stops the block past its limit (:class:`OverBudget`);
-    ``on_pass`` is told the share of the horizon reached as the block goes on.
+    ``on_pass`` is told the share of the horizon reached as the block goes on. ``draws``
+    (:func:`~journeydsl.engine.montecarlo.gate.gate_draws` of the block's seed) hold each
+    customer's holdout, clock and rollout draws, for plans with a policy or a rollout.
+
+    A plan rolled out to a share of the customers (``plan.rollout``) simulates the customers
+    whose rollout draw falls under the share on it, the others on ``plan.rollout_base``,
+    one after the other with the same ``rng``, and adds the two tallies.
     """
-    return _Block(plan, n, rng, budget=budget, on_pass=on_pass).run()
+    if plan.rollout_base is not None and plan.rollout is not None:
+        d = draws if draws is not None else gate_draws(None, n)
+        on = d.roll < plan.rollout
+        parts = [(replace(plan, rollout=None, rollout_base=None), np.flatnonzero(on)),
+                 (replace(plan.rollout_base, touch_paths=plan.touch_paths), np.flatnonzero(~on))]
+        tally = Tally(plan.shape)
+        for p, ids in parts:
+            tally.merge(_Block(p, ids.size, rng, budget=budget, on_pass=on_pass, draws=d.take(ids)).run())
+        return tally
+    return _Block(plan, n, rng, budget=budget, on_pass=on_pass, draws=draws).run()

@@ -12,11 +12,12 @@ from dataclasses import dataclass, field, replace
 import networkx as nx
 import numpy as np
 
+from journeydsl.engine.montecarlo.gate import GatePlan
 from journeydsl.engine.montecarlo.sampling import Sampler, sampler
 from journeydsl.engine.results import TallyShape
-from journeydsl.language.model import Journey, Transition, Trigger
+from journeydsl.language.model import Calendar, Journey, Transition, Trigger
 
-__all__ = ["Plan", "StagePlan", "TriggerPlan", "compile_plan"]
+__all__ = ["Plan", "StagePlan", "TriggerPlan", "compile_plan", "gate_plan"]
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class TriggerPlan:
     then_target: int  # -1 when there is no `then`
     limit: int | None
     slot: int = -1  # the exit slot of the stage its reroutes use
+    business: tuple[float, ...] | None = None  # business days: the wait in days by weekday of entry (Mon = 0)
 
 
 @dataclass
@@ -61,6 +63,7 @@ class StagePlan:
     periodic_revenue: tuple[tuple[float, float], ...] = ()  # (amount, period days)
     periodic_cost: tuple[tuple[float, float], ...] = ()
     purchases: tuple[tuple[float, Sampler], ...] = ()  # (rate per day, worth)
+    refers: float = 0.0  # new arrivals each entry brings (logged by age for calendar forecasts)
     triggers: tuple[TriggerPlan, ...] = ()
     revisitable: bool = False
     # exit slots: the edges (in order), then one per rerouting trigger
@@ -96,6 +99,16 @@ class Plan:
     # per phase: the counters in Tally.exits of the moves between two of its stages
     phase_inner: tuple[tuple[int, ...], ...] = ()
     touch_paths: bool = False  # keep each customer's contacts before converting (first/last/linear touch)
+    gate: GatePlan | None = None  # the journey's contact policy (None: every contact goes out as due)
+    # a scenario rolled out to a share of the customers: the share, and the plan the others stay on
+    rollout: float | None = None
+    rollout_base: Plan | None = None
+
+    @property
+    def needs_draws(self) -> bool:
+        """Whether customers need their policy, rollout or week draws (see ``gate.gate_draws``)."""
+        return (self.gate is not None or self.rollout_base is not None
+                or any(t.business is not None for sp in self.stages for t in sp.triggers))
 
 
 def compile_plan(journey: Journey, shape: TallyShape) -> Plan:
@@ -180,6 +193,7 @@ def compile_plan(journey: Journey, shape: TallyShape) -> Plan:
         sp.periodic_revenue = tuple((f.amount, f.period_days) for f in st.revenue if f.period_days is not None)
         sp.periodic_cost = tuple((f.amount, f.period_days) for f in st.costs if f.period_days is not None)
         sp.purchases = tuple((p.rate_per_day, sampler(p.worth)) for p in st.purchases if p.rate > 0)
+        sp.refers = float(st.refers or 0.0)
         trig: list[TriggerPlan] = []
         for tg in triggers_of.get(st.name, ()):
             touch = tidx[tg.send] if tg.send else -1
@@ -201,6 +215,8 @@ def compile_plan(journey: Journey, shape: TallyShape) -> Plan:
                     then_share=float(tg.then_share or 0.0) if has_then else 0.0,
                     then_target=sidx[tg.then_stage] if has_then and tg.then_stage else -1,
                     limit=tg.limit,
+                    business=tuple(float((journey.calendar or Calendar()).business_wait(int(tg.days or 0), d))
+                                   for d in range(7)) if tg.business else None,
                 )
             )
         reroutes = [t.then_target for t in trig if t.then_target >= 0]
@@ -216,7 +232,7 @@ def compile_plan(journey: Journey, shape: TallyShape) -> Plan:
         sp.revisitable = st.name in cyclic
         sp.needs_d0 = bool(sp.enter_revenue or sp.enter_cost or sp.periodic_revenue or sp.periodic_cost or sp.triggers)
         sp.sink = sp.mode == "none" and not (
-            sp.goal or sp.active or sp.revisitable or sp.needs_d0 or sp.purchases or sp.touches
+            sp.goal or sp.active or sp.revisitable or sp.needs_d0 or sp.purchases or sp.touches or sp.refers
         )
         plans.append(sp)
 
@@ -250,6 +266,7 @@ def compile_plan(journey: Journey, shape: TallyShape) -> Plan:
         sp.out_active = active[sp.out_targets] if sp.out_targets.size else np.zeros(0, bool)
         sp.km_moves = bool(sp.out_active.size) and bool((sp.out_active != sp.active).any())
     return Plan(
+        gate=gate_plan(journey, shape),
         name=journey.name,
         stages=plans,
         entry_cum=np.cumsum(entry_shares) / entry_shares.sum(),
@@ -268,6 +285,26 @@ def compile_plan(journey: Journey, shape: TallyShape) -> Plan:
             for inside in (set(m.tolist()) for m in members)
         ),
     )
+
+
+def gate_plan(journey: Journey, shape: TallyShape) -> GatePlan | None:
+    """The journey's ``policy`` over ``shape``'s touchpoints (None when it has none, or one
+    that changes nothing: no cap, no quiet hours and no one held out)."""
+    pol = journey.policy
+    if pol is None or not (pol.shapes_contacts or pol.holdout > 0):
+        return None
+    tps = {t.name: t for t in journey.touchpoints}
+    nt = len(shape.touchpoints)
+    channel = [tps[n].channel if n in tps else None for n in shape.touchpoints]
+    exempt = np.array([n not in tps or tps[n].transactional for n in shape.touchpoints], bool)
+    caps = tuple(
+        (np.array([c.channel is None or channel[i] == c.channel for i in range(nt)], bool) & ~exempt,
+         c.count, c.window_days)
+        for c in pol.caps
+    )
+    quiet = None if pol.quiet is None else (pol.quiet[0] / 1440.0, pol.quiet[1] / 1440.0)
+    return GatePlan(caps=caps, delay_on_cap=pol.on_cap == "delay", quiet=quiet,
+                    quiet_delay=pol.quiet_action == "delay", holdout=pol.holdout, exempt=exempt)
 
 
 def _reenterable(g: nx.DiGraph, members: set[str]) -> bool:

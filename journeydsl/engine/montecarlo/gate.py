@@ -1,0 +1,197 @@
+"""The contact gate: a journey's ``policy`` applied where a trigger sends a touchpoint.
+
+A trigger's contact falls *due* when the trigger fires; the gate decides whether
+it is sent, when, or not at all:
+
+- **holdout**: a customer drawn into the holdout gets no marketing contact (a
+  touchpoint not marked ``transactional``); the draw is made once per customer,
+  from a stream of its own, so the same customers are held out in every arm
+  (common random numbers) and nothing else in the simulation changes with it.
+- **caps** (``cap CHANNEL N per W``, ``cap any N per W``): a rolling window. A
+  contact at time ``s`` is allowed when fewer than ``N`` contacts the cap counts
+  were sent (or are waiting to be sent) in the ``W`` before it, i.e. at times in
+  ``(s - W, s]`` or later. With ``on cap skip`` a contact that would break a cap
+  is dropped; with ``on cap delay`` it is sent at the first moment every cap
+  allows it: ``s = max(due, max over caps of (N-th most recent send + W))``.
+- **quiet hours** ``HH:MM-HH:MM``: on the customer's clock (each customer
+  arrives at a random moment of the day, drawn like the holdout), a contact
+  falling in them is delayed to their end (``delay``) or dropped (``skip``).
+
+A delayed contact that would go out at or after the horizon is not sent; it
+counts as capped. Transactional touchpoints pass untouched and count toward no
+cap. Per customer the gate keeps, for each cap, the times of its last ``N``
+sends (a small ring), so a decision costs a few array operations per firing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["GATE_KEY", "ContactGate", "GateDraws", "GatePlan", "gate_draws"]
+
+#: Slack in days when comparing a send with a window's end (sums of day counts round).
+_EPS = 1e-9
+
+
+@dataclass(frozen=True)
+class GatePlan:
+    """A journey's policy compiled for the engine (indices over the run's touchpoints)."""
+
+    caps: tuple[tuple[np.ndarray, int, float], ...]  # (touchpoints it counts (bool), N, window days)
+    delay_on_cap: bool
+    quiet: tuple[float, float] | None  # start and end as parts of a day (start > end: over midnight)
+    quiet_delay: bool
+    holdout: float
+    exempt: np.ndarray  # per touchpoint: transactional
+
+    @property
+    def clock(self) -> bool:
+        return self.quiet is not None
+
+
+@dataclass(frozen=True)
+class GateDraws:
+    """Per customer of a block: the holdout draw, the time of day of arrival (part of a day) and
+    the rollout draw of a scenario rolled out to a share of the customers."""
+
+    held: np.ndarray  # uniform in [0, 1)
+    phase: np.ndarray  # uniform in [0, 1)
+    roll: np.ndarray  # uniform in [0, 1)
+    week: np.ndarray  # the time of week at time 0, in days from Monday 00:00: uniform in [0, 7)
+
+    def take(self, ids: np.ndarray) -> GateDraws:
+        return GateDraws(self.held.take(ids), self.phase.take(ids), self.roll.take(ids), self.week.take(ids))
+
+
+#: The spawn key that sets the gate's stream apart from a block's own (see :func:`gate_draws`).
+GATE_KEY = 0x9A7E
+
+
+def gate_draws(seed: np.random.SeedSequence | None, n: int) -> GateDraws:
+    """The gate's draws for a block of ``n`` customers, from a stream of the block's own seed
+    that nothing else uses: a policy or a rollout changes no other draw, and the same customer
+    gets the same draws in every arm (common random numbers)."""
+    if seed is None:
+        seed = np.random.SeedSequence(0)
+    child = np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, GATE_KEY))
+    rng = np.random.default_rng(child)
+    held, phase, roll = rng.random(n), rng.random(n), rng.random(n)
+    # the week runs on the same clock as the day: the time of week's part of a day is the phase
+    week = rng.integers(0, 7, n) + phase
+    return GateDraws(held, phase, roll, week)
+
+
+class ContactGate:
+    """The policy's state for the customers of one block, and the decision for each contact.
+
+    ``counts`` receives, per touchpoint, the contacts held out, capped and delayed
+    (arrays the caller owns: the block's tally).
+    """
+
+    def __init__(self, plan: GatePlan, draws: GateDraws, horizon: float,
+                 held_out: np.ndarray, capped: np.ndarray, delayed: np.ndarray,
+                 shift: np.ndarray | None = None, rings: list[list[np.ndarray]] | None = None) -> None:
+        self.plan = plan
+        self.draws = draws
+        self.horizon = horizon
+        self.held = draws.held < plan.holdout
+        self.any_held = bool(self.held.any())
+        # the customer's clock: time of day (in days) at time 0 of this block
+        self.phase = draws.phase if shift is None else (draws.phase + shift) % 1.0
+        # quiet hours as (time since they began, their length): a contact at time t is in them
+        # when frac(phase + t - start) < length, and waits length - that
+        self.since_quiet: np.ndarray | None = None
+        self.quiet_length = 0.0
+        if plan.quiet is not None:
+            a, b = plan.quiet
+            self.since_quiet = self.phase - a
+            self.quiet_length = (b - a) % 1.0
+        n = draws.held.size
+        # per cap, its last N send times per customer: N columns, oldest first in every row
+        self.rings = rings if rings is not None else [
+            [np.full(n, -np.inf) for _ in range(cnt)] for _m, cnt, _w in plan.caps
+        ]
+        nt = plan.exempt.size
+        self.caps_of = [[(k, w) for k, (mask, _c, w) in enumerate(plan.caps) if mask[t]] for t in range(nt)]
+        self.held_out, self.capped, self.delayed = held_out, capped, delayed
+
+    def follow(self, ids: np.ndarray, start: np.ndarray, horizon: float, held_out: np.ndarray,
+               capped: np.ndarray, delayed: np.ndarray) -> ContactGate:
+        """The gate for customers ``ids`` followed afresh from times ``start`` (LTV after conversion):
+        the same holdout, clock and recent contacts, on the new clock."""
+        rings = [[col[ids] - start for col in ring] for ring in self.rings]
+        return ContactGate(self.plan, self.draws.take(ids), horizon, held_out, capped, delayed,
+                           shift=start, rings=rings)
+
+    def admit(self, touch: int, ids: np.ndarray, due: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+        """Contacts of ``touch`` falling due for customers ``ids`` (of this block) at times ``due``.
+
+        Returns the positions (into ``ids``) of the contacts sent (None: all of them) and
+        their send times (``due`` itself when nothing changes).
+        """
+        plan = self.plan
+        if touch < 0 or plan.exempt[touch] or ids.size == 0:
+            return None, due
+        pos: np.ndarray | None = None
+        if self.any_held:
+            h = self.held[ids]
+            nh = int(np.count_nonzero(h))
+            if nh:
+                self.held_out[touch] += nh
+                pos = np.flatnonzero(~h)
+                ids, due = ids[pos], due[pos]
+        send = due
+        caps = self.caps_of[touch]
+        dropped: np.ndarray | None = None
+        if caps and ids.size:
+            lower = None
+            for k, window in caps:
+                edge = self.rings[k][0][ids]
+                edge += window
+                lower = edge if lower is None else np.maximum(lower, edge, out=lower)
+            assert lower is not None
+            if plan.delay_on_cap:  # (a shift under _EPS is not counted as a delay below)
+                send = np.maximum(send, lower, out=lower)
+            else:
+                over = lower > send + _EPS
+                if over.any():
+                    dropped = over
+        if self.since_quiet is not None and ids.size:
+            x = self.since_quiet[ids]
+            x += send
+            x -= np.floor(x)  # time since the last start of quiet hours, in days
+            if plan.quiet_delay:  # wait to their end: length - x when x < length
+                wait = np.subtract(self.quiet_length, x, out=x)
+                np.maximum(wait, 0.0, out=wait)
+                if send is due:
+                    send = send + wait
+                else:  # a fresh array already (the caps' delay)
+                    send += wait
+            else:
+                quiet = x < self.quiet_length
+                if dropped is not None:
+                    quiet &= ~dropped
+                dropped = quiet if dropped is None else dropped | quiet
+        if send.size and float(send.max()) >= self.horizon:
+            late = send >= self.horizon
+            dropped = late if dropped is None else dropped | late
+        if dropped is not None and dropped.any():
+            self.capped[touch] += int(np.count_nonzero(dropped))
+            keep = np.flatnonzero(~dropped)
+            pos = keep if pos is None else pos[keep]
+            ids, due, send = ids[keep], due[keep], send[keep]
+        if send is not due:
+            self.delayed[touch] += int(np.count_nonzero(send > due + _EPS))
+        for k, _w in caps:  # book the sends: keep each customer's last N, oldest first
+            cols = self.rings[k]
+            if len(cols) == 1 and plan.delay_on_cap:  # delayed behind its cap: later than the one kept
+                cols[0][ids] = send
+                continue
+            old = [c[ids] for c in cols]
+            last = len(cols) - 1
+            for i in range(last):  # the (i+2)-th smallest of the N old times and the new one
+                cols[i][ids] = np.maximum(old[i], np.minimum(old[i + 1], send))
+            cols[last][ids] = np.maximum(old[last], send)
+        return pos, send
