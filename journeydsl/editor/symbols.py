@@ -173,7 +173,10 @@ class _Collector:
                 if isinstance(p, (sx.WhenEnter, sx.WhenIn, sx.WhenEvery, sx.ThenProp)):
                     self.add("stage", p.stage)
                 elif isinstance(p, sx.SendProp):
-                    self.add("touchpoint", p.touchpoint)
+                    for name in p.touchpoints:
+                        self.add("touchpoint", name)
+                elif isinstance(p, (sx.WhenResponse, sx.WhenNoResponse, sx.UnlessProp)):
+                    self.add("touchpoint", p.ref.touchpoint)
         elif isinstance(it, (sx.SegmentNode, sx.ScenarioNode)):
             self.add(_kind_of(it), it.name, definition=True)
             for ov in it.overrides:

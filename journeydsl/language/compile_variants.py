@@ -184,6 +184,8 @@ class VariantCompiler(ItemCompiler):
                 if not once("touchpoint", it.name):
                     continue
                 f = self.touchpoint_fields(it)
+                if it.kind == "task":
+                    f.setdefault("channel", "task")
                 if it.name.text not in base_tps and "channel" not in f:
                     self.bag.error(
                         it.name.span, "E310",

@@ -15,6 +15,8 @@ from journeydsl.language.source import Span
 
 __all__ = [
     "Amount",
+    "ArrivalsSetting",
+    "CapacityProp",
     "CashProp",
     "ChannelProp",
     "CurrencySetting",
@@ -26,6 +28,8 @@ __all__ = [
     "DwellProp",
     "EntryProp",
     "FlagProp",
+    "FunnelProp",
+    "FunnelStep",
     "HorizonSetting",
     "JourneyNode",
     "LanguageSetting",
@@ -48,6 +52,7 @@ __all__ = [
     "PurchasesProp",
     "Quantity",
     "ResponseProp",
+    "ResponseRef",
     "ScenarioNode",
     "SeasonItem",
     "SegmentNode",
@@ -63,10 +68,13 @@ __all__ = [
     "TransitionNode",
     "TriggerNode",
     "Uncertain",
+    "UnlessProp",
     "Valued",
     "WhenEnter",
     "WhenEvery",
     "WhenIn",
+    "WhenNoResponse",
+    "WhenResponse",
     "WithoutTransition",
     "WithoutTrigger",
     "YearMonth",
@@ -239,6 +247,15 @@ class LtvWindowSetting:
     span: Span | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ArrivalsSetting:
+    """``arrivals 60 per day``: the steady stream of new customers that loads task queues."""
+
+    count: Number
+    per: Duration | Valued
+    span: Span | None = None
+
+
 # --- stage properties -------------------------------------------------------
 
 
@@ -335,8 +352,11 @@ class ChannelProp:
 
 @dataclass(frozen=True, slots=True)
 class TouchpointCostProp:
+    """``cost MONEY`` per contact, or ``cost MONEY on response`` per responder."""
+
     money: Money | Valued
     span: Span | None = None
+    on_response: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -345,16 +365,45 @@ class ResponseProp:
     span: Span | None = None
 
 
-TouchpointProp: TypeAlias = ChannelProp | TouchpointCostProp | ResponseProp
+@dataclass(frozen=True, slots=True)
+class FunnelStep:
+    """``opens 40%``: one step of a response funnel."""
+
+    name: Name
+    share: Share | Valued
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FunnelProp:
+    """``response opens 40%, clicks 25%``: the steps of a response, each a share of those contacted."""
+
+    steps: tuple[FunnelStep, ...]
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CapacityProp:
+    """``capacity 40 per day``: how many tasks the team completes (tasks only)."""
+
+    count: Number | Valued
+    per: Duration | Valued
+    span: Span | None = None
+
+
+TouchpointProp: TypeAlias = ChannelProp | TouchpointCostProp | ResponseProp | FunnelProp | CapacityProp
 
 
 @dataclass(frozen=True, slots=True)
 class TouchpointNode:
+    """``touchpoint NAME ...`` (``kind`` 'touchpoint') or ``task NAME ...`` (``kind`` 'task')."""
+
     name: Name
     label: str | None
     props: tuple[TouchpointProp, ...]
     has_body: bool = False
     span: Span | None = None
+    kind: str = "touchpoint"
 
 
 @dataclass(frozen=True, slots=True)
@@ -378,8 +427,44 @@ class WhenEvery:
 
 
 @dataclass(frozen=True, slots=True)
-class SendProp:
+class ResponseRef:
+    """``email`` (its response) or ``email.clicks`` (one step of its funnel)."""
+
     touchpoint: Name
+    step: Name | None
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WhenResponse:
+    """``when response to REF``: at the moment of the response."""
+
+    ref: ResponseRef
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WhenNoResponse:
+    """``when no response to REF within DURATION``."""
+
+    ref: ResponseRef
+    duration: Duration | Valued
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UnlessProp:
+    """``unless responded to REF``: not for customers who already responded."""
+
+    ref: ResponseRef
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SendProp:
+    """``send a, b``: one contact of each touchpoint."""
+
+    touchpoints: tuple[Name, ...]
     span: Span | None = None
 
 
@@ -398,7 +483,10 @@ class LimitProp:
     span: Span | None = None
 
 
-TriggerProp: TypeAlias = WhenEnter | WhenIn | WhenEvery | SendProp | ResponseProp | ThenProp | LimitProp
+TriggerProp: TypeAlias = (
+    WhenEnter | WhenIn | WhenEvery | WhenResponse | WhenNoResponse
+    | SendProp | ResponseProp | ThenProp | LimitProp | UnlessProp
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -558,6 +646,7 @@ class TargetsNode:
 
 Setting: TypeAlias = (
     CurrencySetting | HorizonSetting | DiscountSetting | CustomersSetting | LtvWindowSetting | LanguageSetting
+    | ArrivalsSetting
 )
 BodyItem: TypeAlias = (
     Setting

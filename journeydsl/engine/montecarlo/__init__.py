@@ -35,6 +35,7 @@ from journeydsl.engine.montecarlo.engine import STAY_OVERHEAD, OverBudget, WorkB
 from journeydsl.engine.montecarlo.executors import Shared, share_with
 from journeydsl.engine.montecarlo.executors import executor_width as _executor_width
 from journeydsl.engine.montecarlo.plan import Plan, compile_plan
+from journeydsl.engine.montecarlo.queues import simulate_queue
 from journeydsl.engine.montecarlo.sampling import make_rng
 from journeydsl.engine.results import ArmResult, Results, Tally, TallyShape, compare, headline_pairs, retention_batch
 from journeydsl.engine.results import retention_points as _retention_points
@@ -81,6 +82,7 @@ def _shape(journeys: Sequence[Journey], horizon: float, n_blocks: int = MIN_BLOC
     stages: dict[str, None] = {}
     tps: dict[str, None] = {}
     trigs: dict[str, None] = {}
+    steps: dict[str, dict[str, None]] = {}
     phases: dict[str, None] = {}
     moves: set[tuple[str, str]] = set()
     for j in journeys:
@@ -88,6 +90,8 @@ def _shape(journeys: Sequence[Journey], horizon: float, n_blocks: int = MIN_BLOC
         for _name, _share, sj in j.segment_journeys():
             stages.update(dict.fromkeys(s.name for s in sj.stages))
             tps.update(dict.fromkeys(t.name for t in sj.touchpoints))
+            for t in sj.touchpoints:
+                steps.setdefault(t.name, {}).update(dict.fromkeys(t.step_names))
             trigs.update(dict.fromkeys(t.name for t in sj.triggers))
             moves.update(t.key for t in sj.transitions)
             moves.update((g.stage, g.then_stage) for g in sj.triggers if g.then_stage is not None)
@@ -101,6 +105,7 @@ def _shape(journeys: Sequence[Journey], horizon: float, n_blocks: int = MIN_BLOC
         sample_cap=max(256, math.ceil(QUANTILE_SAMPLE / n_blocks)),  # about QUANTILE_SAMPLE in all
         phases=tuple(phases),
         edges=tuple(sorted((sidx[a], sidx[b]) for a, b in moves)),
+        steps=tuple(tuple(steps.get(t, {})) for t in tps),
     )
 
 
@@ -466,6 +471,7 @@ def _collect(
             has_active=any(p.has_active for p in arm_plans[a][2]),
             phase_order=_phase_labels(journey),
             retention_batches=ret_arr,
+            queues=_queues(journey, total, shape, seed),
         )
         if a == 0:
             base_batches, base_ret = batch_arr, ret_arr
@@ -484,6 +490,31 @@ def _collect(
         batches=merger.next,
         arms=results,
     )
+
+
+#: The seed's child the queues' arrival times come from (the blocks use children 0, 1, ...).
+QUEUE_SEED_KEY = 2**31 - 1
+
+
+def _queues(journey: Journey, total: Tally, shape: TallyShape, seed: int) -> dict[str, dict[str, Any]]:
+    """Each task with a capacity: its queue, simulated on every customer's requests (see
+    :mod:`journeydsl.montecarlo.queues`). The arrival times come from one seed of their own,
+    the same for every arm, so scenarios compare on the same stream."""
+    if journey.arrivals_per_day is None or not total.task_tp:
+        return {}
+    tp = np.concatenate(total.task_tp)
+    who = np.concatenate(total.task_who)
+    age = np.concatenate(total.task_age)
+    out: dict[str, dict[str, Any]] = {}
+    for task in journey.touchpoints:
+        if task.capacity_per_day is None or task.name not in shape.touchpoints:
+            continue
+        sel = tp == shape.touchpoints.index(task.name)
+        rng = make_rng(np.random.SeedSequence(seed, spawn_key=(QUEUE_SEED_KEY,)))
+        q = simulate_queue(who[sel], age[sel], total.n, journey.arrivals_per_day, task.capacity_per_day, rng)
+        if q is not None:
+            out[task.name] = q.to_dict()
+    return out
 
 
 def _phase_labels(journey: Journey) -> tuple[str, ...]:

@@ -375,6 +375,8 @@ class _Block:
         # retention by days since conversion (not for the LTV follow-up, nor for calendar forecasts,
         # which read the active time by age instead)
         self.km = not follow_up and self.ages is None
+        # per remembered (touchpoint, step): each customer's first response, in days since entry
+        self.resp_at = np.full((len(plan.tracked), n), _INF) if plan.tracked else None
 
     # --- helpers -----------------------------------------------------------
 
@@ -387,7 +389,80 @@ class _Block:
         t.tp_contacts[touch] += count
         t.tp_cost[touch] += cost
         r = float(self.plan.tp_response[touch])
-        t.tp_responses[touch] += count if r >= 1 else self.rng.binomial(count, r)
+        responded = count if r >= 1 else self.rng.binomial(count, r)
+        t.tp_responses[touch] += responded
+        self._steps(touch, count, responded, self.plan.tp_steps[touch])
+
+    def _steps(self, touch: int, count: int, responded: int, shares: np.ndarray) -> None:
+        """Contacts reaching each earlier step of a funnel, given the ``responded`` who reached
+        its last: drawn from the last step back, so that the counts nest."""
+        if touch >= len(self.plan.tp_step_pos) or not self.plan.tp_step_pos[touch].size:
+            return
+        pos = self.plan.tp_step_pos[touch]
+        below, reached = float(shares[-1]), int(responded)
+        steps = self.tally.tp_steps
+        if pos[-1] >= 0:
+            steps[pos[-1]] += reached
+        for k in range(len(shares) - 2, -1, -1):
+            gap = float(shares[k]) - below
+            if gap > 0 and count > reached:
+                reached += int(self.rng.binomial(count - reached, min(1.0, gap / (1.0 - below))))
+            below = float(shares[k])
+            if pos[k] >= 0:
+                steps[pos[k]] += reached
+
+    def send(self, touch: int, who: np.ndarray, when: np.ndarray, shares: np.ndarray | None = None
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Contact the customers ``who`` with touchpoint ``touch`` at times ``when`` (days since entry).
+
+        The one place a contact is made one customer at a time: counts the contacts, draws each
+        customer's response (``u < shares[k]``: reached step k; the last step is the response),
+        charges the cost per contact and the cost on response, remembers responses that an
+        ``unless`` asks about, logs a task's requests for its queue, and keeps the contact for
+        first/last touch and calendar forecasts. ``shares`` (default: the touchpoint's) are the
+        steps' shares. Returns each contact's discounted cost, its uniform draw ``u`` and the shares.
+        """
+        plan, tal = self.plan, self.tally
+        if shares is None:
+            shares = plan.tp_steps[touch]
+        m = who.size
+        u = self.rng.random(m)
+        if m == 0:
+            return np.zeros(0), u, shares
+        resp = u < shares[-1]
+        nresp = int(np.count_nonzero(resp))
+        tal.tp_contacts[touch] += m
+        tal.tp_responses[touch] += nresp
+        pos = plan.tp_step_pos[touch] if touch < len(plan.tp_step_pos) else np.zeros(0, np.int64)
+        for k, at in enumerate(pos):
+            if at >= 0:
+                tal.tp_steps[at] += int(np.count_nonzero(u < shares[k]))
+        disc = np.exp(when * -plan.delta) if plan.delta else np.ones(m)
+        base, extra = float(plan.tp_cost[touch]), float(plan.tp_resp_cost[touch])
+        cost = disc * base
+        if extra:
+            on_resp = disc * (resp * extra)
+            cost += on_resp
+            tal.tp_resp_cost[touch] += float(on_resp.sum())
+        tal.tp_cost[touch] += float(cost.sum())
+        if self.resp_at is not None:
+            for slot, (tp, k) in enumerate(plan.tracked):
+                if tp == touch:
+                    hit = u < shares[k]
+                    ids, t = who[hit], when[hit]
+                    self.resp_at[slot, ids] = np.minimum(self.resp_at[slot, ids], t)
+        if plan.tp_queue[touch] and not self.follow_up:
+            tal.task_tp.append(np.full(m, touch, np.int32))
+            tal.task_who.append(who.astype(np.int64))
+            tal.task_age.append(np.asarray(when, float).copy())
+        if self.paths:
+            self.path(touch, who, when)
+        if self.ages is not None:
+            if base:
+                self.ages.cost(self.conv_t, who, when, base)
+            if extra and nresp:
+                self.ages.cost(self.conv_t, who[resp], when[resp], extra)
+        return cost, u, shares
 
     def path(self, touch: int, ids: np.ndarray, t: np.ndarray, k: np.ndarray | None = None,
              t_last: np.ndarray | None = None) -> None:
@@ -506,12 +581,20 @@ class _Block:
             self.contact(tp, m, float(plan.tp_cost[tp]) * (float(d0.sum()) if d0 is not None else m))
             if self.paths:
                 self.path(tp, idx, t0)
+        for tp in sp.rich_touches:  # contacts made one by one (a cost on response, a task, ...)
+            cv, _u, _s = self.send(tp, idx, t0)
+            c_entry_vec = cv if c_entry_vec is None else c_entry_vec + cv
         for amount, _period in sp.periodic_cost:
             c_entry += amount
 
         # triggers that reroute: fired in the order of their times, changing exits
         then_trigs = [tr for tr in sp.triggers if tr.then_target >= 0]
-        if then_trigs:
+        if sp.events:  # every trigger one by one, in time order (behaviour conditions, several sends, ...)
+            self._stay_ids = idx
+            ce, c_later = self._events(sp, t0, te, slot, idx)
+            if ce is not None:
+                c_entry_vec = ce if c_entry_vec is None else c_entry_vec + ce
+        elif then_trigs:
             self._stay_ids = idx
             c_entry_vec, c_later = self._reroute(then_trigs, int(sp.targets.size), t0, d0, te, slot, ids=idx)
 
@@ -526,7 +609,7 @@ class _Block:
 
         # triggers that only send: closed form on the final exit times
         for tr in sp.triggers:
-            if tr.then_target >= 0:
+            if tr.then_target >= 0 or sp.events:
                 continue
             assert span is not None
             self._stay_ids = idx
@@ -670,7 +753,11 @@ class _Block:
                 continue
             te_k_sum = te_sum if nslots == 1 else float(te_k.sum()) if to_sink else 0.0
             te_left -= te_k_sum
-            if has_via:
+            if has_via and plan.tp_rich[int(sp.via[k])]:
+                cv, _u, _s = self.send(int(sp.via[k]), ids_k, te_k)
+                self.cost[ids_k] += cv
+                tal.stage_cost[s] += float(cv.sum())
+            elif has_via:
                 tp = int(sp.via[k])
                 cost = float(plan.tp_cost[tp])
                 cv = np.exp(te_k * -delta) * cost if delta else np.full(c, cost)
@@ -817,7 +904,10 @@ class _Block:
         t = self.tally
         t.tp_contacts[tr.touch] += count
         t.tp_cost[tr.touch] += cost
-        t.tp_responses[tr.touch] += count if tr.response >= 1 else self.rng.binomial(count, tr.response)
+        responded = count if tr.response >= 1 else self.rng.binomial(count, tr.response)
+        t.tp_responses[tr.touch] += responded
+        if tr.send_steps:
+            self._steps(tr.touch, count, responded, tr.send_steps[0])
 
     def _reroute(
         self,
@@ -888,6 +978,101 @@ class _Block:
                 nxt = (k + 1) * tr.days
                 if nxt < latest:
                     heapq.heappush(heap, (nxt, order, k + 1))
+        return c_entry, c_later
+
+    def _events(
+        self, sp: StagePlan, t0: np.ndarray, te: np.ndarray, slot: np.ndarray, ids: np.ndarray
+    ) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """Fire every trigger of the stay in time order, one customer at a time where it matters.
+
+        Triggers on time in the stage (``enter``, ``in``, ``every``) start the queue of firings;
+        each firing contacts those still in the stage (less those an ``unless`` leaves out)
+        with every touchpoint it sends (:meth:`send`), moves a share of those who responded to
+        any of them (``then``), and queues the behaviour triggers that answer its contacts:
+        ``when response to T`` at once, for those who reached the step, and ``when no
+        response to T within D`` D later, for the others. ``te`` and ``slot`` are edited in
+        place; returns the per-customer discounted costs at entry and later.
+        """
+        tal, rng, H = self.tally, self.rng, self.plan.horizon
+        trigs = sp.triggers
+        n_edges = int(sp.targets.size)
+        m = t0.size
+        c_entry: np.ndarray | None = None
+        c_later: np.ndarray | None = None
+        latest = H - float(t0.min())
+        answers: dict[int, list[int]] = {}  # touchpoint -> the behaviour triggers answering it
+        heap: list[tuple[float, int, int, int, np.ndarray | None]] = []  # (offset, order, k, seq, who)
+        for order, tr in enumerate(trigs):
+            if tr.behaviour:
+                answers.setdefault(tr.parent[0], []).append(order)
+                continue
+            first = 0.0 if tr.when == "enter" else tr.days
+            if tr.when == "every" and tr.limit == 0:
+                continue
+            if first < latest:
+                heap.append((first, order, 1, len(heap), None))
+        heapq.heapify(heap)
+        seq = len(heap)
+        while heap:
+            off, order, k, _seq, subset = heapq.heappop(heap)
+            tr = trigs[order]
+            if subset is None and tr.when == "enter":  # everyone not yet moved by an earlier trigger at entry
+                alive = np.flatnonzero(slot < n_edges)
+            elif subset is None:  # still in the stage (and inside the horizon) at the firing time
+                alive = np.flatnonzero((te - t0 > off) & (t0 + off < H))
+            elif off == 0:
+                alive = subset[slot[subset] < n_edges]
+            else:
+                alive = subset[(te[subset] - t0[subset] > off) & (t0[subset] + off < H)]
+            if tr.unless and alive.size and self.resp_at is not None:
+                when = t0[alive] + off
+                keep = np.ones(alive.size, bool)
+                for s in tr.unless:
+                    keep &= self.resp_at[s, ids[alive]] > when
+                alive = alive[keep]
+            na = alive.size
+            if na == 0:  # nobody is left for this trigger's later firings either
+                continue
+            if tr.when == "every" and (tr.limit is None or k < tr.limit):
+                nxt = (k + 1) * tr.days
+                if nxt < latest:
+                    heapq.heappush(heap, (nxt, order, k + 1, seq, None))
+                    seq += 1
+            if self.budget is not None:
+                self.budget.spend(na)
+            tal.trig_fired[tr.index] += na
+            when = t0[alive] + off
+            responded = np.zeros(na, bool)
+            cost = np.zeros(na)
+            for touch, shares in zip(tr.sends, tr.send_steps, strict=True):
+                cv, u, sh = self.send(touch, ids[alive], when, shares)
+                cost += cv
+                responded |= u < sh[-1]
+                for child in answers.get(touch, ()):
+                    ctr = trigs[child]
+                    reached = u < sh[ctr.parent[1]]
+                    if ctr.behaviour == "response":
+                        heapq.heappush(heap, (off, child, 1, seq, alive[reached]))
+                    elif off + ctr.days < latest:
+                        heapq.heappush(heap, (off + ctr.days, child, 1, seq, alive[~reached]))
+                    seq += 1
+            if cost.any():
+                cv_full = np.zeros(m)
+                cv_full[alive] = cost
+                if off == 0:
+                    c_entry = cv_full if c_entry is None else c_entry + cv_full
+                else:
+                    c_later = cv_full if c_later is None else c_later + cv_full
+            if tr.then_target >= 0:
+                draw = rng.random(na)
+                if tr.sends:
+                    moved = alive[responded & (draw < tr.then_share)]
+                else:
+                    moved = alive[draw < tr.response * tr.then_share]
+                if moved.size:
+                    tal.trig_rerouted[tr.index] += moved.size
+                    te[moved] = t0[moved] + off
+                    slot[moved] = tr.slot
         return c_entry, c_later
 
     def _retention(self, idx: np.ndarray, t0: np.ndarray, te: np.ndarray, done: np.ndarray) -> None:
@@ -1039,6 +1224,8 @@ class _Block:
         plan = self.plan
         fplan = replace(plan, horizon=plan.ltv_window)
         follow = _Block(fplan, ci.size, self.rng, follow_up=True, budget=self.budget)  # its work counts too
+        if self.resp_at is not None and follow.resp_at is not None:  # responses before converting still count
+            follow.resp_at[:] = self.resp_at[:, ci] - self.conv_t[ci]
         where = self.conv_stage[ci]
         for g in np.unique(where):
             ids = np.flatnonzero(where == g)

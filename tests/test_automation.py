@@ -1,0 +1,215 @@
+"""Automation beyond one send: several actions, funnels, costs on response, behaviour
+conditions, ``unless``, and task queues — each against its closed form (fixed seeds,
+tolerances from standard errors)."""
+
+from __future__ import annotations
+
+import math
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from journeydsl.api import loads
+from journeydsl.engine.exact import ExactUnsupported, solve
+from journeydsl.engine.montecarlo import run, simulate
+from journeydsl.engine.montecarlo.queues import md1_mean_wait
+from journeydsl.language.fmt import format_source
+
+Z = 4.5  # tolerance in standard errors
+N = 200_000
+
+
+def close(sim: float, exact: float, se: float) -> None:
+    assert abs(sim - exact) <= Z * se, f"simulated {sim} vs exact {exact} (se {se})"
+
+
+def share_se(p: float, n: int = N) -> float:
+    return math.sqrt(max(p * (1 - p), 1e-12) / n)
+
+
+MULTI = """journey "Several actions" {
+    currency EUR
+    horizon 2 years
+    stage trial { entry; dwell exponential(mean 10 days) }
+    stage customer { goal; terminal }
+    stage lost { terminal }
+    touchpoint email { channel email; cost 0.50 EUR; cost 4 EUR on response; response opens 50%, clicks 20% }
+    touchpoint sms { channel sms; cost 0.10 EUR; response 30% }
+    trial -> lost otherwise
+    trigger nudge { when in trial for 7 days; send email, sms; then 40% -> customer }
+}
+"""
+
+
+def test_several_actions_each_charged_each_with_its_own_response() -> None:
+    j = loads(MULTI)
+    arm = simulate(j, customers=N, seed=3).to_dict()["scenarios"][0]
+    s = math.exp(-0.7)  # still in trial on day 7
+    tps, trig = arm["touchpoints"], arm["triggers"]["nudge"]
+    close(trig["fired_per_customer"], s, share_se(s))
+    assert tps["email"]["contacts_per_customer"] == tps["sms"]["contacts_per_customer"] == trig["fired_per_customer"]
+    close(tps["email"]["steps_per_customer"]["opens"], 0.5 * s, share_se(0.5 * s))
+    close(tps["email"]["steps_per_customer"]["clicks"], 0.2 * s, share_se(0.2 * s))
+    # the response is the funnel's last step
+    assert tps["email"]["responses_per_customer"] == tps["email"]["steps_per_customer"]["clicks"]
+    close(tps["sms"]["responses_per_customer"], 0.3 * s, share_se(0.3 * s))
+    assert tps["sms"]["steps_per_customer"] == {}
+    # the coupon is paid by clickers only, on top of the cost of every contact
+    close(tps["email"]["response_cost_per_customer"], 4 * 0.2 * s, 4 * share_se(0.2 * s))
+    fired = trig["fired_per_customer"]
+    assert tps["email"]["cost_per_customer"] == pytest.approx(
+        0.5 * fired + tps["email"]["response_cost_per_customer"], rel=1e-9)
+    # moved: 40% of those who answered at least one of the two
+    moved = s * (1 - 0.8 * 0.7) * 0.4
+    close(trig["rerouted_per_customer"], moved, share_se(moved))
+    close(arm["metrics"]["conversion_rate"]["mean"], moved, share_se(moved))
+    # the algebra answers several sends too
+    assert solve(j).conversion == pytest.approx(moved, rel=1e-9)
+
+
+CHAIN = """journey "Chain" {
+    horizon 2 years
+    stage lead { entry; dwell exponential(mean 10 days) }
+    stage won { goal; terminal }
+    stage lost { terminal }
+    touchpoint email { channel email; response opens 40%, clicks 25% }
+    touchpoint sms { channel sms; response 20% }
+    touchpoint call { channel phone; response 50% }
+    lead -> lost otherwise
+    trigger welcome { when enter lead; send email }
+    trigger buyers { when response to email.clicks; then 40% -> won }
+    trigger remind { when no response to email.clicks within 2 days; send sms }
+    trigger ring {
+        when no response to sms within 1 day
+        unless responded to email.opens
+        send call
+        then 50% -> won
+    }
+}
+"""
+
+
+def test_behaviour_chain_email_sms_call() -> None:
+    j = loads(CHAIN)
+    arm = simulate(j, customers=N, seed=5).to_dict()["scenarios"][0]
+    g = arm["triggers"]
+    assert g["welcome"]["fired_per_customer"] == 1.0
+    close(g["buyers"]["fired_per_customer"], 0.25, share_se(0.25))  # clickers, at the click
+    close(g["buyers"]["rerouted_per_customer"], 0.10, share_se(0.10))
+    remind = 0.75 * math.exp(-0.2)  # no click, still a lead on day 2
+    close(g["remind"]["fired_per_customer"], remind, share_se(remind))
+    # day 3: no click, no SMS reply, not even an open (0.15 of the 0.75 opened), still a lead
+    ring = 0.75 * 0.8 * (1 - 0.15 / 0.75) * math.exp(-0.3)
+    close(g["ring"]["fired_per_customer"], ring, share_se(ring))
+    close(g["ring"]["rerouted_per_customer"], 0.25 * ring, share_se(0.25 * ring))
+    conv = 0.10 + 0.25 * ring
+    close(arm["metrics"]["conversion_rate"]["mean"], conv, share_se(conv))
+    assert arm["touchpoints"]["call"]["contacts_per_customer"] == g["ring"]["fired_per_customer"]
+    # moving customers on a behaviour condition is beyond the stage-by-stage algebra: it says so
+    with pytest.raises(ExactUnsupported, match="behaviour condition"):
+        solve(j)
+
+
+def test_no_response_follows_every_contact_of_an_every_trigger() -> None:
+    j = loads("""journey "Every" {
+        horizon 1 year
+        stage member { entry; active }
+        touchpoint mail { channel email; response 10% }
+        touchpoint sms { channel sms }
+        trigger monthly { every 30 days in member; send mail; limit 3 }
+        trigger chase { when no response to mail within 5 days; send sms }
+    }""")
+    arm = simulate(j, customers=N, seed=7).to_dict()["scenarios"][0]
+    # three mails a customer; each unanswered one is chased five days later
+    assert arm["touchpoints"]["mail"]["contacts_per_customer"] == 3.0
+    close(arm["touchpoints"]["sms"]["contacts_per_customer"], 2.7, math.sqrt(3 * 0.09 / N))
+
+
+def test_unless_remembers_responses_of_earlier_stays() -> None:
+    # a customer who answered the welcome in the first stay is not called in a later one
+    j = loads("""journey "Memory" {
+        horizon 2 years
+        stage a { entry; dwell 5 days }
+        stage b { dwell 5 days }
+        stage done { terminal }
+        touchpoint hello { channel email; response 30% }
+        touchpoint call { channel phone }
+        a -> b otherwise
+        b -> done otherwise
+        trigger greet { when enter a; send hello }
+        trigger ring { when in b for 1 day; unless responded to hello; send call }
+    }""")
+    arm = simulate(j, customers=N, seed=11).to_dict()["scenarios"][0]
+    close(arm["triggers"]["ring"]["fired_per_customer"], 0.7, share_se(0.7))
+
+
+QUEUE = """journey "Call team" {
+    currency EUR
+    horizon 30 days
+    arrivals 40 per day
+    stage lead { entry; dwell 5 days }
+    stage done { terminal }
+    task call "Manager call" { cost 2 EUR; capacity 50 per day }
+    lead -> done otherwise
+    trigger ring { when enter lead; send call }
+}
+"""
+
+
+def test_task_queue_waits_as_queueing_theory_says() -> None:
+    """Poisson arrivals of 40 tasks a day, one task done every 1/50 day (M/D/1): the mean wait
+    is rho / (2 c (1 - rho)) = 0.04 days, and Little's law ties the backlog to it."""
+    j = loads(QUEUE)
+    arm = simulate(j, customers=N, seed=2).to_dict()["scenarios"][0]
+    q = arm["touchpoints"]["call"]["queue"]
+    assert q["tasks_per_day"] == pytest.approx(40.0, rel=1e-12)  # every lead makes one request
+    assert q["capacity_per_day"] == 50.0 and q["utilisation"] == pytest.approx(0.8) and not q["overloaded"]
+    lo, hi = q["mean_wait_days"]["ci95"]
+    se = (hi - lo) / 2 / 2.093  # the batch-means interval (t with 19 degrees of freedom)
+    exact = md1_mean_wait(40.0, 50.0)
+    assert exact == pytest.approx(0.04)
+    close(q["mean_wait_days"]["mean"], exact, se)
+    assert se < 0.05 * exact  # the test is sharp: a 20% error in the wait would fail it
+    assert q["mean_backlog"] == pytest.approx(q["tasks_per_day"] * q["mean_wait_days"]["mean"], rel=1e-9)
+    assert q["mean_wait_days"]["mean"] < q["p95_wait_days"] < 1.0
+    assert q["share_waiting"] == pytest.approx(0.8, abs=0.01)  # M/G/1: a task waits with chance rho
+
+
+def test_task_queue_does_not_depend_on_workers() -> None:
+    j = loads(QUEUE)
+    arms = [("baseline", j)]
+    one = run(arms, 20_000, 9).to_dict()
+    with ThreadPoolExecutor(2) as ex:
+        two = run(arms, 20_000, 9, executor=ex).to_dict()
+    assert one["scenarios"][0]["touchpoints"]["call"]["queue"] == two["scenarios"][0]["touchpoints"]["call"]["queue"]
+    assert one["scenarios"][0]["touchpoints"]["call"]["queue"] is not None
+
+
+def test_an_overloaded_team_is_flagged() -> None:
+    j = loads(QUEUE.replace("capacity 50 per day", "capacity 30 per day"))
+    q = simulate(j, customers=20_000, seed=1).to_dict()["scenarios"][0]["touchpoints"]["call"]["queue"]
+    assert q["overloaded"] and q["utilisation"] == pytest.approx(40 / 30)
+    assert q["mean_wait_days"]["mean"] > 10  # the backlog grows for as long as the stream lasts
+
+
+def test_new_statements_format_and_compile_the_same() -> None:
+    text = (CHAIN.replace("touchpoint call { channel phone; response 50% }",
+                          "task call \"Call\" {capacity 40 per day;  response 50%;cost 3 EUR}")
+            .replace("horizon 2 years", "horizon 2 years\n arrivals 100 per day")
+            .replace("touchpoint sms { channel sms; response 20% }",
+                     "touchpoint sms { response 20%; cost 2 EUR on response; channel sms; cost 0.05 EUR }"))
+    once = format_source(text)
+    assert format_source(once) == once
+    assert 'task call "Call" { channel task' not in once  # the channel is left as written (none)
+    assert 'task call "Call" { cost 3 EUR; response 50%; capacity 40 per day }' in once
+    assert "touchpoint sms   { channel sms; cost 0.05 EUR; cost 2 EUR on response; response 20% }" in once
+    assert "when no response to email.clicks within 2 days" in once
+    assert "unless responded to email.opens" in once
+    assert "arrivals 100 per day" in once
+    a, b = loads(text), loads(once)
+    for x, y in ((a.triggers, b.triggers), (a.touchpoints, b.touchpoints)):
+        assert [t.model_dump(exclude={"span"}) for t in x] == [t.model_dump(exclude={"span"}) for t in y]
+    assert a.arrivals_per_day == b.arrivals_per_day == 100.0
+    call = b.touchpoint("call")
+    assert (call.kind, call.channel, call.cost, call.capacity_per_day) == ("task", "task", 3.0, 40.0)
+    assert b.trigger("ring").stage == "lead" and b.trigger("ring").unless == (("email", "opens"),)
