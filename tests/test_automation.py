@@ -213,3 +213,39 @@ def test_new_statements_format_and_compile_the_same() -> None:
     call = b.touchpoint("call")
     assert (call.kind, call.channel, call.cost, call.capacity_per_day) == ("task", "task", 3.0, 40.0)
     assert b.trigger("ring").stage == "lead" and b.trigger("ring").unless == (("email", "opens"),)
+
+
+HOT_LEAD = """journey "Hot leads" {
+    currency EUR
+    horizon 60 days
+    arrivals 40 per day
+    stage lead { entry; dwell exponential(mean 12 hours) }
+    stage won { goal; terminal }
+    stage lost { terminal }
+    task call "Call back" { cost 2 EUR; response 50%; capacity 50 per day }
+    lead -> lost otherwise
+    trigger ring { when enter lead; send call; then -> won }
+}
+"""
+
+
+def test_waiting_for_a_call_loses_leads_as_queueing_theory_says() -> None:
+    """A lead cools in half a day on average; the call reaches it after its wait W in an
+    M/D/1 queue (40 calls a day for 50). The call converts half the leads it still finds:
+    conversion = 50% x E[exp(-W / 0.5 day)], and E[exp(-s W)] is the Pollaczek-Khinchine
+    transform s (1 - rho) / (s - a (1 - exp(-s / c)))."""
+    j = loads(HOT_LEAD)
+    arm = simulate(j, customers=N, seed=4).to_dict()["scenarios"][0]
+    a, c, s = 40.0, 50.0, 2.0
+    laplace = s * (1 - a / c) / (s - a * (1 - math.exp(-s / c)))
+    exact = 0.5 * laplace
+    q = arm["touchpoints"]["call"]["queue"]
+    lo, hi = q["mean_wait_days"]["ci95"]
+    wait_se = (hi - lo) / 2 / 2.093 * 2  # the waits come from a first run of a quarter as many
+    se = math.hypot(share_se(exact), 0.5 * s * wait_se)
+    close(arm["metrics"]["conversion_rate"]["mean"], exact, se)
+    assert exact < 0.5 - 10 * se  # the wait matters: without it, half the leads would convert
+    close(arm["triggers"]["ring"]["rerouted_per_customer"], exact, se)
+    # the algebra cannot know the wait: it says so rather than answer 50%
+    with pytest.raises(ExactUnsupported, match="queue"):
+        solve(j)

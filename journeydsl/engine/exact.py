@@ -233,6 +233,12 @@ def _firings(journey: Journey, stage: str) -> tuple[list[tuple[float, str]], lis
                 " 'when no response to' or 'unless responded to'): who it moves depends on earlier"
                 " contacts of the same customer, which the stage-by-stage algebra does not follow"
             )
+        queued = [s for s in tg.send if tps[s].capacity_per_day is not None]
+        if queued and journey.arrivals_per_day is not None:
+            raise ExactUnsupported(
+                f"trigger '{tg.name}' moves customers when task '{queued[0]}' is done, after a wait in its"
+                " queue that depends on every other customer's tasks"
+            )
         if not tg.send:
             resp = 1.0 if tg.response is None else tg.response
         else:  # responders to any of its contacts, each answered independently

@@ -242,9 +242,11 @@ class Tally:
     tp_steps: np.ndarray = field(default_factory=_empty)  # contacts reaching each funnel step (shape.steps)
     tp_resp_cost: np.ndarray = field(default_factory=_empty)  # discounted cost on response, per touchpoint
     # task requests for the queues (tasks with a capacity): touchpoint, customer (numbered
-    # within this tally, in merge order), and the customer's age at the request, in days
+    # within its block's tally, plus its offset in task_base: customers in merge order), and
+    # the customer's age at the request, in days
     task_tp: list[np.ndarray] = field(default_factory=list)
     task_who: list[np.ndarray] = field(default_factory=list)
+    task_base: list[int] = field(default_factory=list)
     task_age: list[np.ndarray] = field(default_factory=list)
     conv_times: list[np.ndarray] = field(default_factory=list)
     ltv_values: list[np.ndarray] = field(default_factory=list)
@@ -300,7 +302,8 @@ class Tally:
     def merge(self, other: Tally) -> Tally:
         """Add ``other`` into this tally (in place) and return it."""
         self.task_tp.extend(other.task_tp)
-        self.task_who.extend(w + self.n for w in other.task_who)
+        self.task_who.extend(other.task_who)
+        self.task_base.extend(b + self.n for b in other.task_base)
         self.task_age.extend(other.task_age)
         self.n += other.n
         for name in self._ARRAYS:

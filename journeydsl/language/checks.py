@@ -279,7 +279,14 @@ def check_behaviour(journey: Journey) -> list[Diagnostic]:
                 out.append(_diag(journey, g.span, "E205", f"touchpoint '{name}' has no step '{step}'",
                                  did_you_mean(step, tp.step_names)
                                  or f"refer to its response as '{name}'"))
-        if g.behaviour and g.on_touch is not None and not any(
+        answered = tps.get(g.on_touch or "")
+        if g.behaviour and answered is not None and answered.capacity_per_day is not None:
+            out.append(_diag(journey, g.span, "E406",
+                             f"trigger '{g.name}' answers task '{answered.name}', which waits in its queue"
+                             " for a time of its own for each customer",
+                             "a behaviour condition answers a contact made at the trigger's moment; "
+                             f"answer another touchpoint sent with '{answered.name}', or give the task no capacity"))
+        elif g.behaviour and g.on_touch is not None and not any(
             p.stage == g.stage and g.on_touch in p.send for p in journey.triggers if p is not g
         ):
             out.append(_diag(journey, g.span, "E406",

@@ -412,7 +412,7 @@ class _Block:
                 steps[pos[k]] += reached
 
     def send(self, touch: int, who: np.ndarray, when: np.ndarray, shares: np.ndarray | None = None
-             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
         """Contact the customers ``who`` with touchpoint ``touch`` at times ``when`` (days since entry).
 
         The one place a contact is made one customer at a time: counts the contacts, draws each
@@ -420,7 +420,10 @@ class _Block:
         charges the cost per contact and the cost on response, remembers responses that an
         ``unless`` asks about, logs a task's requests for its queue, and keeps the contact for
         first/last touch and calendar forecasts. ``shares`` (default: the touchpoint's) are the
-        steps' shares. Returns each contact's discounted cost, its uniform draw ``u`` and the shares.
+        steps' shares. A task with a queue is done after a wait drawn from its queue's waits
+        (:attr:`Plan.tp_waits`): its cost, response and memory are at that later moment.
+        Returns each contact's discounted cost, its uniform draw ``u``, the shares, and the
+        moments the contacts take effect (None: at ``when``).
         """
         plan, tal = self.plan, self.tally
         if shares is None:
@@ -428,7 +431,13 @@ class _Block:
         m = who.size
         u = self.rng.random(m)
         if m == 0:
-            return np.zeros(0), u, shares
+            return np.zeros(0), u, shares, None
+        request = when
+        done: np.ndarray | None = None
+        waits = plan.tp_waits[touch] if touch < len(plan.tp_waits) else None
+        if waits is not None and waits.size:
+            done = when + waits[self.rng.integers(0, waits.size, m)]
+            when = done
         resp = u < shares[-1]
         nresp = int(np.count_nonzero(resp))
         tal.tp_contacts[touch] += m
@@ -453,8 +462,9 @@ class _Block:
                     self.resp_at[slot, ids] = np.minimum(self.resp_at[slot, ids], t)
         if plan.tp_queue[touch] and not self.follow_up:
             tal.task_tp.append(np.full(m, touch, np.int32))
-            tal.task_who.append(who.astype(np.int64))
-            tal.task_age.append(np.asarray(when, float).copy())
+            tal.task_who.append(who)
+            tal.task_base.append(0)
+            tal.task_age.append(np.asarray(request, float).copy())
         if self.paths:
             self.path(touch, who, when)
         if self.ages is not None:
@@ -462,7 +472,7 @@ class _Block:
                 self.ages.cost(self.conv_t, who, when, base)
             if extra and nresp:
                 self.ages.cost(self.conv_t, who[resp], when[resp], extra)
-        return cost, u, shares
+        return cost, u, shares, done
 
     def path(self, touch: int, ids: np.ndarray, t: np.ndarray, k: np.ndarray | None = None,
              t_last: np.ndarray | None = None) -> None:
@@ -582,7 +592,7 @@ class _Block:
             if self.paths:
                 self.path(tp, idx, t0)
         for tp in sp.rich_touches:  # contacts made one by one (a cost on response, a task, ...)
-            cv, _u, _s = self.send(tp, idx, t0)
+            cv, _u, _s, _at = self.send(tp, idx, t0)
             c_entry_vec = cv if c_entry_vec is None else c_entry_vec + cv
         for amount, _period in sp.periodic_cost:
             c_entry += amount
@@ -754,7 +764,7 @@ class _Block:
             te_k_sum = te_sum if nslots == 1 else float(te_k.sum()) if to_sink else 0.0
             te_left -= te_k_sum
             if has_via and plan.tp_rich[int(sp.via[k])]:
-                cv, _u, _s = self.send(int(sp.via[k]), ids_k, te_k)
+                cv, _u, _s, _at = self.send(int(sp.via[k]), ids_k, te_k)
                 self.cost[ids_k] += cv
                 tal.stage_cost[s] += float(cv.sum())
             elif has_via:
@@ -1043,11 +1053,17 @@ class _Block:
             tal.trig_fired[tr.index] += na
             when = t0[alive] + off
             responded = np.zeros(na, bool)
+            answered: np.ndarray | None = None  # the first response's moment, when a task waited
             cost = np.zeros(na)
             for touch, shares in zip(tr.sends, tr.send_steps, strict=True):
-                cv, u, sh = self.send(touch, ids[alive], when, shares)
+                cv, u, sh, done = self.send(touch, ids[alive], when, shares)
                 cost += cv
-                responded |= u < sh[-1]
+                resp = u < sh[-1]
+                if done is not None or answered is not None:
+                    if answered is None:
+                        answered = np.where(responded, when, _INF)
+                    np.minimum(answered, np.where(resp, when if done is None else done, _INF), out=answered)
+                responded |= resp
                 for child in answers.get(touch, ()):
                     ctr = trigs[child]
                     reached = u < sh[ctr.parent[1]]
@@ -1065,6 +1081,16 @@ class _Block:
                     c_later = cv_full if c_later is None else c_later + cv_full
             if tr.then_target >= 0:
                 draw = rng.random(na)
+                if answered is not None:
+                    # moved when the first answer comes (after a task's wait), if still here then;
+                    # an earlier move found later in time order still wins (te only comes closer)
+                    go = responded & (draw < tr.then_share) & (answered < te[alive]) & (answered < H)
+                    moved = alive[go]
+                    if moved.size:
+                        tal.trig_rerouted[tr.index] += moved.size
+                        te[moved] = answered[go]
+                        slot[moved] = tr.slot
+                    continue
                 if tr.sends:
                     moved = alive[responded & (draw < tr.then_share)]
                 else:

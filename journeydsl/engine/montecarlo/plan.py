@@ -114,6 +114,9 @@ class Plan:
     tp_rich: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
     tp_queue: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
     tp_step_pos: tuple[np.ndarray, ...] = ()  # per touchpoint: each step's counter in Tally.tp_steps (-1: none)
+    # per touchpoint: the waits a task's requests are drawn from (its queue, from a first run;
+    # empty: done at once). Set by montecarlo.run, not by compile_plan.
+    tp_waits: tuple[np.ndarray, ...] = ()
     # (touchpoint, step) pairs whose responses are remembered per customer (``unless``)
     tracked: tuple[tuple[int, int], ...] = ()
 

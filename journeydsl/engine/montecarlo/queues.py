@@ -18,8 +18,10 @@ simulated afterwards on the requests they made (:func:`simulate_queue`):
 
 The result depends only on the customers and the seed: never on blocks or
 workers. The wait is reported (mean with a batch-means interval, 95th
-percentile, share of tasks that wait, average backlog); it does not change
-what happens to the customer, whose task takes effect when it is requested.
+percentile, share of tasks that wait, average backlog). ``montecarlo.run``
+first runs the journey without waits (up to ``QUEUE_PILOT`` customers) and
+draws each task's wait in the run itself from that queue's waits, so that a
+task takes effect after its wait.
 
 >>> import numpy as np
 >>> rng = np.random.default_rng(1)
@@ -31,7 +33,7 @@ True
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -53,6 +55,7 @@ class QueueFigures:
     p95_wait: float
     share_waiting: float
     mean_backlog: float
+    waits: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)  # the second cycle's, in time order
 
     @property
     def utilisation(self) -> float:
@@ -127,4 +130,5 @@ def simulate_queue(
         p95_wait=float(np.quantile(waits, 0.95)),
         share_waiting=float(np.count_nonzero(waits > 1e-12)) / k,
         mean_backlog=float(waits.sum()) / cycle,
+        waits=waits,
     )
