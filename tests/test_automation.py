@@ -249,3 +249,17 @@ def test_waiting_for_a_call_loses_leads_as_queueing_theory_says() -> None:
     # the algebra cannot know the wait: it says so rather than answer 50%
     with pytest.raises(ExactUnsupported, match="queue"):
         solve(j)
+
+
+def test_maps_say_what_the_new_triggers_do() -> None:
+    from journeydsl.outputs.maps import to_dot, to_mermaid
+
+    j = loads(CHAIN.replace("touchpoint call { channel phone; response 50% }",
+                            "task call \"Call\" { response 50%; capacity 40 per day }")
+              .replace("horizon 2 years", "horizon 2 years\n arrivals 100 per day")
+              .replace("send call", "send sms, call"))
+    for text in (to_mermaid(j), to_dot(j)):
+        assert "on response to email.clicks" in text
+        assert "no response to email.clicks in 2 days" in text
+        assert "unless responded to email.opens" in text
+        assert "sms (sms) + Call (task, 40 a day)" in text

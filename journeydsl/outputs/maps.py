@@ -325,6 +325,9 @@ def _touch_text(journey: Journey, name: str) -> str:
         tp = journey.touchpoint(name)
     except KeyError:
         return _short(name)
+    if tp.capacity_per_day is not None:  # a task with a team of limited size
+        cap = _t("{n} a day").format(n=_num(tp.capacity_per_day, 1))
+        return f"{_short(tp.title)} ({_short(tp.channel)}, {cap})"
     return f"{_short(tp.title)} ({_short(tp.channel)})"
 
 
@@ -409,7 +412,7 @@ def _trigger_lines(journey: Journey, tg: Trigger) -> tuple[str, str]:
             when = _t("no response to {ref} in {duration}").format(ref=ref, duration=_duration(tg.days or 0.0, tg.unit))
     if tg.unless:
         refs = ", ".join(_short(n) + (f".{_short(s)}" if s else "") for n, s in tg.unless)
-        when += " " + _t("unless {refs}").format(refs=refs)
+        when += " " + _t("unless responded to {refs}").format(refs=refs)
     parts = [" + ".join(_touch_text(journey, s) for s in tg.send) if tg.send else _t("no contact")]
     response = tg.response
     if response is None and len(tg.send) == 1:
