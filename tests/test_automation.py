@@ -263,3 +263,12 @@ def test_maps_say_what_the_new_triggers_do() -> None:
         assert "no response to email.clicks in 2 days" in text
         assert "unless responded to email.opens" in text
         assert "sms (sms) + Call (task, 40 a day)" in text
+
+
+def test_a_scenario_may_remove_what_a_behaviour_trigger_answers() -> None:
+    # 'without trigger welcome' leaves the chase with nothing to answer: it never fires there
+    j = loads(CHAIN.replace("\n}\n", '\n    scenario quiet "No welcome" { without trigger welcome }\n}\n'))
+    res = run([("baseline", j), ("quiet", j.with_scenario("quiet"))], 20_000, 1).to_dict()
+    quiet = res["scenarios"][1]["triggers"]
+    assert quiet["remind"]["fired_per_customer"] == quiet["ring"]["fired_per_customer"] == 0.0
+    assert res["scenarios"][0]["triggers"]["remind"]["fired_per_customer"] > 0.3

@@ -29,6 +29,7 @@ __all__ = [
     "Check",
     "check_all",
     "check_behaviour",
+    "check_behaviour_answers",
     "check_branch_shares",
     "check_entries",
     "check_exits_of_terminal",
@@ -266,6 +267,21 @@ def trigger_offsets(journey: Journey) -> dict[str, float]:
     return out
 
 
+def check_behaviour_answers(journey: Journey) -> list[Diagnostic]:
+    """A behaviour trigger of the base journey answers a contact a trigger of its stage sends.
+
+    Judged on the base only: a scenario that removes the sender (``without trigger``)
+    leaves the answer with nothing to answer on purpose, and it then never fires."""
+    return [
+        _diag(journey, g.span, "E406",
+              f"no trigger of stage '{g.stage}' sends '{g.on_touch}', so trigger '{g.name}' never fires",
+              f"a behaviour condition answers a contact a trigger of its stage sends: add 'send {g.on_touch}' to one")
+        for g in journey.triggers
+        if g.behaviour and g.on_touch is not None
+        and not any(p.stage == g.stage and g.on_touch in p.send for p in journey.triggers if p is not g)
+    ]
+
+
 def check_behaviour(journey: Journey) -> list[Diagnostic]:
     """Behaviour conditions answer a contact sent in their stage, to a step it has; a task
     with a capacity needs the journey's ``arrivals`` to load its queue."""
@@ -286,14 +302,6 @@ def check_behaviour(journey: Journey) -> list[Diagnostic]:
                              " for a time of its own for each customer",
                              "a behaviour condition answers a contact made at the trigger's moment; "
                              f"answer another touchpoint sent with '{answered.name}', or give the task no capacity"))
-        elif g.behaviour and g.on_touch is not None and not any(
-            p.stage == g.stage and g.on_touch in p.send for p in journey.triggers if p is not g
-        ):
-            out.append(_diag(journey, g.span, "E406",
-                             f"no trigger of stage '{g.stage}' sends '{g.on_touch}', so trigger"
-                             f" '{g.name}' never fires",
-                             f"a behaviour condition answers a contact a trigger of its stage sends:"
-                             f" add 'send {g.on_touch}' to one"))
     if journey.arrivals_per_day is None:
         for tp in journey.touchpoints:
             if tp.capacity_per_day is not None:
@@ -634,6 +642,7 @@ CHECKS: tuple[Check, ...] = (
     check_goals,
     check_triggers,
     check_behaviour,
+    check_behaviour_answers,
     check_unused_touchpoints,
 )
 
@@ -641,6 +650,7 @@ CHECKS: tuple[Check, ...] = (
 #: variant that cuts a path (``without ...``) leaves stages unused on purpose.
 _BASE_ONLY = {
     check_segment_shares, check_names, check_reachability, check_goals, check_unused_touchpoints,
+    check_behaviour_answers,
 }
 
 
