@@ -272,3 +272,21 @@ def test_a_scenario_may_remove_what_a_behaviour_trigger_answers() -> None:
     quiet = res["scenarios"][1]["triggers"]
     assert quiet["remind"]["fired_per_customer"] == quiet["ring"]["fired_per_customer"] == 0.0
     assert res["scenarios"][0]["triggers"]["remind"]["fired_per_customer"] > 0.3
+
+
+@pytest.mark.parametrize("when", ["when enter trial", "every 3 days in trial; limit 4", "when in trial for 2 days"])
+def test_several_sends_agree_with_the_algebra_for_every_kind_of_firing(when: str) -> None:
+    j = loads(f"""journey "Forms" {{
+        horizon 10 years
+        stage trial {{ entry; dwell gamma(shape 2, mean 8 days) }}
+        stage customer {{ goal; terminal }}
+        stage lost {{ terminal }}
+        touchpoint a {{ channel email; response opens 60%, clicks 15% }}
+        touchpoint b {{ channel sms; response 10% }}
+        trial -> customer 10%
+        trial -> lost otherwise
+        trigger t {{ {when}; send a, b; then 50% -> customer }}
+    }}""")
+    exact = solve(j).conversion
+    got = simulate(j, customers=N, seed=13).to_dict()["scenarios"][0]["metrics"]["conversion_rate"]["mean"]
+    close(got, exact, share_se(exact))

@@ -278,7 +278,6 @@ def run(
     arm_plans = [_arm_plan(j, shape) for _n, j in arms]
     if touch_paths:  # first/last/linear touch: keep each customer's contacts (see attribution)
         arm_plans = [(names, cum, [replace(p, touch_paths=True) for p in plans]) for names, cum, plans in arm_plans]
-    arm_plans = _with_waits(arms, arm_plans, shape, customers, seed)
     seeds = np.random.SeedSequence(seed).spawn(len(sizes))
     nb = len(sizes)
     if max_work is not None or on_estimate is not None:
@@ -287,6 +286,7 @@ def run(
             on_estimate(estimate)
         if max_work is not None and estimate.steps > max_work:
             raise TooMuchWork(estimate, max_work)
+    arm_plans = _with_waits(arms, arm_plans, shape, customers, seed)  # after the estimate: it is work too
     merger = _Merger(arm_plans, shape)
     if executor is not None:
         _run_on(executor, arm_plans, sizes, seeds, merger, progress, parallel=_executor_width(executor))
