@@ -290,3 +290,36 @@ def test_several_sends_agree_with_the_algebra_for_every_kind_of_firing(when: str
     exact = solve(j).conversion
     got = simulate(j, customers=N, seed=13).to_dict()["scenarios"][0]["metrics"]["conversion_rate"]["mean"]
     close(got, exact, share_se(exact))
+
+
+JOURNEY_MOVED = """journey "Moved" {
+        horizon 1 year
+        stage lead { entry; dwell 5 days }
+        stage trial { dwell 10 days }
+        stage won { goal; terminal }
+        stage lost { terminal }
+        touchpoint email { channel email; response 30% }
+        touchpoint sms { channel sms }
+        lead -> trial otherwise
+        trial -> won 20%
+        trial -> lost otherwise
+        trigger welcome { when enter lead; send email }
+        trigger chase { when no response to email within 2 days; send sms }
+        scenario later "Welcome in trial" {
+            trigger welcome { when enter trial }
+            trigger chase { when no response to email within 3 days }
+        }
+    }"""
+
+
+def test_behaviour_conditions_follow_a_scenario_that_moves_the_contact() -> None:
+    # the scenario sends the welcome in trial instead of lead: its answer follows it there
+    j = loads(JOURNEY_MOVED)
+    assert j.trigger("chase").stage == "lead"
+    assert j.with_scenario("later").trigger("chase").stage == "trial"
+    # a change that moves only the contact takes its answer along
+    moved_only = loads(JOURNEY_MOVED.replace("trigger chase { when no response to email within 3 days }", ""))
+    assert moved_only.with_scenario("later").trigger("chase").stage == "trial"
+    res = run([("baseline", j), ("later", j.with_scenario("later"))], 20_000, 3).to_dict()
+    for arm in res["scenarios"]:
+        close(arm["triggers"]["chase"]["fired_per_customer"], 0.7, share_se(0.7, 20_000))

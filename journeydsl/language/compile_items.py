@@ -294,48 +294,25 @@ class ItemCompiler(UnitReader):
             f["capacity_per_day"] = n / days
 
     def gather_sends(self, items: Sequence[object]) -> None:
-        """Which stages' triggers send each touchpoint (the base and every segment and scenario),
-        and each touchpoint's funnel steps: what behaviour conditions are resolved against."""
-        nodes: list[sx.TriggerNode] = []
+        """Which stages' triggers of the base journey send each touchpoint, and each
+        touchpoint's funnel steps (in any layer): what behaviour conditions are resolved against.
+        A segment or scenario resolves its own with :meth:`sends_with`."""
+        self.base_triggers = [it for it in items if isinstance(it, sx.TriggerNode)]
         for it in items:
-            if isinstance(it, sx.TriggerNode):
-                nodes.append(it)
-            elif isinstance(it, sx.TouchpointNode):
+            if isinstance(it, sx.TouchpointNode):
                 self.note_steps(it)
             elif isinstance(it, sx.SegmentNode | sx.ScenarioNode):
                 for ov in it.overrides:
-                    if isinstance(ov, sx.TriggerNode):
-                        nodes.append(ov)
-                    elif isinstance(ov, sx.TouchpointNode):
+                    if isinstance(ov, sx.TouchpointNode):
                         self.note_steps(ov)
-        stage_of: dict[str, str] = {}
-        for g in nodes:
-            for p in g.props:
-                if isinstance(p, sx.WhenEnter | sx.WhenIn | sx.WhenEvery):
-                    stage_of[g.name.text] = p.stage.text
-        sent: dict[str, list[str]] = {}
-        for _round in range(len(nodes) + 1):  # behaviour triggers take the stage of what they answer
-            changed = False
-            for g in nodes:
-                stage = stage_of.get(g.name.text)
-                if stage is None:
-                    for p in g.props:
-                        if isinstance(p, sx.WhenResponse | sx.WhenNoResponse):
-                            found = sent.get(p.ref.touchpoint.text)
-                            if found and len(found) == 1:
-                                stage = stage_of[g.name.text] = found[0]
-                if stage is None:
-                    continue
-                for p in g.props:
-                    if isinstance(p, sx.SendProp):
-                        for tp in p.touchpoints:
-                            where = sent.setdefault(tp.text, [])
-                            if stage not in where:
-                                where.append(stage)
-                                changed = True
-            if not changed:
-                break
-        self.sent_in = sent
+        self.sent_in = _sends(self.base_triggers)
+
+    def sends_with(self, changes: Sequence[object]) -> dict[str, list[str]]:
+        """The stages sending each touchpoint once a segment's or scenario's trigger changes
+        are made (a change's WHEN and ``send`` replace the base trigger's)."""
+        return _sends([*self.base_triggers, *(c for c in changes if isinstance(c, sx.TriggerNode))])
+
+    base_triggers: list[sx.TriggerNode]
 
     def note_steps(self, node: sx.TouchpointNode) -> None:
         for p in node.props:
@@ -490,3 +467,41 @@ class ItemCompiler(UnitReader):
         if "stage" not in f:
             return None  # the unknown stage was reported
         return Trigger(name=node.name.text, label=node.label, span=node.span, **f)
+
+
+def _sends(nodes: Sequence[sx.TriggerNode]) -> dict[str, list[str]]:
+    """Touchpoint -> the stages whose triggers send it; a later node of the same name changes
+    an earlier one (its WHEN and its ``send``). Behaviour triggers take the stage of what they
+    answer, found when exactly one stage sends it."""
+    stage_of: dict[str, str] = {}
+    answers: dict[str, str] = {}  # behaviour trigger -> the touchpoint it answers
+    sends: dict[str, list[str]] = {}
+    for g in nodes:
+        for p in g.props:
+            if isinstance(p, sx.WhenEnter | sx.WhenIn | sx.WhenEvery):
+                stage_of[g.name.text] = p.stage.text
+                answers.pop(g.name.text, None)
+            elif isinstance(p, sx.WhenResponse | sx.WhenNoResponse):
+                answers[g.name.text] = p.ref.touchpoint.text
+                stage_of.pop(g.name.text, None)
+            elif isinstance(p, sx.SendProp):
+                sends[g.name.text] = [n.text for n in p.touchpoints]
+    sent: dict[str, list[str]] = {}
+    for _round in range(len(sends) + 1):
+        changed = False
+        for name, tps in sends.items():
+            stage = stage_of.get(name)
+            if stage is None and name in answers:
+                found = sent.get(answers[name])
+                if found and len(found) == 1:
+                    stage = stage_of[name] = found[0]
+            if stage is None:
+                continue
+            for tp in tps:
+                where = sent.setdefault(tp, [])
+                if stage not in where:
+                    where.append(stage)
+                    changed = True
+        if not changed:
+            break
+    return sent

@@ -146,6 +146,7 @@ class VariantCompiler(ItemCompiler):
         tps: list[TouchpointPatch] = []
         tgs: list[TriggerPatch] = []
         removals: list[Removal] = []
+        base_sent, self.sent_in = self.sent_in, self.sends_with(items)  # behaviour conditions see the changes
         keys: set[tuple[str, str]] = set()
         changed = {
             (t.source.text, t.target.text) for t in items if isinstance(t, sx.TransitionNode)
@@ -240,6 +241,7 @@ class VariantCompiler(ItemCompiler):
                     )
                 elif ok:
                     removals.append(Removal(kind="transition", names=key, span=it.span))
+        self.sent_in = base_sent
         return Overrides(
             stages=tuple(stages),
             transitions=tuple(transitions),

@@ -727,6 +727,23 @@ def _complete(patch: TouchpointPatch | TriggerPatch) -> bool:
     return patch.when is not None and patch.stage is not None
 
 
+def _follow_contacts(triggers: dict[str, Trigger]) -> None:
+    """Behaviour triggers move to the stage whose triggers now send what they answer (when
+    one stage does): a change that sends the welcome email in another stage takes the
+    answers to it along."""
+    for _round in range(len(triggers)):
+        moved = False
+        for name, g in triggers.items():
+            if not g.behaviour or g.on_touch is None:
+                continue
+            stages = {t.stage for t in triggers.values() if t is not g and g.on_touch in t.send}
+            if len(stages) == 1 and g.stage not in stages:
+                triggers[name] = g.model_copy(update={"stage": next(iter(stages))})
+                moved = True
+        if not moved:
+            return
+
+
 def apply_overrides(base: Journey, ov: Overrides, *, baseline: Journey | None = None) -> Journey:
     """Merge ``ov`` into ``base``; the result is a journey in its own right.
 
@@ -787,6 +804,7 @@ def apply_overrides(base: Journey, ov: Overrides, *, baseline: Journey | None = 
             triggers.pop(rm.names[0], None)
         else:
             transitions = [t for t in transitions if t.key != tuple(rm.names)]
+    _follow_contacts(triggers)
 
     return base.model_copy(
         update={
