@@ -323,3 +323,30 @@ def test_behaviour_conditions_follow_a_scenario_that_moves_the_contact() -> None
     res = run([("baseline", j), ("later", j.with_scenario("later"))], 20_000, 3).to_dict()
     for arm in res["scenarios"]:
         close(arm["triggers"]["chase"]["fired_per_customer"], 0.7, share_se(0.7, 20_000))
+
+
+def test_funnel_steps_counted_for_contacts_drawn_in_aggregate() -> None:
+    # a touch on enter and a plain 'every' trigger draw responses in aggregate: the steps nest
+    j = loads("""journey "Aggregate" {
+        horizon 1 year
+        stage member { entry; active; touch news on enter }
+        touchpoint news { channel email; response opens 40%, reads 30%, clicks 10% }
+        trigger monthly { every 30 days in member; send news; limit 5 }
+    }""")
+    tp = simulate(j, customers=N, seed=17).to_dict()["scenarios"][0]["touchpoints"]["news"]
+    assert tp["contacts_per_customer"] == 6.0
+    contacts = 6 * N
+    for step, share in (("opens", 0.4), ("reads", 0.3), ("clicks", 0.1)):
+        close(tp["steps_per_customer"][step], 6 * share, 6 * share_se(share, contacts))
+    assert tp["responses_per_customer"] == tp["steps_per_customer"]["clicks"]
+    steps = tp["steps_per_customer"]
+    assert steps["opens"] >= steps["reads"] >= steps["clicks"]
+
+
+def test_a_large_run_keeps_the_first_customers_requests_for_its_queue(monkeypatch: pytest.MonkeyPatch) -> None:
+    from journeydsl.engine.results import Tally
+
+    monkeypatch.setattr(Tally, "TASK_LOG_CUSTOMERS", 30_000)  # a million in real runs
+    q = simulate(loads(QUEUE), customers=100_000, seed=2).to_dict()["scenarios"][0]["touchpoints"]["call"]["queue"]
+    assert q["tasks_per_day"] == pytest.approx(40.0)  # the kept customers still make one request each
+    assert not q["overloaded"] and q["mean_wait_days"]["mean"] > 0

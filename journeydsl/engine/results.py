@@ -248,6 +248,11 @@ class Tally:
     task_who: list[np.ndarray] = field(default_factory=list)
     task_base: list[int] = field(default_factory=list)
     task_age: list[np.ndarray] = field(default_factory=list)
+    task_customers: int = 0  # the customers whose requests are kept (the first ones, in merge order)
+
+    #: Customers whose task requests a run keeps for its queues: the first blocks' up to here
+    #: (memory stays bounded in N; the queue is simulated on them, see montecarlo.queues).
+    TASK_LOG_CUSTOMERS = 1_000_000
     conv_times: list[np.ndarray] = field(default_factory=list)
     ltv_values: list[np.ndarray] = field(default_factory=list)
     sample_weights: list[float] = field(default_factory=list)  # converters each kept value stands for
@@ -301,10 +306,12 @@ class Tally:
 
     def merge(self, other: Tally) -> Tally:
         """Add ``other`` into this tally (in place) and return it."""
-        self.task_tp.extend(other.task_tp)
-        self.task_who.extend(other.task_who)
-        self.task_base.extend(b + self.n for b in other.task_base)
-        self.task_age.extend(other.task_age)
+        if self.task_customers < self.TASK_LOG_CUSTOMERS:  # so far every customer's requests were kept
+            self.task_tp.extend(other.task_tp)
+            self.task_who.extend(other.task_who)
+            self.task_base.extend(b + self.n for b in other.task_base)
+            self.task_age.extend(other.task_age)
+            self.task_customers += other.n
         self.n += other.n
         for name in self._ARRAYS:
             getattr(self, name).__iadd__(getattr(other, name))

@@ -512,7 +512,8 @@ def _queues(journey: Journey, total: Tally, shape: TallyShape, seed: int) -> dic
             continue
         sel = tp == shape.touchpoints.index(task.name)
         rng = make_rng(np.random.SeedSequence(seed, spawn_key=(QUEUE_SEED_KEY,)))
-        q = simulate_queue(who[sel], age[sel], total.n, journey.arrivals_per_day, task.capacity_per_day, rng)
+        q = simulate_queue(who[sel], age[sel], total.task_customers, journey.arrivals_per_day,
+                           task.capacity_per_day, rng)
         if q is not None:
             out[task.name] = q
     return out
