@@ -446,14 +446,17 @@ class _Block:
         for k, at in enumerate(pos):
             if at >= 0:
                 tal.tp_steps[at] += int(np.count_nonzero(u < shares[k]))
-        disc = np.exp(when * -plan.delta) if plan.delta else np.ones(m)
         base, extra = float(plan.tp_cost[touch]), float(plan.tp_resp_cost[touch])
-        cost = disc * base
-        if extra:
-            on_resp = disc * (resp * extra)
-            cost += on_resp
-            tal.tp_resp_cost[touch] += float(on_resp.sum())
-        tal.tp_cost[touch] += float(cost.sum())
+        if base or extra:
+            disc = np.exp(when * -plan.delta) if plan.delta else np.ones(m)
+            cost = disc * base
+            if extra:
+                on_resp = disc * (resp * extra)
+                cost += on_resp
+                tal.tp_resp_cost[touch] += float(on_resp.sum())
+            tal.tp_cost[touch] += float(cost.sum())
+        else:
+            cost = np.zeros(m)
         if self.resp_at is not None:
             for slot, (tp, k) in enumerate(plan.tracked):
                 if tp == touch:
@@ -464,7 +467,7 @@ class _Block:
             tal.task_tp.append(np.full(m, touch, np.int32))
             tal.task_who.append(who)
             tal.task_base.append(0)
-            tal.task_age.append(np.asarray(request, float).copy())
+            tal.task_age.append(request)  # callers pass times they never write to again
         if self.paths:
             self.path(touch, who, when)
         if self.ages is not None:

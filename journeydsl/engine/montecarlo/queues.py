@@ -109,13 +109,21 @@ def simulate_queue(
     if k == 0 or customers <= 0:
         return None
     cycle = customers / arrivals_per_day
-    arrive = rng.random(customers) * cycle
-    t = np.sort(np.mod(arrive[customer] + age, cycle))
+    arrive = rng.random(customers)
+    arrive *= cycle
+    t = arrive[customer]
+    t += age
+    np.mod(t, cycle, out=t)
+    t.sort()
     both = np.concatenate([t, t + cycle])
     walk = np.empty(both.size)
     walk[0] = 0.0
-    np.cumsum(1.0 / capacity_per_day - np.diff(both), out=walk[1:])
-    waits = (walk - np.minimum.accumulate(walk))[k:]
+    gaps = np.diff(both)
+    np.subtract(1.0 / capacity_per_day, gaps, out=gaps)
+    np.cumsum(gaps, out=walk[1:])
+    low = np.minimum.accumulate(walk)
+    waits = walk[k:]
+    waits -= low[k:]
     mean = float(waits.mean())
     if k >= BATCHES:
         means = np.array([b.mean() for b in np.array_split(waits, BATCHES)])
