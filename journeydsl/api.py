@@ -182,7 +182,8 @@ def compare(
 ) -> Results:
     """Compare whole journeys as arms on common random numbers; the first is the baseline.
 
-    ``names`` label the arms (default: each file's stem, else the journey's name).
+    ``names`` name the arms (default: each file's stem, else the journey's name); tables and reports
+    call each arm by its journey's name when those differ (``--ids``: by its name).
     """
     from journeydsl.engine.montecarlo import run
 
@@ -201,8 +202,13 @@ def compare(
 
     n = journeys[0].customers if customers is None else customers
     check_horizon(horizon_days)
-    return run(arms, n, seed, horizon_days=horizon_days, workers=workers, progress=progress, executor=executor,
-               max_work=max_work, on_estimate=on_estimate)
+    results = run(arms, n, seed, horizon_days=horizon_days, workers=workers, progress=progress, executor=executor,
+                  max_work=max_work, on_estimate=on_estimate)
+    titles = [j.name for j in journeys]
+    if len(set(titles)) == len(titles):  # each file is called by its journey's name where a person reads it
+        for arm, title in zip(results.arms, titles, strict=True):
+            arm.label = title
+    return results
 
 
 def fit(

@@ -432,7 +432,8 @@ def cmd_init(args: argparse.Namespace) -> int:
 def cmd_sensitivity(args: argparse.Namespace) -> int:
     import json
 
-    from journeydsl.analysis.sensitivity import tornado, tornado_rows, tornado_svg
+    from journeydsl.analysis.sensitivity import tornado
+    from journeydsl.outputs.sensitivity_report import tornado_svg, tornado_table
 
     if args.output:
         check_output(args.output, [args.file])
@@ -455,7 +456,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
         progress.close()
     fmt = args.format
     if fmt in ("svg", "png"):
-        data = tornado_svg(t, journey, fmt)
+        data = tornado_svg(t, journey, fmt, lang=_lang(args, journey))
         if fmt == "png" and not args.output and sys.stdout.isatty():
             raise UsageError("--format png writes bytes: give -o FILE (or -o - to pipe them)")
         _write(args, args.output, data if fmt == "png" else data.decode("utf-8"), [args.file])
@@ -463,16 +464,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     if fmt == "json":
         text = json.dumps(t.to_dict(), indent=2, ensure_ascii=False) + "\n"
     else:
-        from journeydsl.outputs.report import _table
-
-        what = args.figure.replace("_", " ")
-        head = (f"{journey.name} — what moves {what}"
-                + (f" ({t.scenario} minus baseline)" if args.scenario else "")
-                + f"; base {t.base:,.4g}" if t.base is not None else "")
-        text = head + "\n\n" + _table(tornado_rows(t, journey),
-                                      ["parameter", "2.5% – 97.5% of it", "figure at low", "figure at high",
-                                       "swing"]) + ("\n(each parameter at its 2.5% and 97.5% points, the others at"
-                                                   " their means, on common random numbers)\n")
+        text = tornado_table(t, journey, _lang(args, journey))
     _write(args, args.output, text, [args.file])
     return EXIT_OK
 
@@ -495,24 +487,9 @@ def cmd_breakeven(args: argparse.Namespace) -> int:
     if args.format == "json":
         sys.stdout.write(json.dumps(b.to_dict(), indent=2, ensure_ascii=False) + "\n")
         return EXIT_OK
-    from journeydsl.analysis.sensitivity import _fmt
+    from journeydsl.outputs.sensitivity_report import breakeven_text
 
-    cur = journey.currency
-
-    def show(v: float) -> str:
-        return _fmt(v, b.kind, cur)
-
-    what = args.figure.replace("_", " ")
-    if b.value is None:
-        side = "beats" if (b.difference_low > 0) == (_better_higher(args.figure)) else "does not beat"
-        print(f"'{b.scenario}' {side} the baseline on {what} for every '{b.label}' from {show(b.low)}"
-              f" to {show(b.high)}: never a break-even within the parameter's range")
-        return EXIT_OK
-    assert b.interval is not None
-    up = (b.difference_high > b.difference_low) == _better_higher(args.figure)
-    print(f"'{b.scenario}' beats the baseline on {what} when {b.label} {'≥' if up else '≤'} {show(b.value)}"
-          f" (95% interval {show(b.interval[0])} – {show(b.interval[1])};"
-          f" searched {show(b.low)} to {show(b.high)} on common random numbers)")
+    print(for_terminal(breakeven_text(b, journey, _better_higher(args.figure), _lang(args, journey))))
     return EXIT_OK
 
 
@@ -541,39 +518,9 @@ def cmd_attribute(args: argparse.Namespace) -> int:
     if args.format == "json":
         text = json.dumps(a.to_dict(), indent=2, ensure_ascii=False) + "\n"
     else:
-        from journeydsl.outputs.report import _money, _table
+        from journeydsl.outputs.sensitivity_report import attribution_table
 
-        cur = journey.currency or ""
-
-        def pct(v: float | None) -> str:
-            return "n/a" if v is None else f"{100 * v:+.2f} pp"
-
-        rows = []
-        for it in a.items:
-            sh, rm = it["shapley"], it["removal"]
-            roi = it["roi"]
-            crm = it.get("crm")
-            touch = ("n/a" if crm is None else " / ".join(
-                f"{100 * crm[m]['conversions']:.2f}" for m in ("first", "last", "linear")))
-            rows.append([it["label"], pct(sh["conversion_rate"]), pct(rm["conversion_rate"]),
-                         _money(sh["value_per_customer"], cur), _money(rm["value_per_customer"], cur),
-                         _money(it["cost_per_customer"], cur), "n/a" if roi is None else f"{100 * roi:,.0f}%",
-                         touch])
-        total = a.all_items
-        none = a.no_items
-        text = (
-            f"{journey.name} — what each {args.by} contributes ({a.customers:,} customers per variant,"
-            f" seed {a.seed}; Shapley {a.method})\n\n"
-            + _table(rows, [args.by, "conversion (Shapley)", "conversion (removal)", "value (Shapley)",
-                            "value (removal)", "own cost", "ROI", "first / last / linear touch (%)"])
-            + f"\n\nwith all: conversion {100 * total['conversion_rate']:.2f}%, value"
-            f" {_money(total['value_per_customer'], cur)}; with none: conversion"
-            f" {100 * none['conversion_rate']:.2f}%, value {_money(none['value_per_customer'], cur)}"
-            "\n(Shapley values add up to all minus none; a removal effect is all minus all-but-it;"
-            " per entering customer, on common random numbers; ROI = (revenue credited − own cost) / own cost;"
-            " first / last / linear touch: the share of entering customers a CRM would credit to it as"
-            " converted)\n"
-        )
+        text = attribution_table(a, journey, _lang(args, journey))
     _write(args, args.output, text, [args.file])
     return EXIT_OK
 
@@ -700,7 +647,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
             add_draws(fc, journey, args.draws, customers=args.customers, seed=args.seed, progress=progress)
         finally:
             progress.close()
-    _write(args, args.output, format_forecast(fc, args.format), [args.file])
+    _write(args, args.output, format_forecast(fc, args.format, _lang(args, journey)), [args.file])
     return EXIT_OK
 
 
@@ -834,6 +781,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="random seed; the same seed gives the same numbers (default 0)")
     p.add_argument("--draws", type=_positive_int, metavar="N",
                    help="also forecast N draws of the uncertain parameters; their spread widens the intervals")
+    _add_lang_option(p)
     p.set_defaults(func=cmd_forecast)
 
     p = sub.add_parser("compare", parents=[common], help="compare whole journey files",
@@ -905,6 +853,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--customers", "-n", type=_positive_int, metavar="N", help="customers per variant")
     p.add_argument("--seed", type=_seed, default=0, metavar="S", help="random seed (default 0)")
     p.add_argument("--workers", type=_positive_int, default=1, metavar="K", help="processes to use")
+    _add_lang_option(p)
     p.set_defaults(func=cmd_sensitivity)
 
     p = sub.add_parser("breakeven", parents=[common], help="the parameter value where a scenario stops paying off",
@@ -918,6 +867,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", "-f", choices=("text", "json"), default="text")
     p.add_argument("--customers", "-n", type=_positive_int, metavar="N", help="customers per evaluation")
     p.add_argument("--seed", type=_seed, default=0, metavar="S", help="random seed (default 0)")
+    _add_lang_option(p)
     p.set_defaults(func=cmd_breakeven)
 
     p = sub.add_parser("attribute", parents=[common], help="what each touchpoint, trigger or channel contributes",
@@ -930,6 +880,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--customers", "-n", type=_positive_int, metavar="N", help="customers per combination")
     p.add_argument("--seed", type=_seed, default=0, metavar="S", help="random seed (default 0)")
     p.add_argument("--workers", type=_positive_int, default=1, metavar="K", help="processes to use")
+    _add_lang_option(p)
     p.set_defaults(func=cmd_attribute)
 
     p = sub.add_parser("init", parents=[common], help="start a new journey from a template",

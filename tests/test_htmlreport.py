@@ -21,10 +21,13 @@ journey "<script>alert('x')</script> & \"Co\"" {
     stage customer "Клиент & \"VIP\"" { goal; active; revenue 10 EUR every month }
     stage lost "</svg><img src=x onerror=alert(1)>" { terminal }
     touchpoint ads "<i>ads</i>" { channel paid_social; cost 1 EUR }
-    visitor -> customer 30%
+    param close "<script>p()</script> & \"close\"" = 30% ± 5%
+    visitor -> customer close
     visitor -> lost otherwise
     customer -> lost 10% per month
     scenario cheaper "<script>evil()</script>" { touchpoint ads { cost 0.5 EUR } }
+    plan launch "<img src=x onerror=alert(2)> & plan" { start 2027-01; months 3; arrivals 100 per month }
+    targets "<script>t()</script>" { conversion_rate 20%; cac at most 5 EUR }
 }
 """
 
@@ -68,9 +71,11 @@ class _Structure(HTMLParser):
 
 @pytest.fixture(scope="module")
 def hostile_html() -> str:
+    from journeydsl.analysis.forecast import forecast
+
     journey = loads(HOSTILE, "hostile.journey")
     results = simulate(journey, customers=2000, seed=1, scenarios=None)
-    return build_report(journey, results)
+    return build_report(journey, results, forecast(journey, None, customers=2000, seed=1))
 
 
 def _parse(html: str) -> _Structure:
@@ -106,6 +111,11 @@ def test_labels_from_the_file_are_escaped(hostile_html: str) -> None:
     assert "Клиент &amp; &quot;VIP&quot;" in hostile_html
     text = " ".join(_parse(hostile_html).text)
     assert "<script>evil()</script>" in text  # shown as text, exactly as written
+    # the targets, forecast and uncertainty sections too: the plan's and the parameter's labels stay text
+    for section in ("targets", "forecast", "uncertainty"):
+        assert f'<section id="{section}">' in hostile_html, section
+    assert "&lt;img src=x onerror=alert(2)&gt; &amp; plan" in hostile_html
+    assert "<script>p()</script>" in text and "<img src=x onerror=alert(2)> & plan" in text
 
 
 def test_report_states_the_assumptions(tmp_path: Path) -> None:
@@ -243,11 +253,21 @@ def test_nine_arms_fit_the_report(many_arms_html: str) -> None:
     assert "Young customers" in many_arms_html and "Other customers" in many_arms_html
 
 
+@pytest.fixture(scope="module")
+def planned_ru_html(planned_text: str) -> str:
+    """A Russian report with every section: targets, the month table and layer cake, the tornado."""
+    from journeydsl.analysis.forecast import forecast
+
+    journey = loads(planned_text, "planned.journey")
+    results = simulate(journey, customers=1500, seed=1, scenarios=None)
+    return build_report(journey, results, forecast(journey, None, customers=1500, seed=1))
+
+
 @pytest.mark.parametrize("width", [1280, 820])
-def test_report_layout_has_no_overflow_or_overlap(many_arms_html: str, hostile_html: str, tmp_path: Path,
-                                                   width: int) -> None:
+def test_report_layout_has_no_overflow_or_overlap(many_arms_html: str, hostile_html: str, planned_ru_html: str,
+                                                   tmp_path: Path, width: int) -> None:
     browser = _browser_or_skip()
-    for name, html in (("many", many_arms_html), ("hostile", hostile_html)):
+    for name, html in (("many", many_arms_html), ("hostile", hostile_html), ("planned-ru", planned_ru_html)):
         page = tmp_path / f"{name}.html"
         page.write_text(html.replace("</body>", _CHECK_LAYOUT + "</body>"), encoding="utf-8")
         proc = _run_browser(browser, tmp_path, f"--window-size={width},1000", "--virtual-time-budget=10000",
@@ -285,3 +305,34 @@ def test_report_calls_things_by_their_labels_or_with_ids_by_their_names() -> Non
     with_ids = build_report(journey, results, ids=True)
     stages = with_ids[with_ids.index('<section id="stages">'):with_ids.index('<section id="phases">')]
     assert "<td>visitor</td>" in stages and "Visitor from a paid campaign" not in stages
+
+
+def test_a_handful_of_converters_is_called_too_few_not_none() -> None:
+    """Six converters are too few for a retention curve, but they are not 'no converted customers'."""
+    journey = loads('journey "Rare" { stage a { entry }; stage b { goal; active }; stage c { terminal }\n'
+                    "a -> b 0.5%; a -> c otherwise; b -> c 10% per month }")
+    page = build_report(journey, simulate(journey, customers=1200, seed=2, scenarios=None))
+    section = page[page.index('<section id="retention">'):page.index('<section id="ltv">')]
+    assert "Too few converted customers are followed to draw retention curves" in section
+    assert "no converted customers to follow" not in section
+
+
+def test_every_section_screenshots_with_ink(planned_ru_html: str, tmp_path: Path) -> None:
+    """A screenshot per section (the page with that section alone), kept in tmp_path to look at:
+    each one draws its heading and content, not a blank page."""
+    from PIL import Image
+
+    browser = _browser_or_skip()
+    ids = re.findall(r'<section id="([a-z]+)">', planned_ru_html)
+    assert {"map", "kpis", "targets", "forecast", "uncertainty", "definitions"} <= set(ids)
+    for sid in ids:
+        page = tmp_path / f"{sid}.html"
+        alone = f"<style>body > *:not(#{sid}) {{ display: none; }}</style></head>"
+        page.write_text(planned_ru_html.replace("</head>", alone, 1), encoding="utf-8")
+        shot = tmp_path / f"{sid}.png"
+        proc = _run_browser(browser, tmp_path, "--window-size=1280,900", f"--screenshot={shot}", page.as_uri())
+        assert proc.returncode == 0 and shot.exists(), (sid, proc.stderr[-1000:])
+        with Image.open(shot) as img:
+            grey = img.convert("L")
+            ink = sum(grey.histogram()[:200]) / (grey.width * grey.height)
+        assert ink > 0.0005, f"section {sid} looks blank ({ink:.4f} of the pixels inked)"

@@ -67,10 +67,23 @@ def shop_data(shop: object) -> dict:
     return simulate(shop, customers=3000, seed=2, scenarios=None).to_dict()  # type: ignore[arg-type]
 
 
+@pytest.fixture(scope="module")
+def planned(planned_text: str) -> object:
+    return loads(planned_text, "planned.journey")
+
+
+@pytest.fixture(scope="module")
+def planned_parts(planned: object) -> tuple[object, object]:
+    from journeydsl.analysis.forecast import forecast
+
+    results = simulate(planned, customers=1500, seed=1, scenarios=None)  # type: ignore[arg-type]
+    return results, forecast(planned, None, customers=1500, seed=1)  # type: ignore[arg-type]
+
+
 # --- catalogues -----------------------------------------------------------
 
 #: Messages that read the same in every language.
-SAME = {"CAC", "LTV", "LTV : CAC", "seed {seed}", "{n} per 1,000"}
+SAME = {"CAC", "LTV", "LTV : CAC", "ROI", "seed {seed}", "{n} per 1,000"}
 
 
 def test_every_message_is_translated_and_compiled() -> None:
@@ -212,7 +225,8 @@ class _Text(HTMLParser):
 
 #: Latin-script words a Russian page may hold: figure names used as such in Russian business
 #: writing, the seed, the language's keyword 'via', the formula's letters, and the tool's name.
-ALLOWED_LATIN = {"LTV", "CAC", "P", "n", "d", "t", "r", "seed", "via", "SHA", "SVG", "journeydsl", "Wilson"}
+ALLOWED_LATIN = {"LTV", "CAC", "P", "n", "d", "t", "r", "seed", "via", "SHA", "SVG", "journeydsl", "Wilson",
+                 "ROI", "CRM"}
 
 
 def _latin_words(text: str, ids: set[str]) -> set[str]:
@@ -221,8 +235,8 @@ def _latin_words(text: str, ids: set[str]) -> set[str]:
 
 def _ids(journey: object) -> set[str]:
     j = journey  # a Journey
-    out = {"RUB", "shop", "journey"}  # the currency code, and the file name shop.journey
-    for group in (j.stages, j.touchpoints, j.triggers, j.segments, j.scenarios):  # type: ignore[attr-defined]
+    out = {"RUB", "shop", "planned", "journey"}  # the currency code, and the file names
+    for group in (j.stages, j.touchpoints, j.triggers, j.segments, j.scenarios, j.params):  # type: ignore[attr-defined]
         out |= {x.name for x in group}
     out |= {t.channel for t in j.touchpoints}  # type: ignore[attr-defined]
     out |= {part for name in set(out) for part in name.split("_")}
@@ -252,10 +266,72 @@ def test_bulgarian_report_fixed_words_are_all_bulgarian(shop: object) -> None:
         assert word in text, word
 
 
+#: Words each language's report must show for the sections of a plan, targets and parameters.
+PLANNED_WORDS = {
+    "ru": ("Цели", "Прогноз по календарным месяцам", "янв. 2027", "июнь 2027", "приток", "достигается",
+           "не менее 20 %", "Удержание через 90 дней", "Насколько надёжен этот прогноз?",
+           "что влияет на показатель «ценность на клиента»", "приток урезан с 800 до"),
+    "bg": ("Цели", "Прогноза по календарни месеци", "яну 2027", "юни 2027", "приток", "постига се",
+           "поне 20%", "Задържане след 90 дни", "Колко сигурна е тази прогноза?",
+           "какво движи „стойност на клиент“", "притокът е намален от 800 на"),
+}
+
+
 @pytest.mark.parametrize("code", ["ru", "bg"])
-def test_tables_are_in_the_language(code: str, shop: object, shop_data: dict) -> None:
+def test_report_with_a_plan_targets_and_parameters_is_all_in_the_language(
+    code: str, planned: object, planned_parts: tuple[object, object]
+) -> None:
+    """The targets, forecast and uncertainty sections (and the tornado's own chart) speak the
+    reader's language too, and call parameters and scenarios by their labels."""
+    results, fc = planned_parts
+    page = build_report(planned, results, fc, lang=code)  # type: ignore[arg-type]
+    assert f'<html lang="{code}">' in page
+    for section in ("targets", "forecast", "uncertainty"):
+        assert f'<section id="{section}">' in page, section
+    parser = _Text()
+    parser.feed(page)
+    text = " ".join(parser.parts)
+    assert _latin_words(text, _ids(planned)) == set()
+    plain = text.replace("\xa0", " ")  # Babel's numbers hold no-break spaces
+    for word in PLANNED_WORDS[code]:
+        assert word in plain, word
+    assert "Доля закрытия" in text and "close 25%" not in text  # the parameter's label on the map, not its id
+
+
+@pytest.mark.parametrize("code", ["ru", "bg"])
+def test_cli_tables_of_forecast_sensitivity_breakeven_and_attribute_are_in_the_language(
+    code: str, capsys: pytest.CaptureFixture[str], tmp_path: Path, planned_text: str
+) -> None:
+    from journeydsl.cli import main
+
+    path = tmp_path / "planned.journey"
+    path.write_text(planned_text, encoding="utf-8")
+    ids = _ids(loads(planned_text, "planned.journey"))
+    commands = {
+        "forecast": (["forecast", str(path)], {"ru": "ключевой показатель", "bg": "ключов показател"}),
+        "sensitivity": (["sensitivity", str(path)], {"ru": "показатель при нижнем", "bg": "показател при долния"}),
+        "breakeven": (["breakeven", str(path), "--param", "price", "--scenario", "discount"],
+                      {"ru": "«Скидка 10%»", "bg": "„Скидка 10%“"}),
+        "attribute": (["attribute", str(path)], {"ru": "конверсия (Шепли)", "bg": "конверсия (Шапли)"}),
+    }
+    for name, (argv, word) in commands.items():
+        assert main([*argv, "-n", "600", "-q", "--lang", code]) == 0, name
+        out = capsys.readouterr().out
+        assert _latin_words(out, ids) == set(), name
+        assert word[code] in out, name
+    assert main(["forecast", str(path), "-n", "600", "-q", "--lang", "en"]) == 0  # --lang beats 'language ru'
+    assert "cumulative value" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("code", ["ru", "bg"])
+def test_tables_are_in_the_language(code: str, shop: object, shop_data: dict, planned: object) -> None:
     for text in (format_table(shop_data, lang=code), format_markdown(shop_data, lang=code)):
         assert _latin_words(text, _ids(shop)) == set(), code
+    # targets for every arm, the draws' ranges and the uncertain parameters too
+    drawn = simulate(planned, customers=600, seed=1, scenarios=None, draws=3).to_dict()  # type: ignore[arg-type]
+    for text in (format_table(drawn, lang=code), format_markdown(drawn, lang=code)):
+        assert _latin_words(text, _ids(planned)) == set(), code
+        assert "Скидка 10%" in text and ("Цели (" in text)
 
 
 @pytest.mark.slow
@@ -279,3 +355,21 @@ def test_the_wheel_ships_the_compiled_catalogues(tmp_path: Path) -> None:
             assert catalogue.gettext("Conversion rate") == "Конверсия"
             untranslated = [m for m in messages() if isinstance(m, str) and m not in SAME and catalogue.gettext(m) == m]
             assert untranslated == [], code
+
+
+def test_chart_tick_labels_use_the_reader_s_number_format() -> None:
+    """The charts' axes read '10 000' and '0,5' in Russian, '10,000' and '0.5' in English, with as
+    few decimals as the ticks need."""
+    from journeydsl.outputs.htmlreport import _matplotlib, _number_axis
+
+    plt = _matplotlib()
+    fig, ax = plt.subplots()
+    try:
+        for code, ticks, want in (("ru", [0, 5000, 10000], ["0", "5\xa0000", "10\xa0000"]),
+                                  ("ru", [0, 0.5, 1], ["0,0", "0,5", "1,0"]),
+                                  ("en", [0, 5000, 10000], ["0", "5,000", "10,000"]),
+                                  ("bg", [-0.25, 0, 0.25], ["-0,25", "0,00", "0,25"])):
+            _number_axis(ax.xaxis, get_lang(code))
+            assert ax.xaxis.get_major_formatter().format_ticks(ticks) == want, code
+    finally:
+        plt.close(fig)

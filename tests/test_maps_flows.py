@@ -107,3 +107,22 @@ def test_no_edge_crosses_a_phase_title(direction: str) -> None:
             for px, py in _bezier_points(edge["pos"]):
                 for name, x0, x1, y0, y1 in titles:
                     assert not (x0 < px < x1 and y0 < py < y1), f"{path.name}: an edge crosses {name}"
+
+
+@pytest.mark.skipif(not HAS_DOT, reason="Graphviz 'dot' is not installed")
+def test_every_edge_number_is_drawn_above_every_line() -> None:
+    """A thick flow drawn after an edge used to run over that edge's '75% / 750 per 1,000': the SVG
+    now draws every line first and every edge label (with its white box) after them."""
+    import xml.etree.ElementTree as ET
+
+    journey = load(EXAMPLES / "ru_onlineshkola.journey")
+    svg = render(journey, format="svg", flows=flows_from(simulate(journey, customers=2000, seed=1)))
+    assert isinstance(svg, bytes)
+    ET.fromstring(svg)  # still well-formed
+    text = svg.decode("utf-8")
+    last_line = max(m.start() for m in re.finditer(r'<g id="edge\d+" class="edge">', text))
+    labels = text.index('<g class="edge-labels">')
+    assert labels > last_line
+    edges = re.findall(r'<g id="edge\d+" class="edge">(.*?)</g>', text, re.S)
+    assert edges and all("<text" not in e for e in edges)  # no label left under a line
+    assert "на 1 000" in text[labels:] and "остальные" in text[labels:]

@@ -17,35 +17,8 @@ import pytest
 from journeydsl.cli import main
 from journeydsl.language.fileio import CannotWrite, atomic_write, check_output, write_output
 
-SMALL = """\
-journey "Small funnel" {
-    currency EUR
-    horizon 1 year
-    customers 400
-    stage visitor { entry; dwell exponential(mean 2 days) }
-    stage customer { goal; active; revenue 20 EUR every month }
-    stage churned { terminal }
-    stage lost { terminal }
-    visitor -> customer 20%
-    visitor -> lost otherwise
-    customer -> churned 10% per month
-}
-"""
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    assert "Traceback" not in out + err
-    assert "internal error" not in err
-    return code, out, err
-
-
-@pytest.fixture
-def small(tmp_path: Path) -> Path:
-    path = tmp_path / "small.journey"
-    path.write_text(SMALL, encoding="utf-8")
-    return path
+#: The ``cli`` fixture (tests/conftest.py): ``cli(*args) -> (exit code, stdout, stderr)``.
+Cli = Callable[..., tuple[int, str, str]]
 
 
 def _leftovers(folder: Path) -> list[str]:
@@ -84,39 +57,37 @@ ALIASES: dict[str, Callable[[Path], str]] = {
 @pytest.mark.parametrize("alias", sorted(ALIASES))
 @pytest.mark.parametrize("command", sorted(WRITERS))
 def test_no_command_writes_over_its_input(
-    capsys: pytest.CaptureFixture[str], small: Path, command: str, alias: str
+    cli: Cli, small: Path, small_text: str, command: str, alias: str
 ) -> None:
-    small.with_name("other.journey").write_text(SMALL, encoding="utf-8")
+    small.with_name("other.journey").write_text(small_text, encoding="utf-8")
     small.with_name("events.csv").write_text("case_id,stage,entered_at\n1,visitor,2026-01-01\n", encoding="utf-8")
     out = ALIASES[alias](small)
-    code, stdout, err = run(capsys, *WRITERS[command](small, out))
+    code, stdout, err = cli(*WRITERS[command](small, out))
     assert code == 2, err
     assert "cannot write" in err and "it is the input file" in err
-    assert small.read_text(encoding="utf-8") == SMALL
-    assert small.with_name("other.journey").read_text(encoding="utf-8") == SMALL
+    assert small.read_text(encoding="utf-8") == small_text
+    assert small.with_name("other.journey").read_text(encoding="utf-8") == small_text
     assert stdout == "" and _leftovers(small.parent) == []
 
 
-def test_render_default_name_that_is_the_input_is_refused(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
+def test_render_default_name_that_is_the_input_is_refused(cli: Cli, tmp_path: Path, small_text: str) -> None:
     # 'render map.svg' would write map.svg next to itself: the journey is kept
     journey = tmp_path / "map.svg"
-    journey.write_text(SMALL, encoding="utf-8")
-    code, _, err = run(capsys, "render", str(journey))
+    journey.write_text(small_text, encoding="utf-8")
+    code, _, err = cli("render", str(journey))
     assert code == 2 and "it is the input file" in err
-    assert journey.read_text(encoding="utf-8") == SMALL
+    assert journey.read_text(encoding="utf-8") == small_text
     # a link named like the default output, pointing at the journey, is the journey too
     real = tmp_path / "real.journey"
-    real.write_text(SMALL, encoding="utf-8")
+    real.write_text(small_text, encoding="utf-8")
     (tmp_path / "linked.dot").symlink_to(real)
-    code, _, err = run(capsys, "render", str(tmp_path / "linked.dot"), "-f", "dot")
+    code, _, err = cli("render", str(tmp_path / "linked.dot"), "-f", "dot")
     assert code == 2 and "it is the input file" in err
-    assert real.read_text(encoding="utf-8") == SMALL
+    assert real.read_text(encoding="utf-8") == small_text
 
 
 def test_refusal_comes_before_the_simulation(
-    capsys: pytest.CaptureFixture[str], small: Path, monkeypatch: pytest.MonkeyPatch
+    cli: Cli, small: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import journeydsl.api
 
@@ -124,9 +95,9 @@ def test_refusal_comes_before_the_simulation(
         raise AssertionError("simulated before checking the output path")
 
     monkeypatch.setattr(journeydsl.api, "simulate", no_run)
-    code, _, err = run(capsys, "simulate", str(small), "-o", str(small))
+    code, _, err = cli("simulate", str(small), "-o", str(small))
     assert code == 2 and "it is the input file" in err
-    code, _, err = run(capsys, "report", str(small), "-o", str(small.parent / "nope" / "r.html"))
+    code, _, err = cli("report", str(small), "-o", str(small.parent / "nope" / "r.html"))
     assert code == 2 and "no such folder" in err
 
 
@@ -147,10 +118,10 @@ def test_refusal_comes_before_the_simulation(
     ],
 )
 def test_bad_output_path_is_a_usage_error(
-    capsys: pytest.CaptureFixture[str], small: Path, argv: list[str], reason: str
+    cli: Cli, small: Path, argv: list[str], reason: str
 ) -> None:
     args = [a.replace("{j}", str(small)).replace("{dir}", str(small.parent)) for a in argv]
-    code, _out, err = run(capsys, *args)
+    code, _out, err = cli(*args)
     assert code == 2, err
     assert err.startswith(f"journeydsl {args[0]}: error: cannot write ")
     assert reason in err
@@ -159,22 +130,22 @@ def test_bad_output_path_is_a_usage_error(
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere")
-def test_read_only_folder_is_a_usage_error(capsys: pytest.CaptureFixture[str], small: Path) -> None:
+def test_read_only_folder_is_a_usage_error(cli: Cli, small: Path) -> None:
     folder = small.parent / "locked"
     folder.mkdir(mode=0o500)
-    code, _, err = run(capsys, "simulate", str(small), "-n", "200", "-o", str(folder / "x.json"))
+    code, _, err = cli("simulate", str(small), "-n", "200", "-o", str(folder / "x.json"))
     assert code == 2 and "permission denied" in err
 
 
 def test_failed_write_leaves_nothing_and_is_a_usage_error(
-    capsys: pytest.CaptureFixture[str], small: Path, monkeypatch: pytest.MonkeyPatch
+    cli: Cli, small: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def full_disk(src: str, dst: str) -> None:
         raise OSError(28, "No space left on device")
 
     out = small.parent / "out.json"
     monkeypatch.setattr(os, "replace", full_disk)
-    code, _, err = run(capsys, "simulate", str(small), "-n", "200", "-f", "json", "-o", str(out))
+    code, _, err = cli("simulate", str(small), "-n", "200", "-f", "json", "-o", str(out))
     assert code == 2 and "cannot write" in err and "no space left on device" in err
     assert sorted(p.name for p in small.parent.iterdir()) == ["small.journey"]
 
@@ -194,10 +165,10 @@ def test_failed_write_leaves_nothing_and_is_a_usage_error(
     ],
 )
 def test_dash_means_the_terminal(
-    capsys: pytest.CaptureFixture[str], small: Path, argv: list[str], starts: str
+    cli: Cli, small: Path, argv: list[str], starts: str
 ) -> None:
     args = [a.replace("{j}", str(small)) for a in argv]
-    code, out, err = run(capsys, *args, "-q")
+    code, out, err = cli(*args, "-q")
     assert code == 0, err
     assert out.startswith(starts)
     assert not (small.parent / "-").exists() and not Path("-").exists()
@@ -252,13 +223,13 @@ def test_check_output_and_write_output(tmp_path: Path, capsys: pytest.CaptureFix
     assert (tmp_path / "b.txt").read_text(encoding="utf-8") == "hi"
 
 
-def test_api_render_never_replaces_the_journey(small: Path) -> None:
+def test_api_render_never_replaces_the_journey(small: Path, small_text: str) -> None:
     import journeydsl as jd
     from journeydsl.outputs.maps import RenderError
 
     journey = jd.load(small)
     with pytest.raises(RenderError, match="journey's own file"):
         jd.render(journey, small, format="dot")
-    assert small.read_text(encoding="utf-8") == SMALL
+    assert small.read_text(encoding="utf-8") == small_text
     jd.render(journey, small.with_suffix(".dot"), format="dot")
     assert small.with_suffix(".dot").read_text(encoding="utf-8").startswith("digraph")

@@ -201,6 +201,8 @@ def test_the_map_shows_the_range() -> None:
     j = api.loads(BASE % "param close = 25% ± 5%")
     dot = api.render(j, format="dot")
     assert isinstance(dot, str) and "close 25% ± 5%" in dot
+    labelled = api.render(api.loads(BASE % 'param close "Close rate" = 25% ± 5%'), format="dot")
+    assert "Close rate 25% ± 5%" in str(labelled) and "close 25%" not in str(labelled)  # the label, not the id
     inline = api.loads((BASE % "").replace("lead -> won close", "lead -> won 25% (18%–33%)"))
     assert "25% (18%–33%)" in str(api.render(inline, format="dot"))
 
@@ -223,3 +225,20 @@ def test_any_written_share_compiles_to_its_mean_or_says_why(mean: int, half: int
     assert j.params[0].mean == pytest.approx(expected, abs=1e-12)
     once = format_source(text)
     assert format_source(once) == once
+
+
+
+@pytest.mark.parametrize(("rate", "meant"),
+                         [("per mnth", "month"), ("per wekes", "weeks"), ("every 6 quartrs", "quarters")])
+def test_a_misspelt_unit_gets_a_did_you_mean_from_the_one_list_of_unit_words(rate: str, meant: str) -> None:
+    """Where a duration goes, a bare word is a parameter (E601 in the compiler) or a misspelt unit
+    (a parse error): both hints draw on ``UNIT_WORDS``, the list beside ``DAYS``."""
+    from journeydsl.language.model import UNIT_WORDS
+
+    assert meant in UNIT_WORDS
+    trigger = f"trigger t {{ {rate} in lead; then 10%% -> won }}" if rate.startswith("every") else ""
+    text = BASE.replace("lead -> won close", "lead -> won 5%% per month" if trigger else f"lead -> won 5%% {rate}")
+    with pytest.raises(JourneyError) as info:
+        compile_text(text % trigger)
+    d = info.value.diagnostics[0]
+    assert d.hint == f"did you mean '{meant}'?", (d.code, d.message, d.hint)

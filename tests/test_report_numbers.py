@@ -9,6 +9,7 @@ import pytest
 
 from journeydsl.api import loads, simulate
 from journeydsl.outputs.htmlreport import build_report
+from journeydsl.outputs.i18n import get_lang
 from journeydsl.outputs.report import _cell, _delta_cells, _places, _signed, format_markdown, format_table
 
 TWINS = """
@@ -105,3 +106,31 @@ def test_draws_tables_keep_their_line_breaks() -> None:
         for text in (format_table(data, lang=lang), format_markdown(data, lang=lang)):
             assert "\\n" not in text
             assert re.search(r"^(Close rate)\s+25% ± 5%\s+\S", text, re.M), text
+
+
+def test_a_figure_that_cannot_vary_shows_no_interval() -> None:
+    """'€300.00 (€300.00 – €300.00)' says nothing twice: a figure whose bounds read as itself stands alone."""
+    assert _cell({"mean": 300.0, "ci95": [300.0, 300.0]}, "money", "EUR") == "€300.00"
+    assert _cell({"mean": 5.0, "ci95": [5.0, 5.0]}, "days", "") == "5.0 d"
+    assert _cell({"mean": 0.25, "ci95": [0.24, 0.26]}, "share", "") == "25.0% (24.0% – 26.0%)"
+
+
+def test_small_counts_per_customer_keep_two_significant_figures(twins: dict) -> None:
+    """A stage reached by 0.3% of visitors is visited 0.0030 times per customer, not '0.00'."""
+    from journeydsl.outputs.report import _per_customer, _stage_rows
+
+    assert [_per_customer(x, get_lang("en")) for x in (1.0, 0.189, 0.0037, 0.0)] == ["1.00", "0.19", "0.0037", "0.00"]
+    assert _per_customer(0.0037, get_lang("ru")) == "0,0037"
+    buyer = next(row for row in _stage_rows(twins["scenarios"][0], "EUR") if row[0] == "Buyer")
+    assert buyer[2] != "0.00" and float(buyer[2]) > 0
+
+
+def test_days_on_a_page_take_the_number_s_form() -> None:
+    """In the report's tables a stay reads '2.4 days' / '2,4 дня' (a decimal takes the fraction's form)."""
+    from journeydsl.outputs.report import _days
+
+    assert _days(2.4, "days", get_lang("en")) == "2.4 days"
+    assert _days(1.0, "days", get_lang("en")) == "1.0 days"
+    assert _days(251.7, "days", get_lang("ru")) == "251,7 дня"
+    assert _days(0.0, "days", get_lang("bg")) == "0,0 дни"
+    assert _days(2.4, "d", get_lang("ru")) == "2,4 дн."

@@ -5,14 +5,17 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from journeydsl.cli import main
 from journeydsl.language.sanitize import for_csv, for_markdown, for_terminal
+
+#: The ``cli`` fixture (tests/conftest.py): ``cli(*args) -> (exit code, stdout, stderr)``.
+Cli = Callable[..., tuple[int, str, str]]
 
 # a label that sets the window title, rings the bell, clears the screen and returns the carriage
 HOSTILE = (r"Trial \u001b]0;owned\u0007\u001b[2J\r<script>alert(1)</script> | <img src=x onerror=alert(1)>"
@@ -36,13 +39,6 @@ journey "Shop \\u001b[31mRED\\u001b[0m" {{
 RAW_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    assert "Traceback" not in out + err
-    return code, out, err
-
-
 @pytest.fixture
 def hostile(tmp_path: Path) -> Path:
     path = tmp_path / "hostile.journey"
@@ -51,9 +47,9 @@ def hostile(tmp_path: Path) -> Path:
 
 
 def test_simulate_table_shows_control_characters_as_escapes(
-    capsys: pytest.CaptureFixture[str], hostile: Path
+    cli: Cli, hostile: Path
 ) -> None:
-    code, out, err = run(capsys, "simulate", str(hostile), "-n", "200", "-q")
+    code, out, err = cli("simulate", str(hostile), "-n", "200", "-q")
     assert code == 0, err
     assert not RAW_CONTROL.search(out)
     assert "\r" not in out
@@ -62,17 +58,17 @@ def test_simulate_table_shows_control_characters_as_escapes(
     assert "\\x1b]0;owned\\x07\\x1b[2J\\r<script>" in phase_row
 
 
-def test_exact_text_is_escaped_too(capsys: pytest.CaptureFixture[str], hostile: Path) -> None:
-    code, out, _ = run(capsys, "simulate", str(hostile), "--exact")
+def test_exact_text_is_escaped_too(cli: Cli, hostile: Path) -> None:
+    code, out, _ = cli("simulate", str(hostile), "--exact")
     assert code == 0 and not RAW_CONTROL.search(out) and "\\x1b[31m" in out
 
 
 def test_check_excerpt_escapes_and_keeps_the_caret_under_the_mistake(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
+    cli: Cli, tmp_path: Path
 ) -> None:
     path = tmp_path / "bad\x1b]0;x\x07.journey"
     path.write_text('journey "J" {\n    stage a "\x1b[2J\x07ok" { entri; terminal }\n}\n', encoding="utf-8")
-    code, out, err = run(capsys, "check", str(path))
+    code, out, err = cli("check", str(path))
     assert code == 1
     assert not RAW_CONTROL.search(out + err)
     lines = err.splitlines()
@@ -84,8 +80,8 @@ def test_check_excerpt_escapes_and_keeps_the_caret_under_the_mistake(
     assert "bad\\x1b]0;x\\x07.journey" in err
 
 
-def test_markdown_keeps_labels_as_text_in_one_cell(capsys: pytest.CaptureFixture[str], hostile: Path) -> None:
-    code, md, _ = run(capsys, "simulate", str(hostile), "-n", "200", "-q", "-f", "markdown")
+def test_markdown_keeps_labels_as_text_in_one_cell(cli: Cli, hostile: Path) -> None:
+    code, md, _ = cli("simulate", str(hostile), "-n", "200", "-q", "-f", "markdown")
     assert code == 0
     assert "<script" not in md and "<img" not in md and not re.search(r"(?<!\\)\]\(javascript", md)
     assert "\r" not in md and not RAW_CONTROL.search(md)
@@ -96,7 +92,7 @@ def test_markdown_keeps_labels_as_text_in_one_cell(capsys: pytest.CaptureFixture
 
 
 def test_csv_arm_names_are_not_formulas_but_numbers_stay_numbers(
-    capsys: pytest.CaptureFixture[str], hostile: Path
+    cli: Cli, hostile: Path
 ) -> None:
     folder = hostile.parent
     names = ["=HYPERLINK(1)", "+1", "-v2", "@SUM(A1)"]
@@ -104,7 +100,7 @@ def test_csv_arm_names_are_not_formulas_but_numbers_stay_numbers(
     for name in names:
         (folder / f"{name}.journey").write_text(JOURNEY, encoding="utf-8")
         files.append(str(folder / f"{name}.journey"))
-    code, out, err = run(capsys, "compare", *files, "-n", "200", "-q", "-f", "csv")
+    code, out, err = cli("compare", *files, "-n", "200", "-q", "-f", "csv")
     assert code == 0, err
     rows = list(csv.DictReader(io.StringIO(out)))
     assert {r["scenario"] for r in rows} == {"'" + n for n in names}

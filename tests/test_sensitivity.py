@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from journeydsl import api
-from journeydsl.analysis.sensitivity import breakeven, tornado, tornado_svg
+from journeydsl.analysis.sensitivity import breakeven, tornado
+from journeydsl.outputs.sensitivity_report import tornado_svg
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -95,7 +96,8 @@ def test_cli(tmp_path: Path) -> None:
     assert bad.returncode == 2 and "did you mean 'reminder'" in bad.stderr and "Traceback" not in bad.stderr
     assert run("sensitivity", str(path), "--figure", "profit", "-n", "500").returncode == 2
     text = run("breakeven", str(path), "--param", "close", "--scenario", "reminder", "-n", "4000", "-q")
-    assert text.returncode == 0 and "'reminder' beats the baseline on value per customer when" in text.stdout
+    assert text.returncode == 0  # labels, not ids: the scenario 'reminder' and the parameter 'close'
+    assert "'SMS reminder' beats the baseline on value per customer when 'Close rate'" in text.stdout
     assert run("breakeven", str(path), "--param", "clsoe", "--scenario", "reminder").returncode == 2
     plain = tmp_path / "plain.journey"
     plain.write_text(PRODUCT.replace("25% ± 5%", "25%").replace("95 EUR ± 20 EUR", "95 EUR"), encoding="utf-8")

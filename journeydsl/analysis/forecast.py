@@ -57,7 +57,7 @@ import numpy as np
 from journeydsl.engine.results import Z95, Tally
 from journeydsl.language.model import CalendarPlan, Journey
 
-__all__ = ["SCHEMA_ID", "Forecast", "calendar_months", "forecast", "load_schema", "plan_arrivals"]
+__all__ = ["SCHEMA_ID", "Forecast", "Note", "calendar_months", "forecast", "load_schema", "plan_arrivals"]
 
 SCHEMA_ID = "journeydsl.forecast/1"
 ROW_KEYS = ("arrivals", "conversions", "active_end", "revenue", "cost", "value", "cumulative_value", "cac")
@@ -202,6 +202,28 @@ def _ci(mean: float, var: float, *, floor: float | None = 0.0) -> dict[str, Any]
     return {"mean": float(mean), "ci95": [float(lo), float(mean + half)]}
 
 
+@dataclass(frozen=True)
+class Note:
+    """A note for the reader: an English message with ``{placeholders}`` and their values.
+
+    The JSON holds :meth:`text`; the tables and the report show the message in the reader's
+    language (it is in the catalogues: ``note_`` marks it) with the values in its formats.
+    Values are numbers, or a calendar month ``YYYY-MM`` under the name ``month``.
+    """
+
+    message: str
+    values: tuple[tuple[str, Any], ...] = ()
+
+    def text(self) -> str:
+        """The note in English, numbers with thousands separators (as the JSON holds it)."""
+        return self.message.format(**{k: f"{v:,.0f}" if isinstance(v, int | float) else v for k, v in self.values})
+
+
+def note_(message: str, **values: Any) -> Note:
+    """A :class:`Note` (the name marks ``message`` for the catalogues)."""
+    return Note(message, tuple(values.items()))
+
+
 @dataclass
 class Forecast:
     """A plan's month-by-month forecast: means, variances and the cohort layers."""
@@ -219,9 +241,10 @@ class Forecast:
     cohort_active: np.ndarray  # [cohort month, calendar month] active customers at month end
     cohort_revenue: np.ndarray  # [cohort month, calendar month] revenue
     targets: list[dict[str, Any]] | None = None
-    notes: list[str] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
     draws: int | None = None  # with --draws: parameter draws whose spread is in the intervals
     draw_var: dict[str, np.ndarray] = field(default_factory=dict)  # their variance, per row key
+    scenario_label: str | None = None  # the label of the plan's scenario, for people (None: the baseline)
 
     @property
     def capped(self) -> list[int]:
@@ -278,7 +301,7 @@ class Forecast:
             },
             "targets": self.targets,
             "draws": self.draws,
-            "notes": list(self.notes),
+            "notes": [n.text() for n in self.notes],
         }
 
 
@@ -361,7 +384,7 @@ def forecast(
 
     planned = plan_arrivals(p)
     arrivals = planned.copy()
-    notes: list[str] = []
+    notes: list[Note] = []
     if p.budget is not None:  # a cap on acquisition spending (what arrivals drive), not on serving customers
         c = per["acq"][0]
         for j in range(M):
@@ -369,18 +392,15 @@ def forecast(
             if committed + arrivals[j] * c[j, j] > p.budget + 1e-9:
                 arrivals[j] = max(0.0, (p.budget - committed) / c[j, j]) if c[j, j] > 0 else 0.0
                 if committed > p.budget + 1e-9:
-                    notes.append(
-                        f"{months[j]}: the earlier months' prospects alone spend more than the budget;"
-                        " no new arrivals"
-                    )
+                    notes.append(note_("{month}: the earlier months' prospects alone spend more than the budget; "
+                                       "no new arrivals", month=months[j]))
         if not any(arrivals[k] < planned[k] - 1e-9 for k in range(M)):
-            notes.append("the budget was never reached: no month's arrivals were cut")
+            notes.append(note_("the budget was never reached: no month's arrivals were cut"))
         for k in range(M):
             if arrivals[k] < planned[k] - 1e-9:
-                notes.append(
-                    f"{months[k]}: arrivals cut from {planned[k]:,.0f} to {arrivals[k]:,.0f}"
-                    " to keep acquisition spending within the budget"
-                )
+                notes.append(note_("{month}: arrivals cut from {planned} to {arrivals} to keep acquisition spending "
+                                   "within the budget", month=months[k], planned=float(planned[k]),
+                                   arrivals=float(arrivals[k])))
 
     mean: dict[str, np.ndarray] = {}
     var: dict[str, np.ndarray] = {}
@@ -444,6 +464,7 @@ def forecast(
         cohort_active=cohort_active,
         cohort_revenue=cohort_revenue,
         notes=notes,
+        scenario_label=next((sc.title for sc in journey.scenarios if sc.name == p.scenario), None),
     )
 
 
@@ -488,8 +509,6 @@ def add_draws(
     if draws > 1:
         fc.draw_var = {key: np.var(np.stack(v), axis=0, ddof=1) for key, v in rows.items()}
     fc.draws = draws
-    fc.notes.append(
-        f"intervals include the spread over {draws} draws of the uncertain parameters"
-        " (the rows stay at the parameters' means)"
-    )
+    fc.notes.append(note_("intervals include the spread over {n} draws of the uncertain parameters (the rows stay "
+                          "at the parameters' means)", n=draws))
     return fc

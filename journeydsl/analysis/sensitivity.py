@@ -31,7 +31,6 @@ __all__ = [
     "breakeven",
     "figure_of",
     "tornado",
-    "tornado_svg",
 ]
 
 SCHEMA_ID = "journeydsl.sensitivity/1"
@@ -255,84 +254,3 @@ def breakeven(
     out.value = value
     out.interval = (max(lo, value - width), min(hi, value + width))
     return out
-
-
-# --- drawing ------------------------------------------------------------------------
-
-
-def _fmt(v: float | None, kind: str, currency: str | None) -> str:
-    if v is None:
-        return "n/a"
-    if kind == "share":
-        return f"{100 * v:.1f}%"
-    if kind == "money":
-        return f"{currency + ' ' if currency else ''}{v:,.2f}"
-    if kind == "duration":
-        return f"{v:,.1f} days"
-    return f"{v:,.3g}"
-
-
-def _kinds(journey: Journey) -> dict[str, str]:
-    return {p.name: p.kind for p in uncertain_params(journey)}
-
-
-def tornado_rows(t: Tornado, journey: Journey) -> list[list[str]]:
-    """Rows of the tornado table: parameter, its low and high ends, the figure at each, the swing."""
-    kinds = _kinds(journey)
-    fig_kind = "share" if t.figure in ("conversion_rate", "churn_rate") or t.figure.startswith("retention") else (
-        "number" if t.figure in ("ltv_to_cac", "time_to_convert_days") else "money")
-    rows = []
-    for r in t.parameters:
-        k = kinds.get(r["name"], "number")
-        rows.append([r["label"], f"{_fmt(r['low'], k, t.currency)} – {_fmt(r['high'], k, t.currency)}",
-                     _fmt(r["figure_low"], fig_kind, t.currency), _fmt(r["figure_high"], fig_kind, t.currency),
-                     _fmt(r["swing"], fig_kind, t.currency)])
-    return rows
-
-
-def tornado_svg(t: Tornado, journey: Journey, fmt: str = "svg") -> bytes:
-    """The classic tornado: one bar per parameter, centred on the base value, largest swing on top."""
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    kinds = _kinds(journey)
-    rows = [r for r in t.parameters if r["figure_low"] is not None and r["figure_high"] is not None]
-    height = max(2.2, 0.55 * len(rows) + 1.4)
-    # labels come from the journey file: drawn as text, never mathtext or LaTeX ('$5' is '$5')
-    with matplotlib.rc_context({"text.parse_math": False, "text.usetex": False, "svg.hashsalt": "journeydsl"}):
-        return _draw_tornado(plt, t, journey, rows, kinds, height, fmt)
-
-
-def _draw_tornado(plt: Any, t: Tornado, journey: Journey, rows: list[dict[str, Any]], kinds: dict[str, str],
-                  height: float, fmt: str) -> bytes:
-    import io
-
-    fig, ax = plt.subplots(figsize=(8.5, height))
-    base = t.base or 0.0
-    for i, r in enumerate(reversed(rows)):
-        lo_v, hi_v = r["figure_low"], r["figure_high"]
-        ax.barh(i, lo_v - base, left=base, color="#93C5FD", edgecolor="#1D4ED8", height=0.6)
-        ax.barh(i, hi_v - base, left=base, color="#FDBA74", edgecolor="#C2410C", height=0.6)
-        k = kinds.get(r["name"], "number")
-        for v, end in ((lo_v, r["low"]), (hi_v, r["high"])):
-            ax.annotate(str(_fmt(end, k, t.currency)), (v, i), xytext=(4 if v >= base else -4, 0),
-                        textcoords="offset points", va="center", ha="left" if v >= base else "right", fontsize=8)
-    ax.set_yticks(range(len(rows)))
-    ax.set_yticklabels([str(r["label"]) for r in reversed(rows)])
-    ax.axvline(base, color="#111827", linewidth=1)
-    what = t.figure.replace("_", " ")
-    title = f"{what}: {t.scenario} minus baseline" if t.versus_baseline else f"{what} ({t.scenario})"
-    ax.set_title(str(f"{journey.name} — what moves {title}"), fontsize=10)
-    ax.set_xlabel(str(f"{what}; base {base:,.4g}{' ' + t.currency if t.currency else ''}"
-                          "; blue: parameter at its 2.5% point, orange: at its 97.5% point"), fontsize=8)
-    ax.margins(x=0.25)
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format=fmt, metadata={"Date": None} if fmt == "svg" else None)
-    plt.close(fig)
-    return buf.getvalue()

@@ -19,6 +19,7 @@ from journeydsl.language.errors import (
 )
 from journeydsl.language.model import (
     DAYS,
+    UNIT_WORDS,
     Param,
 )
 from journeydsl.language.params import Distribution, ParamError, from_written
@@ -224,7 +225,8 @@ class ValueReader:
         return dist.mean()
 
     def written_text(self, node: sx.Valued) -> str | None:
-        """How an uncertain share reads on a map: ``25% ± 5%``, or ``close 25% ± 5%`` for a parameter."""
+        """How an uncertain share reads on a map: ``25% ± 5%``, or ``Close rate 25% ± 5%`` for a parameter
+        (called by its label, like everything a person reads; by its name when it has none)."""
         if isinstance(node, sx.Uncertain):
             return None if node.form == "fixed" else _uncertain_text(node)
         entry = self.scope.get(node.name.text) or self.params.get(node.name.text)
@@ -232,8 +234,8 @@ class ValueReader:
             return None
         param, dist = entry
         if not dist.uncertain:
-            return node.name.text
-        return f"{node.name.text} {param.text}"
+            return param.title
+        return f"{param.title} {param.text}"
 
     def no_params_in_settings(self, it: sx.Setting) -> None:
         for v in (getattr(it, "duration", None), getattr(it, "rate", None), getattr(it, "per", None)):
@@ -353,7 +355,7 @@ class ValueReader:
                 return 0.0 if want != "duration" else 1.0  # its declaration was reported
             if entry is None:
                 # where a duration goes, a bare word is as likely a misspelt unit ('per mnth')
-                units = [u + s for u in DAYS for s in ("", "s")] if want == "duration" else []
+                units = list(UNIT_WORDS) if want == "duration" else []
                 hint = did_you_mean(name, [*self.params, *units])
                 if hint is None:
                     hint = (f"declare it with 'param {name} = ...'" if not self.params else

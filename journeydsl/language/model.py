@@ -29,6 +29,7 @@ __all__ = [
     "DAYS",
     "LANGUAGES",
     "TARGET_KPIS",
+    "UNIT_WORDS",
     "CalendarPlan",
     "CashFlow",
     "Dist",
@@ -62,6 +63,10 @@ DAYS: dict[str, float] = {
     "quarter": 365.0 / 4.0,
     "year": 365.0,
 }
+
+#: Every word a duration's unit may be written as ('day', 'days', ...): what a misspelt unit is
+#: matched against for a did-you-mean.
+UNIT_WORDS: tuple[str, ...] = tuple(f"{unit}{plural}" for unit in DAYS for plural in ("", "s"))
 
 
 def _span_field() -> Any:

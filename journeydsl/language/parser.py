@@ -20,6 +20,7 @@ from lark import Lark, Token, Tree
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
 from journeydsl.language.errors import Diagnostic, JourneySyntaxError
+from journeydsl.language.model import UNIT_WORDS
 from journeydsl.language.source import MAX_BYTES, Source, Span
 from journeydsl.language.syntax import JourneyNode
 from journeydsl.language.transformer import to_syntax
@@ -232,11 +233,6 @@ def _order(name: str) -> tuple[int, str]:
     return (rank.get(name, 0), name)
 
 
-_UNITS = [
-    f"{u}{s}" for u in ("minute", "hour", "day", "week", "month", "quarter", "year") for s in ("", "s")
-]
-
-
 def _found(token: Token) -> str:
     if token.type == "$END":
         return "the end of the file"
@@ -305,7 +301,7 @@ def _hint_for_token(token: Token, expected: set[str], text: str = "") -> str | N
     if token.type in KEYWORDS and "NAME" in expected:
         return f"'{value}' is a word of the language; choose another name"
     if token.type in ("NAME", "CURRENCY") and "UNIT" in expected:
-        close = difflib.get_close_matches(value.lower(), _UNITS, n=1, cutoff=0.6)
+        close = difflib.get_close_matches(value.lower(), UNIT_WORDS, n=1, cutoff=0.6)
         if close:
             return f"did you mean '{close[0]}'?"
         if "CURRENCY" not in expected:
@@ -409,7 +405,7 @@ def _syntax_error(exc: UnexpectedInput, source: Source) -> JourneySyntaxError:
         else:
             message = f"expected {_expected_words(allowed)}, found '{word}'"
             if "UNIT" in allowed and re.fullmatch(r"[A-Za-z]+", word):
-                close = difflib.get_close_matches(word.lower(), _UNITS, n=1, cutoff=0.6)
+                close = difflib.get_close_matches(word.lower(), UNIT_WORDS, n=1, cutoff=0.6)
                 hint = f"did you mean '{close[0]}'?" if close else (
                     "time units are day, week, month, quarter and year")
             elif "PARAM" in allowed:

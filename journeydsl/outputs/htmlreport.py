@@ -121,6 +121,7 @@ dl dt { font-weight: 600; margin-top: 8px; } dl dd { margin: 2px 0 0 0; color: v
 nav { display: flex; flex-wrap: wrap; gap: 4px 14px; }
 nav a { color: var(--accent); text-decoration: none; white-space: nowrap; }
 li { overflow-wrap: anywhere; }
+.nowrap { white-space: nowrap; }
 footer { margin-top: 40px; color: var(--muted); font-size: 0.85rem; }
 .tabs > input { position: absolute; opacity: 0; pointer-events: none; }
 .tabs > label { display: inline-block; padding: 5px 12px; margin: 0 4px 4px 0; border: 1px solid var(--line);
@@ -278,6 +279,24 @@ def _fig_svg(fig: Any) -> str:
     return _strip_prolog(buf.getvalue())
 
 
+def _number_axis(axis: Any, lang: Lang) -> None:
+    """Tick labels in the reader's number format ('10 000', '0,5'), with as few decimals as the
+    ticks need to be exact."""
+    from matplotlib.ticker import Formatter
+
+    class _LangFormatter(Formatter):
+        def __call__(self, x: float, pos: int | None = None) -> str:
+            return self.format_ticks([x])[0]
+
+        def format_ticks(self, values: Any) -> list[str]:
+            values = [float(v) for v in values]
+            scale = max((abs(v) for v in values), default=1.0) or 1.0
+            places = next((d for d in range(7) if all(abs(round(v, d) - v) <= 1e-9 * scale for v in values)), 6)
+            return [lang.decimal(v, places) for v in values]
+
+    axis.set_major_formatter(_LangFormatter())
+
+
 def _retention_chart(page: _Page, curves: list[list[tuple[float, float]]]) -> str:
     """One line per arm, each with its own marker and dash, markers staggered so that identical
     lines still show every arm, and each line named at its end."""
@@ -295,6 +314,8 @@ def _retention_chart(page: _Page, curves: list[list[tuple[float, float]]]) -> st
     ax.set_xlabel(_("days since first conversion"))
     ax.set_ylabel(_("customers still active (%)"))
     ax.set_ylim(0, 100)
+    _number_axis(ax.xaxis, page.lang)
+    _number_axis(ax.yaxis, page.lang)
     ax.set_title(_("Retention of converted customers"))
     if drawn:
         ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
@@ -329,6 +350,8 @@ def _ltv_chart(page: _Page, arm: dict[str, Any], hist: tuple[list[float], list[i
     if xlim is not None:
         ax.set_xlim(*xlim)
     ax.set_ylim(0, ymax)
+    _number_axis(ax.xaxis, page.lang)
+    _number_axis(ax.yaxis, page.lang)
     ax.set_xlabel(_("LTV per converted customer ({currency}, discounted)").format(currency=currency)
                   if currency else _("LTV (discounted)"))
     ax.set_ylabel(_("converted customers (%)"))
@@ -352,6 +375,7 @@ def _funnel_chart(page: _Page, arm: dict[str, Any]) -> str:
         ax.text(bar.get_width() + 1, bar.get_y() + bar.get_height() / 2, _share(value, page.lang), va="center",
                 fontsize=9)
     ax.set_xlim(0, 115)
+    _number_axis(ax.xaxis, page.lang)
     ax.set_xlabel(_("share of entering customers who ever reach the stage (%); end stages left out"))
     ax.set_title(_("Funnel: {arm}").format(arm=page.arm_name(arm)))
     ax.grid(axis="y", visible=False)
@@ -380,6 +404,7 @@ def _phase_chart(page: _Page, arm: dict[str, Any]) -> str:
     lo, hi = min(0.0, *values), max(0.0, *values)
     ax.set_xlim(lo - 0.5 * span * (lo < 0), hi + 0.35 * span * (hi > 0 or lo == hi))
     ax.axvline(0, color="#52606d", linewidth=0.8)
+    _number_axis(ax.xaxis, page.lang)
     unit = _(" ({currency}, discounted)").format(currency=currency) if currency else _(" (discounted)")
     ax.set_xlabel(_("value per entering customer: revenue minus cost") + unit)
     ax.set_title(_("Value by phase: {arm}").format(arm=page.arm_name(arm)))
@@ -390,11 +415,15 @@ def _phase_chart(page: _Page, arm: dict[str, Any]) -> str:
 # --- data from results --------------------------------------------------
 
 
+#: Converters a point of a retention curve needs (fewer is noise, not a trend).
+_MIN_FOLLOWED = 30
+
+
 def _curve(results: Results, index: int) -> list[tuple[float, float]]:
     """Retention points (days since conversion, share active) of one arm, every 7 days."""
     curve = results.arms[index].retention_curve()
     # a point followed by only a handful of converters (just before the horizon) is noise, not a trend
-    enough = max(30, max((n for _d, _s, n in curve), default=0) // 100)
+    enough = max(_MIN_FOLLOWED, max((n for _d, _s, n in curve), default=0) // 100)
     return [(float(d), float(share)) for d, share, n in curve if share is not None and n >= enough]
 
 
@@ -537,7 +566,12 @@ def _section_segments(page: _Page) -> str:
 
 def _section_retention(page: _Page) -> str:
     curves = [_curve(page.results, i) for i in range(len(page.arms))]
-    return f'<div class="figure">{_retention_chart(page, curves)}</div>'
+    followed = [n for i in range(len(page.arms)) for _d, _s, n in page.results.arms[i].retention_curve()]
+    if any(curves) or not any(followed):
+        return f'<div class="figure">{_retention_chart(page, curves)}</div>'
+    # some converters, but too few followed for a curve: say so rather than "no converted customers"
+    return _para(page._("Too few converted customers are followed to draw retention curves (a curve needs at "
+                        "least {n} per point); simulate more customers to see them.").format(n=_MIN_FOLLOWED))
 
 
 def _section_ltv(page: _Page) -> str:
@@ -673,46 +707,57 @@ _BUILDERS: dict[str, Callable[[_Page], str]] = {
 }
 
 
-# --- plans and targets (English for now) --------------------------------
+# --- plans and targets --------------------------------------------------
 
 
-def _targets_html(targets: dict[str, list[dict[str, Any]]] | None, currency: str) -> str:
-    """The KPI targets per arm: target, forecast, interval and status (coloured)."""
-    from journeydsl.outputs.forecast_report import TARGET_HEADER, TARGET_NOTE, target_rows
+def _targets_table(page: _Page, rows: list[dict[str, Any]]) -> str:
+    """One arm's targets: KPI, target, forecast, interval and the status (green, red or plain)."""
+    from journeydsl.outputs.forecast_report import TARGET_HEADER, target_rows
 
-    if not targets:
-        return ""
-    out = ['<section id="targets"><h2>Targets</h2>']
-    for arm, rows in targets.items():
-        body = []
-        for row in target_rows(rows, currency):
-            cls = {"on track": "up", "off track": "down"}.get(row[-1].split(" (")[0], "")
-            body.append([*(_e(c) for c in row[:-1]), f'<span class="{cls}">{_e(row[-1])}</span>'])
-        out.append(f"<h3>{_e(arm)}</h3>" + _table(TARGET_HEADER, body))
-    out.append(f"<p>{_e(TARGET_NOTE)}.</p></section>")
+    body = []
+    for row, cells in zip(rows, target_rows(rows, page.currency, page.lang), strict=True):
+        cls = {"on track": "up", "off track": "down"}.get(row["status"], "")
+        body.append([*(_e(c) for c in cells[:-1]), f'<span class="{cls}">{_e(cells[-1])}</span>'])
+    return _table([page._(h) for h in TARGET_HEADER], body)
+
+
+def _section_targets(page: _Page) -> str:
+    """The KPI targets of every arm, each under the arm's name."""
+    from journeydsl.outputs.forecast_report import TARGET_NOTE
+
+    names = {a.get("name"): page.arm_name(a) for a in page.arms}
+    out = [f"<h3>{_e(names.get(arm, arm))}</h3>" + _targets_table(page, rows)
+           for arm, rows in (page.results.targets or {}).items()]
+    out.append(_para(page._(TARGET_NOTE) + "."))
     return "\n".join(out)
 
 
-def _forecast_html(fc: Forecast) -> str:
+def _section_forecast(page: _Page, fc: Forecast) -> str:
     """The plan's month-by-month forecast: the layer cake and the month table."""
-    from journeydsl.outputs.forecast_report import COLUMNS, format_targets, layer_cake_svg, month_rows
+    from journeydsl.outputs.forecast_report import NOTE, layer_cake_svg, month_header, month_rows, notes_text
 
-    data = fc.to_dict()
-    out = ['<section id="forecast"><h2>Forecast by calendar month</h2>']
-    span = f"{fc.months[0]} to {fc.months[-1]}"
-    scen = "" if fc.plan.scenario in (None, "baseline") else f" on scenario {fc.plan.scenario}"
-    out.append(
-        f"<p>Plan <b>{_e(fc.plan.title)}</b>{_e(scen)}, {_e(span)}: one cohort of {fc.customers:,} customers "
-        "simulated once, combined with the planned arrivals month by month. Money as booked (not discounted). "
-        "±: half the 95% interval (simulation noise and Poisson noise in arrivals).</p>"
-    )
-    out.append(f'<div class="figure">{layer_cake_svg(fc)}</div>')
-    rows = [[_e(c) for c in r] for r in month_rows(data)]
-    out.append(_table(["month", *[h for _k, h, _t in COLUMNS]], rows))
-    out += [f'<p class="note">{_e(n)}</p>' for n in fc.notes]
+    _, lang = page._, page.lang
+    scenario = "" if fc.plan.scenario in (None, "baseline") else _(" on scenario {scenario}").format(
+        scenario=fc.scenario_label or fc.plan.scenario)
+    months = fc.months
+    text = _e(_("Plan {plan}{scenario}, {start} to {end}: one cohort of {n} customers simulated once, combined "
+                "with the planned arrivals month by month. Money as booked (not discounted). ±: half the 95% "
+                "interval (simulation noise and Poisson noise in arrivals)."))
+    out = ["<p>" + text.format(plan=f"<b>{_e(fc.plan.title)}</b>", scenario=_e(scenario),
+                               start=_e(lang.month(months[0])), end=_e(lang.month(months[-1])),
+                               n=_e(lang.decimal(fc.customers, 0))) + "</p>"]
+    out.append(f'<div class="figure">{layer_cake_svg(fc, lang)}</div>')
+    def cell(text: str) -> str:  # the ± under the figure, so that nine columns fit a page
+        mean, _sep, half = text.partition(" ±")
+        return _e(mean) + (f"<br><small>±{_e(half)}</small>" if half else "")
+
+    rows = [[f'<span class="nowrap">{_e(r[0])}</span>', *(cell(c) for c in r[1:])]
+            for r in month_rows(fc.to_dict(), lang)]
+    out.append(_table(month_header(lang), rows))
+    out.append(_para(_(NOTE) + "."))
+    out += [f'<p class="note">{_e(n)}</p>' for n in notes_text(fc.notes, lang)]
     if fc.targets:
-        out.append("<pre>" + _e("\n".join(format_targets(fc.targets, fc.currency or ""))) + "</pre>")
-    out.append("</section>")
+        out.append(f"<h3>{_e(_('Targets'))}</h3>" + _targets_table(page, fc.targets))
     return "\n".join(out)
 
 
@@ -746,10 +791,11 @@ def build_report(journey: Journey, results: Results, forecast: Forecast | None =
     parts.append("<nav>" + "".join(f'<a href="#{sid}">{_e(_(title))}</a>' for sid, title in sections) + "</nav>")
     for sid, title in sections:
         if sid == "targets":
-            parts.append(_targets_html(results.targets, page.currency))
+            parts.append(f'<section id="targets"><h2>{_e(_(title))}</h2>{_section_targets(page)}</section>')
             continue
         if sid == "forecast" and forecast is not None:
-            parts.append(_forecast_html(forecast))
+            parts.append(f'<section id="forecast"><h2>{_e(_("Forecast by calendar month"))}</h2>'
+                         f"{_section_forecast(page, forecast)}</section>")
             continue
         if sid == "assumptions":  # the uncertain parameters' sections (tornado, draws), when the journey has any
             from journeydsl.outputs.uncertainty_html import uncertainty_sections

@@ -1033,6 +1033,28 @@ def _aspect(svg: bytes) -> float:
     return float(m.group(1)) / float(m.group(2))
 
 
+#: An edge's group: its line and arrowhead, then its label (a white box and texts, nothing nested).
+_EDGE = re.compile(r'(<g id="edge\d+" class="edge">(?:(?!</g>).)*?)'
+                   r'(<polygon fill="#ffffff" fill-opacity=(?:(?!<g|<a|</a>|</g>).)*)(</g>)', re.S)
+
+
+def _labels_above_edges(svg: bytes) -> bytes:
+    """Graphviz draws each edge with its label, so a later (thick) edge can run over an earlier
+    edge's number; move every edge label, its white box with it, above all the lines."""
+    text = svg.decode("utf-8")
+    labels: list[str] = []
+
+    def lift(found: re.Match[str]) -> str:
+        labels.append(found.group(2))
+        return found.group(1) + found.group(3)
+
+    text = _EDGE.sub(lift, text)
+    end = text.rfind("</g>")  # the graph's own group closes last
+    if not labels or end < 0:
+        return svg
+    return (text[:end] + '<g class="edge-labels">\n' + "".join(labels) + "</g>\n" + text[end:]).encode("utf-8")
+
+
 def render(
     journey: Journey,
     path: str | Path | None = None,
@@ -1064,13 +1086,16 @@ def render(
         result = to_mermaid(journey, flows=flows, direction=direction, title=title, lang=lang)
     else:
         text = to_dot(journey, flows=flows, direction=direction, title=title, lang=lang)
+        drawn: bytes | None = None
         if fmt != "dot" and direction.upper() == "AUTO":
             svg = _graphviz(text, "svg")
             if _aspect(svg) > AUTO_ASPECT:
                 text = to_dot(journey, flows=flows, direction="TB", title=title, lang=lang)
             elif fmt == "svg":
-                result = svg
-        result = text if fmt == "dot" else _graphviz(text, fmt)
+                drawn = svg  # already drawn the way it stays: no second Graphviz run
+        result = text if fmt == "dot" else drawn if drawn is not None else _graphviz(text, fmt)
+        if fmt == "svg" and isinstance(result, bytes):
+            result = _labels_above_edges(result)
     if path is not None:
         data = result.encode("utf-8") if isinstance(result, str) else result
         try:

@@ -10,11 +10,12 @@ import csv
 import io
 import json
 import math
+import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from journeydsl.language.sanitize import for_csv, for_markdown, for_terminal
-from journeydsl.outputs.i18n import N_, Lang, get_lang
+from journeydsl.outputs.i18n import N_, Lang, Np_, get_lang
 
 if TYPE_CHECKING:
     from journeydsl.engine.results import Results
@@ -198,7 +199,7 @@ def _cell(figure: Any, kind: str, currency: str, *, intervals: bool = True, lang
     text = _plain(value, kind, currency, d, lang)
     if intervals and isinstance(figure, dict):
         interval = _interval(ci, kind, currency, lang, d)
-        if interval:
+        if interval and interval != f"{text} – {text}":  # a figure that cannot vary has no interval to show
             text += f" ({interval})"
         if kind == "retention" and figure.get("n") is not None:
             text += f" n={lang.decimal(int(figure['n']), 0)}"
@@ -228,7 +229,7 @@ def _delta_cells(cmp: Any, kind: str, currency: str, lang: Lang | None = None) -
     lang = lang or _EN
     if not isinstance(cmp, dict) or cmp.get("delta") is None:
         reason = cmp.get("reason", "") if isinstance(cmp, dict) else ""
-        return [lang._("n/a"), reason, "", ""]
+        return [lang._("n/a"), _reason(reason, lang), "", ""]
     if cmp.get("identical"):
         return [lang._("no difference"), lang._("identical on every batch"), "", ""]
     delta = float(cmp["delta"])
@@ -253,6 +254,44 @@ def _delta_cells(cmp: Any, kind: str, currency: str, lang: Lang | None = None) -
     pb = cmp.get("p_better")
     p_better = "" if pb is None else lang.percent(float(pb), 0)
     return [text, interval, relative, p_better]
+
+
+#: Why a figure could not be measured: the results' and targets' reasons (English in the JSON)
+#: as messages; :func:`_reason` shows them in the reader's language.
+_REASONS = (N_("no stage is marked active"), N_("no customer converted"), N_("not measured"),
+            N_("the interval could not be computed"), N_("no conversions this month"))
+_FOLLOWED = re.compile(r"no converter was followed ([\d.]+) days")
+
+
+def _reason(text: str, lang: Lang | None = None) -> str:
+    """A reason from the results in ``lang`` (one the catalogues do not know stays as it is)."""
+    lang = lang or _EN
+    found = _FOLLOWED.fullmatch(text)
+    if found:
+        return _in_days(found.group(1), Np_("no converter was followed {n} day", "no converter was followed {n} days"),
+                        lang)
+    return lang._(text) if text in _REASONS else text
+
+
+def _in_days(days_text: str, message: tuple[str, str], lang: Lang) -> str:
+    """A (singular, plural) message about ``days_text`` days, in the form its number takes."""
+    days = float(days_text)
+    return lang.n_(*message, days).format(n=lang.decimal(days, 0 if days.is_integer() else 1))
+
+
+#: A target's KPI (the JSON's key) as a figure's name.
+_KPI_NAMES = {"conversion_rate": N_("Conversion rate"), "ltv": N_("LTV"), "cac": N_("CAC"),
+              "churn": N_("Churn rate"), "value_per_customer": N_("Value per customer")}
+_RETENTION_KPI = re.compile(r"retention ([\d.]+) days")
+
+
+def target_kpi(kpi: str, lang: Lang | None = None) -> str:
+    """A target's KPI as the reader calls it: 'retention 90 days' -> 'Retention at 90 days'."""
+    lang = lang or _EN
+    found = _RETENTION_KPI.fullmatch(kpi)
+    if found:
+        return _in_days(found.group(1), Np_("Retention at {n} day", "Retention at {n} days"), lang)
+    return lang._(_KPI_NAMES[kpi]) if kpi in _KPI_NAMES else kpi
 
 
 def _arms(data: dict[str, Any]) -> list[dict[str, Any]]:
@@ -384,6 +423,21 @@ def _label(entry: Any, name: str, ids: bool) -> str:
     return str(entry.get("label") or name)
 
 
+def _days(x: float, unit: str, lang: Lang) -> str:
+    """Days with one decimal: '2.4 d' in a terminal (``unit`` "d"), '2.4 days' / '2,4 дня' on a page."""
+    if unit == "days":  # a number with a decimal takes the fraction's form: '1.0 days', '1,0 дня'
+        return lang.n_("{n} day", "{n} days", 0.5).format(n=lang.decimal(x, 1))
+    return f"{lang.decimal(x, 1)} {lang._(unit)}"
+
+
+def _per_customer(x: float, lang: Lang) -> str:
+    """A count per customer (visits, contacts, firings): two decimals, and two significant figures
+    below 0.1, so that a stage one customer in 300 reaches reads 0.0033, not 0.00."""
+    if x == 0 or abs(x) >= 0.1:
+        return lang.decimal(x, 2)
+    return lang.decimal(x, _sig_places(x, 2))
+
+
 def _stage_rows(arm: dict[str, Any], currency: str, days: str = "d", lang: Lang | None = None,
                 ids: bool = False) -> list[list[str]]:
     """Per stage: reach, visits, mean stay, revenue and cost per customer booked there, exits.
@@ -403,8 +457,8 @@ def _stage_rows(arm: dict[str, Any], currency: str, days: str = "d", lang: Lang 
             [
                 _label(s, name, ids),
                 _share(float(s.get("reached") or 0), lang),
-                lang.decimal(float(s.get("mean_visits") or 0), 2),
-                lang._("n/a") if dwell is None else f"{lang.decimal(float(dwell), 1)} {lang._(days)}",
+                _per_customer(float(s.get("mean_visits") or 0), lang),
+                lang._("n/a") if dwell is None else _days(float(dwell), days, lang),
                 _money(float(s.get("revenue_per_customer") or 0), currency, lang),
                 _money(float(s.get("cost_per_customer") or 0), currency, lang),
                 exit_text,
@@ -422,7 +476,7 @@ def _phase_rows(arm: dict[str, Any], currency: str, days: str = "d", lang: Lang 
             [
                 label,
                 _share(float(p.get("reached") or 0), lang),
-                f"{lang.decimal(float(p.get('days_per_customer') or 0), 1)} {lang._(days)}",
+                _days(float(p.get("days_per_customer") or 0), days, lang),
                 _money(float(p.get("revenue_per_customer") or 0), currency, lang),
                 _money(float(p.get("cost_per_customer") or 0), currency, lang),
                 _money(float(p.get("value_per_customer") or 0), currency, lang),
@@ -439,8 +493,8 @@ def _touch_rows(arm: dict[str, Any], currency: str, lang: Lang | None = None, id
         rows.append(
             [
                 _label(t, name, ids),
-                lang.decimal(float(t.get("contacts_per_customer") or 0), 3),
-                lang.decimal(float(t.get("responses_per_customer") or 0), 3),
+                _per_customer(float(t.get("contacts_per_customer") or 0), lang),
+                _per_customer(float(t.get("responses_per_customer") or 0), lang),
                 _money(float(t.get("cost_per_customer") or 0), currency, lang),
             ]
         )
@@ -487,8 +541,8 @@ def _trigger_rows(arm: dict[str, Any], lang: Lang | None = None, ids: bool = Fal
     return [
         [
             _label(t, name, ids),
-            lang.decimal(float(t.get("fired_per_customer") or 0), 3),
-            lang.decimal(float(t.get("rerouted_per_customer") or 0), 3),
+            _per_customer(float(t.get("fired_per_customer") or 0), lang),
+            _per_customer(float(t.get("rerouted_per_customer") or 0), lang),
         ]
         for name, t in (arm.get("triggers") or {}).items()
     ]
@@ -593,7 +647,7 @@ def format_table(data: dict[str, Any], lang: Lang | str | None = None, ids: bool
     out = [for_terminal(_title(data, lang)), ""]
     out.append(_table(_headline_rows(arms, currency, True, lang), ["", *[_arm_name(a, lang, ids) for a in arms]]))
     out.append(_("(95% intervals in brackets; money discounted to entry; n = converters followed that long)"))
-    out += _targets_section(data, markdown=False)
+    out += _targets_section(data, markdown=False, lang=lang, ids=ids)
     if len(arms) > 1:
         out += ["", _("Versus baseline (paired over batches on common random numbers; "
                       "▲/▼ = interval excludes zero)")]
@@ -646,18 +700,21 @@ def _md_table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
-def _targets_section(data: dict[str, Any], *, markdown: bool) -> list[str]:
+def _targets_section(data: dict[str, Any], *, markdown: bool, lang: Lang | None = None,
+                     ids: bool = False) -> list[str]:
     """The journey's KPI targets against each arm's figures (only when the journey has targets)."""
     targets = data.get("targets")
     if not targets:
         return []
     from journeydsl.outputs.forecast_report import format_targets
 
+    lang = lang or _EN
+    names = {a.get("name"): _arm_name(a, lang, ids) for a in _arms(data)}
     out: list[str] = []
     for arm, rows in targets.items():
-        title = f"Targets ({arm})"
-        out += ["", f"### {title}", ""] if markdown else ["", title]
-        out += format_targets(rows, data.get("currency") or "", markdown=markdown)
+        title = lang._("Targets ({arm})").format(arm=names.get(arm, arm))
+        out += ["", f"### {for_markdown(title)}", ""] if markdown else ["", for_terminal(title)]
+        out += format_targets(rows, data.get("currency") or "", markdown=markdown, lang=lang)
     return out
 
 
@@ -672,7 +729,7 @@ def format_markdown(data: dict[str, Any], lang: Lang | str | None = None, ids: b
                          [_("figure"), *[_arm_name(a, lang, ids) for a in arms]]))
     out += ["", "_" + _("95% intervals in brackets; money discounted to entry; n = converters followed that long.")
             + "_"]
-    out += _targets_section(data, markdown=True)
+    out += _targets_section(data, markdown=True, lang=lang, ids=ids)
     if len(arms) > 1:
         out += ["", "### " + _("Versus baseline"), ""]
         out.append(_md_table(_comparison_rows(arms, currency, lang, ids), _tr(COMPARISON_HEADER, lang)))

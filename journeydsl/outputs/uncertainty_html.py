@@ -16,13 +16,13 @@ def uncertainty_sections(journey: Journey, results: Results, lang: Lang | None =
     """HTML for the report: nothing when the journey has no uncertain parameter.
 
     ``lang`` picks the words and number formats (default English); ``ids`` names scenarios by name.
-    The tornado chart's own labels come from :func:`journeydsl.analysis.sensitivity.tornado_svg`.
     """
-    from journeydsl.analysis.sensitivity import tornado, tornado_rows, tornado_svg
+    from journeydsl.analysis.sensitivity import tornado
     from journeydsl.analysis.uncertainty import uncertain_params
     from journeydsl.outputs.htmlreport import _e, _strip_prolog, _table
     from journeydsl.outputs.i18n import get_lang
     from journeydsl.outputs.report import HEADLINE, _arm_name, _get, _range_cell
+    from journeydsl.outputs.sensitivity_report import tornado_rows, tornado_svg
 
     if not uncertain_params(journey):
         return []
@@ -55,8 +55,8 @@ def uncertainty_sections(journey: Journey, results: Results, lang: Lang | None =
              "at their means, on the same simulated customers: the longer the bar, the more the value per customer "
              "depends on getting that guess right.")
     out.append(f"<p>{_e(text)}</p>")
-    out.append(f'<div class="figure">{_strip_prolog(tornado_svg(t, journey).decode("utf-8"))}</div>')
+    out.append(f'<div class="figure">{_strip_prolog(tornado_svg(t, journey, lang=lang).decode("utf-8"))}</div>')
     out.append(_table([_("parameter"), _("2.5% – 97.5% of it"), _("value at low"), _("value at high"), _("swing")],
-                      [[_e(c) for c in row] for row in tornado_rows(t, journey)]))
+                      [[_e(c) for c in row] for row in tornado_rows(t, journey, lang)]))
     out.append("</section>")
     return out

@@ -24,7 +24,7 @@ from typing import Any
 
 from journeydsl.language.model import LANGUAGES
 
-__all__ = ["DOMAIN", "LANGUAGES", "N_", "Lang", "get_lang"]
+__all__ = ["DOMAIN", "LANGUAGES", "N_", "Lang", "Np_", "get_lang"]
 
 #: The languages reports, tables and maps are available in.
 
@@ -111,6 +111,17 @@ class Lang:
         symbol_is_code = get_currency_symbol(currency, locale=self.code) == currency
         pattern = _pattern(self.code, "currency", max(decimals, 0), symbol_is_code)
         return format_currency(x, currency, format=pattern, locale=self.code, currency_digits=False)
+
+    # --- dates -------------------------------------------------------------
+
+    def month(self, month: str) -> str:
+        """A calendar month ``YYYY-MM`` as the language writes it: 'Jan 2027', 'янв. 2027', 'яну 2027'."""
+        from datetime import date
+
+        from babel.dates import format_date
+
+        year, number = (int(part) for part in month.split("-")[:2])
+        return format_date(date(year, number, 1), "LLL y", locale=self.code)
 
 
 def _round(x: float, decimals: int) -> float:

@@ -16,10 +16,13 @@ from pathlib import Path
 
 from journeydsl.outputs.i18n import _HERE, DOMAIN, LANGUAGES
 
-#: The modules whose messages people read.
-SOURCES = ("report.py", "htmlreport.py", "maps.py", "uncertainty_html.py")
+#: The modules whose messages people read (paths inside the package). The analysis modules mark
+#: the notes they write for people with ``note_("...", **values)``; they are shown translated.
+SOURCES = ("outputs/report.py", "outputs/htmlreport.py", "outputs/maps.py", "outputs/uncertainty_html.py",
+           "outputs/forecast_report.py", "outputs/sensitivity_report.py", "analysis/forecast.py")
 
-_SINGLE = {"_", "_t", "N_"}
+_PACKAGE = _HERE.parent.parent
+_SINGLE = {"_", "_t", "N_", "note_"}
 _PLURAL = {"n_", "Np_"}
 
 
@@ -27,7 +30,7 @@ def messages() -> dict[str | tuple[str, str], str]:
     """Every marked message (a string, or a (singular, plural) pair) -> where it was first seen."""
     out: dict[str | tuple[str, str], str] = {}
     for name in SOURCES:
-        path = _HERE.parent / name
+        path = _PACKAGE / name
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if not isinstance(node, ast.Call):
                 continue
