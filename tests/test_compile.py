@@ -118,13 +118,13 @@ def test_the_saas_example_compiles_to_canonical_units() -> None:
     assert math.isclose(churn.hazard, -math.log(0.95) / (365 / 12))
     trig = j.trigger("trial_nudge")
     assert (trig.when, trig.stage, trig.days, trig.send, trig.then_share, trig.then_stage) == (
-        "in", "trial", 7.0, "nudge", 0.30, "customer")
+        "in", "trial", 7.0, ("nudge",), 0.30, "customer")
     (seg,) = j.segments
     assert seg.share == 0.20 and seg.label == "Enterprise"
     (sc,) = j.scenarios
     faster = j.with_scenario(sc.name)
     assert faster.trigger("trial_nudge").days == 3.0
-    assert faster.trigger("trial_nudge").send == "nudge"
+    assert faster.trigger("trial_nudge").send == ("nudge",)
     assert faster.touchpoint("demo").cost == 20.0
     segs = {name: (share, sj) for name, share, sj in j.segment_journeys()}
     assert segs["default"][0] == pytest.approx(0.8)
@@ -247,7 +247,7 @@ def test_trigger_when_forms(when: str, kind: str, days: float | None) -> None:
               f"trigger g \"G\" {{ {when}; send t; response 40%; then 20% -> c; limit 3 }}")
     g = j.trigger("g")
     assert (g.when, g.stage, g.label, g.send, g.response, g.then_share, g.then_stage, g.limit) == (
-        kind, "b", "G", "t", 0.4, 0.2, "c", 3)
+        kind, "b", "G", ("t",), 0.4, 0.2, "c", 3)
     assert g.days == (None if days is None else pytest.approx(days))
 
 

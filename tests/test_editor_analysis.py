@@ -209,3 +209,22 @@ def test_any_text_gives_answers_never_an_exception() -> None:
             a.references(occ)
 
     check()
+
+
+def test_completion_offers_touchpoints_in_sends_and_behaviour_conditions() -> None:
+    text = (
+        'journey "J" {\n'
+        "    stage a { entry }\n"
+        "    stage b { terminal }\n"
+        "    touchpoint mail { channel email }\n"
+        "    task call { capacity 10 per day }\n"
+        "    a -> b 100%\n"
+        "    trigger t { when enter a; send mail, }\n"
+        "    trigger u { when no response to  }\n"
+        "}\n"
+    )
+    a = Analysis(text)
+    after_comma = {c.label for c in a.completions(7, 41)}
+    after_to = {c.label for c in a.completions(8, 37)}
+    assert {"mail", "call"} <= after_comma and "a" not in after_comma
+    assert {"mail", "call"} <= after_to

@@ -156,7 +156,7 @@ def look(j: Journey, what: str) -> Any:
         tp = next((t for t in j.touchpoints if t.name == name), None)
         return None if tp is None else (tp.channel, tp.cost, tp.response)
     tg = next((t for t in j.triggers if t.name == name), None)
-    return None if tg is None else (tg.when, tg.stage, tg.days, tg.send)
+    return None if tg is None else (tg.when, tg.stage, tg.days, ", ".join(tg.send))
 
 
 # (what the segment writes, what the scenario writes, the item to look at,

@@ -60,7 +60,12 @@ def without(journey: Journey, by: By, removed: frozenset[str]) -> Journey:
     stages = tuple(s.model_copy(update={"touches": tuple(x for x in s.touches if x not in tps)})
                    for s in journey.stages)
     transitions = tuple(t.model_copy(update={"via": None}) if t.via in tps else t for t in journey.transitions)
-    triggers = tuple(t for t in journey.triggers if t.send not in tps)
+    # a trigger loses the contacts taken out; one left with none (or answering one) goes
+    triggers = tuple(
+        t.model_copy(update={"send": tuple(s for s in t.send if s not in tps)})
+        for t in journey.triggers
+        if not (t.send and set(t.send) <= tps) and t.on_touch not in tps
+    )
     return journey.model_copy(update={"stages": stages, "transitions": transitions, "triggers": triggers})
 
 
@@ -225,9 +230,11 @@ def _own_costs(arm: dict[str, Any], journey: Journey, by: By) -> dict[str, float
     out = {}
     for g in journey.triggers:
         fired = (trig.get(g.name) or {}).get("fired_per_customer")
-        contacts = (tps.get(g.send) or {}).get("contacts_per_customer") if g.send else None
-        if not g.send or not isinstance(fired, int | float) or not isinstance(contacts, int | float) or not contacts:
-            out[g.name] = 0.0
-        else:  # the touchpoint's (discounted) cost, in the share of its contacts this trigger made
-            out[g.name] = cost(g.send) * min(1.0, float(fired) / float(contacts))
+        total = 0.0
+        for s in g.send:
+            contacts = (tps.get(s) or {}).get("contacts_per_customer")
+            if isinstance(fired, int | float) and isinstance(contacts, int | float) and contacts:
+                # the touchpoint's (discounted) cost, in the share of its contacts this trigger made
+                total += cost(s) * min(1.0, float(fired) / float(contacts))
+        out[g.name] = total
     return out

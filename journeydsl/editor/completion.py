@@ -115,9 +115,11 @@ class Completing(Document):
     def _names_after(self, prev: str, words_before: list[str], on_line: list[str]) -> list[Completion]:
         """Names that fit after ``prev`` (the word or symbol before the cursor)."""
         stage_words = {"->", "enter", "in", "without"}
-        tp_words = {"send", "touch", "via"}
+        tp_words = {"send", "touch", "via", "to"}
         kinds: list[str]
-        if prev in stage_words or (prev == "," and "TOUCH" not in on_line and "touch" not in words_before):
+        if prev == "," and "SEND" in on_line:
+            kinds = ["touchpoint"]
+        elif prev in stage_words or (prev == "," and "TOUCH" not in on_line and "touch" not in words_before):
             kinds = ["stage"]
         elif prev in tp_words or (prev == "," and "touch" in words_before):
             kinds = ["touchpoint"]

@@ -51,11 +51,20 @@ KEYWORD_HELP: dict[str, str] = {
     "via": "A touchpoint that contacts every customer taking this transition (its cost counts).",
     "touchpoint": "A contact with customers: `touchpoint NAME \"Label\" { channel email; cost 0.02 EUR }`.",
     "channel": "The channel of a touchpoint (email, sms, paid_social, ...), used to group costs.",
-    "response": "The share of contacted customers who respond.",
+    "response": "The share of contacted customers who respond, or a funnel: `response opens 40%, clicks 25%`.",
     "trigger": "Automation: `trigger NAME { when in STAGE for 7 days; send T; then 30% -> STAGE }`.",
-    "when": "When a trigger fires: `when enter STAGE` or `when in STAGE for 7 days`.",
+    "when": "When a trigger fires: `when enter STAGE`, `when in STAGE for 7 days`, "
+            "`when response to T` or `when no response to T within 2 days`.",
     "in": "The stage a trigger watches (`when in trial for 7 days`, `every 30 days in customer`).",
-    "send": "The touchpoint a trigger sends (its cost is charged to everyone it reaches).",
+    "send": "The touchpoints a trigger sends, one contact of each (`send sms, call`); each is charged.",
+    "task": "Manager work, sent like a touchpoint: `task call { cost 4 EUR; response 35%; capacity 40 per day }`.",
+    "capacity": "How many tasks the team completes (`capacity 40 per day`); extra tasks wait in a queue.",
+    "arrivals": "New customers a day, as a steady stream (`arrivals 80 per day`): loads the task queues.",
+    "to": "The touchpoint a behaviour condition answers: `when response to email.clicks`.",
+    "no": "`when no response to T within 2 days`: fires for those who did not answer T.",
+    "within": "`when no response to T within 2 days`: how long to wait for the answer.",
+    "unless": "`unless responded to T`: leaves out customers who already answered T.",
+    "responded": "`unless responded to T`: leaves out customers who already answered T.",
     "then": "Where responders go: `then 30% -> customer` (no share: every responder).",
     "limit": "How many times an `every` trigger fires for one customer at most.",
     "segment": "A share of customers who differ: `segment NAME \"Label\" 20% { changes }`.",
@@ -173,7 +182,10 @@ class _Collector:
                 if isinstance(p, (sx.WhenEnter, sx.WhenIn, sx.WhenEvery, sx.ThenProp)):
                     self.add("stage", p.stage)
                 elif isinstance(p, sx.SendProp):
-                    self.add("touchpoint", p.touchpoint)
+                    for name in p.touchpoints:
+                        self.add("touchpoint", name)
+                elif isinstance(p, (sx.WhenResponse, sx.WhenNoResponse, sx.UnlessProp)):
+                    self.add("touchpoint", p.ref.touchpoint)
         elif isinstance(it, (sx.SegmentNode, sx.ScenarioNode)):
             self.add(_kind_of(it), it.name, definition=True)
             for ov in it.overrides:

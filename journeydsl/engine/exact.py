@@ -233,12 +233,26 @@ def _firings(journey: Journey, stage: str) -> tuple[list[tuple[float, str]], lis
     for order, tg in enumerate(t for t in journey.triggers if t.then_stage and (t.then_share or 0) > 0):
         if tg.stage != stage or tg.then_stage is None:
             continue
-        if tg.response is not None:
-            resp = tg.response
-        elif tg.send and tps[tg.send].response is not None:
-            resp = float(tps[tg.send].response or 0.0)
-        else:
-            resp = 1.0
+        if tg.behaviour or tg.unless:
+            raise ExactUnsupported(
+                f"trigger '{tg.name}' moves customers on a behaviour condition ('when response to',"
+                " 'when no response to' or 'unless responded to'): who it moves depends on earlier"
+                " contacts of the same customer, which the stage-by-stage algebra does not follow"
+            )
+        queued = [s for s in tg.send if tps[s].capacity_per_day is not None]
+        if queued and journey.arrivals_per_day is not None:
+            raise ExactUnsupported(
+                f"trigger '{tg.name}' moves customers when task '{queued[0]}' is done, after a wait in its"
+                " queue that depends on every other customer's tasks"
+            )
+        if not tg.send:
+            resp = 1.0 if tg.response is None else tg.response
+        else:  # responders to any of its contacts, each answered independently
+            silent = 1.0
+            for s in tg.send:
+                r = tg.response if tg.response is not None else tps[s].response
+                silent *= 1.0 - (1.0 if r is None else float(r))
+            resp = 1.0 - silent
         q = resp * float(tg.then_share or 0.0)
         if tg.when == "enter":
             enter.append((q, tg.then_stage))

@@ -119,6 +119,16 @@ class TallyShape:
     edges: tuple[tuple[int, int], ...] = ()
     # calendar forecasts only (0: off): days of age since entry tallied one by one (see Tally.age_*)
     age_days: int = 0
+    # per touchpoint, the names of the steps of its response funnel (empty: a plain response)
+    steps: tuple[tuple[str, ...], ...] = ()
+
+    def step_offsets(self) -> list[int]:
+        """Per touchpoint, where its steps' counters start in :attr:`Tally.tp_steps`."""
+        out, k = [], 0
+        for i in range(len(self.touchpoints)):
+            out.append(k)
+            k += len(self.steps[i]) if i < len(self.steps) else 0
+        return out
 
     @property
     def age_months(self) -> int:
@@ -235,6 +245,20 @@ class Tally:
     # with Plan.touch_paths: converters credited to each touchpoint by first, last and linear touch
     # (3 x touchpoints), then the same for their value (revenue minus cost, discounted)
     touch_credit: np.ndarray = field(default_factory=_empty)
+    tp_steps: np.ndarray = field(default_factory=_empty)  # contacts reaching each funnel step (shape.steps)
+    tp_resp_cost: np.ndarray = field(default_factory=_empty)  # discounted cost on response, per touchpoint
+    # task requests for the queues (tasks with a capacity): touchpoint, customer (numbered
+    # within its block's tally, plus its offset in task_base: customers in merge order), and
+    # the customer's age at the request, in days
+    task_tp: list[np.ndarray] = field(default_factory=list)
+    task_who: list[np.ndarray] = field(default_factory=list)
+    task_base: list[int] = field(default_factory=list)
+    task_age: list[np.ndarray] = field(default_factory=list)
+    task_customers: int = 0  # the customers whose requests are kept (the first ones, in merge order)
+
+    #: Customers whose task requests a run keeps for its queues: the first blocks' up to here
+    #: (memory stays bounded in N; the queue is simulated on them, see montecarlo.queues).
+    TASK_LOG_CUSTOMERS = 1_000_000
     conv_times: list[np.ndarray] = field(default_factory=list)
     ltv_values: list[np.ndarray] = field(default_factory=list)
     sample_weights: list[float] = field(default_factory=list)  # converters each kept value stands for
@@ -268,6 +292,8 @@ class Tally:
             "stage_days": ns,
             "phase_reached": nph,
             "touch_credit": 6 * nt,
+            "tp_steps": sum(len(x) for x in s.steps),
+            "tp_resp_cost": nt,
         }
         na, nm = s.age_days, s.age_months
         defaults.update(dict.fromkeys(("age_conv", "age_active", "age_rev", "age_cost", "age_acq", "age_ref"), na))
@@ -285,11 +311,17 @@ class Tally:
         "stage_cost", "stage_days", "phase_reached",
         "age_conv", "age_active", "age_rev", "age_cost", "age_acq", "age_ref",
         "age_m_rev2", "age_m_cost2", "age_m_val2", "age_m_cum2", "age_m_acq2",
-        "touch_credit",
+        "touch_credit", "tp_steps", "tp_resp_cost",
     )  # fmt: skip
 
     def merge(self, other: Tally) -> Tally:
         """Add ``other`` into this tally (in place) and return it."""
+        if self.task_customers < self.TASK_LOG_CUSTOMERS:  # so far every customer's requests were kept
+            self.task_tp.extend(other.task_tp)
+            self.task_who.extend(other.task_who)
+            self.task_base.extend(b + self.n for b in other.task_base)
+            self.task_age.extend(other.task_age)
+            self.task_customers += other.n
         self.n += other.n
         for name in self._ARRAYS:
             getattr(self, name).__iadd__(getattr(other, name))
@@ -854,6 +886,7 @@ class ArmResult:
     phase_order: tuple[str, ...] = ()  # the journey's phase labels, in the order it lists them
     # with a policy holdout: its share and the arm against the same arm with everyone held out
     holdout: dict[str, Any] | None = None
+    queues: dict[str, dict[str, Any]] = field(default_factory=dict)  # per task with a capacity: its queue
     metrics: dict[str, Any] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -914,12 +947,15 @@ class ArmResult:
     @property
     def touchpoints(self) -> dict[str, Any]:
         """Per touchpoint: contacts (sent), responses and discounted cost per customer; the trigger
-        contacts the policy capped, delayed or held out."""
+        contacts the policy capped, delayed or held out; the contacts reaching each step of its
+        response funnel, the cost on response, and a task's queue."""
         t = self.tally
         n = max(t.n, 1)
         out: dict[str, Any] = {}
+        offsets = t.shape.step_offsets()
         for i, name in enumerate(t.shape.touchpoints):
             label, channel = self.touchpoint_info[name]
+            steps = t.shape.steps[i] if i < len(t.shape.steps) else ()
             out[name] = {
                 "label": label,
                 "channel": channel,
@@ -929,6 +965,9 @@ class ArmResult:
                 "capped_per_customer": _num(t.tp_capped[i] / n),
                 "delayed_per_customer": _num(t.tp_delayed[i] / n),
                 "held_out_per_customer": _num(t.tp_held[i] / n),
+                "steps_per_customer": {s: _num(t.tp_steps[offsets[i] + k] / n) for k, s in enumerate(steps)},
+                "response_cost_per_customer": _num(t.tp_resp_cost[i] / n),
+                "queue": self.queues.get(name),
             }
         return out
 

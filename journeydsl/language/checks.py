@@ -28,6 +28,8 @@ __all__ = [
     "CODES",
     "Check",
     "check_all",
+    "check_behaviour",
+    "check_behaviour_answers",
     "check_branch_shares",
     "check_entries",
     "check_exits_of_terminal",
@@ -43,6 +45,7 @@ __all__ = [
     "check_triggers",
     "check_unused_touchpoints",
     "check_zero_time_loops",
+    "trigger_offsets",
 ]
 
 Check = Callable[[Journey], list[Diagnostic]]
@@ -61,6 +64,7 @@ CODES: dict[str, str] = {
     "E202": "unknown-touchpoint",
     "E203": "unknown-trigger",
     "E204": "unknown-transition",
+    "E205": "unknown-step",
     "E210": "duplicate-name",
     "E211": "duplicate-property",
     "E212": "reserved-name",
@@ -80,6 +84,7 @@ CODES: dict[str, str] = {
     "E313": "entries-without-share",
     "E314": "segment-shares-over-100",
     "E315": "beyond-engine-limits",
+    "E316": "funnel-steps-grow",
     "E320": "not-a-month",
     "E321": "plan-incomplete",
     "E322": "month-outside-plan",
@@ -95,6 +100,7 @@ CODES: dict[str, str] = {
     "E403": "no-entry",
     "E404": "zero-time-loop",
     "E405": "several-otherwise",
+    "E406": "behaviour-without-contact",
     "W501": "unreachable-stage",
     "W502": "dead-end-stage",
     "W503": "share-remainder-stays",
@@ -230,7 +236,84 @@ def check_references(journey: Journey) -> list[Diagnostic]:
     for g in journey.triggers:
         stage_ref(g.stage, g.span)
         stage_ref(g.then_stage, g.span)
-        tp_ref(g.send, g.span)
+        for name in g.send:
+            tp_ref(name, g.span)
+        tp_ref(g.on_touch, g.span)
+        for name, _step in g.unless:
+            tp_ref(name, g.span)
+    return out
+
+
+def trigger_offsets(journey: Journey) -> dict[str, float]:
+    """The earliest time into a stay each trigger can fire (behaviour triggers: their first
+    answered contact's, plus the wait of ``no response``); unreachable ones are left out."""
+    out: dict[str, float] = {}
+    for g in journey.triggers:
+        if g.when == "enter":
+            out[g.name] = 0.0
+        elif g.when in ("in", "every"):
+            out[g.name] = float(g.days or 0.0)
+    for _round in range(len(journey.triggers)):
+        changed = False
+        for g in journey.triggers:
+            if not g.behaviour:
+                continue
+            parents = [out[p.name] for p in journey.triggers
+                       if p.stage == g.stage and g.on_touch in p.send and p.name in out]
+            if not parents:
+                continue
+            off = min(parents) + (float(g.days or 0.0) if g.when == "no_response" else 0.0)
+            if out.get(g.name, math.inf) > off:
+                out[g.name] = off
+                changed = True
+        if not changed:
+            break
+    return out
+
+
+def check_behaviour_answers(journey: Journey) -> list[Diagnostic]:
+    """A behaviour trigger of the base journey answers a contact a trigger of its stage sends.
+
+    Judged on the base only: a scenario that removes the sender (``without trigger``)
+    leaves the answer with nothing to answer on purpose, and it then never fires."""
+    return [
+        _diag(journey, g.span, "E406",
+              f"no trigger of stage '{g.stage}' sends '{g.on_touch}', so trigger '{g.name}' never fires",
+              f"a behaviour condition answers a contact a trigger of its stage sends: add 'send {g.on_touch}' to one")
+        for g in journey.triggers
+        if g.behaviour and g.on_touch is not None
+        and not any(p.stage == g.stage and g.on_touch in p.send for p in journey.triggers if p is not g)
+    ]
+
+
+def check_behaviour(journey: Journey) -> list[Diagnostic]:
+    """Behaviour conditions answer a contact sent in their stage, to a step it has; a task
+    with a capacity needs the journey's ``arrivals`` to load its queue."""
+    out: list[Diagnostic] = []
+    tps = {t.name: t for t in journey.touchpoints}
+    for g in journey.triggers:
+        refs = list(g.unless) + ([(g.on_touch, g.on_step)] if g.on_touch is not None else [])
+        for name, step in refs:
+            tp = tps.get(name)
+            if tp is not None and step is not None and step not in tp.step_names:
+                out.append(_diag(journey, g.span, "E205", f"touchpoint '{name}' has no step '{step}'",
+                                 did_you_mean(step, tp.step_names)
+                                 or f"refer to its response as '{name}'"))
+        answered = tps.get(g.on_touch or "")
+        if g.behaviour and answered is not None and answered.capacity_per_day is not None:
+            out.append(_diag(journey, g.span, "E406",
+                             f"trigger '{g.name}' answers task '{answered.name}', which waits in its queue"
+                             " for a time of its own for each customer",
+                             "a behaviour condition answers a contact made at the trigger's moment; "
+                             f"answer another touchpoint sent with '{answered.name}', or give the task no capacity"))
+    if journey.arrivals_per_day is None:
+        for tp in journey.touchpoints:
+            if tp.capacity_per_day is not None:
+                out.append(_diag(journey, tp.span, "E310",
+                                 f"task '{tp.name}' has a capacity, but the journey does not say how"
+                                 " many customers arrive",
+                                 "add 'arrivals 60 per day' (new customers a day) to the journey: the"
+                                 " queue of tasks depends on it"))
     return out
 
 
@@ -416,8 +499,9 @@ def _zero_time_graph(journey: Journey) -> nx.DiGraph:
         delay = t.after if t.after is not None else names[t.source].dwell
         if delay is None or delay.can_be_zero():
             g.add_edge(t.source, t.target, what=t)
+    offsets = trigger_offsets(journey)
     for tg in journey.triggers:
-        instant = tg.when == "enter" or (tg.when == "in" and (tg.days or 0) == 0)
+        instant = tg.when != "every" and offsets.get(tg.name) == 0
         if instant and tg.then_stage is not None and tg.stage in names:
             g.add_edge(tg.stage, tg.then_stage, what=tg)
     return g
@@ -509,18 +593,20 @@ def check_goals(journey: Journey) -> list[Diagnostic]:
 def check_triggers(journey: Journey) -> list[Diagnostic]:
     """Warnings: a 'limit' that does nothing, a trigger that does nothing or waits past the horizon."""
     out: list[Diagnostic] = []
+    offsets = trigger_offsets(journey)
     for g in journey.triggers:
         if g.limit is not None and g.when != "every":
             out.append(_diag(journey, g.span, "W506",
                              f"'limit' of trigger '{g.name}' has no effect: it fires at most once"
                              " a stay", "'limit' caps the firings of an 'every' trigger"))
-        if g.send is None and g.then_stage is None:
+        if not g.send and g.then_stage is None:
             out.append(_diag(journey, g.span, "W510",
                              f"trigger '{g.name}' neither sends a touchpoint nor moves anyone",
                              "add 'send TOUCHPOINT' or 'then 30% -> STAGE'"))
-        if g.when in ("in", "every") and g.days is not None and g.days >= journey.horizon_days:
+        wait = offsets.get(g.name) if g.behaviour else g.days if g.when in ("in", "every") else None
+        if wait is not None and wait >= journey.horizon_days:
             out.append(_diag(journey, g.span, "W509",
-                             f"trigger '{g.name}' waits {g.days:g} days, not less than the"
+                             f"trigger '{g.name}' waits {wait:g} days, not less than the"
                              f" horizon of {journey.horizon_days:g} days, so it never fires",
                              "shorten its wait or lengthen 'horizon'"))
     return out
@@ -530,11 +616,11 @@ def check_unused_touchpoints(journey: Journey) -> list[Diagnostic]:
     """Warning: a touchpoint that no stage, transition or trigger uses (base or changes)."""
     used = {t for s in journey.stages for t in s.touches}
     used |= {t.via for t in journey.transitions if t.via}
-    used |= {g.send for g in journey.triggers if g.send}
+    used |= {s for g in journey.triggers for s in g.send}
     for ov in [s.overrides for s in journey.segments] + [s.overrides for s in journey.scenarios]:
         used |= {t for p in ov.stages for t in (p.touches or ())}
         used |= {t.via for t in ov.transitions if t.via}
-        used |= {g.send for g in ov.triggers if g.send}
+        used |= {s for g in ov.triggers for s in (g.send or ())}
     return [
         _diag(journey, tp.span, "W511", f"touchpoint '{tp.name}' is never used",
               f"use it with 'touch {tp.name} on enter', 'via {tp.name}' or 'send {tp.name}',"
@@ -559,6 +645,8 @@ CHECKS: tuple[Check, ...] = (
     check_reachability,
     check_goals,
     check_triggers,
+    check_behaviour,
+    check_behaviour_answers,
     check_unused_touchpoints,
 )
 
@@ -566,6 +654,7 @@ CHECKS: tuple[Check, ...] = (
 #: variant that cuts a path (``without ...``) leaves stages unused on purpose.
 _BASE_ONLY = {
     check_segment_shares, check_names, check_reachability, check_goals, check_unused_touchpoints,
+    check_behaviour_answers,
 }
 
 

@@ -102,7 +102,7 @@ class _Compiler(VariantCompiler):
             elif isinstance(
                 it,
                 sx.CurrencySetting | sx.HorizonSetting | sx.DiscountSetting | sx.CustomersSetting
-                | sx.LtvWindowSetting | sx.LanguageSetting,
+                | sx.LtvWindowSetting | sx.LanguageSetting | sx.ArrivalsSetting,
             ):
                 self.setting(it, settings, seen_settings)
 
@@ -123,6 +123,7 @@ class _Compiler(VariantCompiler):
             self.declare(t.name, self.touchpoint_names, "touchpoint")
         for g in triggers:
             self.declare(g.name, self.trigger_names, "trigger")
+        self.gather_sends(items)
 
         model_stages = [self.stage(s, phase) for s, phase in stages]
         self.fill_entries(model_stages, [s for s, _ in stages])
@@ -233,6 +234,17 @@ class _Compiler(VariantCompiler):
                 )
                 return
             out["customers"] = int(n)
+        elif isinstance(it, sx.ArrivalsSetting):
+            n = it.count.value
+            days = self.days(it.per, what="period")
+            if not math.isfinite(n) or n <= 0:
+                self.bag.error(
+                    it.count.span, "E309", f"'arrivals' is a number of customers above 0, got {_fmt_num(n)}",
+                    "write how many new customers arrive, like 'arrivals 60 per day'",
+                )
+                return
+            if days > 0:
+                out["arrivals_per_day"] = n / days
         elif isinstance(it, sx.LanguageSetting):
             from journeydsl.language.model import LANGUAGES
 

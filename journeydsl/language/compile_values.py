@@ -64,6 +64,11 @@ def _pydantic_message(exc: ValidationError) -> str:
     return "invalid value"  # pragma: no cover
 
 
+def _fmt_pct(v: float) -> str:
+    """A share as the percentage a strategist writes: ``0.25`` -> ``25%``."""
+    return f"{v * 100:.10g}%"
+
+
 def _fmt_num(v: float) -> str:
     return f"{v:g}"
 
@@ -179,6 +184,8 @@ class ValueReader:
         self.stage_names: dict[str, Span | None] = {}
         self.touchpoint_names: dict[str, Span | None] = {}
         self.has_calendar = False  # whether the journey sets a calendar (business days need one)
+        self.step_names: dict[str, tuple[str, ...]] = {}  # touchpoint -> its funnel steps (all layers)
+        self.sent_in: dict[str, list[str]] = {}  # touchpoint -> stages whose triggers send it
         self.trigger_names: dict[str, Span | None] = {}
         self.transition_keys: set[tuple[str, str]] = set()
         # what the segments add to the base: a scenario may change or remove these too

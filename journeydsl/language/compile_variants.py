@@ -153,6 +153,7 @@ class VariantCompiler(ItemCompiler):
         tps: list[TouchpointPatch] = []
         tgs: list[TriggerPatch] = []
         removals: list[Removal] = []
+        base_sent, self.sent_in = self.sent_in, self.sends_with(items)  # behaviour conditions see the changes
         keys: set[tuple[str, str]] = set()
         changed = {
             (t.source.text, t.target.text) for t in items if isinstance(t, sx.TransitionNode)
@@ -191,6 +192,8 @@ class VariantCompiler(ItemCompiler):
                 if not once("touchpoint", it.name):
                     continue
                 f = self.touchpoint_fields(it)
+                if it.kind == "task":
+                    f.setdefault("channel", "task")
                 if it.name.text not in base_tps and "channel" not in f:
                     self.bag.error(
                         it.name.span, "E310",
@@ -258,6 +261,7 @@ class VariantCompiler(ItemCompiler):
                 [o for it in self.items if isinstance(it, sx.SegmentNode | sx.ScenarioNode) for o in it.overrides],
             )
             policy = compile_policy(self, policies, channels, owner)
+        self.sent_in = base_sent
         return Overrides(
             stages=tuple(stages),
             transitions=tuple(transitions),

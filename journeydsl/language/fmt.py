@@ -421,7 +421,7 @@ class _Printer:
         head = f"journey {j.name}{_label(j.label)}" if j.name else f"journey{_label(j.label)}"
         order = (
             sx.CurrencySetting, sx.HorizonSetting, sx.LtvWindowSetting, sx.DiscountSetting, sx.CustomersSetting,
-            sx.LanguageSetting,
+            sx.ArrivalsSetting, sx.LanguageSetting,
         )
         settings = sorted(
             (it for it in j.items if isinstance(it, order)),
@@ -522,13 +522,20 @@ class _Printer:
         return self.props(s, "stage", props, indent, always_block=s.short)
 
     def touchpoint(self, t: sx.TouchpointNode, indent: str) -> list[_Line]:
-        rank = {sx.ChannelProp: 0, sx.TouchpointCostProp: 1, sx.ResponseProp: 2, sx.TransactionalProp: 3}
-        props = sorted(t.props, key=lambda p: rank[type(p)])
-        return self.props(t, "touchpoint", props, indent, always_block=t.has_body)
+        rank = {sx.ChannelProp: 0, sx.TouchpointCostProp: 1, sx.ResponseProp: 3, sx.FunnelProp: 3,
+                sx.CapacityProp: 4, sx.TransactionalProp: 5}
+
+        def key(p: Any) -> int:
+            if isinstance(p, sx.TouchpointCostProp) and p.on_response:
+                return 2
+            return rank[type(p)]
+
+        props = sorted(t.props, key=key)
+        return self.props(t, t.kind, props, indent, always_block=t.has_body)
 
     def trigger(self, t: sx.TriggerNode, indent: str) -> list[_Line]:
-        rank = {sx.WhenEnter: 0, sx.WhenIn: 0, sx.WhenEvery: 0, sx.SendProp: 1,
-                sx.ResponseProp: 2, sx.ThenProp: 3, sx.LimitProp: 4}
+        rank = {sx.WhenEnter: 0, sx.WhenIn: 0, sx.WhenEvery: 0, sx.WhenResponse: 0, sx.WhenNoResponse: 0,
+                sx.UnlessProp: 1, sx.SendProp: 2, sx.ResponseProp: 3, sx.ThenProp: 4, sx.LimitProp: 5}
         props = sorted(t.props, key=lambda p: rank[type(p)])
         return self.props(t, "trigger", props, indent, always_block=True,
                           one_line=self.in_overrides)
@@ -706,6 +713,8 @@ def _setting(it: sx.Setting) -> str:
     if isinstance(it, sx.DiscountSetting):
         per = it.per or sx.Duration(None, "year")
         return f"discount {_share(it.rate)} per {_duration(per, bare_one=True)}"
+    if isinstance(it, sx.ArrivalsSetting):
+        return f"arrivals {format_number(it.count.value)} per {_duration(it.per, bare_one=True)}"
     return f"customers {format_number(it.count.value)}"
 
 
@@ -718,6 +727,10 @@ def _clock(text: str) -> str:
         return text
     h1, m1, h2, m2 = (int(x) for x in m.groups())
     return f"{h1:02d}:{m1:02d}-{h2:02d}:{m2:02d}"
+
+
+def _ref(r: sx.ResponseRef) -> str:
+    return r.touchpoint.text if r.step is None else f"{r.touchpoint.text}.{r.step.text}"
 
 
 def _prop(p: Any) -> str:
@@ -742,7 +755,7 @@ def _prop(p: Any) -> str:
     if isinstance(p, sx.ChannelProp):
         return f"channel {p.channel.text}"
     if isinstance(p, sx.TouchpointCostProp):
-        return f"cost {_money(p.money)}"
+        return f"cost {_money(p.money)}" + (" on response" if p.on_response else "")
     if isinstance(p, sx.ResponseProp):
         return f"response {_share(p.share)}"
     if isinstance(p, sx.TransactionalProp):
@@ -758,6 +771,17 @@ def _prop(p: Any) -> str:
         return f"holdout {_share(p.share)}"
     if isinstance(p, sx.WeekendsProp):
         return "weekends " + ", ".join(d.text for d in p.days)
+    if isinstance(p, sx.FunnelProp):
+        return "response " + ", ".join(f"{s.name.text} {_share(s.share)}" for s in p.steps)
+    if isinstance(p, sx.CapacityProp):
+        count = format_number(p.count.value) if isinstance(p.count, sx.Number) else valued_text(p.count)
+        return f"capacity {count} per {_duration(p.per, bare_one=True)}"
+    if isinstance(p, sx.WhenResponse):
+        return f"when response to {_ref(p.ref)}"
+    if isinstance(p, sx.WhenNoResponse):
+        return f"when no response to {_ref(p.ref)} within {_duration(p.duration)}"
+    if isinstance(p, sx.UnlessProp):
+        return f"unless responded to {_ref(p.ref)}"
     if isinstance(p, sx.WhenEnter):
         return f"when enter {p.stage.text}"
     if isinstance(p, sx.WhenIn):
@@ -765,7 +789,7 @@ def _prop(p: Any) -> str:
     if isinstance(p, sx.WhenEvery):
         return f"every {_duration(p.duration, bare_one=True)} in {p.stage.text}"
     if isinstance(p, sx.SendProp):
-        return f"send {p.touchpoint.text}"
+        return "send " + ", ".join(n.text for n in p.touchpoints)
     if isinstance(p, sx.ThenProp):
         share = "" if p.share is None else f" {_share(p.share)}"
         return f"then{share} -> {p.stage.text}"

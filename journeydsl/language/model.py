@@ -20,7 +20,7 @@ import math
 from collections.abc import Iterator
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from journeydsl.language.params import Distribution
 from journeydsl.language.source import Span
@@ -295,22 +295,53 @@ class Transition(_Model):
 
 
 class Touchpoint(_Model):
-    """A contact with the customer on a channel, with its cost and response share."""
+    """A contact with the customer on a channel, with its cost and response share.
+
+    ``kind='task'``: manager work (``task NAME { ... }``), done by a team with
+    ``capacity_per_day`` (None: unlimited). ``steps``: a response funnel
+    ``((name, share of those contacted), ...)``, shares not growing; its last
+    step is the response (``response`` is then that share). ``response_cost`` is
+    charged to each responder (``cost M on response``).
+    """
 
     name: str
     label: str | None = None
     channel: str
+    kind: Literal["touchpoint", "task"] = "touchpoint"
     cost: float = 0.0
+    response_cost: float = 0.0
     response: float | None = None
     transactional: bool = False  # exempt from the policy: never capped, delayed or held out
+    steps: tuple[tuple[str, float], ...] = ()
+    capacity_per_day: float | None = None
     span: Span | None = _span_field()
 
     @property
     def title(self) -> str:
         return self.label or self.name
 
+    @property
+    def step_names(self) -> tuple[str, ...]:
+        """The names a behaviour condition may use after a dot (``email.clicks``)."""
+        return tuple(s for s, _v in self.steps)
 
-WhenKind = Literal["enter", "in", "every"]
+    def step_share(self, step: str | None) -> float:
+        """The share of those contacted who reach ``step`` (None: who respond)."""
+        if step is None or not self.steps:
+            return 1.0 if self.response is None else float(self.response)
+        return dict(self.steps)[step]
+
+
+WhenKind = Literal["enter", "in", "every", "response", "no_response"]
+
+
+def _send_tuple(v: Any) -> Any:
+    """``send`` as written by older callers: one name, or None for none."""
+    if v is None:
+        return ()
+    if isinstance(v, str):
+        return (v,)
+    return v
 
 
 class Trigger(_Model):
@@ -318,6 +349,12 @@ class Trigger(_Model):
 
     ``when='enter'``: on entering; ``'in'``: after ``days`` in the stage;
     ``'every'``: every ``days`` in the stage, at most ``limit`` times a stay.
+    Behaviour conditions, in the stage where ``on_touch`` is sent by a trigger:
+    ``'response'``: at the response to ``on_touch`` (its step ``on_step``, None:
+    the response); ``'no_response'``: ``days`` after the contact, for those who
+    did not respond. ``unless``: ``(touchpoint, step)`` pairs; customers who
+    responded to one of them before the firing are left out. ``send``: the
+    touchpoints contacted, one contact each.
     """
 
     name: str
@@ -325,18 +362,31 @@ class Trigger(_Model):
     when: WhenKind
     stage: str
     days: float | None = None
-    send: str | None = None
+    send: tuple[str, ...] = ()
     response: float | None = None
     then_share: float | None = None
     then_stage: str | None = None
     limit: int | None = None
     business: bool = False  # `when in S for N business days`: ``days`` is N working days on the calendar
+    on_touch: str | None = None
+    on_step: str | None = None
+    unless: tuple[tuple[str, str | None], ...] = ()
     unit: str | None = _unit_field()
     span: Span | None = _span_field()
+
+    @field_validator("send", mode="before")
+    @classmethod
+    def _send(cls, v: Any) -> Any:
+        return _send_tuple(v)
 
     @property
     def title(self) -> str:
         return self.label or self.name
+
+    @property
+    def behaviour(self) -> bool:
+        """Whether it fires on a response (or its absence) rather than on time in a stage."""
+        return self.when in ("response", "no_response")
 
 
 # --- parameters ----------------------------------------------------------
@@ -410,9 +460,13 @@ class TouchpointPatch(_Model):
     name: str
     label: str | None = None
     channel: str | None = None
+    kind: Literal["touchpoint", "task"] | None = None
     cost: float | None = None
+    response_cost: float | None = None
     response: float | None = None
     transactional: bool | None = None
+    steps: tuple[tuple[str, float], ...] | None = None
+    capacity_per_day: float | None = None
     span: Span | None = _span_field()
 
 
@@ -424,14 +478,22 @@ class TriggerPatch(_Model):
     when: WhenKind | None = None
     stage: str | None = None
     days: float | None = None
-    send: str | None = None
+    send: tuple[str, ...] | None = None
     response: float | None = None
     then_share: float | None = None
     then_stage: str | None = None
     limit: int | None = None
     business: bool | None = None
+    on_touch: str | None = None
+    on_step: str | None = None
+    unless: tuple[tuple[str, str | None], ...] | None = None
     unit: str | None = _unit_field()
     span: Span | None = _span_field()
+
+    @field_validator("send", mode="before")
+    @classmethod
+    def _send(cls, v: Any) -> Any:
+        return None if v is None else _send_tuple(v)
 
 
 class Removal(_Model):
@@ -611,6 +673,7 @@ class Journey(_Model):
     language: str | None = None  # the language of reports and maps ('en', 'ru', 'bg'; None: English)
     discount: float = 0.0
     customers: int = DEFAULT_CUSTOMERS
+    arrivals_per_day: float | None = None  # a steady stream of new customers: loads task queues
     phases: tuple[str, ...] = ()
     stages: tuple[Stage, ...]
     transitions: tuple[Transition, ...] = ()
@@ -755,6 +818,23 @@ def _complete(patch: TouchpointPatch | TriggerPatch) -> bool:
     return patch.when is not None and patch.stage is not None
 
 
+def _follow_contacts(triggers: dict[str, Trigger]) -> None:
+    """Behaviour triggers move to the stage whose triggers now send what they answer (when
+    one stage does): a change that sends the welcome email in another stage takes the
+    answers to it along."""
+    for _round in range(len(triggers)):
+        moved = False
+        for name, g in triggers.items():
+            if not g.behaviour or g.on_touch is None:
+                continue
+            stages = {t.stage for t in triggers.values() if t is not g and g.on_touch in t.send}
+            if len(stages) == 1 and g.stage not in stages:
+                triggers[name] = g.model_copy(update={"stage": next(iter(stages))})
+                moved = True
+        if not moved:
+            return
+
+
 def apply_overrides(base: Journey, ov: Overrides, *, baseline: Journey | None = None) -> Journey:
     """Merge ``ov`` into ``base``; the result is a journey in its own right.
 
@@ -815,6 +895,7 @@ def apply_overrides(base: Journey, ov: Overrides, *, baseline: Journey | None = 
             triggers.pop(rm.names[0], None)
         else:
             transitions = [t for t in transitions if t.key != tuple(rm.names)]
+    _follow_contacts(triggers)
 
     return base.model_copy(
         update={

@@ -15,8 +15,10 @@ from journeydsl.language.source import Span
 
 __all__ = [
     "Amount",
+    "ArrivalsSetting",
     "CalendarNode",
     "CapProp",
+    "CapacityProp",
     "CashProp",
     "ChannelProp",
     "CurrencySetting",
@@ -28,6 +30,8 @@ __all__ = [
     "DwellProp",
     "EntryProp",
     "FlagProp",
+    "FunnelProp",
+    "FunnelStep",
     "HoldoutProp",
     "HorizonSetting",
     "JourneyNode",
@@ -55,6 +59,7 @@ __all__ = [
     "QuietProp",
     "RefersProp",
     "ResponseProp",
+    "ResponseRef",
     "ScenarioNode",
     "SeasonItem",
     "SegmentNode",
@@ -71,11 +76,14 @@ __all__ = [
     "TransitionNode",
     "TriggerNode",
     "Uncertain",
+    "UnlessProp",
     "Valued",
     "WeekendsProp",
     "WhenEnter",
     "WhenEvery",
     "WhenIn",
+    "WhenNoResponse",
+    "WhenResponse",
     "WithoutTransition",
     "WithoutTrigger",
     "YearMonth",
@@ -249,6 +257,15 @@ class LtvWindowSetting:
     span: Span | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ArrivalsSetting:
+    """``arrivals 60 per day``: the steady stream of new customers that loads task queues."""
+
+    count: Number
+    per: Duration | Valued
+    span: Span | None = None
+
+
 # --- stage properties -------------------------------------------------------
 
 
@@ -355,8 +372,11 @@ class ChannelProp:
 
 @dataclass(frozen=True, slots=True)
 class TouchpointCostProp:
+    """``cost MONEY`` per contact, or ``cost MONEY on response`` per responder."""
+
     money: Money | Valued
     span: Span | None = None
+    on_response: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -372,16 +392,46 @@ class TransactionalProp:
     span: Span | None = None
 
 
-TouchpointProp: TypeAlias = ChannelProp | TouchpointCostProp | ResponseProp | TransactionalProp
+@dataclass(frozen=True, slots=True)
+class FunnelStep:
+    """``opens 40%``: one step of a response funnel."""
+
+    name: Name
+    share: Share | Valued
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FunnelProp:
+    """``response opens 40%, clicks 25%``: the steps of a response, each a share of those contacted."""
+
+    steps: tuple[FunnelStep, ...]
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CapacityProp:
+    """``capacity 40 per day``: how many tasks the team completes (tasks only)."""
+
+    count: Number | Valued
+    per: Duration | Valued
+    span: Span | None = None
+
+
+TouchpointProp: TypeAlias = (ChannelProp | TouchpointCostProp | ResponseProp | FunnelProp | CapacityProp
+                              | TransactionalProp)
 
 
 @dataclass(frozen=True, slots=True)
 class TouchpointNode:
+    """``touchpoint NAME ...`` (``kind`` 'touchpoint') or ``task NAME ...`` (``kind`` 'task')."""
+
     name: Name
     label: str | None
     props: tuple[TouchpointProp, ...]
     has_body: bool = False
     span: Span | None = None
+    kind: str = "touchpoint"
 
 
 @dataclass(frozen=True, slots=True)
@@ -405,8 +455,44 @@ class WhenEvery:
 
 
 @dataclass(frozen=True, slots=True)
-class SendProp:
+class ResponseRef:
+    """``email`` (its response) or ``email.clicks`` (one step of its funnel)."""
+
     touchpoint: Name
+    step: Name | None
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WhenResponse:
+    """``when response to REF``: at the moment of the response."""
+
+    ref: ResponseRef
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WhenNoResponse:
+    """``when no response to REF within DURATION``."""
+
+    ref: ResponseRef
+    duration: Duration | Valued
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UnlessProp:
+    """``unless responded to REF``: not for customers who already responded."""
+
+    ref: ResponseRef
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SendProp:
+    """``send a, b``: one contact of each touchpoint."""
+
+    touchpoints: tuple[Name, ...]
     span: Span | None = None
 
 
@@ -425,7 +511,10 @@ class LimitProp:
     span: Span | None = None
 
 
-TriggerProp: TypeAlias = WhenEnter | WhenIn | WhenEvery | SendProp | ResponseProp | ThenProp | LimitProp
+TriggerProp: TypeAlias = (
+    WhenEnter | WhenIn | WhenEvery | WhenResponse | WhenNoResponse
+    | SendProp | ResponseProp | ThenProp | LimitProp | UnlessProp
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -649,6 +738,7 @@ class TargetsNode:
 
 Setting: TypeAlias = (
     CurrencySetting | HorizonSetting | DiscountSetting | CustomersSetting | LtvWindowSetting | LanguageSetting
+    | ArrivalsSetting
 )
 BodyItem: TypeAlias = (
     Setting

@@ -242,6 +242,12 @@ class ToSyntax(Transformer[Token, Any]):
         tok = _tokens(children, "NUMBER")[0]
         return sx.CustomersSetting(sx.Number(number_value(str(tok)), _tok_span(tok)), _span(meta))
 
+    def arrivals_setting(self, meta: Any, children: list[Any]) -> sx.ArrivalsSetting:
+        tok = _tokens(children, "NUMBER")[0]
+        return sx.ArrivalsSetting(
+            sx.Number(number_value(str(tok)), _tok_span(tok)), _nodes(children)[0], _span(meta)
+        )
+
     # --- stages -------------------------------------------------------------
 
     def phase(self, meta: Any, children: list[Any]) -> sx.PhaseNode:
@@ -361,7 +367,11 @@ class ToSyntax(Transformer[Token, Any]):
             body if body is not None else (),
             has_body=body is not None,
             span=_span(meta),
+            kind="task" if _tokens(children, "TASK") else "touchpoint",
         )
+
+    def task(self, meta: Any, children: list[Any]) -> sx.TouchpointNode:
+        return self.touchpoint(meta, children)
 
     def touchpoint_body(self, meta: Any, children: list[Any]) -> tuple[Any, ...]:
         return tuple(children)
@@ -370,7 +380,21 @@ class ToSyntax(Transformer[Token, Any]):
         return sx.ChannelProp(_name(_tokens(children, "NAME")[0]), _span(meta))
 
     def tp_cost_prop(self, meta: Any, children: list[Any]) -> sx.TouchpointCostProp:
-        return sx.TouchpointCostProp(_nodes(children)[0], _span(meta))
+        nodes = _nodes(children)
+        return sx.TouchpointCostProp(nodes[0], _span(meta), on_response=len(nodes) > 1)
+
+    def on_response(self, meta: Any, children: list[Any]) -> str:
+        return "on_response"
+
+    def funnel_prop(self, meta: Any, children: list[Any]) -> sx.FunnelProp:
+        return sx.FunnelProp(tuple(c for c in children if isinstance(c, sx.FunnelStep)), _span(meta))
+
+    def funnel_step(self, meta: Any, children: list[Any]) -> sx.FunnelStep:
+        return sx.FunnelStep(_name(_tokens(children, "NAME")[0]), _nodes(children)[0], _span(meta))
+
+    def capacity_prop(self, meta: Any, children: list[Any]) -> sx.CapacityProp:
+        nodes = _nodes(children)
+        return sx.CapacityProp(nodes[0], nodes[1], _span(meta))
 
     def response_prop(self, meta: Any, children: list[Any]) -> sx.ResponseProp:
         return sx.ResponseProp(_nodes(children)[0], _span(meta))
@@ -405,7 +429,21 @@ class ToSyntax(Transformer[Token, Any]):
         )
 
     def send_prop(self, meta: Any, children: list[Any]) -> sx.SendProp:
-        return sx.SendProp(_name(_tokens(children, "NAME")[0]), _span(meta))
+        return sx.SendProp(tuple(_name(t) for t in _tokens(children, "NAME")), _span(meta))
+
+    def response_ref(self, meta: Any, children: list[Any]) -> sx.ResponseRef:
+        names = _tokens(children, "NAME")
+        return sx.ResponseRef(_name(names[0]), _name(names[1]) if len(names) > 1 else None, _span(meta))
+
+    def when_response(self, meta: Any, children: list[Any]) -> sx.WhenResponse:
+        return sx.WhenResponse(_first(children, sx.ResponseRef), _span(meta))
+
+    def when_no_response(self, meta: Any, children: list[Any]) -> sx.WhenNoResponse:
+        ref = _first(children, sx.ResponseRef)
+        return sx.WhenNoResponse(ref, next(c for c in _nodes(children) if c is not ref), _span(meta))
+
+    def unless_prop(self, meta: Any, children: list[Any]) -> sx.UnlessProp:
+        return sx.UnlessProp(_first(children, sx.ResponseRef), _span(meta))
 
     def then_prop(self, meta: Any, children: list[Any]) -> sx.ThenProp:
         return sx.ThenProp(

@@ -26,6 +26,8 @@ from journeydsl.outputs.i18n import N_, Lang, get_lang
 from journeydsl.outputs.report import (
     COMPARED,
     HEADLINE,
+    QUEUE_HEADER,
+    STEP_HEADER,
     _arm_name,
     _cell,
     _delta_cells,
@@ -33,10 +35,12 @@ from journeydsl.outputs.report import (
     _money,
     _noise_notes,
     _phase_rows,
+    _queue_rows,
     _ranking,
     _segment_label,
     _share,
     _stage_rows,
+    _step_rows,
     _touch_rows,
     _trigger_rows,
     has_policy_counts,
@@ -640,8 +644,17 @@ def _section_touchpoints(page: _Page) -> str:
         for name, row in zip(names, _touch_rows(arm, page.currency, page.lang, page.ids, policy), strict=True):
             channel = (arm["touchpoints"][name] or {}).get("channel") or channels.get(name, "")
             rows.append([_e(row[0]), _e(channel), *(_e(c) for c in row[1:])])
-        panels.append((page.arm_name(arm), _table(header, rows, numeric_from=2) if rows
-                       else _para(_("No touchpoints."))))
+        body = _table(header, rows, numeric_from=2) if rows else _para(_("No touchpoints."))
+        steps = _step_rows(arm, page.lang, page.ids)
+        if steps:
+            body += f"<h3>{_e(_('Response funnels'))}</h3>" + _table(
+                [_(h) for h in STEP_HEADER], [[_e(c) for c in r] for r in steps], numeric_from=2)
+        queues = _queue_rows(arm, page.lang, page.ids)
+        if queues:
+            body += f"<h3>{_e(_('Task queues'))}</h3>" + _table(
+                [_(h) for h in QUEUE_HEADER], [[_e(c) for c in r] for r in queues], numeric_from=1)
+            body += _para(_("Waits in days; ⚠ more tasks than the capacity: the backlog keeps growing."))
+        panels.append((page.arm_name(arm), body))
     held = "".join(f'<p class="note">{_e(line)}</p>'
                    for line in holdout_lines(page.arms, page.currency, page.lang, page.ids))
     return held + _tabs("touchpoints", panels)

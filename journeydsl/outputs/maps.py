@@ -325,6 +325,9 @@ def _touch_text(journey: Journey, name: str) -> str:
         tp = journey.touchpoint(name)
     except KeyError:
         return _short(name)
+    if tp.capacity_per_day is not None:  # a task with a team of limited size
+        cap = _t("{n} a day").format(n=_num(tp.capacity_per_day, 1))
+        return f"{_short(tp.title)} ({_short(tp.channel)}, {cap})"
     return f"{_short(tp.title)} ({_short(tp.channel)})"
 
 
@@ -399,15 +402,24 @@ def _trigger_lines(journey: Journey, tg: Trigger) -> tuple[str, str]:
             when = _t("after {duration}").format(duration=_count(*u))
         else:
             when = _t("day {n}").format(n=_num(days, 1))
-    else:
+    elif tg.when == "every":
         when = _every(tg.days or 0.0, tg.unit)
         if tg.limit is not None:
             when += " " + _t("(max {n})").format(n=tg.limit)
-    parts = [_touch_text(journey, tg.send) if tg.send else _t("no contact")]
+    else:
+        ref = _short(tg.on_touch or "") + (f".{_short(tg.on_step)}" if tg.on_step else "")
+        if tg.when == "response":
+            when = _t("on response to {ref}").format(ref=ref)
+        else:
+            when = _t("no response to {ref} in {duration}").format(ref=ref, duration=_duration(tg.days or 0.0, tg.unit))
+    if tg.unless:
+        refs = ", ".join(_short(n) + (f".{_short(s)}" if s else "") for n, s in tg.unless)
+        when += " " + _t("unless responded to {refs}").format(refs=refs)
+    parts = [" + ".join(_touch_text(journey, s) for s in tg.send) if tg.send else _t("no contact")]
     response = tg.response
-    if response is None and tg.send is not None:
+    if response is None and len(tg.send) == 1:
         with contextlib.suppress(KeyError):
-            response = journey.touchpoint(tg.send).response
+            response = journey.touchpoint(tg.send[0]).response
     if response is not None:
         parts.append(_t("{share} respond").format(share=_pct(response)))
     rule = f"{when}: {', '.join(parts)}"

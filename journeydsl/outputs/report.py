@@ -446,6 +446,9 @@ def holdout_lines(arms: Sequence[dict[str, Any]], currency: str, lang: Lang | No
                  conv=_signed(float(conv.get("delta") or 0.0), "share", currency, lang)))
     return out
 TRIGGER_HEADER = (N_("trigger"), N_("fired"), N_("rerouted"))
+STEP_HEADER = (N_("touchpoint"), N_("step"), N_("per customer"))
+QUEUE_HEADER = (N_("task"), N_("tasks a day"), N_("capacity a day"), N_("utilisation"), N_("mean wait (days)"),
+                N_("95% wait within (days)"), N_("tasks that wait"), N_("backlog (tasks)"))
 
 
 def _label(entry: Any, name: str, ids: bool) -> str:
@@ -532,6 +535,40 @@ def _touch_rows(arm: dict[str, Any], currency: str, lang: Lang | None = None, id
                 *([lang.decimal(float(t.get(k) or 0), 3) for k in _POLICY_KEYS] if policy else []),
             ]
         )
+    return rows
+
+
+def _step_rows(arm: dict[str, Any], lang: Lang | None = None, ids: bool = False) -> list[list[str]]:
+    """Per step of every touchpoint's response funnel: contacts reaching it, per customer."""
+    lang = lang or _EN
+    return [
+        [_label(t, name, ids), step, lang.decimal(float(v or 0), 3)]
+        for name, t in (arm.get("touchpoints") or {}).items()
+        for step, v in (t.get("steps_per_customer") or {}).items()
+    ]
+
+
+def _queue_rows(arm: dict[str, Any], lang: Lang | None = None, ids: bool = False) -> list[list[str]]:
+    """Per task with a capacity: its queue (see docs/language.md, How a task queue is simulated)."""
+    lang = lang or _EN
+    rows = []
+    for name, t in (arm.get("touchpoints") or {}).items():
+        q = t.get("queue")
+        if not q:
+            continue
+        wait = q["mean_wait_days"]
+        lo, hi = wait["ci95"]
+        interval = "" if lo is None or hi is None else f" [{lang.decimal(lo, 2)}, {lang.decimal(hi, 2)}]"
+        rows.append([
+            _label(t, name, ids) + (" ⚠" if q["overloaded"] else ""),
+            lang.decimal(q["tasks_per_day"], 1),
+            lang.decimal(q["capacity_per_day"], 1),
+            lang.percent(q["utilisation"], 0),
+            lang.decimal(wait["mean"], 2) + interval,
+            lang.decimal(q["p95_wait_days"], 2),
+            lang.percent(q["share_waiting"], 0),
+            lang.decimal(q["mean_backlog"], 1),
+        ])
     return rows
 
 
@@ -677,6 +714,15 @@ def format_table(data: dict[str, Any], lang: Lang | str | None = None, ids: bool
         if touch_rows:
             out += ["", _("Touchpoints ({arm}, per customer)").format(arm=arm_name)]
             out.append(_table(touch_rows, _tr(TOUCH_POLICY_HEADER if policy else TOUCH_HEADER, lang)))
+        step_rows = _step_rows(arm, lang, ids)
+        if step_rows:
+            out += ["", _("Response funnels ({arm}, contacts reaching each step, per customer)").format(arm=arm_name)]
+            out.append(_table(step_rows, _tr(STEP_HEADER, lang)))
+        queue_rows = _queue_rows(arm, lang, ids)
+        if queue_rows:
+            out += ["", _("Task queues ({arm}; ⚠ more tasks than the capacity: the backlog keeps growing)")
+                    .format(arm=arm_name)]
+            out.append(_table(queue_rows, _tr(QUEUE_HEADER, lang)))
         trigger_rows = _trigger_rows(arm, lang, ids)
         if trigger_rows:
             out += ["", _("Triggers ({arm}, per customer)").format(arm=arm_name)]
@@ -755,6 +801,13 @@ def format_markdown(data: dict[str, Any], lang: Lang | str | None = None, ids: b
             out += ["", f"### {_('Touchpoints (per customer)')}: {arm_name}", ""]
             out.append(_md_table(_touch_rows(arm, currency, lang, ids, policy),
                                  _tr(TOUCH_POLICY_HEADER if policy else TOUCH_HEADER, lang)))
+            if _step_rows(arm, lang, ids):
+                out += ["", f"### {_('Response funnels')}: {arm_name}", ""]
+                out.append(_md_table(_step_rows(arm, lang, ids), _tr(STEP_HEADER, lang)))
+            if _queue_rows(arm, lang, ids):
+                out += ["", f"### {_('Task queues')}: {arm_name}", ""]
+                out.append(_md_table(_queue_rows(arm, lang, ids), _tr(QUEUE_HEADER, lang)))
+                out += ["", "_" + _("Waits in days; ⚠ more tasks than the capacity: the backlog keeps growing.") + "_"]
         if arm.get("triggers"):
             out += ["", f"### {_('Triggers (per customer)')}: {arm_name}", ""]
             out.append(_md_table(_trigger_rows(arm, lang, ids), _tr(TRIGGER_HEADER, lang)))

@@ -37,6 +37,7 @@ from journeydsl.engine.montecarlo.executors import Shared, share_each
 from journeydsl.engine.montecarlo.executors import executor_width as _executor_width
 from journeydsl.engine.montecarlo.gate import gate_draws
 from journeydsl.engine.montecarlo.plan import Plan, compile_plan
+from journeydsl.engine.montecarlo.queues import QueueFigures, simulate_queue
 from journeydsl.engine.montecarlo.sampling import make_rng
 from journeydsl.engine.results import ArmResult, Results, Tally, TallyShape, compare, headline_pairs, retention_batch
 from journeydsl.engine.results import retention_points as _retention_points
@@ -88,6 +89,7 @@ def _shape(journeys: Sequence[Journey], horizon: float, n_blocks: int = MIN_BLOC
     stages: dict[str, None] = {}
     tps: dict[str, None] = {}
     trigs: dict[str, None] = {}
+    steps: dict[str, dict[str, None]] = {}
     phases: dict[str, None] = {}
     moves: set[tuple[str, str]] = set()
     everyone = [*journeys, *(j.rollout_base for j in journeys if j.rollout_base is not None)]
@@ -96,6 +98,8 @@ def _shape(journeys: Sequence[Journey], horizon: float, n_blocks: int = MIN_BLOC
         for _name, _share, sj in j.segment_journeys():
             stages.update(dict.fromkeys(s.name for s in sj.stages))
             tps.update(dict.fromkeys(t.name for t in sj.touchpoints))
+            for t in sj.touchpoints:
+                steps.setdefault(t.name, {}).update(dict.fromkeys(t.step_names))
             trigs.update(dict.fromkeys(t.name for t in sj.triggers))
             moves.update(t.key for t in sj.transitions)
             moves.update((g.stage, g.then_stage) for g in sj.triggers if g.then_stage is not None)
@@ -109,6 +113,7 @@ def _shape(journeys: Sequence[Journey], horizon: float, n_blocks: int = MIN_BLOC
         sample_cap=max(256, math.ceil(QUANTILE_SAMPLE / n_blocks)),  # about QUANTILE_SAMPLE in all
         phases=tuple(phases),
         edges=tuple(sorted((sidx[a], sidx[b]) for a, b in moves)),
+        steps=tuple(tuple(steps.get(t, {})) for t in tps),
     )
 
 
@@ -340,6 +345,10 @@ def run_many(
             on_estimate(estimate)
         if max_work is not None and estimate.steps > max_work:
             raise TooMuchWork(estimate, max_work)
+    # tasks with a queue: the waits their requests are drawn from, from a first run (after the
+    # estimate: it is work too)
+    setups = [(arms, _with_waits(arms, arm_plans, shape, customers, seed), shape, h)
+              for arms, arm_plans, shape, h in setups]
     flat: list[_ArmPlan] = []
     where: list[tuple[int, int]] = []  # plan k is arm a of run r
     for r, (_arms, arm_plans, _shape_r, _h) in enumerate(setups):
@@ -699,6 +708,7 @@ def _collect(
             has_active=any(p.has_active for p in arm_plans[a][2]),
             phase_order=_phase_labels(journey),
             retention_batches=ret_arr,
+            queues={k: q.to_dict() for k, q in _queues(journey, total, shape, seed).items()},
         )
         if a == 0:
             base_batches, base_ret = batch_arr, ret_arr
@@ -717,6 +727,68 @@ def _collect(
         batches=merger.next,
         arms=results,
     )
+
+
+#: The seed's child the queues' arrival times come from (the blocks use children 0, 1, ...).
+QUEUE_SEED_KEY = 2**31 - 1
+
+
+def _queues(journey: Journey, total: Tally, shape: TallyShape, seed: int) -> dict[str, QueueFigures]:
+    """Each task with a capacity: its queue, simulated on every customer's requests (see
+    :mod:`journeydsl.montecarlo.queues`). The arrival times come from one seed of their own,
+    the same for every arm, so scenarios compare on the same stream."""
+    if journey.arrivals_per_day is None or not total.task_tp:
+        return {}
+    tp = np.concatenate(total.task_tp)
+    who = np.concatenate([w + b for w, b in zip(total.task_who, total.task_base, strict=True)])
+    age = np.concatenate(total.task_age)
+    out: dict[str, QueueFigures] = {}
+    for task in journey.touchpoints:
+        if task.capacity_per_day is None or task.name not in shape.touchpoints:
+            continue
+        sel = tp == shape.touchpoints.index(task.name)
+        rng = make_rng(np.random.SeedSequence(seed, spawn_key=(QUEUE_SEED_KEY,)))
+        q = simulate_queue(who[sel], age[sel], total.task_customers, journey.arrivals_per_day,
+                           task.capacity_per_day, rng)
+        if q is not None:
+            out[task.name] = q
+    return out
+
+
+#: Customers of the first run whose queues give the waits of the run itself (all, up to this).
+QUEUE_PILOT = 50_000
+#: Waits each task's wait is drawn from (evenly spaced order statistics of the first run's).
+WAIT_SAMPLE = 4096
+
+
+def _with_waits(
+    arms: Sequence[tuple[str, Journey]], arm_plans: list[_ArmPlan], shape: TallyShape, customers: int, seed: int
+) -> list[_ArmPlan]:
+    """The plans with each task's waits: its queue in a first run of the same journeys (up to
+    :data:`QUEUE_PILOT` customers, the same seed) where nobody waits. One step towards the queue
+    the waits themselves make: what waiting changes in who asks for tasks is left out."""
+    if not any(j.arrivals_per_day is not None and any(t.capacity_per_day for t in j.touchpoints)
+               for _n, j in arms):
+        return arm_plans
+    n = min(customers, QUEUE_PILOT)
+    sizes = block_sizes(n)
+    seeds = np.random.SeedSequence(seed).spawn(len(sizes))
+    merger = _Merger(arm_plans, shape)
+    for b, (size, s) in enumerate(zip(sizes, seeds, strict=True)):
+        merger.add(b, _run_block(arm_plans, size, s))
+    out: list[_ArmPlan] = []
+    for a, ((_name, journey), (names, cum, plans)) in enumerate(zip(arms, arm_plans, strict=True)):
+        found = _queues(journey, merger.totals[a], shape, seed)
+        if not found:
+            out.append((names, cum, plans))
+            continue
+        waits = [np.zeros(0) for _ in shape.touchpoints]
+        for task, q in found.items():
+            ordered = np.sort(q.waits)
+            keep = np.linspace(0, ordered.size - 1, min(WAIT_SAMPLE, ordered.size)).round().astype(np.int64)
+            waits[shape.touchpoints.index(task)] = ordered[keep]
+        out.append((names, cum, [replace(p, tp_waits=tuple(waits)) for p in plans]))
+    return out
 
 
 def _phase_labels(journey: Journey) -> tuple[str, ...]:

@@ -388,6 +388,8 @@ class _Block:
             t = self.tally
             self.gate = ContactGate(plan.gate, draws if draws is not None else gate_draws(None, n), plan.horizon,
                                     t.tp_held, t.tp_capped, t.tp_delayed)
+        # per remembered (touchpoint, step): each customer's first response, in days since entry
+        self.resp_at = np.full((len(plan.tracked), n), _INF) if plan.tracked else None
 
     # --- helpers -----------------------------------------------------------
 
@@ -400,7 +402,114 @@ class _Block:
         t.tp_contacts[touch] += count
         t.tp_cost[touch] += cost
         r = float(self.plan.tp_response[touch])
-        t.tp_responses[touch] += count if r >= 1 else self.rng.binomial(count, r)
+        responded = count if r >= 1 else self.rng.binomial(count, r)
+        t.tp_responses[touch] += responded
+        self._steps(touch, count, responded, self.plan.tp_steps[touch])
+
+    def _steps(self, touch: int, count: int, responded: int, shares: np.ndarray) -> None:
+        """Contacts reaching each earlier step of a funnel, given the ``responded`` who reached
+        its last: drawn from the last step back, so that the counts nest."""
+        if touch >= len(self.plan.tp_step_pos) or not self.plan.tp_step_pos[touch].size:
+            return
+        pos = self.plan.tp_step_pos[touch]
+        below, reached = float(shares[-1]), int(responded)
+        steps = self.tally.tp_steps
+        if pos[-1] >= 0:
+            steps[pos[-1]] += reached
+        for k in range(len(shares) - 2, -1, -1):
+            gap = float(shares[k]) - below
+            if gap > 0 and count > reached:
+                reached += int(self.rng.binomial(count - reached, min(1.0, gap / (1.0 - below))))
+            below = float(shares[k])
+            if pos[k] >= 0:
+                steps[pos[k]] += reached
+
+    def send(self, touch: int, who: np.ndarray, when: np.ndarray, shares: np.ndarray | None = None
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+        """Contact the customers ``who`` with touchpoint ``touch`` at times ``when`` (days since entry).
+
+        The one place a contact is made one customer at a time: counts the contacts, draws each
+        customer's response (``u < shares[k]``: reached step k; the last step is the response),
+        charges the cost per contact and the cost on response, remembers responses that an
+        ``unless`` asks about, logs a task's requests for its queue, and keeps the contact for
+        first/last touch and calendar forecasts. ``shares`` (default: the touchpoint's) are the
+        steps' shares. A task with a queue is done after a wait drawn from its queue's waits
+        (:attr:`Plan.tp_waits`): its cost, response and memory are at that later moment.
+        Returns each contact's discounted cost, its uniform draw ``u``, the shares, and the
+        moments the contacts take effect (None: at ``when``).
+        """
+        plan, tal = self.plan, self.tally
+        if shares is None:
+            shares = plan.tp_steps[touch]
+        m = who.size
+        u = self.rng.random(m)
+        if m == 0:
+            return np.zeros(0), u, shares, None
+        request = when
+        done: np.ndarray | None = None
+        waits = plan.tp_waits[touch] if touch < len(plan.tp_waits) else None
+        if waits is not None and waits.size:
+            done = when + waits[self.rng.integers(0, waits.size, m)]
+            when = done
+        resp = u < shares[-1]
+        nresp = int(np.count_nonzero(resp))
+        tal.tp_contacts[touch] += m
+        tal.tp_responses[touch] += nresp
+        pos = plan.tp_step_pos[touch] if touch < len(plan.tp_step_pos) else np.zeros(0, np.int64)
+        for k, at in enumerate(pos):
+            if at >= 0:
+                tal.tp_steps[at] += int(np.count_nonzero(u < shares[k]))
+        base, extra = float(plan.tp_cost[touch]), float(plan.tp_resp_cost[touch])
+        if base or extra:
+            disc = np.exp(when * -plan.delta) if plan.delta else np.ones(m)
+            cost = disc * base
+            if extra:
+                on_resp = disc * (resp * extra)
+                cost += on_resp
+                tal.tp_resp_cost[touch] += float(on_resp.sum())
+            tal.tp_cost[touch] += float(cost.sum())
+        else:
+            cost = np.zeros(m)
+        if self.resp_at is not None:
+            for slot, (tp, k) in enumerate(plan.tracked):
+                if tp == touch:
+                    hit = u < shares[k]
+                    ids, t = who[hit], when[hit]
+                    self.resp_at[slot, ids] = np.minimum(self.resp_at[slot, ids], t)
+        if plan.tp_queue[touch] and not self.follow_up:
+            tal.task_tp.append(np.full(m, touch, np.int32))
+            tal.task_who.append(who)
+            tal.task_base.append(0)
+            tal.task_age.append(request)  # callers pass times they never write to again
+        if self.paths:
+            self.path(touch, who, when)
+        if self.ages is not None:
+            if base:
+                self.ages.cost(self.conv_t, who, when, base)
+            if extra and nresp:
+                self.ages.cost(self.conv_t, who[resp], when[resp], extra)
+        return cost, u, shares, done
+
+    def _send_gated(self, touch: int, who: np.ndarray, when: np.ndarray, shares: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+        """:meth:`send` for a trigger's contact, through the contact policy (caps, quiet hours, holdout).
+
+        A contact the policy holds out or skips is not made: no cost and no response (its
+        ``u`` is 1), so a ``when no response`` trigger answering it still fires. A delayed
+        contact is made when the policy lets it go, and takes effect then (returned as its
+        moment, like a task's wait). Without a policy this is :meth:`send`.
+        """
+        if self.gate is None:
+            return self.send(touch, who, when, shares)
+        keep, at = self.gate.admit(touch, who, when)
+        if keep is None and at is when:
+            return self.send(touch, who, when, shares)
+        m = who.size
+        sent = slice(None) if keep is None else keep
+        cv, u, sh, done = self.send(touch, who[sent], at, shares)
+        cost, u_all, moment = np.zeros(m), np.ones(m), np.array(when, dtype=float)
+        cost[sent], u_all[sent], moment[sent] = cv, u, at if done is None else done
+        return cost, u_all, sh, moment
 
     def path(self, touch: int, ids: np.ndarray, t: np.ndarray, k: np.ndarray | None = None,
              t_last: np.ndarray | None = None) -> None:
@@ -528,6 +637,9 @@ class _Block:
             self.contact(tp, m, float(plan.tp_cost[tp]) * (float(d0.sum()) if d0 is not None else m))
             if self.paths:
                 self.path(tp, idx, t0)
+        for tp in sp.rich_touches:  # contacts made one by one (a cost on response, a task, ...)
+            cv, _u, _s, _at = self.send(tp, idx, t0)
+            c_entry_vec = cv if c_entry_vec is None else c_entry_vec + cv
         for amount, _period in sp.periodic_cost:
             c_entry += amount
 
@@ -537,7 +649,12 @@ class _Block:
         fired = then_trigs if self.gate is None else [tr for tr in sp.triggers if tr.then_target >= 0 or tr.touch >= 0]
         # `when in S for N business days`: each customer's wait from the weekday they entered on
         waits = {tr.index: self._business_wait(tr, idx, t0) for tr in sp.triggers if tr.business is not None}
-        if fired:
+        if sp.events:  # every trigger one by one, in time order (behaviour conditions, several sends, ...)
+            self._stay_ids = idx
+            ce, c_later = self._events(sp, t0, te, slot, idx)
+            if ce is not None:
+                c_entry_vec = ce if c_entry_vec is None else c_entry_vec + ce
+        elif fired:
             self._stay_ids = idx
             c_entry_vec, c_later = self._reroute(fired, int(sp.targets.size), t0, d0, te, slot, ids=idx,
                                                  waits=waits)
@@ -553,7 +670,7 @@ class _Block:
 
         # triggers that only send: closed form on the final exit times
         for tr in sp.triggers:
-            if tr.then_target >= 0 or (self.gate is not None and tr.touch >= 0):
+            if tr.then_target >= 0 or sp.events or (self.gate is not None and tr.touch >= 0):
                 continue
             assert span is not None
             self._stay_ids = idx
@@ -699,7 +816,11 @@ class _Block:
                 continue
             te_k_sum = te_sum if nslots == 1 else float(te_k.sum()) if to_sink else 0.0
             te_left -= te_k_sum
-            if has_via:
+            if has_via and plan.tp_rich[int(sp.via[k])]:
+                cv, _u, _s, _at = self.send(int(sp.via[k]), ids_k, te_k)
+                self.cost[ids_k] += cv
+                tal.stage_cost[s] += float(cv.sum())
+            elif has_via:
                 tp = int(sp.via[k])
                 cost = float(plan.tp_cost[tp])
                 cv = np.exp(te_k * -delta) * cost if delta else np.full(c, cost)
@@ -855,7 +976,10 @@ class _Block:
         t = self.tally
         t.tp_contacts[tr.touch] += count
         t.tp_cost[tr.touch] += cost
-        t.tp_responses[tr.touch] += count if tr.response >= 1 else self.rng.binomial(count, tr.response)
+        responded = count if tr.response >= 1 else self.rng.binomial(count, tr.response)
+        t.tp_responses[tr.touch] += responded
+        if tr.send_steps:
+            self._steps(tr.touch, count, responded, tr.send_steps[0])
 
     def _reroute(
         self,
@@ -960,6 +1084,123 @@ class _Block:
             if moved.size:
                 tal.trig_rerouted[tr.index] += moved.size
                 slot[moved] = tr.slot
+        return c_entry, c_later
+
+    def _events(
+        self, sp: StagePlan, t0: np.ndarray, te: np.ndarray, slot: np.ndarray, ids: np.ndarray
+    ) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """Fire every trigger of the stay in time order, one customer at a time where it matters.
+
+        Triggers on time in the stage (``enter``, ``in``, ``every``) start the queue of firings;
+        each firing contacts those still in the stage (less those an ``unless`` leaves out)
+        with every touchpoint it sends (:meth:`send`), moves a share of those who responded to
+        any of them (``then``), and queues the behaviour triggers that answer its contacts:
+        ``when response to T`` at once, for those who reached the step, and ``when no
+        response to T within D`` D later, for the others. ``te`` and ``slot`` are edited in
+        place; returns the per-customer discounted costs at entry and later.
+        """
+        tal, rng, H = self.tally, self.rng, self.plan.horizon
+        trigs = sp.triggers
+        n_edges = int(sp.targets.size)
+        m = t0.size
+        c_entry: np.ndarray | None = None
+        c_later: np.ndarray | None = None
+        latest = H - float(t0.min())
+        answers: dict[int, list[int]] = {}  # touchpoint -> the behaviour triggers answering it
+        heap: list[tuple[float, int, int, int, np.ndarray | None]] = []  # (offset, order, k, seq, who)
+        for order, tr in enumerate(trigs):
+            if tr.behaviour:
+                answers.setdefault(tr.parent[0], []).append(order)
+                continue
+            if tr.business is not None:  # business days: each customer's wait by the weekday they entered on
+                wait = self._business_wait(tr, ids, t0)
+                for v in np.unique(wait):
+                    if v < latest:
+                        heap.append((float(v), order, 1, len(heap), np.flatnonzero(wait == v)))
+                continue
+            first = 0.0 if tr.when == "enter" else tr.days
+            if tr.when == "every" and tr.limit == 0:
+                continue
+            if first < latest:
+                heap.append((first, order, 1, len(heap), None))
+        heapq.heapify(heap)
+        seq = len(heap)
+        while heap:
+            off, order, k, _seq, subset = heapq.heappop(heap)
+            tr = trigs[order]
+            if subset is None and tr.when == "enter":  # everyone not yet moved by an earlier trigger at entry
+                alive = np.flatnonzero(slot < n_edges)
+            elif subset is None:  # still in the stage (and inside the horizon) at the firing time
+                alive = np.flatnonzero((te - t0 > off) & (t0 + off < H))
+            elif off == 0:
+                alive = subset[slot[subset] < n_edges]
+            else:
+                alive = subset[(te[subset] - t0[subset] > off) & (t0[subset] + off < H)]
+            if tr.unless and alive.size and self.resp_at is not None:
+                when = t0[alive] + off
+                keep = np.ones(alive.size, bool)
+                for s in tr.unless:
+                    keep &= self.resp_at[s, ids[alive]] > when
+                alive = alive[keep]
+            na = alive.size
+            if na == 0:  # nobody is left for this trigger's later firings either
+                continue
+            if tr.when == "every" and (tr.limit is None or k < tr.limit):
+                nxt = (k + 1) * tr.days
+                if nxt < latest:
+                    heapq.heappush(heap, (nxt, order, k + 1, seq, None))
+                    seq += 1
+            if self.budget is not None:
+                self.budget.spend(na)
+            tal.trig_fired[tr.index] += na
+            when = t0[alive] + off
+            responded = np.zeros(na, bool)
+            answered: np.ndarray | None = None  # the first response's moment, when a task waited
+            cost = np.zeros(na)
+            for touch, shares in zip(tr.sends, tr.send_steps, strict=True):
+                cv, u, sh, done = self._send_gated(touch, ids[alive], when, shares)
+                cost += cv
+                resp = u < sh[-1]
+                if done is not None or answered is not None:
+                    if answered is None:
+                        answered = np.where(responded, when, _INF)
+                    np.minimum(answered, np.where(resp, when if done is None else done, _INF), out=answered)
+                responded |= resp
+                for child in answers.get(touch, ()):
+                    ctr = trigs[child]
+                    reached = u < sh[ctr.parent[1]]
+                    if ctr.behaviour == "response":
+                        heapq.heappush(heap, (off, child, 1, seq, alive[reached]))
+                    elif off + ctr.days < latest:
+                        heapq.heappush(heap, (off + ctr.days, child, 1, seq, alive[~reached]))
+                    seq += 1
+            if cost.any():
+                cv_full = np.zeros(m)
+                cv_full[alive] = cost
+                if off == 0:
+                    c_entry = cv_full if c_entry is None else c_entry + cv_full
+                else:
+                    c_later = cv_full if c_later is None else c_later + cv_full
+            if tr.then_target >= 0:
+                draw = rng.random(na)
+                if answered is not None:
+                    # moved when the first answer comes (after a task's wait), if still here then;
+                    # an earlier move found later in time order still wins (te only comes closer)
+                    go = responded & (draw < tr.then_share) & (answered < te[alive]) & (answered < H)
+                    moved = alive[go]
+                    if moved.size:
+                        tal.trig_rerouted[tr.index] += moved.size
+                        te[moved] = answered[go]
+                        slot[moved] = tr.slot
+                    continue
+                if tr.sends:
+                    moved = alive[responded & (draw < tr.then_share)]
+                else:
+                    moved = alive[draw < tr.response * tr.then_share]
+                if moved.size:
+                    tal.trig_rerouted[tr.index] += moved.size
+                    te[moved] = t0[moved] + off
+                    slot[moved] = tr.slot
         return c_entry, c_later
 
     def _retention(self, idx: np.ndarray, t0: np.ndarray, te: np.ndarray, done: np.ndarray) -> None:
@@ -1117,6 +1358,8 @@ class _Block:
             ft = follow.tally
             follow.gate = self.gate.follow(ci, self.conv_t[ci], fplan.horizon, ft.tp_held, ft.tp_capped,
                                            ft.tp_delayed)
+        if self.resp_at is not None and follow.resp_at is not None:  # responses before converting still count
+            follow.resp_at[:] = self.resp_at[:, ci] - self.conv_t[ci]
         where = self.conv_stage[ci]
         for g in np.unique(where):
             ids = np.flatnonzero(where == g)

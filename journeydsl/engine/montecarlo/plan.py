@@ -35,6 +35,13 @@ class TriggerPlan:
     limit: int | None
     slot: int = -1  # the exit slot of the stage its reroutes use
     business: tuple[float, ...] | None = None  # business days: the wait in days by weekday of entry (Mon = 0)
+    # the contacts it makes: touchpoint indices and, per touchpoint, the shares of those
+    # contacted who reach each step of its response (the last step is the response)
+    sends: tuple[int, ...] = ()
+    send_steps: tuple[np.ndarray, ...] = ()
+    behaviour: str = ""  # "" (fires on time in the stage) | "response" | "no_response"
+    parent: tuple[int, int] = (-1, -1)  # behaviour: the (touchpoint, step) it answers
+    unless: tuple[int, ...] = ()  # Plan.tracked slots: customers who responded there are left out
 
 
 @dataclass
@@ -65,6 +72,8 @@ class StagePlan:
     purchases: tuple[tuple[float, Sampler], ...] = ()  # (rate per day, worth)
     refers: float = 0.0  # new arrivals each entry brings (logged by age for calendar forecasts)
     triggers: tuple[TriggerPlan, ...] = ()
+    events: bool = False  # its triggers fire one by one, in time order, per customer (engine._events)
+    rich_touches: tuple[int, ...] = ()  # touches on enter made one by one (engine._Block.send)
     revisitable: bool = False
     # exit slots: the edges (in order), then one per rerouting trigger
     out_targets: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
@@ -109,6 +118,20 @@ class Plan:
         """Whether customers need their policy, rollout or week draws (see ``gate.gate_draws``)."""
         return (self.gate is not None or self.rollout_base is not None
                 or any(t.business is not None for sp in self.stages for t in sp.triggers))
+    # per touchpoint: the shares of those contacted who reach each step of its response (the
+    # last is the response), the cost per responder, whether each contact is made one by one
+    # (engine._Block.send: a cost on response, a response some trigger waits for or a task
+    # queue needs), and whether it is a task whose requests are logged for its queue
+    tp_steps: tuple[np.ndarray, ...] = ()
+    tp_resp_cost: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    tp_rich: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    tp_queue: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    tp_step_pos: tuple[np.ndarray, ...] = ()  # per touchpoint: each step's counter in Tally.tp_steps (-1: none)
+    # per touchpoint: the waits a task's requests are drawn from (its queue, from a first run;
+    # empty: done at once). Set by montecarlo.run, not by compile_plan.
+    tp_waits: tuple[np.ndarray, ...] = ()
+    # (touchpoint, step) pairs whose responses are remembered per customer (``unless``)
+    tracked: tuple[tuple[int, int], ...] = ()
 
 
 def compile_plan(journey: Journey, shape: TallyShape) -> Plan:
@@ -122,13 +145,40 @@ def compile_plan(journey: Journey, shape: TallyShape) -> Plan:
     tidx = {name: i for i, name in enumerate(shape.touchpoints)}
     gidx = {name: i for i, name in enumerate(shape.triggers)}
     tps = {t.name: t for t in journey.touchpoints}
-    tp_cost = np.zeros(len(shape.touchpoints))
-    tp_resp = np.ones(len(shape.touchpoints))
+    nt = len(shape.touchpoints)
+    tp_cost = np.zeros(nt)
+    tp_resp = np.ones(nt)
+    tp_steps: list[np.ndarray] = [np.ones(1) for _ in range(nt)]
+    tp_resp_cost = np.zeros(nt)
+    tp_queue = np.zeros(nt, bool)
     for name, i in tidx.items():
         if name in tps:
-            tp_cost[i] = tps[name].cost
-            r = tps[name].response
+            tp = tps[name]
+            tp_cost[i] = tp.cost
+            r = tp.response
             tp_resp[i] = 1.0 if r is None else r
+            tp_steps[i] = np.array([v for _s, v in tp.steps]) if tp.steps else np.array([tp_resp[i]])
+            tp_resp_cost[i] = tp.response_cost
+            tp_queue[i] = tp.capacity_per_day is not None
+
+    def step_of(tp_name: str, step: str | None) -> tuple[int, int]:
+        i = tidx[tp_name]
+        found = tps.get(tp_name)
+        known = found.step_names if found is not None else ()
+        return i, (known.index(step) if step in known else len(tp_steps[i]) - 1)
+
+    offsets = shape.step_offsets()
+    tp_step_pos: list[np.ndarray] = []
+    for name, i in tidx.items():
+        found = tps.get(name)
+        known = shape.steps[i] if i < len(shape.steps) else ()
+        step_names = found.step_names if found is not None else ()
+        tp_step_pos.append(np.array([offsets[i] + known.index(s) if s in known else -1 for s in step_names], np.int64))
+    tracked = tuple(dict.fromkeys(step_of(n, s) for tg in journey.triggers for n, s in tg.unless))
+    slot_of = {ts: k for k, ts in enumerate(tracked)}
+    tp_rich = tp_queue | (tp_resp_cost > 0)
+    for i, _k in tracked:
+        tp_rich[i] = True
 
     # which stages can be entered more than once (on a cycle, trigger reroutes included)
     g = nx.DiGraph()
@@ -186,7 +236,9 @@ def compile_plan(journey: Journey, shape: TallyShape) -> Plan:
             dwell = sampler(st.dwell) if st.dwell is not None else None
             sp.delays = [sampler(e.after) if e.after is not None else dwell for e in edges]
         sp.enter_revenue = sum(f.amount for f in st.revenue if f.period_days is None)
-        sp.touches = tuple(tidx[t] for t in st.touches)
+        touches = [tidx[t] for t in st.touches]
+        sp.touches = tuple(t for t in touches if not tp_rich[t])
+        sp.rich_touches = tuple(t for t in touches if tp_rich[t])
         sp.enter_cost = sum(f.amount for f in st.costs if f.period_days is None) + sum(
             float(tp_cost[t]) for t in sp.touches
         )
@@ -196,7 +248,8 @@ def compile_plan(journey: Journey, shape: TallyShape) -> Plan:
         sp.refers = float(st.refers or 0.0)
         trig: list[TriggerPlan] = []
         for tg in triggers_of.get(st.name, ()):
-            touch = tidx[tg.send] if tg.send else -1
+            sends = tuple(tidx[s] for s in tg.send)
+            touch = sends[0] if sends else -1
             if tg.response is not None:
                 resp = tg.response
             elif touch >= 0:
@@ -204,6 +257,13 @@ def compile_plan(journey: Journey, shape: TallyShape) -> Plan:
             else:
                 resp = 1.0
             has_then = tg.then_stage is not None and (tg.then_share or 0.0) > 0
+            steps: list[np.ndarray] = []
+            for s in sends:
+                own: np.ndarray = tp_steps[s].copy()
+                if tg.response is not None:  # the trigger's response replaces the last step's share
+                    own[-1] = tg.response
+                    np.maximum(own, tg.response, out=own)
+                steps.append(own)
             trig.append(
                 TriggerPlan(
                     index=gidx[tg.name],
@@ -217,6 +277,11 @@ def compile_plan(journey: Journey, shape: TallyShape) -> Plan:
                     limit=tg.limit,
                     business=tuple(float((journey.calendar or Calendar()).business_wait(int(tg.days or 0), d))
                                    for d in range(7)) if tg.business else None,
+                    sends=sends,
+                    send_steps=tuple(steps),
+                    behaviour=tg.when if tg.behaviour else "",
+                    parent=step_of(tg.on_touch, tg.on_step) if tg.on_touch is not None else (-1, -1),
+                    unless=tuple(slot_of[step_of(n, s)] for n, s in tg.unless),
                 )
             )
         reroutes = [t.then_target for t in trig if t.then_target >= 0]
@@ -227,12 +292,16 @@ def compile_plan(journey: Journey, shape: TallyShape) -> Plan:
                 trig[n_t] = replace(t, slot=nb + k)
                 k += 1
         sp.triggers = tuple(trig)
+        sp.events = any(
+            t.behaviour or t.unless or len(t.sends) > 1 or any(tp_rich[s] for s in t.sends) for t in trig
+        )
         sp.out_targets = np.array([*sp.targets.tolist(), *reroutes], np.int64)
         sp.out_edges = np.array([eidx[(i, int(j))] for j in sp.out_targets], np.int64)
         sp.revisitable = st.name in cyclic
         sp.needs_d0 = bool(sp.enter_revenue or sp.enter_cost or sp.periodic_revenue or sp.periodic_cost or sp.triggers)
         sp.sink = sp.mode == "none" and not (
             sp.goal or sp.active or sp.revisitable or sp.needs_d0 or sp.purchases or sp.touches or sp.refers
+            or sp.rich_touches
         )
         plans.append(sp)
 
@@ -284,6 +353,12 @@ def compile_plan(journey: Journey, shape: TallyShape) -> Plan:
             tuple(k for k, (a, b) in enumerate(shape.edges) if a in inside and b in inside)
             for inside in (set(m.tolist()) for m in members)
         ),
+        tp_steps=tuple(tp_steps),
+        tp_resp_cost=tp_resp_cost,
+        tp_rich=tp_rich,
+        tp_queue=tp_queue,
+        tp_step_pos=tuple(tp_step_pos),
+        tracked=tracked,
     )
 
 
