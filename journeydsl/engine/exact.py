@@ -396,7 +396,12 @@ def held_out(journey: Journey) -> Journey:
     ``transactional``) touchpoint, since such a contact is never made and nobody responds to it."""
     marketing = {t.name for t in journey.touchpoints if not t.transactional}
     return journey.model_copy(update={
-        "triggers": tuple(t for t in journey.triggers if t.send is None or t.send not in marketing),
+        # a trigger that sends only marketing contacts is gone; one that also sends transactional
+        # ones keeps those (a trigger that sends nothing has no contact to hold out)
+        "triggers": tuple(t if not any(s in marketing for s in t.send)
+                          else t.model_copy(update={"send": tuple(s for s in t.send if s not in marketing)})
+                          for t in journey.triggers
+                          if not t.send or not all(s in marketing for s in t.send)),
         "policy": None,
     })
 
