@@ -237,7 +237,7 @@ def fit(
 
     Returns a :class:`~journeydsl.analysis.fit.FitResult`: ``.text`` is the fitted
     journey (fmt-clean), ``.journey`` its model, ``.fits`` the evidence per
-    stage, ``.summary()`` the printed goodness of fit. Needs scipy
+    stage; ``journeydsl.outputs.fit_report.summary_text(result, lang)`` is the printed goodness of fit. Needs scipy
     (``pip install 'journeydsl[fit]'``).
     """
     from journeydsl.analysis.fit import fit_export

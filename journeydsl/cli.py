@@ -668,8 +668,9 @@ def cmd_fit(args: argparse.Namespace) -> int:
     for out in (args.output, args.report):
         if out:
             check_output(out, fit_inputs)
+    base = None
     if args.into is not None:
-        _load(args.into, quiet=True)  # an invalid base is a journey error (exit 1) with its diagnostics
+        base = _load(args.into, quiet=True)  # an invalid base is a journey error (exit 1) with its diagnostics
     try:
         result = fit_export(args.events, into=args.into, as_of=args.as_of, shape=args.from_, map_path=args.map,
                             goal=args.goal, since=args.since, strict=args.strict, money=args.money)
@@ -693,11 +694,13 @@ def cmd_fit(args: argparse.Namespace) -> int:
     if not args.quiet:
         for w in result.warnings:
             _err(f"warning: {w}")
-        _err(result.summary().rstrip("\n"))
-    if args.report:
-        from journeydsl.analysis.fit.report import write_report
+        from journeydsl.outputs.fit_report import summary_text
 
-        write_report(result, args.report)
+        _err(summary_text(result, _lang(args, base)).rstrip("\n"))
+    if args.report:
+        from journeydsl.outputs.fit_report import write_report
+
+        write_report(result, args.report, _lang(args, base))
         if not args.quiet:
             _err(f"wrote {args.report}")
     _write(args, args.output, result.text, fit_inputs)
@@ -982,6 +985,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strict", action="store_true", help="any bad row is an error")
     p.add_argument("--money", action="store_true",
                    help="with --into: write the data's mean amount over each stage's 'revenue ... on enter'")
+    _add_lang_option(p)
     p.set_defaults(func=cmd_fit)
     p = sub.add_parser("sensitivity", parents=[common], help="which uncertain parameter moves a figure most",
                        description="A tornado: each uncertain parameter at its 2.5% and 97.5% points,"

@@ -24,6 +24,7 @@ from journeydsl.analysis.fit import FitDataError, fit_export, read_events
 from journeydsl.analysis.fit.estimators import aalen_johansen, fit_dwell, fit_stage
 from journeydsl.cli import main
 from journeydsl.language.fmt import format_source
+from journeydsl.outputs.fit_report import summary_text
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "examples" / "data"
@@ -627,7 +628,7 @@ def test_any_small_history_fits_and_compiles(tmp_path_factory, rows, shape, as_o
     except FitDataError:
         return
     assert format_source(r.text) == r.text
-    r.summary()
+    summary_text(r)
 
 
 def test_since_from_and_an_invalid_base(tmp_path, capsys):

@@ -336,3 +336,37 @@ def test_every_section_screenshots_with_ink(planned_ru_html: str, tmp_path: Path
             grey = img.convert("L")
             ink = sum(grey.histogram()[:200]) / (grey.width * grey.height)
         assert ink > 0.0005, f"section {sid} looks blank ({ink:.4f} of the pixels inked)"
+
+
+def test_map_drawn_beside_the_charts_gives_the_same_page(planned_text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Graphviz lays the map out in a thread while the charts draw: a pure speed-up, so the page
+    (a Russian one, with targets, forecast and tornado) is byte for byte the one drawn in order."""
+    from concurrent.futures import Future
+
+    from journeydsl.analysis.forecast import forecast
+    from journeydsl.outputs import htmlreport
+
+    journey = loads(planned_text, "planned.journey")
+    results = simulate(journey, customers=1500, seed=1, scenarios=None)
+    fc = forecast(journey, None, customers=1500, seed=1)
+    beside = build_report(journey, results, fc)
+
+    class InOrder:  # runs the map when it is asked for, in this thread
+        def __init__(self, **_kwargs: object) -> None:
+            pass
+
+        def __enter__(self) -> InOrder:
+            return self
+
+        def __exit__(self, *_exc: object) -> None:
+            return None
+
+        def submit(self, fn, *args):  # type: ignore[no-untyped-def]
+            done: Future[str] = Future()
+            done.set_result(fn(*args))
+            return done
+
+    monkeypatch.setattr(htmlreport, "ThreadPoolExecutor", InOrder)
+    in_order = build_report(journey, results, fc)
+    assert '<section id="map">' in beside and "<svg" in beside.split('<section id="map">')[1][:20000]
+    assert beside == in_order

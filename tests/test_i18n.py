@@ -13,6 +13,7 @@ import os
 import re
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -373,3 +374,51 @@ def test_chart_tick_labels_use_the_reader_s_number_format() -> None:
             assert ax.xaxis.get_major_formatter().format_ticks(ticks) == want, code
     finally:
         plt.close(fig)
+
+
+# --- the fit summary and report ------------------------------------------------------------
+
+
+def _fit_allowed(result: object) -> set[str]:
+    """Words a translated fit summary keeps as they are: stage names and labels, the file's name and
+    encoding, the export's shape, the fitted forms as the journey file writes them, AIC and EMD."""
+    r = result  # a FitResult
+    out = {"AIC", "EMD", "csv", "utf", "UTF", "cp", "days", "mean", "sd", "shape", "exponential", "gamma",
+           "lognormal", "weibull", "fixed", "uniform", "entries", "transitions", "kommo", "hubspot", "salesforce"}
+    out |= set(re.findall(r"[A-Za-z][A-Za-z_]*", " ".join(r.names + list(r.labels.values()))))  # type: ignore[attr-defined]
+    out |= set(re.findall(r"[A-Za-z][A-Za-z_]*", Path(r.events.path).name + " " + r.events.encoding))  # type: ignore[attr-defined]
+    return out
+
+
+@pytest.mark.parametrize("code", ["ru", "bg"])
+def test_fit_summary_and_report_speak_the_readers_language(code: str, tmp_path: Path) -> None:
+    pytest.importorskip("scipy")
+    from journeydsl.analysis.fit import fit_export
+    from journeydsl.outputs.fit_report import report_markdown, summary_text
+
+    data = Path(__file__).resolve().parent.parent / "examples" / "data"
+    result = fit_export(data / "hubspot_deals.csv", goal="closedwon")
+    allowed = _fit_allowed(result)
+    english = summary_text(result, "en")
+    text = summary_text(result, code)
+    assert text != english
+    assert _latin_words(text, allowed) == set(), text
+    assert ("входов" if code == "ru" else "влизания") in text
+    # numbers in the reader's format: a comma before the decimals (and in Russian '%' after a space)
+    assert re.search(r"\d,\d\xa0%" if code == "ru" else r"\d,\d%", text), text
+    report = report_markdown(result, None, code)
+    body = "\n".join(line for line in report.splitlines() if not line.startswith("- "))  # the export's notes
+    assert _latin_words(body, allowed) == set(), body
+    assert ("Отчёт о подборе" if code == "ru" else "Отчет за напасването") in report
+
+
+def test_fit_prints_its_summary_in_the_lang_asked_for(cli: Any, tmp_path: Path) -> None:
+    pytest.importorskip("scipy")
+    data = Path(__file__).resolve().parent.parent / "examples" / "data"
+    out = tmp_path / "fitted.journey"
+    code, _, err = cli("fit", str(data / "hubspot_deals.csv"), "--goal", "closedwon", "-o", str(out),
+                       "--lang", "ru", "--report", str(tmp_path / "fit.html"))
+    assert code == 0
+    assert "входов" in err and "entries," not in err
+    page = (tmp_path / "fit.html").read_text(encoding="utf-8")
+    assert "<html lang='ru'>" in page and "Проверка на истории" in page

@@ -764,3 +764,66 @@ def test_huge_labels_and_names_are_cut_with_an_ellipsis() -> None:
     drawn = max((len(line) for line in to_mermaid(journey).splitlines()), default=0)
     assert drawn < 2_000
     assert rd._short(label) == label[: rd.MAX_LABEL - 1] + "…"
+
+
+# --- big maps ------------------------------------------------------------------------------
+
+
+def _big_journey_text(stages: int) -> str:
+    """The benchmarks' generator (benchmarks/big_journey.py): a funnel where every stage may end in `lost`."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "big_journey.py"
+    spec = importlib.util.spec_from_file_location("big_journey", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    text: str = module.big_journey(stages, scenarios=1, segments=1)
+    return text
+
+
+def test_big_map_draws_a_busy_end_stage_beside_each_stage_leading_there() -> None:
+    from journeydsl.api import loads
+
+    journey = loads(_big_journey_text(rd.BIG_MAP + 10))
+    dot = to_dot(journey)
+    # no arrow runs into one far-away `lost` box: each goes to its own dashed copy
+    assert not re.search(r'-> "lost" ', dot)
+    copies = re.findall(r'^  "(lost after s\d+)" \[.*style="filled,dashed"', dot, re.M)
+    into_lost = sum(1 for t in journey.transitions if t.target == "lost")
+    assert len(copies) == into_lost > rd.HUB_ARROWS
+    assert all(f'-> "{c}" ' in dot for c in copies)
+    assert "mclimit=0.3" in dot and "nslimit=2" in dot
+    # the legend hangs off a stage that is drawn, not off the copied end stage
+    assert not re.search(r'^  "lost" ', dot, re.M)
+
+
+def test_small_map_keeps_one_box_per_end_stage() -> None:
+    from journeydsl.api import loads
+
+    journey = loads(_big_journey_text(rd.BIG_MAP - 10))
+    dot = to_dot(journey)
+    assert '-> "lost" ' in dot and "filled,dashed" not in dot
+    assert "mclimit" not in dot
+
+
+def test_graphviz_timeout_says_timeout_and_points_to_text_formats(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, cli: Callable[..., tuple[int, str, str]]
+) -> None:
+    def slow(args: list[str], **kwargs: object) -> subprocess.CompletedProcess[bytes]:
+        raise subprocess.TimeoutExpired(args, rd.GRAPHVIZ_TIMEOUT)
+
+    monkeypatch.setattr(rd.subprocess, "run", slow)
+    out = tmp_path / "map.svg"
+    with pytest.raises(rd.GraphvizTimeout) as info:
+        render(saas(), out, format="svg")
+    msg = str(info.value)
+    assert "took longer than 120 s" in msg and "--format dot or --format mermaid" in msg
+    assert "install" not in msg
+    assert not out.exists()
+    journey = tmp_path / "j.journey"
+    journey.write_text(EXAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
+    code, _, err = cli("render", str(journey), "-o", str(out), "--quiet")
+    assert code == 2
+    assert "journeydsl render: error: Graphviz 'dot' took longer than 120 s" in err
+    assert "install Graphviz" not in err and not out.exists()

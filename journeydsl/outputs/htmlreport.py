@@ -15,7 +15,8 @@ import hashlib
 import html
 import io
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -207,6 +208,8 @@ class _Page:
     data: dict[str, Any]
     lang: Lang
     ids: bool
+    #: the map's SVG, being drawn by Graphviz in another thread while the charts are drawn
+    map_svg: Future[str] | None = None
 
     @property
     def arms(self) -> list[dict[str, Any]]:
@@ -458,7 +461,7 @@ def _map_svg(page: _Page) -> str:
 
 def _section_map(page: _Page) -> str:
     _ = page._
-    svg = _map_svg(page)
+    svg = page.map_svg.result() if page.map_svg is not None else _map_svg(page)
     out = [_para(_("Edge widths and numbers: forecast customers per 1,000 entering who travel each path "
                       "(baseline); a trigger arrow carries the customers that trigger moved. Percentages in "
                       "stages: share of customers who ever reach them."))]
@@ -771,6 +774,26 @@ def _section_forecast(page: _Page, fc: Forecast) -> str:
 # --- the page -----------------------------------------------------------
 
 
+def _sections(page: _Page, sections: list[tuple[str, str]], forecast: Forecast | None) -> list[str]:
+    """The page's sections, in order, as HTML."""
+    _ = page._
+    parts: list[str] = []
+    for sid, title in sections:
+        if sid == "targets":
+            parts.append(f'<section id="targets"><h2>{_e(_(title))}</h2>{_section_targets(page)}</section>')
+            continue
+        if sid == "forecast" and forecast is not None:
+            parts.append(f'<section id="forecast"><h2>{_e(_("Forecast by calendar month"))}</h2>'
+                         f"{_section_forecast(page, forecast)}</section>")
+            continue
+        if sid == "assumptions":  # the uncertain parameters' sections (tornado, draws), when the journey has any
+            from journeydsl.outputs.uncertainty_html import uncertainty_sections
+
+            parts.extend(uncertainty_sections(page.journey, page.results, page.lang, page.ids))
+        parts.append(f'<section id="{sid}"><h2>{_e(_(title))}</h2>{_BUILDERS[sid](page)}</section>')
+    return parts
+
+
 def build_report(journey: Journey, results: Results, forecast: Forecast | None = None,
                  lang: str | Lang | None = None, ids: bool = False) -> str:
     """The whole report as one HTML document (a string).
@@ -796,19 +819,12 @@ def build_report(journey: Journey, results: Results, forecast: Forecast | None =
     if forecast is not None:
         sections.insert([sid for sid, _t in sections].index("assumptions"), ("forecast", N_("Forecast")))
     parts.append("<nav>" + "".join(f'<a href="#{sid}">{_e(_(title))}</a>' for sid, title in sections) + "</nav>")
-    for sid, title in sections:
-        if sid == "targets":
-            parts.append(f'<section id="targets"><h2>{_e(_(title))}</h2>{_section_targets(page)}</section>')
-            continue
-        if sid == "forecast" and forecast is not None:
-            parts.append(f'<section id="forecast"><h2>{_e(_("Forecast by calendar month"))}</h2>'
-                         f"{_section_forecast(page, forecast)}</section>")
-            continue
-        if sid == "assumptions":  # the uncertain parameters' sections (tornado, draws), when the journey has any
-            from journeydsl.outputs.uncertainty_html import uncertainty_sections
-
-            parts.extend(uncertainty_sections(journey, results, page.lang, page.ids))
-        parts.append(f'<section id="{sid}"><h2>{_e(_(title))}</h2>{_BUILDERS[sid](page)}</section>')
+    # Graphviz lays the map out in its own process, on the other core, while matplotlib draws the
+    # charts here: the thread only waits for it (the map's words use a context variable, so its
+    # language is its own). The page is byte for byte the one drawn in order.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="journeydsl-map") as pool:
+        page = replace(page, map_svg=pool.submit(_map_svg, page))
+        parts.extend(_sections(page, sections, forecast))
     parts.append(f"<footer>journeydsl {__version__} · "
                  f"{_e(_('same file, seed and options give the same numbers.'))}</footer>")
     body = "\n".join(parts)

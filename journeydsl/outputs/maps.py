@@ -46,6 +46,7 @@ __all__ = [
     "FORMATS",
     "MAX_LABEL",
     "Flows",
+    "GraphvizTimeout",
     "RenderError",
     "flows_from",
     "render",
@@ -75,9 +76,31 @@ _DIRECTIONS = ("LR", "TB", "RL", "BT")
 #: its height is laid out top to bottom instead (a slide or an A4 page holds it better).
 AUTO_ASPECT = 2.5
 
+#: A map with more stages than this is a big map: Graphviz's slow steps are capped (``mclimit``,
+#: ``nslimit``, ``nslimit1``) and an end stage many arrows lead to is drawn as a copy beside each
+#: stage that leads there (see :data:`HUB_ARROWS`).
+BIG_MAP = 40
+
+#: On a big map, an end stage with more arrows leading to it than this is drawn as small copies.
+#: Every arrow into one box far down the map drags a chain of hidden points through each rank it
+#: crosses: 1,000 stages that each may end in ``lost`` make half a million of them, and Graphviz
+#: spends minutes placing them.
+HUB_ARROWS = 6
+
+#: Seconds Graphviz may take to lay out one map before ``render`` gives up.
+GRAPHVIZ_TIMEOUT = 120.0
+
+#: Graphviz settings for big maps: fewer passes to reduce crossings and to place nodes
+#: (a little less tidy, minutes faster).
+_BIG_MAP_GRAPH = (("mclimit", "0.3"), ("nslimit", "2"), ("nslimit1", "2"))
+
 
 class RenderError(Exception):
     """A map could not be drawn or written (Graphviz missing or failing, bad option)."""
+
+
+class GraphvizTimeout(RenderError):
+    """Graphviz took longer than :data:`GRAPHVIZ_TIMEOUT` seconds to lay the map out."""
 
 
 @dataclass(frozen=True)
@@ -589,10 +612,15 @@ def _attrs(pairs: Iterable[tuple[str, str]]) -> str:
     return "[" + ", ".join(f"{k}={v}" for k, v in pairs) + "]"
 
 
-def _dot_stage(journey: Journey, stage: Stage, flows: Flows | None, indent: str) -> str:
+def _dot_stage(
+    journey: Journey, stage: Stage, flows: Flows | None, indent: str, node_id: str | None = None
+) -> str:
+    """A stage's node; with ``node_id`` a copy of an end stage (dashed border) under that id."""
     role = _primary_role(stage)
     look = _LOOKS[role]
     style = '"filled"' if role == "terminal" else '"rounded,filled"'
+    if node_id is not None:
+        style = '"filled,dashed"'
     pairs = [
         ("label", _dot_stage_label(journey, stage, flows)),
         ("shape", "box"),
@@ -603,7 +631,20 @@ def _dot_stage(journey: Journey, stage: Stage, flows: Flows | None, indent: str)
     ]
     if stage.goal:
         pairs.append(("peripheries", "2"))
-    return f"{indent}{_q(_dot_id(stage.name))} {_attrs(pairs)};"
+    return f"{indent}{_q(node_id or _dot_id(stage.name))} {_attrs(pairs)};"
+
+
+def _hub_stages(journey: Journey) -> set[str]:
+    """End stages of a big map drawn as a copy beside each stage leading there (see :data:`HUB_ARROWS`)."""
+    if len(journey.stages) <= BIG_MAP:
+        return set()
+    arrows: dict[str, int] = {}
+    for t in journey.transitions:
+        arrows[t.target] = arrows.get(t.target, 0) + 1
+    for tg in journey.triggers:
+        if tg.then_stage is not None:
+            arrows[tg.then_stage] = arrows.get(tg.then_stage, 0) + 1
+    return {s.name for s in journey.stages if s.terminal and arrows.get(s.name, 0) > HUB_ARROWS}
 
 
 def _legend_rows(journey: Journey, flows: Flows | None) -> list[tuple[str, str, str]]:
@@ -726,6 +767,7 @@ def to_dot(
                 ("ranksep", "0.55"),
                 ("newrank", "true"),
                 ("compound", "true"),
+                *(_BIG_MAP_GRAPH if len(journey.stages) > BIG_MAP else ()),
             ]
         )
         + ";",
@@ -744,8 +786,19 @@ def to_dot(
         + ";",
     ]
 
+    hubs = _hub_stages(journey)
+    by_name = {s.name: s for s in journey.stages}
+
+    def head_id(target: str, source: str, indent: str = "  ") -> str:
+        """The node an arrow into ``target`` points at: the stage, or for a hub a fresh copy of it."""
+        if target not in hubs:
+            return _q(_dot_id(target))
+        copy = _fresh_id(f"{_dot_id(target)} after {_dot_id(source)}", ids)
+        out.append(_dot_stage(journey, by_name[target], flows, indent, node_id=copy))
+        return _q(copy)
+
     for i, phase in enumerate(_ordered_phases(journey), start=1):
-        members = [s for s in journey.stages if s.phase == phase]
+        members = [s for s in journey.stages if s.phase == phase and s.name not in hubs]
         if not members:
             continue
         out.append(f"  subgraph cluster_phase_{i} {{")
@@ -777,7 +830,7 @@ def to_dot(
         # title first in its rank: above the first stage left to right, left of it top to bottom
         out.append(f"  {_q(title_id)} -> {_q(_dot_id(members[0].name))} [style=invis, minlen=0];")
     for s in journey.stages:
-        if s.phase is None:
+        if s.phase is None and s.name not in hubs:
             out.append(_dot_stage(journey, s, flows, "  "))
 
     per_edge = flows.per_1000_edges if flows is not None else {}
@@ -790,7 +843,7 @@ def to_dot(
         pairs = [("label", _dot_edge_label(head, lines, color, extra)), ("color", _q(color))]
         if value is not None:
             pairs.append(("penwidth", str(_penwidth(value, top))))
-        out.append(f"  {_q(_dot_id(t.source))} -> {_q(_dot_id(t.target))} {_attrs(pairs)};")
+        out.append(f"  {_q(_dot_id(t.source))} -> {head_id(t.target, t.source)} {_attrs(pairs)};")
 
     for tg in journey.triggers:
         name, rule = _trigger_lines(journey, tg)
@@ -806,7 +859,7 @@ def to_dot(
             ]
             if value is not None:
                 pairs.append(("penwidth", str(_penwidth(value, top))))
-            out.append(f"  {_q(_dot_id(tg.stage))} -> {_q(_dot_id(tg.then_stage))} {_attrs(pairs)};")
+            out.append(f"  {_q(_dot_id(tg.stage))} -> {head_id(tg.then_stage, tg.stage)} {_attrs(pairs)};")
         else:
             note = _fresh_id(_dot_id(f"trigger {tg.name}"), ids)
             label = (
@@ -850,8 +903,10 @@ def to_dot(
     )
     out.append("  }")
     # pull the legend to the far end of the flow, after the stages nothing leaves
-    sinks = [s.name for s in journey.stages if not journey.out_edges(s.name)]
-    for name in sinks or [journey.stages[-1].name]:
+    drawn = [s.name for s in journey.stages if s.name not in hubs]
+    leaving = {t.source for t in journey.transitions}
+    sinks = [name for name in drawn if name not in leaving]
+    for name in sinks or drawn[-1:]:
         out.append(f"  {_q(_dot_id(name))} -> {_q(legend)} [style=invis, weight=0];")
     out.append("}")
     return "\n".join(out) + "\n"
@@ -1049,9 +1104,15 @@ def _graphviz(dot_text: str, fmt: str) -> bytes:
         args.append("-Gdpi=150")
     try:
         done = subprocess.run(
-            args, input=dot_text.encode("utf-8"), capture_output=True, timeout=120, check=False
+            args, input=dot_text.encode("utf-8"), capture_output=True, timeout=GRAPHVIZ_TIMEOUT, check=False
         )
-    except (OSError, subprocess.TimeoutExpired) as exc:
+    except subprocess.TimeoutExpired:
+        raise GraphvizTimeout(
+            f"Graphviz 'dot' took longer than {GRAPHVIZ_TIMEOUT:g} s to lay out this map and was stopped; "
+            "the map is too big or tangled for a drawing: use --format dot or --format mermaid "
+            "(the map as text), or draw one --scenario or a part of the journey"
+        ) from None
+    except OSError as exc:
         raise RenderError(f"Graphviz 'dot' could not run: {exc}; {INSTALL_HINT}") from None
     if done.returncode != 0 or not done.stdout:
         detail = done.stderr.decode("utf-8", "replace").strip() or f"exit code {done.returncode}"

@@ -4,8 +4,8 @@ The steps, one module each: :mod:`~journeydsl.analysis.fit.readers` (an export o
 supported shape -> stage entries), :mod:`~journeydsl.analysis.fit.stays` (entries ->
 stays, censored at the cut-off), :mod:`~journeydsl.analysis.fit.estimators` (stays ->
 shares, time in stage, rates), :mod:`~journeydsl.analysis.fit.writer` (figures ->
-journey text), :mod:`~journeydsl.analysis.fit.backtest` and :mod:`~journeydsl.analysis.fit.report`
-(how well the fit reproduces the data). :func:`fit_export` runs them all.
+journey text), :mod:`~journeydsl.analysis.fit.backtest` (how well the fit reproduces the data;
+:mod:`journeydsl.outputs.fit_report` puts it in words and pictures). :func:`fit_export` runs them all.
 """
 
 from journeydsl.analysis.fit.core import FitResult, fit_export, parse_day

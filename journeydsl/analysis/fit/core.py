@@ -64,12 +64,6 @@ class FitResult:
     base_path: str | None = None
     order: list[str] = field(default_factory=list)
 
-    def summary(self) -> str:
-        """The printed goodness-of-fit summary (see :mod:`journeydsl.analysis.fit.report`)."""
-        from journeydsl.analysis.fit.report import summary_text
-
-        return summary_text(self)
-
 
 def _norm_label(text: str) -> str:
     return re.sub(r"\s+", " ", text.replace("ё", "е").replace("Ё", "Е")).strip().casefold()

@@ -19,7 +19,8 @@ from journeydsl.outputs.i18n import _HERE, DOMAIN, LANGUAGES
 #: The modules whose messages people read (paths inside the package). The analysis modules mark
 #: the notes they write for people with ``note_("...", **values)``; they are shown translated.
 SOURCES = ("outputs/report.py", "outputs/htmlreport.py", "outputs/maps.py", "outputs/uncertainty_html.py",
-           "outputs/forecast_report.py", "outputs/sensitivity_report.py", "analysis/forecast.py")
+           "outputs/forecast_report.py", "outputs/sensitivity_report.py", "outputs/fit_report.py",
+           "analysis/forecast.py")
 
 _PACKAGE = _HERE.parent.parent
 _SINGLE = {"_", "_t", "N_", "note_"}
