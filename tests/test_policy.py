@@ -410,3 +410,60 @@ def test_rollouts_business_days_and_segments_do_not_depend_on_workers() -> None:
     two = run(arms, 6000, 5, workers=2).to_dict()
     assert one == two
     assert one["scenarios"][1]["holdout"]["share"] == 0.2
+
+
+# --- the policy on the trigger features' event path (several sends, behaviour conditions) ---------
+
+EVENTS = """
+journey t {
+    horizon 700 days
+    stage a { entry }
+    stage b { terminal }
+    touchpoint mail { channel email; cost 1 EUR }
+    touchpoint text { channel sms; cost 1 EUR; response 0% }
+    touchpoint receipt { channel email; cost 1 EUR; transactional }
+    trigger daily { every 1 day in a; send mail, text }
+    EXTRA
+}
+"""
+
+
+def _events(policy: str, extra: str = ""):
+    journey, _ = compile_text(EVENTS.replace("EXTRA", policy + "\n" + extra))
+    return journey
+
+
+def test_a_cap_holds_on_a_trigger_that_sends_several_touchpoints() -> None:
+    # two sends make the trigger fire on the event path (one customer at a time), through the gate
+    got = _per_customer(_events("policy { cap email 1 per week }"))
+    assert got["tp_contacts"][0] == 100 and got["tp_capped"][0] == FIRINGS - 100  # mail: as on the plain path
+    assert got["tp_contacts"][1] == FIRINGS and got["tp_capped"][1] == 0  # the SMS is not capped
+    assert got["tp_cost"][0] == 100.0
+
+
+def test_a_whole_holdout_on_the_event_path_sends_only_transactional_contacts() -> None:
+    extra = "trigger r { every 1 day in a; send receipt, mail }"
+    got = _per_customer(_events("policy { holdout 100% }", extra))
+    assert got["tp_contacts"][2] == FIRINGS  # the receipt still goes out
+    assert got["tp_contacts"][0] == 0 and got["tp_contacts"][1] == 0
+    assert got["tp_held"][0] == 2 * FIRINGS and got["tp_held"][1] == FIRINGS
+
+
+def test_a_capped_contact_gets_no_response_so_no_response_triggers_answer_it() -> None:
+    # the mail always gets a response when sent; capped, it is not sent, so nobody responds to it
+    journey, _ = compile_text("""
+journey t {
+    horizon 30 days
+    stage a { entry }
+    stage b { terminal }
+    touchpoint mail { channel email; response 100% }
+    touchpoint text { channel sms }
+    trigger first { when enter a; send mail, text }
+    trigger again { when in a for 1 day; send mail }
+    trigger chase { when no response to mail within 2 days; send text }
+    policy { cap email 1 per week }
+}
+""")
+    tally = simulate(journey, customers=200, seed=2).baseline.tally
+    assert tally.tp_contacts[0] == 200 and tally.tp_capped[0] == 200  # day 0 sent, day 1 capped
+    assert tally.tp_contacts[1] == 400  # day 0 with the mail, and the chase of the capped day-1 mail
