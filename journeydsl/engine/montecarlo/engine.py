@@ -101,6 +101,25 @@ def _dot(a: np.ndarray, b: np.ndarray) -> float:
 _Chunk = tuple[np.ndarray, np.ndarray, bool]  # customer indices, entry times, times all zero
 
 
+class _Queue(list[_Chunk]):
+    """The customers waiting to enter one stage (chunks); adding one marks the stage as busy.
+
+    The block keeps the set of busy stages (its work list), so a pass visits only the
+    stages with someone waiting instead of scanning every stage of the journey.
+    """
+
+    __slots__ = ("busy", "stage")
+
+    def __init__(self, stage: int, busy: set[int]) -> None:
+        super().__init__()
+        self.stage = stage
+        self.busy = busy
+
+    def append(self, chunk: _Chunk) -> None:
+        super().append(chunk)
+        self.busy.add(self.stage)
+
+
 class _Workspace:
     """Per-thread scratch arrays reused across blocks (fresh large arrays cost page faults).
 
@@ -370,7 +389,8 @@ class _Block:
             self.tp_counts = np.zeros((n, max(nt, 1)))
         ns = len(plan.stages)
         self.ns = ns
-        self.pending: list[list[_Chunk]] = [[] for _ in range(ns)]
+        self.busy: set[int] = set()  # stages with customers waiting (the work list)
+        self.pending: list[_Queue] = [_Queue(k, self.busy) for k in range(ns)]
         self._stay_ids: np.ndarray = np.zeros(0, np.int64)  # the customers of the stay being simulated
         self.ages: _AgeLog | None = None
         if plan.shape.age_days and not follow_up:
@@ -781,23 +801,18 @@ class _Block:
         s = sp.index
         H = plan.horizon
         delta = plan.delta
-        targets = sp.out_targets
-        nslots = targets.size
-        nb = sp.via.size
-        stages = plan.stages
+        nslots = len(sp.exit_slots)
         te_left = te_sum  # sum of te over the slots not gathered
-        to_sink = nslots > 1 and any(stages[int(t)].sink for t in targets)
+        to_sink = sp.to_sink
         ungathered: list[tuple[int, int, int]] = []  # (slot, sink stage, customers)
-        for k in range(nslots):
-            j = int(targets[k])
-            nxt = stages[j]
-            has_via = k < nb and sp.via[k] >= 0
+        for k, (j, edge, sink, via_tp, flag) in enumerate(sp.exit_slots):
+            has_via = via_tp >= 0
             ids_k: np.ndarray | None
             te_k: np.ndarray | None
             if nslots == 1:
                 c = nd
                 ids_k, te_k = ids, te
-            elif nxt.sink and not has_via and nxt.flag < 0:
+            elif sink and not has_via and flag < 0:
                 c = int(np.count_nonzero(slot == k))  # only counted there: no need to gather
                 ids_k = te_k = None
             else:
@@ -806,8 +821,8 @@ class _Block:
                 ids_k, te_k = ids.take(sel), te.take(sel)
             if c == 0:
                 continue
-            tal.exits[sp.out_edges[k]] += c
-            if nxt.sink:
+            tal.exits[edge] += c
+            if sink:
                 tal.visits[j] += c
                 tal.reached[j] += c
                 tal.at_horizon[j] += c
@@ -816,12 +831,12 @@ class _Block:
                 continue
             te_k_sum = te_sum if nslots == 1 else float(te_k.sum()) if to_sink else 0.0
             te_left -= te_k_sum
-            if has_via and plan.tp_rich[int(sp.via[k])]:
-                cv, _u, _s, _at = self.send(int(sp.via[k]), ids_k, te_k)
+            if has_via and plan.tp_rich[via_tp]:
+                cv, _u, _s, _at = self.send(via_tp, ids_k, te_k)
                 self.cost[ids_k] += cv
                 tal.stage_cost[s] += float(cv.sum())
             elif has_via:
-                tp = int(sp.via[k])
+                tp = via_tp
                 cost = float(plan.tp_cost[tp])
                 cv = np.exp(te_k * -delta) * cost if delta else np.full(c, cost)
                 self.cost[ids_k] += cv
@@ -832,10 +847,10 @@ class _Block:
                 self.contact(tp, c, via_cost)
                 if self.paths:
                     self.path(tp, ids_k, te_k)
-            if nxt.sink:
+            if sink:
                 tal.stage_days[j] += c * H - te_k_sum
-                if nxt.flag >= 0:
-                    self.phase_seen[nxt.flag][ids_k] = True
+                if flag >= 0:
+                    self.phase_seen[flag][ids_k] = True
             else:
                 self.pending[j].append((ids_k, te_k, False))
         if len(ungathered) == 1:
@@ -1298,19 +1313,23 @@ class _Block:
             raise OverBudget(max(0.0, min(1.0, self.now() / self.plan.horizon)), busy) from exc
 
     def _advance_all(self) -> None:
+        """Passes over the busy stages in index order; a stage that customers enter during a pass
+        is simulated in the same pass if it comes later, else in the next one (as a scan of every
+        stage in order would, so the work list changes no number)."""
         plan = self.plan
         budget = self.budget
         stages = plan.stages
+        pending = self.pending
+        busy = self.busy
         passes = 0
         earliest = -_INF
         recent: set[int] = set()
         self._recent = recent  # for OverBudget
-        while True:
-            busy = False
+        while busy:
             passes += 1
             if passes % _CHECK_EVERY == 0:
                 # a loop that takes no time would never reach the horizon: stop with a reason
-                now = min((float(c[1].min()) for chunks in self.pending for c in chunks if c[1].size), default=_INF)
+                now = min((float(c[1].min()) for chunks in pending for c in chunks if c[1].size), default=_INF)
                 if now <= earliest:
                     looping = [sp.name for sp in stages if sp.index in recent]
                     raise ValueError(
@@ -1319,27 +1338,35 @@ class _Block:
                     )
                 earliest = now
                 recent.clear()
-            for sp in stages:
-                chunks = self.pending[sp.index]
+            todo = sorted(busy)  # a sorted list is a heap
+            queued = set(todo)
+            busy.clear()
+            while todo:
+                s = heapq.heappop(todo)
+                queued.discard(s)
+                chunks = pending[s]
                 if not chunks:
                     continue
-                busy = True
-                recent.add(sp.index)
+                recent.add(s)
                 if budget is not None:  # before the chunks leave `pending`, so that now() sees them
                     budget.spend(sum(c[0].size for c in chunks), 1)
-                self.pending[sp.index] = []
                 if len(chunks) == 1:
                     idx, t0, t0_zero = chunks[0]
                 else:
                     idx = np.concatenate([c[0] for c in chunks])
                     t0 = np.concatenate([c[1] for c in chunks])
                     t0_zero = all(c[2] for c in chunks)
+                chunks.clear()
+                busy.discard(s)
                 self._staying = t0
-                self.stay(sp, idx, t0, t0_zero)
+                self.stay(stages[s], idx, t0, t0_zero)
+                for j in [j for j in busy if j > s]:  # entered during this pass, still ahead in it
+                    busy.discard(j)
+                    if j not in queued:
+                        heapq.heappush(todo, j)
+                        queued.add(j)
             if self.on_pass is not None:
                 self._pass_done()
-            if not busy:
-                break
 
     def lifetime_values(self, ci: np.ndarray) -> np.ndarray:
         """LTV of the converters ``ci``: each followed afresh from the stage they converted in,

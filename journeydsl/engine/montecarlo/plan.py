@@ -83,6 +83,10 @@ class StagePlan:
     flag: int = -1  # the phase whose per-customer "entered" flag a visit here sets (-1: none)
     out_active: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # per exit slot: into an active stage
     km_moves: bool = False  # some exit crosses between active and inactive stages (retention counts it)
+    # per exit slot, worked out once: (target stage, its counter in Tally.exits, the target is a sink,
+    # the `via` touchpoint or -1, the target's phase flag or -1); and whether some slot leads to a sink
+    exit_slots: tuple[tuple[int, int, bool, int, int], ...] = ()
+    to_sink: bool = False
 
 
 @dataclass
@@ -334,6 +338,12 @@ def compile_plan(journey: Journey, shape: TallyShape) -> Plan:
     for sp in plans:
         sp.out_active = active[sp.out_targets] if sp.out_targets.size else np.zeros(0, bool)
         sp.km_moves = bool(sp.out_active.size) and bool((sp.out_active != sp.active).any())
+        nb = sp.via.size
+        sp.exit_slots = tuple(
+            (j, int(sp.out_edges[k]), plans[j].sink, int(sp.via[k]) if k < nb else -1, plans[j].flag)
+            for k, j in enumerate(sp.out_targets.tolist())
+        )
+        sp.to_sink = len(sp.exit_slots) > 1 and any(e[2] for e in sp.exit_slots)
     return Plan(
         gate=gate_plan(journey, shape),
         name=journey.name,
