@@ -114,3 +114,21 @@ def test_import_and_help_do_not_load_the_heavy_libraries() -> None:
     before, after = json.loads(out)
     assert before == []
     assert {"pydantic", "lark"} <= set(after)  # the first real use loads what it needs
+
+
+def test_check_and_simulate_do_not_load_networkx() -> None:
+    """`check` and `simulate` ask only reachability, strongly connected components and one
+    cycle (language.digraph); networkx (about 0.3 s to import) is for `graph.to_graph` users."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    code = (
+        "import sys\n"
+        "from journeydsl.cli import main\n"
+        f"main(['check', {str(root / 'examples/journeys/retail_recency.journey')!r}])\n"
+        f"main(['simulate', '-q', '-n', '200', {str(root / 'examples/journeys/retail_recency.journey')!r}])\n"
+        "print('networkx' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "False"

@@ -16,11 +16,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 
-import networkx as nx
-
+from journeydsl.language.digraph import Adjacency, adjacency, find_cycle, reach, reverse, strongly_connected
 from journeydsl.language.errors import Diagnostic, Severity, did_you_mean
-from journeydsl.language.graph import to_graph
-from journeydsl.language.model import Journey, Transition
+from journeydsl.language.model import Journey, Transition, Trigger
 from journeydsl.language.source import Span
 
 __all__ = [
@@ -485,44 +483,43 @@ def check_exits_of_terminal(journey: Journey) -> list[Diagnostic]:
     return out
 
 
-def _zero_time_graph(journey: Journey) -> nx.DiGraph:
-    """Steps that can take no time: the rule of ``graph.zero_time_cycles``, plus trigger reroutes on enter."""
-    g = nx.DiGraph()
+def _zero_time_graph(journey: Journey) -> tuple[Adjacency, dict[tuple[str, str], Transition | Trigger]]:
+    """Steps that can take no time: the rule of ``graph.zero_time_cycles``, plus trigger reroutes on enter.
+
+    The graph, and what makes each step (the last statement given for it).
+    """
     names = {s.name: s for s in journey.stages}
+    what: dict[tuple[str, str], Transition | Trigger] = {}
     for t in journey.transitions:
         if t.source not in names:
             continue
         if t.kind == "rate":
             if (t.rate or 0.0) >= 1:  # 100% per period: leaves at once (Transition.hazard)
-                g.add_edge(t.source, t.target, what=t)
+                what[t.source, t.target] = t
             continue
         delay = t.after if t.after is not None else names[t.source].dwell
         if delay is None or delay.can_be_zero():
-            g.add_edge(t.source, t.target, what=t)
+            what[t.source, t.target] = t
     offsets = trigger_offsets(journey)
     for tg in journey.triggers:
         instant = tg.when != "every" and offsets.get(tg.name) == 0
         if instant and tg.then_stage is not None and tg.stage in names:
-            g.add_edge(tg.stage, tg.then_stage, what=tg)
-    return g
+            what[tg.stage, tg.then_stage] = tg
+    return adjacency(what), what
 
 
 def check_zero_time_loops(journey: Journey) -> list[Diagnostic]:
     """No loop can be travelled in zero time (one report per loop group, linear time)."""
-    g = _zero_time_graph(journey)
+    g, what = _zero_time_graph(journey)
     out: list[Diagnostic] = []
-    for comp in nx.strongly_connected_components(g):
-        sub = g.subgraph(comp)
-        if len(comp) == 1 and not sub.has_edge(next(iter(comp)), next(iter(comp))):
+    for comp in strongly_connected(g):
+        if len(comp) == 1 and (comp[0], comp[0]) not in what:
             continue
-        cycle = nx.find_cycle(sub)
+        cycle = find_cycle(g, set(comp))
         nodes = [u for u, _v in cycle] + [cycle[0][0]]
-        first = min(
-            (sub.edges[u, v]["what"] for u, v in cycle),
-            key=lambda w: (w.span.line, w.span.col) if w.span else (0, 0),
-        )
-        rates = any(isinstance(w, Transition) and w.kind == "rate"
-                    for w in (sub.edges[u, v]["what"] for u, v in cycle))
+        steps = [what[u, v] for u, v in cycle]
+        first = min(steps, key=lambda w: (w.span.line, w.span.col) if w.span else (0, 0))
+        rates = any(isinstance(w, Transition) and w.kind == "rate" for w in steps)
         hint = "give a stage on the loop a 'dwell' or a transition an 'after' delay"
         if rates:
             hint = "a rate of 100% per period leaves at once: use a rate below 100%, or " + hint
@@ -531,24 +528,18 @@ def check_zero_time_loops(journey: Journey) -> list[Diagnostic]:
     return out
 
 
-def _reach_graph(journey: Journey) -> nx.DiGraph:
-    g = to_graph(journey)
+def _reach_graph(journey: Journey) -> Adjacency:
+    """Stages and the moves between them: transitions and trigger reroutes."""
+    g = adjacency(((t.source, t.target) for t in journey.transitions), (s.name for s in journey.stages))
     for tg in journey.triggers:
-        if tg.then_stage is not None and tg.stage in g and tg.then_stage in g:
-            g.add_edge(tg.stage, tg.then_stage)
+        if tg.then_stage is not None and tg.stage in g and tg.then_stage in g and tg.then_stage not in g[tg.stage]:
+            g[tg.stage].append(tg.then_stage)
     return g
 
 
-def _reach(g: nx.DiGraph, sources: list[str]) -> set[str]:
+def _reach(g: Adjacency, sources: list[str]) -> set[str]:
     """Nodes reachable from any of ``sources`` (themselves included), in one pass."""
-    seen = {n for n in sources if n in g}
-    todo = list(seen)
-    while todo:
-        for m in g.successors(todo.pop()):
-            if m not in seen:
-                seen.add(m)
-                todo.append(m)
-    return seen
+    return reach(g, sources)
 
 
 def check_reachability(journey: Journey) -> list[Diagnostic]:
@@ -557,7 +548,7 @@ def check_reachability(journey: Journey) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     reached = _reach(g, [s.name for s in journey.entries])
     ends = [s.name for s in journey.stages if s.terminal or s.active]
-    can_end = _reach(g.reverse(copy=False), ends)
+    can_end = _reach(reverse(g), ends)
     if not journey.entries:
         return out
     for s in journey.stages:

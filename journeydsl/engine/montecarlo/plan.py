@@ -9,12 +9,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 
-import networkx as nx
 import numpy as np
 
 from journeydsl.engine.montecarlo.gate import GatePlan
 from journeydsl.engine.montecarlo.sampling import Sampler, sampler
 from journeydsl.engine.results import TallyShape
+from journeydsl.language.digraph import Adjacency, adjacency, reach, strongly_connected
 from journeydsl.language.model import Calendar, Journey, Transition, Trigger
 
 __all__ = ["Plan", "StagePlan", "TriggerPlan", "compile_plan", "gate_plan"]
@@ -185,15 +185,16 @@ def compile_plan(journey: Journey, shape: TallyShape) -> Plan:
         tp_rich[i] = True
 
     # which stages can be entered more than once (on a cycle, trigger reroutes included)
-    g = nx.DiGraph()
-    g.add_nodes_from(s.name for s in journey.stages)
-    g.add_edges_from(t.key for t in journey.transitions)
-    g.add_edges_from((tg.stage, tg.then_stage) for tg in journey.triggers if tg.then_stage is not None)
+    g = adjacency(
+        [*(t.key for t in journey.transitions),
+         *((tg.stage, tg.then_stage) for tg in journey.triggers if tg.then_stage is not None)],
+        (s.name for s in journey.stages),
+    )
     cyclic: set[str] = set()
-    for comp in nx.strongly_connected_components(g):
+    for comp in strongly_connected(g):
         if len(comp) > 1:
-            cyclic |= comp
-    cyclic |= {u for u, v in g.edges if u == v}
+            cyclic.update(comp)
+    cyclic |= {u for u, succ in g.items() if u in succ}
 
     # transitions and triggers by stage, gathered once (not a scan of all of them per stage)
     out_edges: dict[str, list[Transition]] = {}
@@ -392,15 +393,8 @@ def gate_plan(journey: Journey, shape: TallyShape) -> GatePlan | None:
                     quiet_delay=pol.quiet_action == "delay", holdout=pol.holdout, exempt=exempt)
 
 
-def _reenterable(g: nx.DiGraph, members: set[str]) -> bool:
+def _reenterable(g: Adjacency, members: set[str]) -> bool:
     """Whether a customer can leave the stages ``members`` and come back to one of them."""
-    phase = object()
-    h = nx.DiGraph()
-    for u, v in g.edges:
-        a = phase if u in members else u
-        b = phase if v in members else v
-        if a != b:
-            h.add_edge(a, b)
-    if phase not in h:
-        return False
-    return any(nx.has_path(h, w, phase) for w in h.successors(phase))
+    outside = {v for u in members for v in g[u] if v not in members}  # one step out
+    back = reach(g, outside)
+    return any(v in members for u in back for v in g[u])
