@@ -1,0 +1,189 @@
+"""Where strategists feel speed: start-up, loops, big journeys, maps, reports, two workers.
+
+Run by hand from the repository root (not part of the test suite)::
+
+    python benchmarks/bench_speed.py                  # every case, one line each
+    python benchmarks/bench_speed.py --only loops render
+    python benchmarks/bench_speed.py --quick          # smaller runs, for a first look
+
+Every figure is a ratio against a reference measured in the same run, on the
+same machine and under the same load (printed first and last: a ratio says
+little when the load average is above the number of cores). Each case is the
+best of ``--repeat`` runs. Commands run in a fresh interpreter (what a user
+waits for); the engine cases run in this process after a warm-up.
+
+Cases (goal in brackets):
+
+- ``startup``: ``journeydsl --help`` against ``python -c pass`` [under 0.15 s],
+  and ``journeydsl check`` on an example [under 0.35 s];
+- ``loops``: engine time per customer of the loop-heavy examples (re-entry by
+  recency, referrals) against the reference journey, at 20,000 customers
+  [within 3x];
+- ``growth``: a 1,000-stage journey with 16 scenarios and 5 segments against
+  the reference journey with as many arms, time and peak memory
+  [under 15 s and 400 MiB at 10^6 customers];
+- ``render``: the SVG map of a 1,000-stage journey against that of an example
+  [under 20 s];
+- ``report``: the HTML report of an example against its ``simulate`` [under 2 s];
+- ``workers``: ``simulate --workers 2`` against one worker, 10^7 customers
+  [at least 1.7x on an idle two-core machine].
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path[:0] = [str(HERE), str(ROOT)]
+
+from big_journey import big_journey  # noqa: E402
+
+PY = sys.executable
+EXAMPLES = ROOT / "examples" / "journeys"
+REFERENCE = HERE / "reference.journey"
+
+
+def best(fn: Callable[[], object], repeat: int) -> float:
+    """The least wall time of ``repeat`` calls of ``fn``."""
+    out = float("inf")
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        out = min(out, time.perf_counter() - t)
+    return out
+
+
+def command(args: Sequence[str], repeat: int, env: dict[str, str] | None = None) -> tuple[float, float]:
+    """Best wall time of a command in a fresh interpreter, and its peak RSS in MiB."""
+    wall = float("inf")
+    peak = 0.0
+    for _ in range(repeat):
+        t = time.perf_counter()
+        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=ROOT)
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        wall = min(wall, time.perf_counter() - t)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            raise SystemExit(f"{' '.join(args)} exited with {proc.returncode}")
+        peak = max(peak, usage.ru_maxrss / 1024)
+    return wall, peak
+
+
+def jd(*args: str) -> list[str]:
+    return [PY, "-m", "journeydsl", *args]
+
+
+def case_startup(a: argparse.Namespace) -> list[str]:
+    bare, _ = command([PY, "-c", "pass"], a.repeat)
+    helped, _ = command(jd("--help"), a.repeat)
+    check, _ = command(jd("check", str(EXAMPLES / "saas_trial.journey")), a.repeat)
+    return [
+        row("startup: journeydsl --help", helped, bare, "python -c pass", goal=f"{helped:.2f} s (< 0.15 s)"),
+        row("startup: check saas_trial", check, bare, "python -c pass", goal=f"{check:.2f} s (< 0.35 s)"),
+    ]
+
+
+def _engine_seconds(path: Path, customers: int, repeat: int) -> float:
+    from journeydsl import api
+    from journeydsl.engine.montecarlo import simulate
+
+    j = api.load(path)
+    simulate(j, min(customers, 2000), seed=1, max_work=None)  # warm-up
+    return best(lambda: simulate(j, customers, seed=1, max_work=None), repeat)
+
+
+def case_loops(a: argparse.Namespace) -> list[str]:
+    n = 20_000
+    ref = _engine_seconds(REFERENCE, n, a.repeat)
+    rows = []
+    for name in ("retail_recency", "loyalty_referral", "subscription_winback"):
+        t = _engine_seconds(EXAMPLES / f"{name}.journey", n, a.repeat)
+        rows.append(row(f"loops: {name}, 20,000 customers", t, ref, "reference.journey", goal="ratio < 3"))
+    return rows
+
+
+def case_growth(a: argparse.Namespace) -> list[str]:
+    n = 100_000 if a.quick else 1_000_000
+    with tempfile.TemporaryDirectory() as tmp:
+        big = Path(tmp) / "big.journey"
+        big.write_text(big_journey(1000, scenarios=16, segments=5), encoding="utf-8")
+        ref_arms = Path(tmp) / "ref.journey"
+        text = REFERENCE.read_text(encoding="utf-8").rstrip().rstrip("}")
+        scen = "".join(f'    scenario s{k} "S{k}" {{ visitor -> lead {30 + k % 5}% }}\n' for k in range(16))
+        ref_arms.write_text(text + scen + "}\n", encoding="utf-8")
+        args = ["simulate", "-q", "-f", "json", "-o", os.devnull, "-n", str(n), "--force"]
+        ref, _ = command(jd(*args, str(ref_arms)), 1)
+        t, peak = command(jd(*args, str(big)), 1)
+    return [row(f"growth: 1,000 stages x 17 arms x 6 segments, {n:,} customers", t, ref,
+                "reference, 17 arms", goal=f"{t:.1f} s, {peak:.0f} MiB (< 15 s, 400 MiB at 10^6)")]
+
+
+def case_render(a: argparse.Namespace) -> list[str]:
+    with tempfile.TemporaryDirectory() as tmp:
+        big = Path(tmp) / "big.journey"
+        big.write_text(big_journey(1000), encoding="utf-8")
+        ref, _ = command(jd("render", "-q", str(EXAMPLES / "saas_trial.journey"), "-o", f"{tmp}/s.svg"), a.repeat)
+        t, _ = command(jd("render", "-q", str(big), "-o", f"{tmp}/big.svg"), 1)
+    return [row("render: 1,000-stage journey to SVG", t, ref, "render saas_trial", goal=f"{t:.1f} s (< 20 s)")]
+
+
+def case_report(a: argparse.Namespace) -> list[str]:
+    path = str(EXAMPLES / "saas_trial.journey")
+    with tempfile.TemporaryDirectory() as tmp:
+        ref, _ = command(jd("simulate", "-q", path, "-o", f"{tmp}/s.txt"), a.repeat)
+        t, _ = command(jd("report", "-q", path, "-o", f"{tmp}/r.html"), a.repeat)
+    return [row("report: saas_trial to HTML", t, ref, "simulate saas_trial", goal=f"{t:.2f} s (< 2 s)")]
+
+
+def case_workers(a: argparse.Namespace) -> list[str]:
+    n = 1_000_000 if a.quick else 10_000_000
+    args = ["simulate", "-q", "-f", "json", "-o", os.devnull, "-n", str(n), str(REFERENCE)]
+    one, _ = command(jd(*args, "--workers", "1"), a.repeat)
+    two, _ = command(jd(*args, "--workers", "2"), a.repeat)
+    return [row(f"workers: --workers 2, {n:,} customers", two, one, "--workers 1", goal="speed-up >= 1.7x",
+                speedup=True)]
+
+
+def row(name: str, t: float, ref: float, ref_name: str, *, goal: str, speedup: bool = False) -> str:
+    ratio = f"{ref / t:.2f}x faster" if speedup else f"{t / ref:.2f}x"
+    return f"| {name} | {t:.3f} s | {ref_name} {ref:.3f} s | {ratio} | {goal} |"
+
+
+CASES: dict[str, Callable[[argparse.Namespace], list[str]]] = {
+    "startup": case_startup,
+    "loops": case_loops,
+    "growth": case_growth,
+    "render": case_render,
+    "report": case_report,
+    "workers": case_workers,
+}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--only", nargs="*", choices=sorted(CASES), help="run only these cases")
+    ap.add_argument("--repeat", type=int, default=3, help="best of this many runs (default 3)")
+    ap.add_argument("--quick", action="store_true", help="smaller runs (10^5 and 10^6 customers)")
+    a = ap.parse_args()
+    load0 = os.getloadavg()
+    print(f"load average at start: {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f} on {os.cpu_count()} cores")
+    print("| case | time | reference (same run) | ratio | figure (goal) |")
+    print("| --- | --- | --- | --- | --- |")
+    for name in a.only or CASES:
+        for line in CASES[name](a):
+            print(line, flush=True)
+    load1 = os.getloadavg()
+    print(f"load average at end: {load1[0]:.2f} {load1[1]:.2f} {load1[2]:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
