@@ -580,7 +580,7 @@ def cmd_plan_test(args: argparse.Namespace) -> int:
     else:
         from journeydsl.outputs.report import format_test_plan
 
-        text = format_test_plan(tp, journey.currency or "")
+        text = format_test_plan(tp, journey.currency or "", _lang(args, journey))
     _write(args, args.output, text, [args.file])
     return EXIT_OK
 
@@ -925,8 +925,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="customers to simulate per arm (default: the file's 'customers', else 10,000)")
     p.add_argument("--seed", type=_seed, default=0, metavar="S", help="random seed (default 0)")
     p.add_argument("--workers", type=_positive_int, default=1, metavar="K", help="processes to use")
-    p.add_argument("--max-work", type=_positive_int, metavar="STEPS", help="refuse a longer run")
-    p.add_argument("--force", action="store_true", help="run however long the estimate says it takes")
+    _add_work_options(p)
+    _add_lang_option(p)
     p.add_argument("--format", "-f", choices=("table", "json"), default="table")
     p.add_argument("--output", "-o", metavar="OUT", help="write to OUT instead of the terminal")
     p.set_defaults(func=cmd_plan_test)

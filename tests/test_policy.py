@@ -467,3 +467,19 @@ journey t {
     tally = simulate(journey, customers=200, seed=2).baseline.tally
     assert tally.tp_contacts[0] == 200 and tally.tp_capped[0] == 200  # day 0 sent, day 1 capped
     assert tally.tp_contacts[1] == 400  # day 0 with the mail, and the chase of the capped day-1 mail
+
+
+@pytest.mark.parametrize("lang", ["ru", "bg"])
+def test_plan_test_speaks_the_journeys_language(tmp_path, lang: str) -> None:
+    import re
+
+    for plan, reason in (("plan p { start 2027-01; months 12; arrivals 310 per month }", None),
+                         ("", "no_arrivals"), ("plan p { start 2027-01; months 2; arrivals 50 per month }", "small")):
+        done = _plan_test(tmp_path, "--scenario", "better", "-n", "20000", "--lang", lang, plan=plan)
+        assert done.returncode == 0, done.stderr
+        # Latin words left: the names the author wrote, the option a user types, and 'A/B'
+        latin = set(re.findall(r"[A-Za-z][A-Za-z_]*", done.stdout)) - {"better", "p", "A", "B", "plan",
+                                                                        "arrivals", "N", "per", "day", "week",
+                                                                        "month", "n"}
+        assert latin == set(), (reason, latin, done.stdout)
+    assert "Live A/B test" in _plan_test(tmp_path, "--scenario", "better", "-n", "2000").stdout

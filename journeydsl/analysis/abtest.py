@@ -24,7 +24,7 @@ read, so the test lasts the time to enrol ``N`` customers plus that window.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from statistics import NormalDist
 from typing import Any
 
@@ -89,7 +89,11 @@ class TestPlan:
     arrivals_per_day: float | None
     enrol_days: float | None
     total_days: float | None
-    reason: str | None = None  # why a size or a duration is missing
+    reason: str | None = None  # why a size or a duration is missing (English, as in the JSON)
+    # the same reason for reports in other languages: "no_difference", "no_arrivals" or
+    # "plan_too_small" (with plan, arrivals, months and needed in reason_args)
+    reason_key: str | None = None
+    reason_args: dict[str, Any] = field(default_factory=dict)
 
     @property
     def total(self) -> int | None:
@@ -179,8 +183,11 @@ def plan_test(
     ci = versus.get("ci95") or [None, None]
     total = customers_for(mean_a, mean_b, sd_a, sd_b, alpha, power, split)
     reason: str | None = None
+    reason_key: str | None = None
+    reason_args: dict[str, Any] = {}
     control = treated = None
     if not math.isfinite(total):
+        reason_key = "no_difference"
         reason = "the scenario does not change this figure in the forecast: there is no difference to detect"
     else:
         treated = max(1, math.ceil(total * split))
@@ -202,9 +209,13 @@ def plan_test(
         if control is not None and treated is not None:
             enrol = enrolment_days(cp, control + treated, arr, days)
             if enrol is None:
+                reason_key = "plan_too_small"
+                reason_args = {"plan": cp.name, "arrivals": float(arr.sum()), "months": cp.months,
+                               "needed": control + treated}
                 reason = (f"plan '{cp.name}' brings {arr.sum():,.0f} customers in {cp.months} months,"
                           f" fewer than the {control + treated:,} the test needs")
     elif reason is None:
+        reason_key = "no_arrivals"
         reason = ("the duration needs the arrivals: add a 'plan' to the journey, or give"
                   " --arrivals N per day|week|month")
     return TestPlan(
@@ -227,4 +238,6 @@ def plan_test(
         enrol_days=enrol,
         total_days=None if enrol is None else enrol + window,
         reason=reason,
+        reason_key=reason_key,
+        reason_args=reason_args,
     )

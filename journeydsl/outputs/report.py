@@ -960,47 +960,78 @@ def _exact_dict(exact: Any) -> dict[str, Any]:
     return data
 
 
-def format_test_plan(tp: Any, currency: str) -> str:
+def format_test_plan(tp: Any, currency: str, lang: Lang | str | None = None) -> str:
     """``journeydsl plan-test`` as text: the forecast difference, the customers and the days a
-    live A/B test needs (an :class:`~journeydsl.analysis.abtest.TestPlan`)."""
+    live A/B test needs (an :class:`~journeydsl.analysis.abtest.TestPlan`), in ``lang``."""
+    lang = _as_lang(lang)
+    _ = lang._
     share = tp.metric == "conversion_rate"
 
     def val(x: float | None) -> str:
         if x is None:
             return "?"
-        return _share(x) if share else _money(x, currency)
+        return _share(x, lang) if share else _money(x, currency, lang)
 
     def diff(x: float | None) -> str:
-        return "?" if x is None else _signed(x, "share" if share else "money", currency)
+        return "?" if x is None else _signed(x, "share" if share else "money", currency, lang)
 
     def sd(x: float) -> str:
-        return _EN.decimal(x, 3) if share else _money(x, currency)
+        return lang.decimal(x, 3) if share else _money(x, currency, lang)
 
-    what = tp.metric.replace("_", " ")
+    labels = {k: label for k, label, _kind in HEADLINE}
+    what = _(labels[tp.metric]).lower() if tp.metric in labels else tp.metric.replace("_", " ")
     lo, hi = tp.difference_ci95
-    lines = [
-        for_terminal(f"Live A/B test of '{tp.label}' against the baseline ({what})"),
-        "",
-        f"forecast              baseline {val(tp.baseline)}, scenario {val(tp.variant)}: difference "
-        f"{diff(tp.variant - tp.baseline)} (simulation's 95% interval {diff(lo)} to {diff(hi)})",
-        f"spread per customer   standard deviation {sd(tp.sd_baseline)} (baseline), {sd(tp.sd_variant)} (scenario)",
-        f"test                  two-sided, {_share(tp.alpha)} significance, {_share(tp.power)} power,"
-        f" {_share(tp.split)} of the test's customers get the scenario",
+    rows: list[tuple[str, str]] = [
+        (_("forecast"), _("baseline {baseline}, scenario {scenario}: difference {diff}"
+                          " (simulation's 95% interval {low} to {high})").format(
+            baseline=val(tp.baseline), scenario=val(tp.variant), diff=diff(tp.variant - tp.baseline),
+            low=diff(lo), high=diff(hi))),
+        (_("spread per customer"), _("standard deviation {baseline} (baseline), {scenario} (scenario)").format(
+            baseline=sd(tp.sd_baseline), scenario=sd(tp.sd_variant))),
+        (_("test"), _("two-sided, {alpha} significance, {power} power, {split} of the test's customers"
+                      " get the scenario").format(alpha=_share(tp.alpha, lang), power=_share(tp.power, lang),
+                                                  split=_share(tp.split, lang))),
     ]
     if tp.total is None:
-        lines.append(f"customers needed      none can tell: {tp.reason}")
-        return "\n".join(lines) + "\n"
-    lines.append(f"customers needed      {tp.control:,} on the baseline + {tp.treated:,} on the scenario"
-                 f" = {tp.total:,}")
-    if tp.arrivals_per_day is not None:
-        lines.append(f"arrivals              {_EN.decimal(tp.arrivals_per_day, 1)} a day"
-                     f" ({for_terminal(tp.arrivals_from or '')})")
-    if tp.enrol_days is not None and tp.total_days is not None:
-        lines.append(f"duration              enrol for {tp.enrol_days:,.0f} days, then follow the last customers"
-                     f" {tp.window_days:,.0f} days before reading the figure: {tp.total_days:,.0f} days in all")
+        rows.append((_("customers needed"), _("none can tell: {reason}").format(reason=_test_reason(tp, lang))))
     else:
-        lines.append(f"duration              unknown: {for_terminal(tp.reason or '')}")
-    if lo is not None and hi is not None and lo <= 0 <= hi:
-        lines.append("note: the simulation cannot tell the difference from zero; simulate more customers (-n)"
-                     " before trusting these sizes")
+        rows.append((_("customers needed"), _("{control} on the baseline + {treated} on the scenario = {total}")
+                     .format(control=lang.decimal(tp.control, 0), treated=lang.decimal(tp.treated, 0),
+                             total=lang.decimal(tp.total, 0))))
+        if tp.arrivals_per_day is not None:
+            source = tp.arrivals_from or ""
+            if source.startswith("plan "):
+                source = _("plan {name}").format(name=source[len("plan "):])
+            rows.append((_("arrivals"), _("{n} a day ({source})").format(
+                n=lang.decimal(tp.arrivals_per_day, 1), source=for_terminal(source))))
+        if tp.enrol_days is not None and tp.total_days is not None:
+            rows.append((_("duration"), _("enrol for {enrol} days, then follow the last customers {window} days"
+                                          " before reading the figure: {total} days in all").format(
+                enrol=lang.decimal(tp.enrol_days, 0), window=lang.decimal(tp.window_days, 0),
+                total=lang.decimal(tp.total_days, 0))))
+        else:
+            rows.append((_("duration"), _("unknown: {reason}").format(reason=for_terminal(_test_reason(tp, lang)))))
+    width = max(len(k) for k, _v in rows) + 2
+    lines = [for_terminal(_("Live A/B test of '{label}' against the baseline ({what})").format(
+        label=tp.label, what=what)), ""]
+    lines += [f"{k:<{width}}{v}" for k, v in rows]
+    if tp.total is not None and lo is not None and hi is not None and lo <= 0 <= hi:
+        lines.append(_("note: the simulation cannot tell the difference from zero; simulate more customers (-n)"
+                       " before trusting these sizes"))
     return "\n".join(lines) + "\n"
+
+
+def _test_reason(tp: Any, lang: Lang) -> str:
+    """Why ``plan-test`` has no size or no duration, in the reader's language (the JSON keeps English)."""
+    _ = lang._
+    a = tp.reason_args
+    if tp.reason_key == "no_difference":
+        return _("the scenario does not change this figure in the forecast: there is no difference to detect")
+    if tp.reason_key == "no_arrivals":
+        return _("the duration needs the arrivals: add a 'plan' to the journey, or give"
+                 " --arrivals N per day|week|month")
+    if tp.reason_key == "plan_too_small":
+        return _("plan '{plan}' brings {arrivals} customers in {months} months, fewer than the {needed}"
+                 " the test needs").format(plan=a["plan"], arrivals=lang.decimal(a["arrivals"], 0),
+                                          months=a["months"], needed=lang.decimal(a["needed"], 0))
+    return str(tp.reason or "")
