@@ -242,7 +242,7 @@ def test_plain_simulate_keeps_no_age_tallies() -> None:
 
 def test_sparse_second_moments_equal_the_dense_ones() -> None:
     """The per-month sums of squares the intervals use, against a customer x month matrix."""
-    from journeydsl.engine.montecarlo.engine import _squares_by_month
+    from journeydsl.engine.montecarlo.blockdata import _squares_by_month
 
     rng = np.random.default_rng(0)
     n, nm = 50, 7

@@ -1,0 +1,277 @@
+"""The state of one engine block and the contacts it makes.
+
+The base of :class:`journeydsl.engine.montecarlo.engine._Block`: the block's
+arrays and tallies (``__init__``), contacts counted in aggregate (``contact``,
+``_sent``) or one customer at a time (``send``, through the contact policy in
+``_send_gated``), and the record of each customer's contacts (``path``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from journeydsl.engine.montecarlo.blockdata import (
+    _INF,
+    _AgeLog,
+    _Queue,
+    _slot_dtype,
+    _Workspace,
+)
+from journeydsl.engine.montecarlo.gate import ContactGate, GateDraws, gate_draws
+from journeydsl.engine.montecarlo.plan import Plan, TriggerPlan
+from journeydsl.engine.results import Tally
+
+if TYPE_CHECKING:
+    from journeydsl.engine.montecarlo.engine import WorkBudget
+
+
+class _BlockState:
+    """The block's state and its contacts."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        n: int,
+        rng: np.random.Generator,
+        *,
+        follow_up: bool = False,
+        budget: WorkBudget | None = None,
+        on_pass: Callable[[float], None] | None = None,
+        draws: GateDraws | None = None,
+    ) -> None:
+        self.plan = plan
+        self.rng = rng
+        self.n = n
+        self.follow_up = follow_up  # following converters for LTV only: no retention, no conversions
+        self.budget = budget
+        self.on_pass = on_pass  # told the share of the horizon reached, at most 4 times a second
+        self._told = 0.0
+        self._staying: np.ndarray | None = None  # entry times of the group whose stay is being simulated
+        self._recent: set[int] = set()  # stages simulated since the last check that time moves on
+        ws = _Workspace.get(n, "follow_up" if follow_up else "block")
+        self.ws = ws
+        self.rev = ws["rev"]
+        self.cost = ws["cost"]
+        self.conv_t = ws["conv_t"]
+        self.cost_pre = ws["cost_pre"]
+        self.conv_stage = ws["conv_stage"]
+        self.active_h = ws["active_h"]
+        if follow_up:
+            self.conv_t.fill(0.0)  # converted at the start: nothing converts again
+        self.seen: dict[int, np.ndarray] = {s.index: np.zeros(n, bool) for s in plan.stages if s.revisitable}
+        # phases a customer may leave and re-enter: who has entered them, per customer
+        self.phase_seen: dict[int, np.ndarray] = {
+            p: np.zeros(n, bool) for p, how in enumerate(plan.phase_method) if how == "flags"
+        }
+        self.tally = Tally(plan.shape, n=n)
+        # each customer's contacts before converting (only when attribution asks for them)
+        self.paths = plan.touch_paths and not follow_up
+        if self.paths:
+            nt = len(plan.shape.touchpoints)
+            self.first_tp = np.full(n, -1, np.int64)
+            self.first_t = np.full(n, _INF)
+            self.last_tp = np.full(n, -1, np.int64)
+            self.last_t = np.full(n, -_INF)
+            self.tp_counts = np.zeros((n, max(nt, 1)))
+        ns = len(plan.stages)
+        self.ns = ns
+        self.busy: set[int] = set()  # stages with customers waiting (the work list)
+        self.pending: list[_Queue] = [_Queue(k, self.busy) for k in range(ns)]
+        self._stay_ids: np.ndarray = np.zeros(0, np.int64)  # the customers of the stay being simulated
+        self.ages: _AgeLog | None = None
+        if plan.shape.age_days and not follow_up:
+            if plan.delta:
+                raise ValueError("age tallies are kept for plans without discount only")
+            self.ages = _AgeLog(n, plan.shape.age_days)
+        # retention by days since conversion (not for the LTV follow-up, nor for calendar forecasts,
+        # which read the active time by age instead)
+        self.km = not follow_up and self.ages is None
+        # each customer's time of week at time 0, for business days (None until needed)
+        self.week: np.ndarray | None = draws.week if draws is not None else None
+        # the contact policy (the LTV follow-up gets its block's gate, see lifetime_values)
+        self.gate: ContactGate | None = None
+        if plan.gate is not None and not follow_up:
+            t = self.tally
+            self.gate = ContactGate(plan.gate, draws if draws is not None else gate_draws(None, n), plan.horizon,
+                                    t.tp_held, t.tp_capped, t.tp_delayed)
+        # per remembered (touchpoint, step): each customer's first response, in days since entry
+        self.resp_at = np.full((len(plan.tracked), n), _INF) if plan.tracked else None
+
+    def contact(self, touch: int, count: int, cost: float) -> None:
+        """Count ``count`` contacts of a touchpoint and their discounted cost;
+        responses are drawn in aggregate (only their total is reported)."""
+        if touch < 0 or count == 0:
+            return
+        t = self.tally
+        t.tp_contacts[touch] += count
+        t.tp_cost[touch] += cost
+        r = float(self.plan.tp_response[touch])
+        responded = count if r >= 1 else self.rng.binomial(count, r)
+        t.tp_responses[touch] += responded
+        self._steps(touch, count, responded, self.plan.tp_steps[touch])
+
+    def _steps(self, touch: int, count: int, responded: int, shares: np.ndarray) -> None:
+        """Contacts reaching each earlier step of a funnel, given the ``responded`` who reached
+        its last: drawn from the last step back, so that the counts nest."""
+        if touch >= len(self.plan.tp_step_pos) or not self.plan.tp_step_pos[touch].size:
+            return
+        pos = self.plan.tp_step_pos[touch]
+        below, reached = float(shares[-1]), int(responded)
+        steps = self.tally.tp_steps
+        if pos[-1] >= 0:
+            steps[pos[-1]] += reached
+        for k in range(len(shares) - 2, -1, -1):
+            gap = float(shares[k]) - below
+            if gap > 0 and count > reached:
+                reached += int(self.rng.binomial(count - reached, min(1.0, gap / (1.0 - below))))
+            below = float(shares[k])
+            if pos[k] >= 0:
+                steps[pos[k]] += reached
+
+    def send(self, touch: int, who: np.ndarray, when: np.ndarray, shares: np.ndarray | None = None
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+        """Contact the customers ``who`` with touchpoint ``touch`` at times ``when`` (days since entry).
+
+        The one place a contact is made one customer at a time: counts the contacts, draws each
+        customer's response (``u < shares[k]``: reached step k; the last step is the response),
+        charges the cost per contact and the cost on response, remembers responses that an
+        ``unless`` asks about, logs a task's requests for its queue, and keeps the contact for
+        first/last touch and calendar forecasts. ``shares`` (default: the touchpoint's) are the
+        steps' shares. A task with a queue is done after a wait drawn from its queue's waits
+        (:attr:`Plan.tp_waits`): its cost, response and memory are at that later moment.
+        Returns each contact's discounted cost, its uniform draw ``u``, the shares, and the
+        moments the contacts take effect (None: at ``when``).
+        """
+        plan, tal = self.plan, self.tally
+        if shares is None:
+            shares = plan.tp_steps[touch]
+        m = who.size
+        u = self.rng.random(m)
+        if m == 0:
+            return np.zeros(0), u, shares, None
+        request = when
+        done: np.ndarray | None = None
+        waits = plan.tp_waits[touch] if touch < len(plan.tp_waits) else None
+        if waits is not None and waits.size:
+            done = when + waits[self.rng.integers(0, waits.size, m)]
+            when = done
+        resp = u < shares[-1]
+        nresp = int(np.count_nonzero(resp))
+        tal.tp_contacts[touch] += m
+        tal.tp_responses[touch] += nresp
+        pos = plan.tp_step_pos[touch] if touch < len(plan.tp_step_pos) else np.zeros(0, np.int64)
+        for k, at in enumerate(pos):
+            if at >= 0:
+                tal.tp_steps[at] += int(np.count_nonzero(u < shares[k]))
+        base, extra = float(plan.tp_cost[touch]), float(plan.tp_resp_cost[touch])
+        if base or extra:
+            disc = np.exp(when * -plan.delta) if plan.delta else np.ones(m)
+            cost = disc * base
+            if extra:
+                on_resp = disc * (resp * extra)
+                cost += on_resp
+                tal.tp_resp_cost[touch] += float(on_resp.sum())
+            tal.tp_cost[touch] += float(cost.sum())
+        else:
+            cost = np.zeros(m)
+        if self.resp_at is not None:
+            for slot, (tp, k) in enumerate(plan.tracked):
+                if tp == touch:
+                    hit = u < shares[k]
+                    ids, t = who[hit], when[hit]
+                    self.resp_at[slot, ids] = np.minimum(self.resp_at[slot, ids], t)
+        if plan.tp_queue[touch] and not self.follow_up:
+            tal.task_tp.append(np.full(m, touch, np.int32))
+            tal.task_who.append(who)
+            tal.task_base.append(0)
+            tal.task_age.append(request)  # callers pass times they never write to again
+        if self.paths:
+            self.path(touch, who, when)
+        if self.ages is not None:
+            if base:
+                self.ages.cost(self.conv_t, who, when, base)
+            if extra and nresp:
+                self.ages.cost(self.conv_t, who[resp], when[resp], extra)
+        return cost, u, shares, done
+
+    def _send_gated(self, touch: int, who: np.ndarray, when: np.ndarray, shares: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+        """:meth:`send` for a trigger's contact, through the contact policy (caps, quiet hours, holdout).
+
+        A contact the policy holds out or skips is not made: no cost and no response (its
+        ``u`` is 1), so a ``when no response`` trigger answering it still fires. A delayed
+        contact is made when the policy lets it go, and takes effect then (returned as its
+        moment, like a task's wait). Without a policy this is :meth:`send`.
+        """
+        if self.gate is None:
+            return self.send(touch, who, when, shares)
+        keep, at = self.gate.admit(touch, who, when)
+        if keep is None and at is when:
+            return self.send(touch, who, when, shares)
+        m = who.size
+        sent = slice(None) if keep is None else keep
+        cv, u, sh, done = self.send(touch, who[sent], at, shares)
+        cost, u_all, moment = np.zeros(m), np.ones(m), np.array(when, dtype=float)
+        cost[sent], u_all[sent], moment[sent] = cv, u, at if done is None else done
+        return cost, u_all, sh, moment
+
+    def path(self, touch: int, ids: np.ndarray, t: np.ndarray, k: np.ndarray | None = None,
+             t_last: np.ndarray | None = None) -> None:
+        """Contacts of ``touch`` with customers ``ids`` at times ``t`` (``k`` each, the last at
+        ``t_last``), kept for first/last/linear touch when made before the customer converted."""
+        if not self.paths or touch < 0 or ids.size == 0:
+            return
+        before = t < self.conv_t[ids]
+        if k is not None:
+            before &= k > 0
+        if not before.all():
+            ids, t = ids[before], t[before]
+            k = None if k is None else k[before]
+            t_last = None if t_last is None else t_last[before]
+        if ids.size == 0:
+            return
+        tl = t if t_last is None else t_last
+        first = t < self.first_t[ids]
+        self.first_t[ids[first]] = t[first]
+        self.first_tp[ids[first]] = touch
+        last = tl >= self.last_t[ids]
+        self.last_t[ids[last]] = tl[last]
+        self.last_tp[ids[last]] = touch
+        self.tp_counts[ids, touch] += 1.0 if k is None else k
+
+    def _business_wait(self, tr: TriggerPlan, idx: np.ndarray, t0: np.ndarray) -> np.ndarray:
+        """Days each customer ``idx`` entering at ``t0`` waits for ``tr``'s business days: by the
+        weekday of the entry on the customer's own week (see :class:`GateDraws`)."""
+        assert tr.business is not None
+        if self.week is None:
+            self.week = gate_draws(None, self.n).week
+        day = np.floor(self.week[idx] + t0).astype(np.int64) % 7
+        return np.asarray(tr.business, float)[day]
+
+    @staticmethod
+    def _pick(cum: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """Slot of each uniform ``u`` among cumulative shares ``cum`` (len(cum) if past the end).
+
+        int8 while the slots fit in it, else int16 (``checks.MAX_EXITS`` keeps them in it).
+        """
+        if cum.size <= 6:
+            slot = (u >= cum[0]).view(np.int8)
+            for c in cum[1:]:
+                slot = slot + (u >= c).view(np.int8)
+            return slot
+        return np.searchsorted(cum, u, side="right").astype(_slot_dtype(cum.size + 1))
+
+    def _sent(self, tr: TriggerPlan, count: int, cost: float) -> None:
+        """Book ``count`` firings of a sending trigger (responses drawn in aggregate)."""
+        if tr.touch < 0 or count == 0:
+            return
+        t = self.tally
+        t.tp_contacts[tr.touch] += count
+        t.tp_cost[tr.touch] += cost
+        responded = count if tr.response >= 1 else self.rng.binomial(count, tr.response)
+        t.tp_responses[tr.touch] += responded
+        if tr.send_steps:
+            self._steps(tr.touch, count, responded, tr.send_steps[0])

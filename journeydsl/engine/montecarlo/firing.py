@@ -1,0 +1,318 @@
+"""Firing a stay's triggers: in closed form, rerouting in time order, or one by one.
+
+``_fire_closed`` books triggers that only send, on the stay's final exit times;
+``_reroute`` fires triggers with a ``then`` in time order, changing exits;
+``_events`` fires every trigger of a stay one customer group at a time, where
+behaviour conditions, several sends or tasks need it.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+
+import numpy as np
+
+from journeydsl.engine.montecarlo.blockdata import (
+    _INF,
+    _expand,
+)
+from journeydsl.engine.montecarlo.contacts import _BlockState
+from journeydsl.engine.montecarlo.plan import StagePlan, TriggerPlan
+
+
+class _Firing(_BlockState):
+    """Triggers of a stay."""
+
+    def _fire_closed(
+        self, tr: TriggerPlan, t0: np.ndarray, te: np.ndarray, span: np.ndarray, d0: np.ndarray | None,
+        ids: np.ndarray | None = None, wait: np.ndarray | None = None,
+    ) -> tuple[np.ndarray | None, bool]:
+        """Firings of a trigger without ``then``: counts and discounted cost, in closed form.
+
+        Returns the per-customer cost (None when it costs nothing) and whether
+        it is all charged at the moment of entry.
+        """
+        tal, delta = self.tally, self.plan.delta
+        m = t0.size
+        if tr.when == "every":
+            # firings at t0 + k*P, k >= 1, while inside the stay and the horizon
+            count = np.maximum(np.ceil(span / tr.days) - 1.0, 0.0)
+            if tr.limit is not None:
+                np.minimum(count, float(tr.limit), out=count)
+            fired = float(count.sum())
+            tal.trig_fired[tr.index] += fired
+            if self.paths and ids is not None:
+                self.path(tr.touch, ids, t0 + tr.days, count, t0 + count * tr.days)
+            if tr.cost == 0:
+                self._sent(tr, int(fired), 0.0)
+                return None, False
+            if not delta:
+                cost = count * tr.cost
+            else:
+                lq = -delta * tr.days  # log q; expm1 form as in _periodic
+                cost = np.expm1(count * lq) * (math.exp(lq) / math.expm1(lq) * tr.cost)
+                if d0 is not None:
+                    cost *= d0
+            self._sent(tr, int(fired), float(cost.sum()))
+            if self.ages is not None:
+                owner, nth = _expand(count)
+                self.ages.cost(self.conv_t, self._stay_ids.take(owner), t0.take(owner) + (nth + 1) * tr.days, tr.cost)
+            return cost, False
+        off: float | np.ndarray = 0.0 if tr.when == "enter" else tr.days
+        if wait is not None:  # business days: each customer's own wait
+            off = wait
+        at_entry = wait is None and off == 0
+        if tr.when == "enter":
+            mask = None
+            k = m
+        else:
+            # still in the stage (and inside the horizon) when the time comes
+            mask = span > off
+            k = int(np.count_nonzero(mask))
+        tal.trig_fired[tr.index] += k
+        if self.paths and ids is not None and k:
+            hit = np.arange(m) if mask is None else np.flatnonzero(mask)
+            self.path(tr.touch, ids[hit], t0[hit] + (off[hit] if isinstance(off, np.ndarray) else off))
+        if k == 0:
+            return None, at_entry
+        if tr.cost == 0:
+            self._sent(tr, k, 0.0)
+            return None, at_entry
+        if isinstance(off, np.ndarray):
+            cost = np.exp(off * -delta) * tr.cost if delta else np.full(m, tr.cost)
+            if d0 is not None:
+                cost *= d0
+        else:
+            factor = math.exp(-delta * off) * tr.cost
+            cost = np.full(m, factor) if d0 is None else d0 * factor
+        if mask is not None:
+            cost *= mask
+        if self.ages is not None:
+            sel = np.arange(m) if mask is None else np.flatnonzero(mask)
+            sent_at = t0.take(sel) + (off.take(sel) if isinstance(off, np.ndarray) else off)
+            self.ages.cost(self.conv_t, self._stay_ids.take(sel), sent_at, tr.cost)
+        self._sent(tr, k, float(cost.sum()))
+        return cost, at_entry
+
+    def _reroute(
+        self,
+        trigs: list[TriggerPlan],
+        n_edges: int,
+        t0: np.ndarray,
+        d0: np.ndarray | None,
+        te: np.ndarray,
+        slot: np.ndarray,
+        ids: np.ndarray | None = None,
+        waits: dict[int, np.ndarray] | None = None,
+    ) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """Fire the rerouting triggers in time order, editing ``te`` and ``slot`` in place.
+
+        Returns the per-customer discounted firing costs at entry and later.
+        """
+        tal, rng, H, delta = self.tally, self.rng, self.plan.horizon, self.plan.delta
+        m = t0.size
+        c_entry: np.ndarray | None = None
+        c_later: np.ndarray | None = None
+        latest = H - float(t0.min())
+        heap: list[tuple[float, int, int]] = []  # (offset, order, firing number)
+        waits = waits or {}
+        for order, tr in enumerate(trigs):
+            first = 0.0 if tr.when == "enter" else tr.days
+            if tr.when == "every" and tr.limit == 0:
+                continue
+            if tr.index in waits:  # business days: one firing time per distinct wait, for its customers
+                heap.extend((float(v), order, 1) for v in np.unique(waits[tr.index]) if v < latest)
+            elif first < latest:
+                heap.append((first, order, 1))
+        heapq.heapify(heap)
+        # time each customer has left in the stage and the horizon (kept up to date on reroutes):
+        # at offset `off` they are still there when room > off
+        room = np.minimum(te, H) - t0
+        while heap:
+            off, order, k = heapq.heappop(heap)
+            tr = trigs[order]
+            # on entry: everyone not yet moved by an earlier trigger at entry; later: those still in
+            # the stage (and inside the horizon) at the firing time
+            alive = np.flatnonzero(slot < n_edges) if tr.when == "enter" else np.flatnonzero(room > off)
+            if tr.index in waits and alive.size:  # business days: only those whose wait this is
+                alive = alive[waits[tr.index][alive] == off]
+            na = alive.size
+            if na == 0:
+                continue
+            if tr.when == "every" and (tr.limit is None or k < tr.limit):
+                nxt = (k + 1) * tr.days
+                if nxt < latest:
+                    heapq.heappush(heap, (nxt, order, k + 1))
+            if self.budget is not None:
+                self.budget.spend(na)
+            tal.trig_fired[tr.index] += na
+            when: np.ndarray | None = None  # send times, when the policy may move them
+            if self.gate is not None and tr.touch >= 0 and ids is not None:
+                # the contact gate (caps, quiet hours, holdout): the one place a send is decided
+                keep, when = self.gate.admit(tr.touch, ids[alive], t0[alive] + off)
+                if keep is not None:
+                    alive = alive[keep]
+                    na = alive.size
+                    if na == 0:
+                        continue
+            if tr.cost:
+                # added in place to one buffer per kind (alive is unique: fancy-index add is exact)
+                if when is None:
+                    vals = tr.cost * math.exp(-delta * off) * (d0[alive] if d0 is not None else np.ones(na))
+                else:
+                    vals = tr.cost * np.exp(-delta * when) if delta else np.full(na, tr.cost)
+                if self.ages is not None:
+                    sent_at = t0.take(alive) + off if when is None else when
+                    self.ages.cost(self.conv_t, self._stay_ids.take(alive), sent_at, tr.cost)
+                if off == 0 and when is None:
+                    if c_entry is None:
+                        c_entry = np.zeros(m)
+                    c_entry[alive] += vals
+                else:
+                    if c_later is None:
+                        c_later = np.zeros(m)
+                    c_later[alive] += vals
+                cost_total = float(vals.sum())
+            else:
+                cost_total = 0.0
+            u = rng.random(na)
+            if self.paths and ids is not None:
+                self.path(tr.touch, ids[alive], t0[alive] + off if when is None else when)
+            responded = int(np.count_nonzero(u < tr.response))
+            if tr.touch >= 0:
+                tal.tp_contacts[tr.touch] += na
+                tal.tp_cost[tr.touch] += cost_total
+                tal.tp_responses[tr.touch] += responded
+            if when is None:
+                moved = alive[u < tr.response * tr.then_share]
+                if moved.size:
+                    te[moved] = t0[moved] + off
+                    room[moved] = off
+            else:  # a delayed contact moves only customers still in the stage when it goes out
+                ok = (u < tr.response * tr.then_share) & (te[alive] > when)
+                moved = alive[ok]
+                if moved.size:
+                    te[moved] = when[ok]
+                    room[moved] = np.minimum(when[ok], H) - t0[moved]
+            if moved.size:
+                tal.trig_rerouted[tr.index] += moved.size
+                slot[moved] = tr.slot
+        return c_entry, c_later
+
+    def _events(
+        self, sp: StagePlan, t0: np.ndarray, te: np.ndarray, slot: np.ndarray, ids: np.ndarray
+    ) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """Fire every trigger of the stay in time order, one customer at a time where it matters.
+
+        Triggers on time in the stage (``enter``, ``in``, ``every``) start the queue of firings;
+        each firing contacts those still in the stage (less those an ``unless`` leaves out)
+        with every touchpoint it sends (:meth:`send`), moves a share of those who responded to
+        any of them (``then``), and queues the behaviour triggers that answer its contacts:
+        ``when response to T`` at once, for those who reached the step, and ``when no
+        response to T within D`` D later, for the others. ``te`` and ``slot`` are edited in
+        place; returns the per-customer discounted costs at entry and later.
+        """
+        tal, rng, H = self.tally, self.rng, self.plan.horizon
+        trigs = sp.triggers
+        n_edges = int(sp.targets.size)
+        m = t0.size
+        c_entry: np.ndarray | None = None
+        c_later: np.ndarray | None = None
+        latest = H - float(t0.min())
+        answers: dict[int, list[int]] = {}  # touchpoint -> the behaviour triggers answering it
+        heap: list[tuple[float, int, int, int, np.ndarray | None]] = []  # (offset, order, k, seq, who)
+        for order, tr in enumerate(trigs):
+            if tr.behaviour:
+                answers.setdefault(tr.parent[0], []).append(order)
+                continue
+            if tr.business is not None:  # business days: each customer's wait by the weekday they entered on
+                wait = self._business_wait(tr, ids, t0)
+                for v in np.unique(wait):
+                    if v < latest:
+                        heap.append((float(v), order, 1, len(heap), np.flatnonzero(wait == v)))
+                continue
+            first = 0.0 if tr.when == "enter" else tr.days
+            if tr.when == "every" and tr.limit == 0:
+                continue
+            if first < latest:
+                heap.append((first, order, 1, len(heap), None))
+        heapq.heapify(heap)
+        seq = len(heap)
+        while heap:
+            off, order, k, _seq, subset = heapq.heappop(heap)
+            tr = trigs[order]
+            if subset is None and tr.when == "enter":  # everyone not yet moved by an earlier trigger at entry
+                alive = np.flatnonzero(slot < n_edges)
+            elif subset is None:  # still in the stage (and inside the horizon) at the firing time
+                alive = np.flatnonzero((te - t0 > off) & (t0 + off < H))
+            elif off == 0:
+                alive = subset[slot[subset] < n_edges]
+            else:
+                alive = subset[(te[subset] - t0[subset] > off) & (t0[subset] + off < H)]
+            if tr.unless and alive.size and self.resp_at is not None:
+                when = t0[alive] + off
+                keep = np.ones(alive.size, bool)
+                for s in tr.unless:
+                    keep &= self.resp_at[s, ids[alive]] > when
+                alive = alive[keep]
+            na = alive.size
+            if na == 0:  # nobody is left for this trigger's later firings either
+                continue
+            if tr.when == "every" and (tr.limit is None or k < tr.limit):
+                nxt = (k + 1) * tr.days
+                if nxt < latest:
+                    heapq.heappush(heap, (nxt, order, k + 1, seq, None))
+                    seq += 1
+            if self.budget is not None:
+                self.budget.spend(na)
+            tal.trig_fired[tr.index] += na
+            when = t0[alive] + off
+            responded = np.zeros(na, bool)
+            answered: np.ndarray | None = None  # the first response's moment, when a task waited
+            cost = np.zeros(na)
+            for touch, shares in zip(tr.sends, tr.send_steps, strict=True):
+                cv, u, sh, done = self._send_gated(touch, ids[alive], when, shares)
+                cost += cv
+                resp = u < sh[-1]
+                if done is not None or answered is not None:
+                    if answered is None:
+                        answered = np.where(responded, when, _INF)
+                    np.minimum(answered, np.where(resp, when if done is None else done, _INF), out=answered)
+                responded |= resp
+                for child in answers.get(touch, ()):
+                    ctr = trigs[child]
+                    reached = u < sh[ctr.parent[1]]
+                    if ctr.behaviour == "response":
+                        heapq.heappush(heap, (off, child, 1, seq, alive[reached]))
+                    elif off + ctr.days < latest:
+                        heapq.heappush(heap, (off + ctr.days, child, 1, seq, alive[~reached]))
+                    seq += 1
+            if cost.any():
+                cv_full = np.zeros(m)
+                cv_full[alive] = cost
+                if off == 0:
+                    c_entry = cv_full if c_entry is None else c_entry + cv_full
+                else:
+                    c_later = cv_full if c_later is None else c_later + cv_full
+            if tr.then_target >= 0:
+                draw = rng.random(na)
+                if answered is not None:
+                    # moved when the first answer comes (after a task's wait), if still here then;
+                    # an earlier move found later in time order still wins (te only comes closer)
+                    go = responded & (draw < tr.then_share) & (answered < te[alive]) & (answered < H)
+                    moved = alive[go]
+                    if moved.size:
+                        tal.trig_rerouted[tr.index] += moved.size
+                        te[moved] = answered[go]
+                        slot[moved] = tr.slot
+                    continue
+                if tr.sends:
+                    moved = alive[responded & (draw < tr.then_share)]
+                else:
+                    moved = alive[draw < tr.response * tr.then_share]
+                if moved.size:
+                    tal.trig_rerouted[tr.index] += moved.size
+                    te[moved] = t0[moved] + off
+                    slot[moved] = tr.slot
+        return c_entry, c_later

@@ -1,0 +1,406 @@
+"""One stay of a group of customers in a stage: exits, money, triggers, retention, moves.
+
+``stay`` is the engine's inner step: it draws where and when the customers
+leave, books the stage's revenue, costs and purchases, fires its triggers and
+sends the customers on (``_leave``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from journeydsl.engine.montecarlo.blockdata import (
+    _INF,
+    _expand,
+    _slot_dtype,
+)
+from journeydsl.engine.montecarlo.firing import _Firing
+from journeydsl.engine.montecarlo.plan import StagePlan
+from journeydsl.engine.montecarlo.sampling import Sampler
+
+
+class _Stays(_Firing):
+    """Stays in a stage."""
+
+    def draw_exits(self, sp: StagePlan, t0: np.ndarray, t0_zero: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Exit time and exit slot (int8) of each customer (slot -1: never leaves)."""
+        rng = self.rng
+        m = t0.size
+        if sp.mode == "none":
+            return np.full(m, _INF), np.full(m, -1, np.int8)
+        if sp.mode == "rate":
+            te = np.zeros(m) if math.isinf(sp.hazard) else rng.exponential(1.0 / sp.hazard, m)
+            slot = np.zeros(m, np.int8) if sp.rate_cum.size == 1 else self._pick(sp.rate_cum[:-1], rng.random(m))
+        else:
+            nb = sp.cum.size
+            if nb == 1 and not sp.stay_forever:
+                slot = np.zeros(m, np.int8)
+            else:
+                slot = self._pick(sp.cum if sp.stay_forever else sp.cum[:-1], rng.random(m))
+            first = sp.delays[0]
+            if all(d is first for d in sp.delays):
+                te = first.draw(rng, m) if first is not None else np.zeros(m)
+            else:
+                te = np.zeros(m)
+                for k, d in enumerate(sp.delays):
+                    if d is None:
+                        continue
+                    sel = np.flatnonzero(slot == k)
+                    if sel.size:
+                        te[sel] = d.draw(rng, sel.size)
+            if sp.stay_forever:
+                stuck = slot >= nb
+                te[stuck] = _INF
+                slot[stuck] = -1
+        if not t0_zero:
+            te += t0
+        wide = _slot_dtype(sp.out_targets.size)
+        if slot.dtype != wide:  # room for the reroute slots a trigger may write
+            slot = slot.astype(wide)
+        return te, slot
+
+    def stay(self, sp: StagePlan, idx: np.ndarray, t0: np.ndarray, t0_zero: bool) -> None:
+        """Simulate one stay in ``sp`` for customers ``idx`` entering at times ``t0``."""
+        plan, tal = self.plan, self.tally
+        H = plan.horizon
+        delta = plan.delta
+        s = sp.index
+        m = idx.size
+        tal.visits[s] += m
+        if sp.revisitable:
+            seen = self.seen[s]
+            tal.reached[s] += m - int(np.count_nonzero(seen[idx]))
+            seen[idx] = True
+        else:
+            tal.reached[s] += m
+        if sp.flag >= 0:
+            self.phase_seen[sp.flag][idx] = True
+        # discount factors at entry (None: all ones)
+        d0 = np.exp(t0 * -delta) if (sp.needs_d0 and delta and not t0_zero) else None
+
+        if sp.goal and not self.follow_up:
+            conv = self.conv_t[idx]
+            newc = np.flatnonzero(conv == _INF)
+            if newc.size:
+                # acquisition cost: everything before this stage, `via` on the move here included,
+                # but not this stage's own costs (cost to serve)
+                ci = idx[newc]
+                self.conv_t[ci] = t0[newc]
+                self.conv_stage[ci] = s
+                self.cost_pre[ci] = self.cost[ci]
+
+        te, slot = self.draw_exits(sp, t0, t0_zero)
+
+        # money at the moment of entry (part of the acquisition cost when converting here)
+        c_entry = sp.enter_cost
+        c_entry_vec: np.ndarray | None = None
+        c_later: np.ndarray | None = None
+        r_add: np.ndarray | None = None
+        for tp in sp.touches:
+            self.contact(tp, m, float(plan.tp_cost[tp]) * (float(d0.sum()) if d0 is not None else m))
+            if self.paths:
+                self.path(tp, idx, t0)
+        for tp in sp.rich_touches:  # contacts made one by one (a cost on response, a task, ...)
+            cv, _u, _s, _at = self.send(tp, idx, t0)
+            c_entry_vec = cv if c_entry_vec is None else c_entry_vec + cv
+        for amount, _period in sp.periodic_cost:
+            c_entry += amount
+
+        # triggers that reroute: fired in the order of their times, changing exits; with a
+        # contact policy every sending trigger fires here, in time order, through the gate
+        then_trigs = [tr for tr in sp.triggers if tr.then_target >= 0]
+        fired = then_trigs if self.gate is None else [tr for tr in sp.triggers if tr.then_target >= 0 or tr.touch >= 0]
+        # `when in S for N business days`: each customer's wait from the weekday they entered on
+        waits = {tr.index: self._business_wait(tr, idx, t0) for tr in sp.triggers if tr.business is not None}
+        if sp.events:  # every trigger one by one, in time order (behaviour conditions, several sends, ...)
+            self._stay_ids = idx
+            ce, c_later = self._events(sp, t0, te, slot, idx)
+            if ce is not None:
+                c_entry_vec = ce if c_entry_vec is None else c_entry_vec + ce
+        elif fired:
+            self._stay_ids = idx
+            c_entry_vec, c_later = self._reroute(fired, int(sp.targets.size), t0, d0, te, slot, ids=idx,
+                                                 waits=waits)
+
+        span: np.ndarray | None = None
+        if sp.triggers or sp.periodic_cost or sp.periodic_revenue or sp.purchases or self.ages is not None:
+            span = np.minimum(te, H)
+            if not t0_zero:
+                span -= t0
+        if self.ages is not None:
+            assert span is not None
+            self._log_stay(sp, idx, t0, te, span)
+
+        # triggers that only send: closed form on the final exit times
+        for tr in sp.triggers:
+            if tr.then_target >= 0 or sp.events or (self.gate is not None and tr.touch >= 0):
+                continue
+            assert span is not None
+            self._stay_ids = idx
+            cost_vec, at_entry = self._fire_closed(tr, t0, te, span, d0, ids=idx, wait=waits.get(tr.index))
+            if cost_vec is None:
+                continue
+            if at_entry:
+                c_entry_vec = cost_vec if c_entry_vec is None else c_entry_vec + cost_vec
+            else:
+                c_later = cost_vec if c_later is None else c_later + cost_vec
+
+        # periodic flows after the first charge, and purchases
+        for amount, period in sp.periodic_cost:
+            assert span is not None
+            extra = self._periodic(amount, period, span, d0, skip_first=True)
+            c_later = extra if c_later is None else c_later + extra
+        if sp.enter_revenue:
+            r_add = np.full(m, sp.enter_revenue) if d0 is None else d0 * sp.enter_revenue
+        for amount, period in sp.periodic_revenue:
+            assert span is not None
+            extra = self._periodic(amount, period, span, d0, skip_first=False)
+            r_add = extra if r_add is None else r_add + extra
+        for rate, worth in sp.purchases:
+            assert span is not None
+            self._stay_ids = idx
+            bought = self._purchases(rate, worth, t0, span, t0_zero)
+            if bought is not None:
+                r_add = bought if r_add is None else r_add + bought
+
+        # book the money (idx is unique within a group, so fancy-index add is exact)
+        entry_total: np.ndarray | float = 0.0
+        if c_entry:
+            entry_total = np.full(m, c_entry) if d0 is None else d0 * c_entry
+        if c_entry_vec is not None:
+            entry_total = entry_total + c_entry_vec
+        add_cost: np.ndarray | float = entry_total
+        if c_later is not None:
+            add_cost = add_cost + c_later
+        if isinstance(add_cost, np.ndarray):
+            self.cost[idx] += add_cost
+            tal.stage_cost[s] += float(add_cost.sum())
+        if r_add is not None:
+            self.rev[idx] += r_add
+            tal.stage_rev[s] += float(r_add.sum())
+
+        # exits that happen inside the horizon
+        track = self.km
+        if sp.mode == "none" and not then_trigs:
+            tal.at_horizon[s] += m
+            tal.stage_days[s] += m * H - (0.0 if t0_zero else float(t0.sum()))
+            if sp.active and track:
+                self._retention(idx, t0, te, np.zeros(m, bool))
+            return
+        done = te < H
+        nd = int(np.count_nonzero(done))
+        tal.completed[s] += nd
+        tal.at_horizon[s] += m - nd
+        if sp.active and track:
+            self._retention(idx, t0, te, done)
+        if sp.km_moves and track and nd:
+            self._moves(sp, idx, t0, te, slot, done)
+        if nd == 0:
+            tal.stage_days[s] += m * H - (0.0 if t0_zero else float(t0.sum()))
+            return
+        if nd == m:
+            ids, te_d, sl_d = idx, te, slot
+            t0_sum = t0_all = 0.0 if t0_zero else float(t0.sum())
+        else:
+            sel = np.flatnonzero(done)
+            ids, te_d, sl_d = idx.take(sel), te.take(sel), slot.take(sel)
+            t0_sum = 0.0 if t0_zero else float(t0.take(sel).sum())
+            t0_all = 0.0 if t0_zero else float(t0.sum())
+        te_sum = float(te_d.sum())
+        tal.dwell_sum[s] += te_sum - t0_sum
+        # days in the stage: to the exit for those who left, to the horizon for the others
+        tal.stage_days[s] += te_sum + (m - nd) * H - t0_all
+        self._leave(sp, ids, te_d, sl_d, nd, te_sum)
+
+    def _log_stay(self, sp: StagePlan, idx: np.ndarray, t0: np.ndarray, te: np.ndarray, span: np.ndarray) -> None:
+        """Calendar forecasts: this stay's on-enter and periodic flows and its active days, by age."""
+        ages = self.ages
+        assert ages is not None
+        if sp.enter_revenue:
+            ages.log(0, idx, t0, sp.enter_revenue)
+        if sp.enter_cost:
+            ages.cost(self.conv_t, idx, t0, sp.enter_cost)
+        if sp.refers:
+            ages.referrals.append((t0.copy(), sp.refers))
+        for kind, flows in ((0, sp.periodic_revenue), (1, sp.periodic_cost)):
+            for amount, period in flows:
+                owner, k = _expand(np.maximum(np.ceil(span / period), 1.0))
+                when = t0.take(owner) + k * period
+                if kind == 0:
+                    ages.log(0, idx.take(owner), when, amount)
+                else:
+                    ages.cost(self.conv_t, idx.take(owner), when, amount)
+        if sp.active:
+            ages.active(t0, np.minimum(te, self.plan.horizon))  # after `then` reroutes: te is final
+
+    def _leave(self, sp: StagePlan, ids: np.ndarray, te: np.ndarray, slot: np.ndarray, nd: int, te_sum: float) -> None:
+        """Count the exits by slot, charge ``via`` contacts, push customers to their next stage.
+
+        ``te_sum`` is ``te.sum()``. Customers moving to a sink stay there to the
+        horizon: its days are ``H - te`` each; the sum of ``te`` over one slot
+        left ungathered is what the gathered slots leave of ``te_sum``.
+        """
+        plan, tal = self.plan, self.tally
+        s = sp.index
+        H = plan.horizon
+        delta = plan.delta
+        nslots = len(sp.exit_slots)
+        te_left = te_sum  # sum of te over the slots not gathered
+        to_sink = sp.to_sink
+        ungathered: list[tuple[int, int, int]] = []  # (slot, sink stage, customers)
+        for k, (j, edge, sink, via_tp, flag) in enumerate(sp.exit_slots):
+            has_via = via_tp >= 0
+            ids_k: np.ndarray | None
+            te_k: np.ndarray | None
+            if nslots == 1:
+                c = nd
+                ids_k, te_k = ids, te
+            elif sink and not has_via and flag < 0:
+                c = int(np.count_nonzero(slot == k))  # only counted there: no need to gather
+                ids_k = te_k = None
+            else:
+                sel = np.flatnonzero(slot == k)  # then take: faster than a boolean gather
+                c = sel.size
+                ids_k, te_k = ids.take(sel), te.take(sel)
+            if c == 0:
+                continue
+            tal.exits[edge] += c
+            if sink:
+                tal.visits[j] += c
+                tal.reached[j] += c
+                tal.at_horizon[j] += c
+            if ids_k is None or te_k is None:
+                ungathered.append((k, j, c))
+                continue
+            te_k_sum = te_sum if nslots == 1 else float(te_k.sum()) if to_sink else 0.0
+            te_left -= te_k_sum
+            if has_via and plan.tp_rich[via_tp]:
+                cv, _u, _s, _at = self.send(via_tp, ids_k, te_k)
+                self.cost[ids_k] += cv
+                tal.stage_cost[s] += float(cv.sum())
+            elif has_via:
+                tp = via_tp
+                cost = float(plan.tp_cost[tp])
+                cv = np.exp(te_k * -delta) * cost if delta else np.full(c, cost)
+                self.cost[ids_k] += cv
+                if self.ages is not None:
+                    self.ages.cost(self.conv_t, ids_k, te_k, cost)
+                via_cost = float(cv.sum())
+                tal.stage_cost[s] += via_cost  # a `via` cost belongs to the stage left
+                self.contact(tp, c, via_cost)
+                if self.paths:
+                    self.path(tp, ids_k, te_k)
+            if sink:
+                tal.stage_days[j] += c * H - te_k_sum
+                if flag >= 0:
+                    self.phase_seen[flag][ids_k] = True
+            else:
+                self.pending[j].append((ids_k, te_k, False))
+        if len(ungathered) == 1:
+            _k, j, c = ungathered[0]
+            tal.stage_days[j] += c * H - te_left
+        elif ungathered:
+            by_slot = np.bincount(slot, weights=te, minlength=nslots)
+            for k, j, c in ungathered:
+                tal.stage_days[j] += c * H - float(by_slot[k])
+
+    def _periodic(
+        self, amount: float, period: float, span: np.ndarray, d0: np.ndarray | None, *, skip_first: bool
+    ) -> np.ndarray:
+        """Discounted sum of ``amount`` charged at the start of each period begun in the stay."""
+        count = np.maximum(np.ceil(span / period), 1.0)
+        if skip_first:
+            count -= 1.0
+        if not self.plan.delta:
+            return count * amount
+        lq = -self.plan.delta * period  # log q
+        first = math.exp(lq) if skip_first else 1.0
+        # sum_{k<count} first * q^k = first * (1 - q^count) / (1 - q), in expm1 form: exact
+        # even when q rounds to 1 (a tiny discount), where 1 - q would be 0
+        geo = np.expm1(count * lq) * (first / math.expm1(lq) * amount)
+        return geo if d0 is None else geo * d0
+
+    def _purchases(
+        self, rate: float, worth: Sampler, t0: np.ndarray, span: np.ndarray, t0_zero: bool
+    ) -> np.ndarray | None:
+        """Discounted value of a Poisson process of purchases over each stay."""
+        rng = self.rng
+        counts = rng.poisson(span * rate)
+        total = int(counts.sum())
+        if total == 0:
+            return None
+        if self.budget is not None:
+            self.budget.spend(total)
+        owner = np.repeat(np.arange(t0.size), counts)
+        delta = self.plan.delta
+        fused = delta and worth.kind == "lognormal"
+        # a lognormal worth and its discount factor share one exp: exp(mu + sigma z - delta t)
+        values = rng.normal(worth.a, worth.b, total) if fused else worth.draw(rng, total)
+        if self.ages is not None:  # no discount here (checked when the block is made)
+            when = rng.random(total)
+            when *= span.take(owner)
+            if not t0_zero:
+                when += t0.take(owner)
+            self.ages.log(0, self._stay_ids.take(owner), when, values)
+        if delta:
+            when = rng.random(total)
+            when *= span.take(owner)
+            if not t0_zero:
+                when += t0.take(owner)
+            if fused:
+                when *= delta
+                values -= when
+                np.exp(values, out=values)
+            else:
+                when *= -delta
+                values *= np.exp(when)
+        return np.bincount(owner, weights=values, minlength=t0.size)
+
+    def _retention(self, idx: np.ndarray, t0: np.ndarray, te: np.ndarray, done: np.ndarray) -> None:
+        """Converters in an active stage at each retention edge during this stay (while followed)."""
+        tal, H = self.tally, self.plan.horizon
+        conv = self.conv_t[idx]
+        still = ~done
+        if still.any():
+            self.active_h[idx[still]] = True
+        cm = np.flatnonzero(conv <= t0)
+        if not cm.size:
+            return
+        c = conv[cm]
+        a = t0[cm] - c
+        b = np.where(still[cm], _INF, te[cm] - c)
+        edges = tal.shape.km_edges
+        ne = edges.size
+        k0 = np.searchsorted(edges, a, side="left")  # first edge in the stay
+        k1 = np.minimum(
+            np.searchsorted(edges, b, side="left"),  # first edge after it
+            np.searchsorted(edges, H - c + 1e-9, side="right"),  # first edge no longer followed
+        )
+        ok = k1 > k0
+        if ok.any():
+            tal.km_act += np.cumsum(
+                np.bincount(k0[ok], minlength=ne + 1)[:ne] - np.bincount(k1[ok], minlength=ne + 1)[:ne]
+            )
+
+    def _moves(
+        self, sp: StagePlan, idx: np.ndarray, t0: np.ndarray, te: np.ndarray, slot: np.ndarray, done: np.ndarray
+    ) -> None:
+        """Converters moving out of the active stages (from an active stage) or back into them
+        (from an inactive one), by the retention bin of their days since conversion."""
+        conv = self.conv_t[idx]
+        sel = np.flatnonzero(done & (conv <= t0))
+        if not sel.size:
+            return
+        crossing = sel[sp.out_active[slot[sel]] != sp.active]
+        if not crossing.size:
+            return
+        edges = self.tally.shape.km_edges
+        k = np.searchsorted(edges, te[crossing] - conv[crossing], side="left")
+        counts = np.bincount(k, minlength=edges.size)[: edges.size]
+        counts[0] = 0  # a move at the moment of conversion is already in the state at day 0
+        if sp.active:
+            self.tally.km_out += counts
+        else:
+            self.tally.km_back += counts
