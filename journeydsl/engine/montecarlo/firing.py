@@ -201,7 +201,8 @@ class _Firing(_BlockState):
         return c_entry, c_later
 
     def _events(
-        self, sp: StagePlan, t0: np.ndarray, te: np.ndarray, slot: np.ndarray, ids: np.ndarray
+        self, sp: StagePlan, t0: np.ndarray, te: np.ndarray, slot: np.ndarray, ids: np.ndarray,
+        waits: dict[int, np.ndarray] | None = None,
     ) -> tuple[np.ndarray | None, np.ndarray | None]:
         """Fire every trigger of the stay in time order, one customer at a time where it matters.
 
@@ -211,7 +212,9 @@ class _Firing(_BlockState):
         any of them (``then``), and queues the behaviour triggers that answer its contacts:
         ``when response to T`` at once, for those who reached the step, and ``when no
         response to T within D`` D later, for the others. ``te`` and ``slot`` are edited in
-        place; returns the per-customer discounted costs at entry and later.
+        place; returns the per-customer discounted costs at entry and later. ``waits``: per
+        business-days trigger, each customer's wait (worked out once per stay, as for
+        :meth:`_reroute`); such a trigger fires once per distinct wait, for its customers.
         """
         tal, rng, H = self.tally, self.rng, self.plan.horizon
         trigs = sp.triggers
@@ -226,8 +229,8 @@ class _Firing(_BlockState):
             if tr.behaviour:
                 answers.setdefault(tr.parent[0], []).append(order)
                 continue
-            if tr.business is not None:  # business days: each customer's wait by the weekday they entered on
-                wait = self._business_wait(tr, ids, t0)
+            if waits and tr.index in waits:  # business days: one firing time per distinct wait, for its customers
+                wait = waits[tr.index]
                 for v in np.unique(wait):
                     if v < latest:
                         heap.append((float(v), order, 1, len(heap), np.flatnonzero(wait == v)))

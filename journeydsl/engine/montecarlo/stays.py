@@ -116,7 +116,7 @@ class _Stays(_Firing):
         waits = {tr.index: self._business_wait(tr, idx, t0) for tr in sp.triggers if tr.business is not None}
         if sp.events:  # every trigger one by one, in time order (behaviour conditions, several sends, ...)
             self._stay_ids = idx
-            ce, c_later = self._events(sp, t0, te, slot, idx)
+            ce, c_later = self._events(sp, t0, te, slot, idx, waits)
             if ce is not None:
                 c_entry_vec = ce if c_entry_vec is None else c_entry_vec + ce
         elif fired:
