@@ -27,6 +27,8 @@ from journeydsl.outputs.i18n import N_, Lang, get_lang
 from journeydsl.outputs.report import (
     COMPARED,
     HEADLINE,
+    HEADLINE_KIND,
+    HEADLINE_LABEL,
     QUEUE_HEADER,
     STEP_HEADER,
     _arm_name,
@@ -514,8 +516,7 @@ def _comparison_table(page: _Page) -> str:
     more scenarios fit side by side), each cell the difference, its interval, the relative change
     and P(better)."""
     _ = page._
-    kinds = {k: kind for k, _label, kind in HEADLINE}
-    labels = {k: label for k, label, _kind in HEADLINE}
+    kinds, labels = HEADLINE_KIND, HEADLINE_LABEL
     rows = []
     for key in COMPARED:
         cells = []

@@ -39,6 +39,9 @@ HEADLINE: tuple[tuple[str, str, str], ...] = (
     ("cac", N_("CAC"), "money"),
     ("ltv_to_cac", N_("LTV : CAC"), "ratio"),
 )
+#: Each headline figure's label and kind (share, money, days, ...), by its JSON key.
+HEADLINE_LABEL = {k: label for k, label, _kind in HEADLINE}
+HEADLINE_KIND = {k: kind for k, _label, kind in HEADLINE}
 
 #: Figures compared between arms, in the order of the comparison block.
 COMPARED: tuple[str, ...] = (
@@ -366,8 +369,7 @@ def _comparison_rows(arms: list[dict[str, Any]], currency: str, lang: Lang | Non
                      ids: bool = False) -> list[list[str]]:
     lang = lang or _EN
     rows = []
-    kinds = {k: kind for k, _, kind in HEADLINE}
-    labels = {k: label for k, label, _ in HEADLINE}
+    kinds, labels = HEADLINE_KIND, HEADLINE_LABEL
     for arm in arms[1:]:
         vs = arm.get("versus_baseline") or {}
         for key in COMPARED:
@@ -636,8 +638,7 @@ def _draws_section(data: dict[str, Any], arms: list[dict[str, Any]], currency: s
         rows.append([_("P(best value per customer)"),
                      *[lang.percent(float(a.get("p_best") or 0), 0) for a in arms]])
     out.append(_table(rows, ["", *[_arm_name(a, lang, ids) for a in arms]]))
-    kinds = {k: kind for k, _label, kind in HEADLINE}
-    labels = {k: label for k, label, _kind in HEADLINE}
+    kinds, labels = HEADLINE_KIND, HEADLINE_LABEL
     cmp_rows = []
     for arm in arms[1:]:
         vs = arm.get("versus_baseline") or {}
@@ -978,8 +979,7 @@ def format_test_plan(tp: Any, currency: str, lang: Lang | str | None = None) -> 
     def sd(x: float) -> str:
         return lang.decimal(x, 3) if share else _money(x, currency, lang)
 
-    labels = {k: label for k, label, _kind in HEADLINE}
-    what = _(labels[tp.metric]).lower() if tp.metric in labels else tp.metric.replace("_", " ")
+    what = _(HEADLINE_LABEL[tp.metric]).lower() if tp.metric in HEADLINE_LABEL else tp.metric.replace("_", " ")
     lo, hi = tp.difference_ci95
     rows: list[tuple[str, str]] = [
         (_("forecast"), _("baseline {baseline}, scenario {scenario}: difference {diff}"

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from journeydsl.language.sanitize import for_terminal
 from journeydsl.outputs.i18n import N_, Lang, get_lang
-from journeydsl.outputs.report import HEADLINE, _number, _plain, _sig_places, _signed, _table
+from journeydsl.outputs.report import HEADLINE_KIND, HEADLINE_LABEL, _number, _plain, _sig_places, _signed, _table
 
 if TYPE_CHECKING:
     from journeydsl.analysis.attribution import Attribution
@@ -23,8 +23,6 @@ __all__ = ["attribution_table", "breakeven_text", "figure_name", "tornado_rows",
 
 #: A parameter's kind (``param`` in the language) as the kind of number it is shown as.
 _PARAM_KINDS = {"share": "share", "money": "money", "duration": "days"}
-_KINDS = {key: kind for key, _label, kind in HEADLINE}
-_NAMES = {key: label for key, label, _kind in HEADLINE}
 
 TORNADO_HEADER = (N_("parameter"), N_("2.5% – 97.5% of it"), N_("figure at low"), N_("figure at high"), N_("swing"))
 TORNADO_NOTE = N_("(each parameter at its 2.5% and 97.5% points, the others at their means, on common random "
@@ -39,14 +37,14 @@ def figure_name(figure: str, lang: Lang | None = None, *, in_sentence: bool = Fa
     """A figure's key (``value_per_customer``, ``retention.90``) as the tables name it; inside a
     sentence with a small first letter ('value per customer'), unless it is an acronym (LTV)."""
     lang = lang or get_lang("en")
-    name = lang._(_NAMES[figure]) if figure in _NAMES else figure.replace("_", " ")
+    name = lang._(HEADLINE_LABEL[figure]) if figure in HEADLINE_LABEL else figure.replace("_", " ")
     if in_sentence and name[:2] != name[:2].upper():
         name = name[0].lower() + name[1:]
     return name
 
 
 def _figure_kind(figure: str) -> str:
-    kind = _KINDS.get(figure, "number")
+    kind = HEADLINE_KIND.get(figure, "number")
     return "share" if kind == "retention" else "number" if kind == "ratio" else kind
 
 
