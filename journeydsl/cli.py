@@ -14,7 +14,6 @@ import difflib
 import math
 import os
 import sys
-import traceback
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
@@ -1082,6 +1081,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     except Exception as exc:
         if args.debug:
+            import traceback
+
             traceback.print_exc()
         else:
             _err(
