@@ -37,6 +37,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
@@ -122,6 +123,10 @@ class _Block(_Stays):
     :mod:`~journeydsl.engine.montecarlo.stays` (one stay in a stage); here, the passes over
     the stages, the LTV follow-up and the block's final tallies.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.rev_pre = self.ws["rev_pre"]
 
     # --- the block -----------------------------------------------------------
 
@@ -233,8 +238,25 @@ class _Block(_Stays):
         What happens after conversion depends only on that stage (the engine keeps no
         other memory that changes money), so this is the same in distribution as following
         each customer on past the horizon, and it does not depend on when they converted.
+
+        A converter who converted at day 0, when the window is the horizon, has already been
+        followed for exactly the window from the moment of conversion, in this block: their
+        LTV is what the block booked them after converting (their revenue and costs less
+        those booked before), and they are not followed again.
         """
         plan = self.plan
+        later: np.ndarray | None = None  # positions in ci of the converters to follow (None: all)
+        ltv = np.zeros(0)
+        if plan.ltv_window == plan.horizon:
+            at0 = self.conv_t[ci] == 0.0
+            if at0.any():
+                ltv = np.empty(ci.size)
+                now = ci[at0]
+                ltv[at0] = (self.rev[now] - self.rev_pre[now]) - (self.cost[now] - self.cost_pre[now])
+                later = np.flatnonzero(~at0)
+                if not later.size:
+                    return ltv
+                ci = ci.take(later)
         fplan = replace(plan, horizon=plan.ltv_window)
         follow = _Block(fplan, ci.size, self.rng, follow_up=True, budget=self.budget)  # its work counts too
         if self.week is not None:  # the same week, from the moment of conversion on
@@ -250,7 +272,10 @@ class _Block(_Stays):
             ids = np.flatnonzero(where == g)
             follow.pending[int(g)].append((ids, np.zeros(ids.size), True))
         follow._advance()
-        return follow.rev - follow.cost
+        if later is None:
+            return follow.rev - follow.cost
+        ltv[later] = follow.rev - follow.cost
+        return ltv
 
     def _enter(self, s: int, ids: np.ndarray, t0: np.ndarray) -> None:
         sp = self.plan.stages[s]

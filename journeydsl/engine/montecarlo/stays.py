@@ -24,6 +24,8 @@ from journeydsl.engine.montecarlo.sampling import Sampler
 class _Stays(_Firing):
     """Stays in a stage."""
 
+    rev_pre: np.ndarray  # each customer's revenue before converting (see _Block.lifetime_values)
+
     def draw_exits(self, sp: StagePlan, t0: np.ndarray, t0_zero: bool) -> tuple[np.ndarray, np.ndarray]:
         """Exit time and exit slot (int8) of each customer (slot -1: never leaves)."""
         rng = self.rng
@@ -90,6 +92,7 @@ class _Stays(_Firing):
                 self.conv_t[ci] = t0[newc]
                 self.conv_stage[ci] = s
                 self.cost_pre[ci] = self.cost[ci]
+                self.rev_pre[ci] = self.rev[ci]  # (for the LTV of those converting at day 0)
 
         te, slot = self.draw_exits(sp, t0, t0_zero)
 
