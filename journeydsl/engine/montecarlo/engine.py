@@ -44,7 +44,7 @@ import numpy as np
 from journeydsl.engine.montecarlo.blockdata import _INF
 from journeydsl.engine.montecarlo.gate import GateDraws, gate_draws
 from journeydsl.engine.montecarlo.plan import Plan
-from journeydsl.engine.montecarlo.stays import _Stays
+from journeydsl.engine.montecarlo.stays import _edges_upto, _Stays, unit_edges
 from journeydsl.engine.results import K, Tally
 
 __all__ = ["STAY_OVERHEAD", "OverBudget", "WorkBudget", "simulate_block"]
@@ -127,6 +127,7 @@ class _Block(_Stays):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.rev_pre = self.ws["rev_pre"]
+        self.km_unit = self.km and unit_edges(self.tally.shape.km_edges)
 
     # --- the block -----------------------------------------------------------
 
@@ -338,7 +339,7 @@ class _Block(_Stays):
             # converters followed to each retention edge: those with that long left in the horizon
             edges = tal.shape.km_edges
             ne = edges.size
-            last = np.searchsorted(edges, H - ct + 1e-9, side="right")  # edges 0 .. last-1 are followed
+            last = _edges_upto(edges, self.km_unit, H - ct + 1e-9)  # edges 0 .. last-1 are followed
             tal.km_obs += np.cumsum(np.bincount(last, minlength=ne + 1)[::-1])[::-1][1:]
         sums[K["pre"]] = acq.sum()
         sums[K["pre2"]] = _dot(acq, acq)

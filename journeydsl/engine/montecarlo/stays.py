@@ -25,6 +25,7 @@ class _Stays(_Firing):
     """Stays in a stage."""
 
     rev_pre: np.ndarray  # each customer's revenue before converting (see _Block.lifetime_values)
+    km_unit: bool  # the retention edges are the whole days 0, 1, 2, ... (see _edges_below)
 
     def draw_exits(self, sp: StagePlan, t0: np.ndarray, t0_zero: bool) -> tuple[np.ndarray, np.ndarray]:
         """Exit time and exit slot (int8) of each customer (slot -1: never leaves)."""
@@ -371,15 +372,19 @@ class _Stays(_Firing):
         cm = np.flatnonzero(conv <= t0)
         if not cm.size:
             return
-        c = conv[cm]
-        a = t0[cm] - c
-        b = np.where(still[cm], _INF, te[cm] - c)
+        if cm.size == idx.size:
+            c, a, b = conv, t0 - conv, np.where(still, _INF, te - conv)
+        else:
+            c = conv.take(cm)
+            a = t0.take(cm) - c
+            b = np.where(still.take(cm), _INF, te.take(cm) - c)
         edges = tal.shape.km_edges
         ne = edges.size
-        k0 = np.searchsorted(edges, a, side="left")  # first edge in the stay
+        unit = self.km_unit
+        k0 = _edges_below(edges, unit, a)  # first edge in the stay
         k1 = np.minimum(
-            np.searchsorted(edges, b, side="left"),  # first edge after it
-            np.searchsorted(edges, H - c + 1e-9, side="right"),  # first edge no longer followed
+            _edges_below(edges, unit, b),  # first edge after it
+            _edges_upto(edges, unit, H - c + 1e-9),  # first edge no longer followed
         )
         ok = k1 > k0
         if ok.any():
@@ -400,10 +405,40 @@ class _Stays(_Firing):
         if not crossing.size:
             return
         edges = self.tally.shape.km_edges
-        k = np.searchsorted(edges, te[crossing] - conv[crossing], side="left")
+        k = _edges_below(edges, self.km_unit, te[crossing] - conv[crossing])
         counts = np.bincount(k, minlength=edges.size)[: edges.size]
         counts[0] = 0  # a move at the moment of conversion is already in the state at day 0
         if sp.active:
             self.tally.km_out += counts
         else:
             self.tally.km_back += counts
+
+
+def unit_edges(edges: np.ndarray) -> bool:
+    """Whether the retention edges are the whole days ``0, 1, ..., size - 1`` (horizons of whole
+    days up to ten years): then :func:`_edges_below` and :func:`_edges_upto` need no search."""
+    return bool(edges.size) and bool(np.array_equal(edges, np.arange(edges.size, dtype=edges.dtype)))
+
+
+def _edges_below(edges: np.ndarray, unit: bool, x: np.ndarray) -> np.ndarray:
+    """``np.searchsorted(edges, x, side="left")``: how many edges are below each ``x``.
+
+    With whole-day edges ``0 .. E-1`` (``unit``) that is ``ceil(x)`` clipped to ``0 .. E``,
+    exactly (``ceil`` is exact in floating point, and infinities clip to the ends).
+    """
+    if not unit:
+        return np.searchsorted(edges, x, side="left")
+    k = np.ceil(x)
+    np.clip(k, 0, edges.size, out=k)
+    return k.astype(np.intp)
+
+
+def _edges_upto(edges: np.ndarray, unit: bool, x: np.ndarray) -> np.ndarray:
+    """``np.searchsorted(edges, x, side="right")``: how many edges are at or below each ``x``
+    (with whole-day edges, ``floor(x) + 1`` clipped to ``0 .. E``)."""
+    if not unit:
+        return np.searchsorted(edges, x, side="right")
+    k = np.floor(x)
+    k += 1.0
+    np.clip(k, 0, edges.size, out=k)
+    return k.astype(np.intp)
