@@ -6,6 +6,7 @@ Run by hand from the repository root (not part of the test suite)::
     python benchmarks/golden_check.py --base main     # ... against another commit
     python benchmarks/golden_check.py --save DIR      # keep this tree's results in DIR
     python benchmarks/golden_check.py --against DIR   # compare with results kept earlier
+    python benchmarks/golden_check.py tests/journeys/*.journey   # and more journeys
 
 For every ``examples/journeys/*.journey`` and ``benchmarks/*.journey`` it runs
 ``journeydsl simulate FILE --customers 20000 --seed 3 --format json`` with this
@@ -29,16 +30,17 @@ ROOT = Path(__file__).resolve().parent.parent
 ARGS = ("--customers", "20000", "--seed", "3", "--format", "json")
 
 
-def journeys() -> list[Path]:
-    return sorted((ROOT / "examples" / "journeys").glob("*.journey")) + sorted((ROOT / "benchmarks").glob("*.journey"))
+def journeys(extra: list[Path]) -> list[Path]:
+    return (sorted((ROOT / "examples" / "journeys").glob("*.journey")) + sorted((ROOT / "benchmarks").glob("*.journey"))
+            + [p.resolve() for p in extra])
 
 
-def results(code: Path) -> dict[str, str]:
+def results(code: Path, extra: list[Path]) -> dict[str, str]:
     """Each journey's JSON, simulated with the package found in ``code``."""
     env = {**os.environ, "PYTHONPATH": str(code)}
     out = {}
-    for path in journeys():
-        rel = str(path.relative_to(ROOT))
+    for path in journeys(extra):
+        rel = str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
         # -P: the package comes from PYTHONPATH, not from the current folder
         proc = subprocess.run([sys.executable, "-P", "-m", "journeydsl", "simulate", rel, *ARGS],
                               cwd=ROOT, env=env, capture_output=True, text=True, check=False)
@@ -48,13 +50,13 @@ def results(code: Path) -> dict[str, str]:
     return out
 
 
-def base_results(ref: str) -> dict[str, str]:
+def base_results(ref: str, extra: list[Path]) -> dict[str, str]:
     with tempfile.TemporaryDirectory() as tmp:
         archive = Path(tmp) / "base.tar"
         subprocess.run(["git", "archive", "-o", str(archive), ref, "journeydsl", "grammars"], cwd=ROOT, check=True)
         with tarfile.open(archive) as tar:
             tar.extractall(tmp, filter="data")
-        return results(Path(tmp))
+        return results(Path(tmp), extra)
 
 
 def main() -> int:
@@ -62,8 +64,9 @@ def main() -> int:
     ap.add_argument("--base", default="HEAD", help="the commit to compare with (default HEAD)")
     ap.add_argument("--save", type=Path, help="write this tree's results to this folder and stop")
     ap.add_argument("--against", type=Path, help="compare with the results saved in this folder")
+    ap.add_argument("extra", nargs="*", type=Path, help="more journeys to compare (with --base only)")
     a = ap.parse_args()
-    now = results(ROOT)
+    now = results(ROOT, a.extra)
     if a.save:
         for rel, text in now.items():
             dest = a.save / rel
@@ -72,7 +75,8 @@ def main() -> int:
         print(f"saved {len(now)} results in {a.save}")
         return 0
     saved = a.against
-    before = {rel: (saved / rel).read_text(encoding="utf-8") for rel in now} if saved else base_results(a.base)
+    before = ({rel: (saved / rel).read_text(encoding="utf-8") for rel in now} if saved
+              else base_results(a.base, a.extra))
     bad = 0
     for rel, text in now.items():
         if text == before[rel]:

@@ -37,14 +37,13 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
 
 import numpy as np
 
 from journeydsl.engine.montecarlo.blockdata import _INF
 from journeydsl.engine.montecarlo.gate import GateDraws, gate_draws
 from journeydsl.engine.montecarlo.plan import Plan
-from journeydsl.engine.montecarlo.stays import _edges_upto, _Stays, unit_edges
+from journeydsl.engine.montecarlo.stays import _edges_upto, _Stays
 from journeydsl.engine.results import K, Tally
 
 __all__ = ["STAY_OVERHEAD", "OverBudget", "WorkBudget", "simulate_block"]
@@ -123,11 +122,6 @@ class _Block(_Stays):
     :mod:`~journeydsl.engine.montecarlo.stays` (one stay in a stage); here, the passes over
     the stages, the LTV follow-up and the block's final tallies.
     """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.rev_pre = self.ws["rev_pre"]
-        self.km_unit = self.km and unit_edges(self.tally.shape.km_edges)
 
     # --- the block -----------------------------------------------------------
 
@@ -299,6 +293,10 @@ class _Block(_Stays):
         exactly.
         """
         tal, H = self.tally, self.plan.horizon
+        for s, seen in self.seen.items():  # the customers who stayed in a stage they may enter again
+            tal.reached[s] += np.count_nonzero(seen)
+        if self.km:
+            tal.km_act += np.cumsum(self.km_diff[:-1])
         rev, cost = self.rev, self.cost
         ci = np.flatnonzero(self.conv_t < _INF)
         sums = tal.sums
