@@ -626,10 +626,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     from journeydsl.outputs.report_worker import ReportWorker
 
     check_output(args.output, [args.file])
-    # the page is drawn by a process that imports matplotlib while this one compiles and simulates
+    journey = _load(args.file, quiet=args.quiet)
+    # the page is drawn by a process that imports matplotlib while this one simulates
     worker = ReportWorker.start()
     try:
-        journey = _load(args.file, quiet=args.quiet)
         with _executor(args) as executor:  # one connection for the run and the forecast
             results = _simulate(args, journey, None, executor)
             fc = None

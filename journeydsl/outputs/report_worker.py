@@ -1,5 +1,5 @@
 """``journeydsl report`` on both cores: the HTML page is drawn by a forked process that imports
-matplotlib (about half a second) while this one compiles the journey and simulates it.
+matplotlib (about half a second) while this one simulates the journey.
 
 The worker is only an accelerator. It builds the very page :func:`~journeydsl.outputs.htmlreport.build_report`
 builds here (same inputs, pickled; same code), and when it cannot be used (no ``fork`` on this
@@ -57,12 +57,13 @@ class ReportWorker:
     def start(cls) -> ReportWorker:
         """Fork the worker where that is safe (Linux, no other thread running), else a stand-in.
 
-        Start it first: the worker's imports (matplotlib, and the model the page's inputs are
-        unpickled into) then overlap with compiling the journey and simulating it.
+        Start it once the journey is compiled (the worker shares what is imported by then).
         """
         if not sys.platform.startswith("linux") or threading.active_count() > 1:
             return cls(None, None)
         import multiprocessing
+
+        import numpy  # noqa: F401 - both processes need it: imported once, before the fork, it is shared
 
         ctx = multiprocessing.get_context("fork")
         conn, child = ctx.Pipe()
