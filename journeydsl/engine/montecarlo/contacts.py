@@ -198,25 +198,28 @@ class _BlockState:
         return cost, u, shares, done
 
     def _send_gated(self, touch: int, who: np.ndarray, when: np.ndarray, shares: np.ndarray
-                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+                    ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
         """:meth:`send` for a trigger's contact, through the contact policy (caps, quiet hours, holdout).
 
-        A contact the policy holds out or skips is not made: no cost and no response (its
-        ``u`` is 1), so a ``when no response`` trigger answering it still fires. A delayed
-        contact is made when the policy lets it go, and takes effect then (returned as its
-        moment, like a task's wait). Without a policy this is :meth:`send`.
+        A contact the policy holds out or skips is not made: no cost and no response, so a
+        ``when no response`` trigger answering it still fires. A delayed contact is made when
+        the policy lets it go, and takes effect then (returned as its moment, like a task's
+        wait). Without a policy this is :meth:`send`.
+
+        Returns the positions (into ``who``) of the contacts made (None: all of them) and, for
+        those alone, :meth:`send`'s cost, uniform draw ``u``, shares and moments (None: at
+        ``when``; never None when the policy decided something): the caller works on the
+        contacts made only, without arrays the size of ``who``.
         """
         if self.gate is None:
-            return self.send(touch, who, when, shares)
+            return None, *self.send(touch, who, when, shares)
         keep, at = self.gate.admit(touch, who, when)
         if keep is None and at is when:
-            return self.send(touch, who, when, shares)
-        m = who.size
-        sent = slice(None) if keep is None else keep
-        cv, u, sh, done = self.send(touch, who[sent], at, shares)
-        cost, u_all, moment = np.zeros(m), np.ones(m), np.array(when, dtype=float)
-        cost[sent], u_all[sent], moment[sent] = cv, u, at if done is None else done
-        return cost, u_all, sh, moment
+            return None, *self.send(touch, who, when, shares)
+        if keep is not None and keep.size == 0:  # nothing sent (held out or capped): no draw either
+            return keep, np.zeros(0), np.zeros(0), shares, at
+        cv, u, sh, done = self.send(touch, who if keep is None else who[keep], at, shares)
+        return keep, cv, u, sh, at if done is None else done
 
     def path(self, touch: int, ids: np.ndarray, t: np.ndarray, k: np.ndarray | None = None,
              t_last: np.ndarray | None = None) -> None:

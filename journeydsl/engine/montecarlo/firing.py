@@ -271,35 +271,64 @@ class _Firing(_BlockState):
                 self.budget.spend(na)
             tal.trig_fired[tr.index] += na
             when = t0[alive] + off
+            who = ids[alive]
             responded = np.zeros(na, bool)
             answered: np.ndarray | None = None  # the first response's moment, when a task waited
             cost = np.zeros(na)
             for touch, shares in zip(tr.sends, tr.send_steps, strict=True):
-                cv, u, sh, done = self._send_gated(touch, ids[alive], when, shares)
-                cost += cv
-                resp = u < sh[-1]
-                if done is not None or answered is not None:
+                # the contacts made (positions `sent` into alive, None: all) and theirs alone
+                sent, cv, u, sh, moment = self._send_gated(touch, who, when, shares)
+                if sent is None:
+                    cost += cv
+                    resp = u < sh[-1]
+                    if moment is not None or answered is not None:
+                        if answered is None:
+                            answered = np.where(responded, when, _INF)
+                        np.minimum(answered, np.where(resp, when if moment is None else moment, _INF), out=answered)
+                    responded |= resp
+                else:  # the policy decided: only `sent` were contacted, at `moment`
                     if answered is None:
                         answered = np.where(responded, when, _INF)
-                    np.minimum(answered, np.where(resp, when if done is None else done, _INF), out=answered)
-                responded |= resp
+                    if sent.size:
+                        assert moment is not None
+                        cost[sent] += cv
+                        resp = u < sh[-1]
+                        hit = sent[resp]
+                        if hit.size:
+                            answered[hit] = np.minimum(answered[hit], moment[resp])
+                            responded[hit] = True
                 for child in answers.get(touch, ()):
                     ctr = trigs[child]
-                    reached = u < sh[ctr.parent[1]]
+                    if sent is not None and sent.size == 0:  # nobody contacted: nobody reached any step
+                        if ctr.behaviour == "response":
+                            heapq.heappush(heap, (off, child, 1, seq, alive[:0]))
+                        elif off + ctr.days < latest:
+                            heapq.heappush(heap, (off + ctr.days, child, 1, seq, alive))
+                        seq += 1
+                        continue
+                    if sent is None:
+                        reached = u < sh[ctr.parent[1]]
+                    else:
+                        reached = np.zeros(na, bool)
+                        reached[sent[u < sh[ctr.parent[1]]]] = True
                     if ctr.behaviour == "response":
                         heapq.heappush(heap, (off, child, 1, seq, alive[reached]))
                     elif off + ctr.days < latest:
                         heapq.heappush(heap, (off + ctr.days, child, 1, seq, alive[~reached]))
                     seq += 1
-            if cost.any():
-                cv_full = np.zeros(m)
-                cv_full[alive] = cost
+            if cost.any():  # added in place (alive is unique: fancy-index add is exact)
                 if off == 0:
-                    c_entry = cv_full if c_entry is None else c_entry + cv_full
+                    if c_entry is None:
+                        c_entry = np.zeros(m)
+                    c_entry[alive] += cost
                 else:
-                    c_later = cv_full if c_later is None else c_later + cv_full
+                    if c_later is None:
+                        c_later = np.zeros(m)
+                    c_later[alive] += cost
             if tr.then_target >= 0:
                 draw = rng.random(na)
+                if tr.sends and not responded.any():  # nobody answered: nobody moves
+                    continue
                 if answered is not None:
                     # moved when the first answer comes (after a task's wait), if still here then;
                     # an earlier move found later in time order still wins (te only comes closer)

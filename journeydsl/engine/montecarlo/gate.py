@@ -97,7 +97,10 @@ class ContactGate:
         self.draws = draws
         self.horizon = horizon
         self.held = draws.held < plan.holdout
+        self.sendable = ~self.held
         self.any_held = bool(self.held.any())
+        self.all_held = self.any_held and bool(self.held.all())  # the holdout's twin: no marketing contact
+        self.exempt = plan.exempt.tolist()
         # the customer's clock: time of day (in days) at time 0 of this block
         self.phase = draws.phase if shift is None else (draws.phase + shift) % 1.0
         # quiet hours as (time since they began, their length): a contact at time t is in them
@@ -132,16 +135,20 @@ class ContactGate:
         their send times (``due`` itself when nothing changes).
         """
         plan = self.plan
-        if touch < 0 or plan.exempt[touch] or ids.size == 0:
+        if touch < 0 or ids.size == 0 or self.exempt[touch]:
             return None, due
         pos: np.ndarray | None = None
         if self.any_held:
-            h = self.held[ids]
-            nh = int(np.count_nonzero(h))
+            if self.all_held:
+                self.held_out[touch] += ids.size
+                return np.zeros(0, np.intp), due[:0]
+            pos = np.flatnonzero(self.sendable[ids])
+            nh = ids.size - pos.size
             if nh:
                 self.held_out[touch] += nh
-                pos = np.flatnonzero(~h)
                 ids, due = ids[pos], due[pos]
+            else:
+                pos = None
         send = due
         caps = self.caps_of[touch]
         dropped: np.ndarray | None = None
