@@ -79,6 +79,10 @@ def _variants_of_every_feature() -> list[tuple[str, str, int]]:
         ("every_feature.skip", text.replace("on cap delay", "on cap skip"), N),
         ("every_feature.quiet_skip", text.replace("21:00-08:00 delay", "21:00-08:00 skip"), N),
         ("every_feature.no_holdout", text.replace("holdout 10%", ""), N),
+        ("every_feature.segments", text.replace("    visitor  -> lead     30%",
+                                                "    segment vip 30% { lead -> trial 60% }\n"
+                                                "    segment big 20% { customer -> churned 2% per month }\n"
+                                                "    visitor  -> lead     30%"), N),
         ("every_feature.plan", text.replace("    discount 10% per year\n", "").replace(
             "    calendar {", "    plan p { start 2027-01; months 12; arrivals 2000 per day }\n    calendar {"), N),
         ("every_feature.scenario", text.replace("    calendar {", "    scenario half 50% { trigger remind { when no "
