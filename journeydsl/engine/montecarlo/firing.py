@@ -245,20 +245,29 @@ class _Firing(_BlockState):
         while heap:
             off, order, k, _seq, subset = heapq.heappop(heap)
             tr = trigs[order]
+            # alive: positions in the stay of those it fires for; when: their firing times
             if subset is None and tr.when == "enter":  # everyone not yet moved by an earlier trigger at entry
                 alive = np.flatnonzero(slot < n_edges)
+                when = t0[alive] + off
             elif subset is None:  # still in the stage (and inside the horizon) at the firing time
-                alive = np.flatnonzero((te - t0 > off) & (t0 + off < H))
+                at = t0 + off
+                alive = np.flatnonzero((te - t0 > off) & (at < H))
+                when = at[alive]
             elif off == 0:
                 alive = subset[slot[subset] < n_edges]
-            else:
-                alive = subset[(te[subset] - t0[subset] > off) & (t0[subset] + off < H)]
-            if tr.unless and alive.size and self.resp_at is not None:
                 when = t0[alive] + off
-                keep = np.ones(alive.size, bool)
-                for s in tr.unless:
-                    keep &= self.resp_at[s, ids[alive]] > when
-                alive = alive[keep]
+            else:
+                t0s = t0[subset]
+                at = t0s + off
+                still = (te[subset] - t0s > off) & (at < H)
+                alive = subset[still]
+                when = at[still]
+            who = ids[alive]
+            if tr.unless and alive.size and self.resp_at is not None:
+                keep = self.resp_at[tr.unless[0]][who] > when
+                for s in tr.unless[1:]:
+                    keep &= self.resp_at[s][who] > when
+                alive, who, when = alive[keep], who[keep], when[keep]
             na = alive.size
             if na == 0:  # nobody is left for this trigger's later firings either
                 continue
@@ -270,8 +279,6 @@ class _Firing(_BlockState):
             if self.budget is not None:
                 self.budget.spend(na)
             tal.trig_fired[tr.index] += na
-            when = t0[alive] + off
-            who = ids[alive]
             responded = np.zeros(na, bool)
             answered: np.ndarray | None = None  # the first response's moment, when a task waited
             cost = np.zeros(na)
