@@ -99,6 +99,18 @@ class _BlockState:
                                     t.tp_held, t.tp_capped, t.tp_delayed)
         # per remembered (touchpoint, step): each customer's first response, in days since entry
         self.resp_at = np.full((len(plan.tracked), n), _INF) if plan.tracked else None
+        # per touchpoint, for send: its counted steps (step, counter), cost and cost on response,
+        # remembered steps (slot, step), the waits of its task (None: done at once) and whether
+        # its requests are logged (plain Python values: send runs once per firing)
+        nt = int(plan.tp_cost.size)
+        self._steps_at = [[(k, int(at)) for k, at in enumerate(plan.tp_step_pos[t].tolist()) if at >= 0]
+                          if t < len(plan.tp_step_pos) else [] for t in range(nt)]
+        self._money = [(float(plan.tp_cost[t]), float(plan.tp_resp_cost[t]) if t < plan.tp_resp_cost.size else 0.0)
+                       for t in range(nt)]
+        self._tracked = [[(slot, k) for slot, (tp, k) in enumerate(plan.tracked) if tp == t] for t in range(nt)]
+        self._waits = [plan.tp_waits[t] if t < len(plan.tp_waits) and plan.tp_waits[t].size else None
+                       for t in range(nt)]
+        self._logged = [t < plan.tp_queue.size and bool(plan.tp_queue[t]) and not follow_up for t in range(nt)]
 
     def contact(self, touch: int, count: int, cost: float) -> None:
         """Count ``count`` contacts of a touchpoint and their discounted cost;
@@ -154,19 +166,17 @@ class _BlockState:
             return np.zeros(0), u, shares, None
         request = when
         done: np.ndarray | None = None
-        waits = plan.tp_waits[touch] if touch < len(plan.tp_waits) else None
-        if waits is not None and waits.size:
+        waits = self._waits[touch]
+        if waits is not None:
             done = when + waits[self.rng.integers(0, waits.size, m)]
             when = done
         resp = u < shares[-1]
         nresp = int(np.count_nonzero(resp))
         tal.tp_contacts[touch] += m
         tal.tp_responses[touch] += nresp
-        pos = plan.tp_step_pos[touch] if touch < len(plan.tp_step_pos) else np.zeros(0, np.int64)
-        for k, at in enumerate(pos):
-            if at >= 0:
-                tal.tp_steps[at] += int(np.count_nonzero(u < shares[k]))
-        base, extra = float(plan.tp_cost[touch]), float(plan.tp_resp_cost[touch])
+        for k, at in self._steps_at[touch]:
+            tal.tp_steps[at] += int(np.count_nonzero(u < shares[k]))
+        base, extra = self._money[touch]
         if base or extra:
             disc = np.exp(when * -plan.delta) if plan.delta else np.ones(m)
             cost = disc * base
@@ -178,12 +188,11 @@ class _BlockState:
         else:
             cost = np.zeros(m)
         if self.resp_at is not None:
-            for slot, (tp, k) in enumerate(plan.tracked):
-                if tp == touch:
-                    hit = u < shares[k]
-                    ids, t = who[hit], when[hit]
-                    self.resp_at[slot, ids] = np.minimum(self.resp_at[slot, ids], t)
-        if plan.tp_queue[touch] and not self.follow_up:
+            for slot, k in self._tracked[touch]:
+                hit = u < shares[k]
+                ids, t = who[hit], when[hit]
+                self.resp_at[slot, ids] = np.minimum(self.resp_at[slot, ids], t)
+        if self._logged[touch]:
             tal.task_tp.append(np.full(m, touch, np.int32))
             tal.task_who.append(who)
             tal.task_base.append(0)
