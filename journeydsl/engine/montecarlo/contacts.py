@@ -20,7 +20,7 @@ from journeydsl.engine.montecarlo.blockdata import (
     _slot_dtype,
     _Workspace,
 )
-from journeydsl.engine.montecarlo.gate import ContactGate, GateDraws, gate_draws
+from journeydsl.engine.montecarlo.gate import ContactGate, GateDraws, StayGate, gate_draws
 from journeydsl.engine.montecarlo.plan import Plan, TriggerPlan
 from journeydsl.engine.results import Tally
 
@@ -206,7 +206,8 @@ class _BlockState:
                 self.ages.cost(self.conv_t, who[resp], when[resp], extra)
         return cost, u, shares, done
 
-    def _send_gated(self, touch: int, who: np.ndarray, when: np.ndarray, shares: np.ndarray
+    def _send_gated(self, touch: int, who: np.ndarray, when: np.ndarray, shares: np.ndarray,
+                    stay: StayGate | None = None, pos: np.ndarray | None = None,
                     ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
         """:meth:`send` for a trigger's contact, through the contact policy (caps, quiet hours, holdout).
 
@@ -218,11 +219,15 @@ class _BlockState:
         Returns the positions (into ``who``) of the contacts made (None: all of them) and, for
         those alone, :meth:`send`'s cost, uniform draw ``u``, shares and moments (None: at
         ``when``; never None when the policy decided something): the caller works on the
-        contacts made only, without arrays the size of ``who``.
+        contacts made only, without arrays the size of ``who``. ``stay``: the gate's state of the
+        stay's customers, ``who`` being those at positions ``pos`` of the stay.
         """
         if self.gate is None:
             return None, *self.send(touch, who, when, shares)
-        keep, at = self.gate.admit(touch, who, when)
+        if stay is not None and pos is not None:
+            keep, at = stay.admit(touch, pos, when)
+        else:
+            keep, at = self.gate.admit(touch, who, when)
         if keep is None and at is when:
             return None, *self.send(touch, who, when, shares)
         if keep is not None and keep.size == 0:  # nothing sent (held out or capped): no draw either

@@ -242,6 +242,8 @@ class _Firing(_BlockState):
                 heap.append((first, order, 1, len(heap), None))
         heapq.heapify(heap)
         seq = len(heap)
+        # the policy's state of this stay's customers, by position (`alive`), while it lasts
+        stay = self.gate.for_stay(ids) if self.gate is not None else None
         while heap:
             off, order, k, _seq, subset = heapq.heappop(heap)
             tr = trigs[order]
@@ -284,7 +286,7 @@ class _Firing(_BlockState):
             cost = np.zeros(na)
             for touch, shares in zip(tr.sends, tr.send_steps, strict=True):
                 # the contacts made (positions `sent` into alive, None: all) and theirs alone
-                sent, cv, u, sh, moment = self._send_gated(touch, who, when, shares)
+                sent, cv, u, sh, moment = self._send_gated(touch, who, when, shares, stay, alive)
                 if sent is None:
                     cost += cv
                     resp = u < sh[-1]
@@ -354,4 +356,6 @@ class _Firing(_BlockState):
                     tal.trig_rerouted[tr.index] += moved.size
                     te[moved] = t0[moved] + off
                     slot[moved] = tr.slot
+        if stay is not None:
+            stay.close()
         return c_entry, c_later
