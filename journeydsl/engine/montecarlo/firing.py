@@ -259,17 +259,19 @@ class _Firing(_BlockState):
                 alive = subset[slot[subset] < n_edges]
                 when = t0[alive] + off
             else:
-                t0s = t0[subset]
+                t0s = t0.take(subset)
                 at = t0s + off
-                still = (te[subset] - t0s > off) & (at < H)
-                alive = subset[still]
-                when = at[still]
-            who = ids[alive]
+                still = np.flatnonzero((te.take(subset) - t0s > off) & (at < H))
+                alive = subset.take(still)
+                when = at.take(still)
+            who = ids.take(alive)
             if tr.unless and alive.size and self.resp_at is not None:
-                keep = self.resp_at[tr.unless[0]][who] > when
+                keep = self.resp_at[tr.unless[0]].take(who) > when
                 for s in tr.unless[1:]:
-                    keep &= self.resp_at[s][who] > when
-                alive, who, when = alive[keep], who[keep], when[keep]
+                    keep &= self.resp_at[s].take(who) > when
+                if not keep.all():
+                    sel = np.flatnonzero(keep)
+                    alive, who, when = alive.take(sel), who.take(sel), when.take(sel)
             na = alive.size
             if na == 0:  # nobody is left for this trigger's later firings either
                 continue
@@ -284,28 +286,33 @@ class _Firing(_BlockState):
             responded = np.zeros(na, bool)
             answered: np.ndarray | None = None  # the first response's moment, when a task waited
             cost = np.zeros(na)
+            made = answering = False  # whether any contact was made; whether any was answered yet
             for touch, shares in zip(tr.sends, tr.send_steps, strict=True):
                 # the contacts made (positions `sent` into alive, None: all) and theirs alone
                 sent, cv, u, sh, moment = self._send_gated(touch, who, when, shares, stay, alive)
                 if sent is None:
+                    made = True
                     cost += cv
                     resp = u < sh[-1]
                     if moment is not None or answered is not None:
                         if answered is None:
-                            answered = np.where(responded, when, _INF)
+                            answered = np.where(responded, when, _INF) if answering else np.full(na, _INF)
                         np.minimum(answered, np.where(resp, when if moment is None else moment, _INF), out=answered)
                     responded |= resp
+                    answering = True
                 else:  # the policy decided: only `sent` were contacted, at `moment`
                     if answered is None:
-                        answered = np.where(responded, when, _INF)
+                        answered = np.where(responded, when, _INF) if answering else np.full(na, _INF)
                     if sent.size:
                         assert moment is not None
+                        made = True
                         cost[sent] += cv
                         resp = u < sh[-1]
                         hit = sent[resp]
                         if hit.size:
                             answered[hit] = np.minimum(answered[hit], moment[resp])
                             responded[hit] = True
+                            answering = True
                 for child in answers.get(touch, ()):
                     ctr = trigs[child]
                     if sent is not None and sent.size == 0:  # nobody contacted: nobody reached any step
@@ -325,7 +332,7 @@ class _Firing(_BlockState):
                     elif off + ctr.days < latest:
                         heapq.heappush(heap, (off + ctr.days, child, 1, seq, alive[~reached]))
                     seq += 1
-            if cost.any():  # added in place (alive is unique: fancy-index add is exact)
+            if made and cost.any():  # added in place (alive is unique: fancy-index add is exact)
                 if off == 0:
                     if c_entry is None:
                         c_entry = np.zeros(m)
@@ -336,7 +343,7 @@ class _Firing(_BlockState):
                     c_later[alive] += cost
             if tr.then_target >= 0:
                 draw = rng.random(na)
-                if tr.sends and not responded.any():  # nobody answered: nobody moves
+                if tr.sends and (not answering or not responded.any()):  # nobody answered: nobody moves
                     continue
                 if answered is not None:
                     # moved when the first answer comes (after a task's wait), if still here then;
