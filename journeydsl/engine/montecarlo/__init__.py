@@ -35,7 +35,7 @@ import numpy as np
 from journeydsl.engine.montecarlo.engine import STAY_OVERHEAD, OverBudget, WorkBudget, simulate_block
 from journeydsl.engine.montecarlo.executors import Shared, share_each
 from journeydsl.engine.montecarlo.executors import executor_width as _executor_width
-from journeydsl.engine.montecarlo.gate import gate_draws
+from journeydsl.engine.montecarlo.gate import GateDraws, gate_draws
 from journeydsl.engine.montecarlo.plan import Plan, compile_plan
 from journeydsl.engine.montecarlo.queues import QueueFigures, simulate_queue
 from journeydsl.engine.montecarlo.sampling import make_rng
@@ -144,12 +144,15 @@ def _run_block(
     """
     out: list[list[Tally]] = []
     n_arms = len(arm_plans)
+    shared: GateDraws | None = None  # the same for every arm (made once: nothing writes to them)
     for a, (_names, cum, plans) in enumerate(arm_plans):
         rng = make_rng(seed)
         budget = budgets[a] if budgets is not None else None
         tell = None if on_pass is None else (lambda f, a=a: on_pass((a + f) / n_arms))
         # each customer's policy and rollout draws, from a stream of the block's seed of its own
-        draws = gate_draws(seed, n) if any(p.needs_draws for p in plans) else None
+        draws = None
+        if any(p.needs_draws for p in plans):
+            draws = shared = shared if shared is not None else gate_draws(seed, n)
         if len(plans) == 1:
             out.append([simulate_block(plans[0], n, rng, budget, tell, draws)])
             continue
