@@ -1,7 +1,11 @@
-"""Check that an engine change leaves every number byte-identical (a pure speed-up).
+"""Check that an engine change leaves every number byte-identical (a pure speed-up), policy and automation included.
 
-    python benchmarks/golden_check.py save /tmp/golden      # before the change
-    python benchmarks/golden_check.py check /tmp/golden     # after: exit 1 on any difference
+    python benchmarks/golden_automation.py save /tmp/golden      # before the change
+    python benchmarks/golden_automation.py check /tmp/golden     # after: exit 1 on any difference
+
+A wider net than ``golden_check.py`` (which compares ``simulate`` of the example
+and benchmark journeys against another commit): also the commands below and
+the policy and automation tests' journeys.
 
 Runs, in this process, the commands a user runs with a pinned seed and writes
 their JSON: `journeydsl simulate FILE --customers 20000 --seed 3 --format json`
