@@ -158,7 +158,7 @@ class _Block(_Stays):
                 if ids.size:
                     self._enter(int(s), ids, zeros[: ids.size])
         self._advance()
-        return self.finish()
+        return self.tally if plan.requests_only else self.finish()
 
     def _advance(self) -> None:
         """Simulate stays, stage by stage, until nobody is left inside the horizon."""
