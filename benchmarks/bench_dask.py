@@ -128,14 +128,24 @@ def main() -> None:
         jd.simulate(journey, customers=400_000, seed=0, executor=ex)
         w0 = client.run(_cpu)
         d0 = _cpu()[0]
+        sizes: list[int] = []
+        size_task = montecarlo.task_units
+
+        def record(remaining: int, per_unit: float | None, parallel: int) -> int:
+            sizes.append(size_task(remaining, per_unit, parallel))
+            return sizes[-1]
+
+        montecarlo.task_units = record  # type: ignore[assignment]
         t0 = time.perf_counter()
-        dask_run = jd.simulate(journey, customers=args.customers, seed=args.seed, executor=ex, max_work=None)
+        try:
+            dask_run = jd.simulate(journey, customers=args.customers, seed=args.seed, executor=ex, max_work=None)
+        finally:
+            montecarlo.task_units = size_task  # type: ignore[assignment]
         t_dask = time.perf_counter() - t0
         d1 = _cpu()[0]
         w1 = client.run(_cpu)
     same = json.dumps(one.to_dict(), sort_keys=True) == json.dumps(dask_run.to_dict(), sort_keys=True)
     blocks = len(montecarlo.block_sizes(args.customers))
-    tasks = montecarlo.task_count(blocks - 1, t_one / blocks, 2)
     setup = ("Dask's default nanny environment" if args.dask_defaults else
              "no nanny (workers in this process)" if args.no_nanny else
              "nanny without MALLOC_TRIM_THRESHOLD_ (docs/scaling.md)")
@@ -151,8 +161,8 @@ def main() -> None:
     print(f"ceiling               {t_one / t_two:.2f}x: two plain processes, half the customers each side by side,"
           f" {t_two:.2f} s")
     print(f"per-task overhead     {1000 * overhead:.1f} ms (empty tasks, round trip)")
-    print(f"tasks                 about {tasks}, of about {(blocks - 1) / tasks:.1f} blocks"
-          f" = {t_one / blocks * (blocks - 1) / tasks:.2f} s of one-process work each")
+    print(f"tasks                 {len(sizes)}, of {min(sizes)} to {max(sizes)} blocks"
+          f" ({t_one / blocks * max(sizes):.2f} s of one-process work at most): {' '.join(map(str, sizes))}")
     print(f"identical JSON        {same}")
     print(f"load average after    {os.getloadavg()[0]:.2f}")
 
