@@ -3,6 +3,7 @@
     python benchmarks/bench_dask.py                 # 10^8 customers (about 10 s per side on an idle machine)
     python benchmarks/bench_dask.py --customers 20000000
     python benchmarks/bench_dask.py --dask-defaults # workers with Dask's default environment (see below)
+    python benchmarks/bench_dask.py --malloc-only   # the malloc fix only, Dask's default clocks
     python benchmarks/bench_dask.py --no-nanny      # workers as threads of this process, no nanny
 
 Prints the one-process time, the cluster time, their ratio (the speed-up), the
@@ -17,7 +18,10 @@ but without the ``MALLOC_TRIM_THRESHOLD_`` the nanny sets by default. Setting
 any glibc malloc threshold in the environment turns off glibc's sliding mmap
 threshold, so every array of a block (2 MiB at 2^18 customers) is mapped fresh
 and its pages faulted in and zeroed, then unmapped: the engine runs about 1.8
-times slower in such a worker (``--dask-defaults`` shows it).
+times slower in such a worker (``--dask-defaults`` shows it). The servers' clocks
+are slowed down too (``executors.DASK_SETTINGS``: health tick, system monitor,
+statistical profiler), which the scheduler and two nannies in this process and
+the two workers would otherwise spend some 14% of a core on (``--malloc-only``).
 """
 
 from __future__ import annotations
@@ -31,11 +35,15 @@ from pathlib import Path
 
 import journeydsl as jd
 from journeydsl.engine import montecarlo
+from journeydsl.engine.montecarlo.executors import DASK_SETTINGS
 
 REFERENCE = Path(__file__).with_name("reference.journey")
 
-#: The nanny's default pre-spawn environment less the malloc setting that slows the engine down.
-RECOMMENDED = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+#: docs/scaling.md's settings: the nanny's default worker environment less the malloc setting
+#: that slows the engine down, and the servers' clocks (health tick, system monitor, profiler) slowed.
+RECOMMENDED = DASK_SETTINGS
+#: The malloc setting alone (``--malloc-only``), to see what the slower clocks save.
+MALLOC_ONLY = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
 
 
 def _noop(x: int) -> int:
@@ -94,6 +102,8 @@ def main() -> None:
     how = ap.add_mutually_exclusive_group()
     how.add_argument("--dask-defaults", action="store_true",
                      help="start the workers with Dask's default nanny environment (MALLOC_TRIM_THRESHOLD_=65536)")
+    how.add_argument("--malloc-only", action="store_true",
+                     help="the recommended malloc setting only, Dask's default clocks (tick, monitor, profiler)")
     how.add_argument("--no-nanny", action="store_true",
                      help="run the workers inside this process (distributed.Worker), without a nanny")
     args = ap.parse_args()
@@ -115,7 +125,7 @@ def main() -> None:
 
     t_two = _ceiling(args.customers, args.seed)
     extra = {"worker_class": "distributed.Worker"} if args.no_nanny else {}
-    config = {} if args.dask_defaults or args.no_nanny else RECOMMENDED
+    config = {} if args.dask_defaults or args.no_nanny else MALLOC_ONLY if args.malloc_only else RECOMMENDED
     with dask.config.set(config), LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                                dashboard_address=None, silence_logs=40, **extra) as lc, \
             Client(lc) as client:
@@ -148,7 +158,8 @@ def main() -> None:
     blocks = len(montecarlo.block_sizes(args.customers))
     setup = ("Dask's default nanny environment" if args.dask_defaults else
              "no nanny (workers in this process)" if args.no_nanny else
-             "nanny without MALLOC_TRIM_THRESHOLD_ (docs/scaling.md)")
+             "nanny without MALLOC_TRIM_THRESHOLD_, Dask's default clocks" if args.malloc_only else
+             "nanny without MALLOC_TRIM_THRESHOLD_, slower clocks (docs/scaling.md)")
     print(f"workers               2, {setup}")
     print(f"customers             {args.customers:,} ({blocks} blocks)")
     print(f"one process           {t_one:.2f} s ({c1 - c0:.2f} CPU s, {f1 - f0:,} page faults)")
