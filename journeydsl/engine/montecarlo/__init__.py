@@ -464,11 +464,12 @@ def run_units(
 
     ``deliver(k, b, tallies)`` hears each unit in block order for each plan, however
     the units were spread: here in this process, over ``workers`` processes or on
-    ``executor``, in tasks of about :data:`TASK_SECONDS`. A unit's randomness is its
-    block's seed (:func:`block_seed`), whichever task runs it, so the result does
-    not depend on the executor, the workers, the task sizes or which task a failing
-    worker had to run again. ``arms_per_run`` (default: one run of every plan) says
-    how plans group into runs, for ``progress(done_blocks, total_blocks)``.
+    ``executor``, in tasks of at most about :data:`TASK_SECONDS` (:func:`task_units`).
+    A unit's randomness is its block's seed (:func:`block_seed`), whichever task
+    runs it, so the result does not depend on the executor, the workers, the task
+    sizes or which task a failing worker had to run again. ``arms_per_run``
+    (default: one run of every plan) says how plans group into runs, for
+    ``progress(done_blocks, total_blocks)``.
     """
     nb = len(block_sizes(customers))
     groups = list(arms_per_run) if arms_per_run is not None else [len(plans)]
