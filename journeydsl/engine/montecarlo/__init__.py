@@ -626,10 +626,37 @@ _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
 def _pool_worker(parent: int, plans: Sequence[_ArmPlan]) -> None:
-    """Pool initializer: keep the job's plans here (see :data:`_POOL_PLANS`) and die with the parent."""
+    """Pool initializer: keep the job's plans here (see :data:`_POOL_PLANS`), keep freed memory
+    for the next block, and die with the parent."""
     global _POOL_PLANS
     _POOL_PLANS = plans
+    _keep_freed_memory()
     _die_with_parent(parent)
+
+
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # from glibc's <malloc.h>
+
+
+def _keep_freed_memory() -> None:
+    """glibc: serve a block's arrays from the heap and keep what they free for the next block.
+
+    A new process starts with glibc's mmap threshold at 128 KiB and raises it only
+    as it frees mapped chunks, trimming the heap's top as it goes: a fresh pool
+    worker maps, faults in and zeroes its first blocks' arrays (2 MiB each) page by
+    page, about twice the page faults of one process doing all the work (80,000
+    against 37,000 at 10^7 customers). Fixed thresholds (32 MiB, 256 MiB) skip that;
+    a pool worker lives for one job. Elsewhere nothing is done.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None)
+        libc.mallopt(_M_MMAP_THRESHOLD, 32 << 20)
+        libc.mallopt(_M_TRIM_THRESHOLD, 256 << 20)
+    except (OSError, AttributeError):  # pragma: no cover - not glibc: its allocator, its defaults
+        pass
 
 
 def _die_with_parent(parent: int) -> None:
