@@ -3,6 +3,7 @@
     python benchmarks/bench_dask.py                 # 10^8 customers (about 10 s per side on an idle machine)
     python benchmarks/bench_dask.py --customers 20000000
     python benchmarks/bench_dask.py --dask-defaults # workers with Dask's default environment (see below)
+    python benchmarks/bench_dask.py --malloc-only   # the malloc fix only, Dask's default clocks
     python benchmarks/bench_dask.py --no-nanny      # workers as threads of this process, no nanny
 
 Prints the one-process time, the cluster time, their ratio (the speed-up), the
@@ -17,7 +18,10 @@ but without the ``MALLOC_TRIM_THRESHOLD_`` the nanny sets by default. Setting
 any glibc malloc threshold in the environment turns off glibc's sliding mmap
 threshold, so every array of a block (2 MiB at 2^18 customers) is mapped fresh
 and its pages faulted in and zeroed, then unmapped: the engine runs about 1.8
-times slower in such a worker (``--dask-defaults`` shows it).
+times slower in such a worker (``--dask-defaults`` shows it). The servers' clocks
+are slowed down too (``executors.DASK_SETTINGS``: health tick, system monitor,
+statistical profiler), which the scheduler and two nannies in this process and
+the two workers would otherwise spend some 14% of a core on (``--malloc-only``).
 """
 
 from __future__ import annotations
@@ -31,11 +35,15 @@ from pathlib import Path
 
 import journeydsl as jd
 from journeydsl.engine import montecarlo
+from journeydsl.engine.montecarlo.executors import DASK_SETTINGS
 
 REFERENCE = Path(__file__).with_name("reference.journey")
 
-#: The nanny's default pre-spawn environment less the malloc setting that slows the engine down.
-RECOMMENDED = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+#: docs/scaling.md's settings: the nanny's default worker environment less the malloc setting
+#: that slows the engine down, and the servers' clocks (health tick, system monitor, profiler) slowed.
+RECOMMENDED = DASK_SETTINGS
+#: The malloc setting alone (``--malloc-only``), to see what the slower clocks save.
+MALLOC_ONLY = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
 
 
 def _noop(x: int) -> int:
@@ -94,6 +102,8 @@ def main() -> None:
     how = ap.add_mutually_exclusive_group()
     how.add_argument("--dask-defaults", action="store_true",
                      help="start the workers with Dask's default nanny environment (MALLOC_TRIM_THRESHOLD_=65536)")
+    how.add_argument("--malloc-only", action="store_true",
+                     help="the recommended malloc setting only, Dask's default clocks (tick, monitor, profiler)")
     how.add_argument("--no-nanny", action="store_true",
                      help="run the workers inside this process (distributed.Worker), without a nanny")
     args = ap.parse_args()
@@ -115,7 +125,7 @@ def main() -> None:
 
     t_two = _ceiling(args.customers, args.seed)
     extra = {"worker_class": "distributed.Worker"} if args.no_nanny else {}
-    config = {} if args.dask_defaults or args.no_nanny else RECOMMENDED
+    config = {} if args.dask_defaults or args.no_nanny else MALLOC_ONLY if args.malloc_only else RECOMMENDED
     with dask.config.set(config), LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                                dashboard_address=None, silence_logs=40, **extra) as lc, \
             Client(lc) as client:
@@ -128,17 +138,28 @@ def main() -> None:
         jd.simulate(journey, customers=400_000, seed=0, executor=ex)
         w0 = client.run(_cpu)
         d0 = _cpu()[0]
+        sizes: list[int] = []
+        size_task = montecarlo.task_units
+
+        def record(remaining: int, per_unit: float | None, parallel: int) -> int:
+            sizes.append(size_task(remaining, per_unit, parallel))
+            return sizes[-1]
+
+        montecarlo.task_units = record  # type: ignore[assignment]
         t0 = time.perf_counter()
-        dask_run = jd.simulate(journey, customers=args.customers, seed=args.seed, executor=ex, max_work=None)
+        try:
+            dask_run = jd.simulate(journey, customers=args.customers, seed=args.seed, executor=ex, max_work=None)
+        finally:
+            montecarlo.task_units = size_task  # type: ignore[assignment]
         t_dask = time.perf_counter() - t0
         d1 = _cpu()[0]
         w1 = client.run(_cpu)
     same = json.dumps(one.to_dict(), sort_keys=True) == json.dumps(dask_run.to_dict(), sort_keys=True)
     blocks = len(montecarlo.block_sizes(args.customers))
-    tasks = montecarlo.task_count(blocks - 1, t_one / blocks, 2)
     setup = ("Dask's default nanny environment" if args.dask_defaults else
              "no nanny (workers in this process)" if args.no_nanny else
-             "nanny without MALLOC_TRIM_THRESHOLD_ (docs/scaling.md)")
+             "nanny without MALLOC_TRIM_THRESHOLD_, Dask's default clocks" if args.malloc_only else
+             "nanny without MALLOC_TRIM_THRESHOLD_, slower clocks (docs/scaling.md)")
     print(f"workers               2, {setup}")
     print(f"customers             {args.customers:,} ({blocks} blocks)")
     print(f"one process           {t_one:.2f} s ({c1 - c0:.2f} CPU s, {f1 - f0:,} page faults)")
@@ -151,8 +172,8 @@ def main() -> None:
     print(f"ceiling               {t_one / t_two:.2f}x: two plain processes, half the customers each side by side,"
           f" {t_two:.2f} s")
     print(f"per-task overhead     {1000 * overhead:.1f} ms (empty tasks, round trip)")
-    print(f"tasks                 about {tasks}, of about {(blocks - 1) / tasks:.1f} blocks"
-          f" = {t_one / blocks * (blocks - 1) / tasks:.2f} s of one-process work each")
+    print(f"tasks                 {len(sizes)}, of {min(sizes)} to {max(sizes)} blocks"
+          f" ({t_one / blocks * max(sizes):.2f} s of one-process work at most): {' '.join(map(str, sizes))}")
     print(f"identical JSON        {same}")
     print(f"load average after    {os.getloadavg()[0]:.2f}")
 

@@ -42,10 +42,36 @@ def test_task_sizes_do_not_change_the_numbers(monkeypatch: pytest.MonkeyPatch) -
     one = _json(jd.simulate(journey, customers=20_000, seed=1, scenarios=None))
     from journeydsl.engine import montecarlo
 
-    for seconds in (0.0, 1e9):  # one block per task; every block in one task
+    for seconds in (0.0, 1e9):  # one block per task; tasks as big as the share of what is left allows
         monkeypatch.setattr(montecarlo, "TASK_SECONDS", seconds)
         with ThreadPoolExecutor(max_workers=2) as ex:
             assert _json(jd.simulate(journey, customers=20_000, seed=1, scenarios=None, executor=ex)) == one
+
+
+@pytest.mark.parametrize("cut", [1, 2, 3])
+def test_any_cut_into_tasks_gives_byte_identical_json(cut: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tasks of random sizes, across arms and runs (draws), in threads and in a local pool."""
+    import random
+
+    from journeydsl.analysis.uncertainty import simulate_draws
+    from journeydsl.engine import montecarlo
+
+    journey = jd.loads(SCALE)
+    one = _json(jd.simulate(journey, customers=9_000, seed=cut))
+    one_draws = _json(simulate_draws(journey, 3, customers=4_000, seed=cut, scenarios=None))
+    pick = random.Random(cut)
+    sizes: list[int] = []
+
+    def any_size(remaining: int, per_unit: float | None, parallel: int) -> int:
+        sizes.append(pick.randint(1, min(remaining, 45)))  # 45: more than one arm's 20 blocks
+        return sizes[-1]
+
+    monkeypatch.setattr(montecarlo, "task_units", any_size)
+    with ThreadPoolExecutor(max_workers=3) as ex:
+        assert _json(jd.simulate(journey, customers=9_000, seed=cut, executor=ex)) == one
+        assert _json(simulate_draws(journey, 3, customers=4_000, seed=cut, scenarios=None, executor=ex)) == one_draws
+    assert _json(jd.simulate(journey, customers=9_000, seed=cut, workers=2)) == one
+    assert len(set(sizes)) > 3, sizes
 
 
 #: A journey with uncertain parameters, a segment, a scenario, touchpoints and a plan: every command runs on it.

@@ -11,8 +11,8 @@ import os
 from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import Any
 
-__all__ = ["MALLOC_SETTINGS", "SCHEDULER_ENV", "Shared", "dask_executor", "executor_width", "malloc_settings",
-           "share_each", "share_with", "slow_allocator_workers"]
+__all__ = ["DASK_SETTINGS", "MALLOC_SETTINGS", "SCHEDULER_ENV", "Shared", "dask_executor", "executor_width",
+           "malloc_settings", "share_each", "share_with", "slow_allocator_workers"]
 
 #: Environment variable naming a Dask scheduler (``tcp://host:8786``) when ``--scheduler`` is not given.
 SCHEDULER_ENV = "JOURNEYDSL_SCHEDULER"
@@ -23,6 +23,21 @@ SCHEDULER_ENV = "JOURNEYDSL_SCHEDULER"
 #: engine's blocks is then mapped fresh, its pages faulted in and zeroed, and unmapped. Dask's
 #: nanny sets ``MALLOC_TRIM_THRESHOLD_`` for its workers by default (see docs/scaling.md).
 MALLOC_SETTINGS = ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TOP_PAD_", "MALLOC_MMAP_MAX_")
+
+
+#: Dask settings for the processes of a cluster that runs journeydsl (``dask.config.set(DASK_SETTINGS)``
+#: before starting a ``LocalCluster``; the YAML of docs/scaling.md for ``dask scheduler`` and
+#: ``dask worker``): no malloc threshold in the workers' environment (see above), and the
+#: servers' clocks slowed down: the event loop's health tick (20 ms by default), the system
+#: monitor (0.5 s) and the workers' statistical profiler (every 10 ms) cost an idle two-worker
+#: LocalCluster about 14% of a core between its three processes, 4% with these (they only feed
+#: the dashboard and the unresponsive-loop warnings).
+DASK_SETTINGS: dict[str, Any] = {
+    "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+    "distributed.admin.tick.interval": "200ms",
+    "distributed.admin.system-monitor.interval": "2s",
+    "distributed.worker.profile.enabled": False,
+}
 
 
 def malloc_settings() -> list[str]:
