@@ -919,6 +919,8 @@ def _value(v: Any) -> Any:
 
 def _changes(old: BaseModel, new: BaseModel) -> dict[str, Any]:
     """The fields of ``new`` whose values differ from ``old``'s (name and span aside)."""
+    if old is new:  # an item no layer changed is the same object in both journeys
+        return {}
     return {
         k: v for k, v in new if k not in ("name", "span") and _value(v) != _value(getattr(old, k))
     }
@@ -954,7 +956,8 @@ def overrides_between(before: Journey, after: Journey) -> Overrides:
     old_tr = {t.key: t for t in before.transitions}
     new_keys = {t.key for t in after.transitions}
     transitions = tuple(
-        t for t in after.transitions if t.key not in old_tr or _value(t) != _value(old_tr[t.key])
+        t for t in after.transitions
+        if t.key not in old_tr or (t is not old_tr[t.key] and _value(t) != _value(old_tr[t.key]))
     )
     removals = [
         Removal(kind="transition", names=t.key, span=t.span)
