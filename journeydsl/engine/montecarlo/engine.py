@@ -235,7 +235,7 @@ class _Block(_Stays):
         each customer on past the horizon, and it does not depend on when they converted.
         """
         plan = self.plan
-        fplan = replace(plan, horizon=plan.ltv_window)
+        fplan = plan.follow_up
         follow = _Block(fplan, ci.size, self.rng, follow_up=True, budget=self.budget)  # its work counts too
         if self.week is not None:  # the same week, from the moment of conversion on
             follow.week = (self.week[ci] + self.conv_t[ci]) % 7.0

@@ -172,6 +172,12 @@ class Plan:
     rollout_base: Plan | None = None
 
     @functools.cached_property
+    def follow_up(self) -> Plan:
+        """The plan converters are followed on for their LTV: this one over the LTV window
+        (made once, with what it works out once)."""
+        return replace(self, horizon=self.ltv_window)
+
+    @functools.cached_property
     def revisitable_stages(self) -> tuple[int, ...]:
         """The stages a customer can enter more than once (each block remembers who has)."""
         return tuple(sp.index for sp in self.stages if sp.revisitable)
