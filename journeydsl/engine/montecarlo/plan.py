@@ -10,6 +10,7 @@ import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
@@ -208,8 +209,8 @@ class Plan:
     tracked: tuple[tuple[int, int], ...] = ()
 
 
-#: Stage plans already made in a run (see :func:`compile_plan`'s ``memo``)
-StageMemo = dict[tuple[object, ...], tuple[tuple[object, ...], "StagePlan"]]
+#: Stage plans already made in a run (see :func:`compile_plan`'s ``memo``), and graph facts
+StageMemo = dict[tuple[object, ...], tuple[tuple[object, ...], Any]]
 
 
 def compile_plan(journey: Journey, shape: TallyShape, memo: StageMemo | None = None) -> Plan:
@@ -269,12 +270,22 @@ def compile_plan(journey: Journey, shape: TallyShape, memo: StageMemo | None = N
     for st in journey.stages:
         in_phase.setdefault(st.phase, []).append(st.name)
     groups = tuple(tuple(in_phase.get(label, ())) for label in shape.phases)
-    cyclic, reenter = _graph_facts(
-        (*(t.key for t in journey.transitions),
-         *((tg.stage, tg.then_stage) for tg in journey.triggers if tg.then_stage is not None)),
-        tuple(s.name for s in journey.stages),
-        groups,
-    )
+    names = tuple(s.name for s in journey.stages)
+    rerouting = tuple(tg for tg in journey.triggers if tg.then_stage is not None)
+    # in a run, by the identity of the transitions (arms and segments share most of them):
+    # cheaper than the key of the cache below, which is made of every edge's names
+    graph_key = ("graph", tuple(map(id, journey.transitions)), tuple(map(id, rerouting)), names, groups)
+    graph_done = memo.get(graph_key) if memo is not None else None
+    if graph_done is not None:
+        cyclic, reenter = graph_done[1]
+    else:
+        cyclic, reenter = _graph_facts(
+            (*(t.key for t in journey.transitions), *((tg.stage, tg.then_stage) for tg in rerouting)),
+            names,
+            groups,
+        )
+        if memo is not None:
+            memo[graph_key] = ((journey.transitions, rerouting), (cyclic, reenter))
 
     # transitions and triggers by stage, gathered once (not a scan of all of them per stage)
     out_edges: dict[str, list[Transition]] = {}
@@ -503,7 +514,7 @@ def _stage_key(st: Stage, edges: Sequence[Transition], trigs: Sequence[Trigger],
     triggers that answer contacts, wait for business days or leave out responders read more
     of the journey, and are compiled every time.
     """
-    tps: list[int] = [tidx[t] for t in st.touches]
+    tps: list[int] = [tidx[t] for t in st.touches] if st.touches else []
     for tg in trigs:
         if tg.behaviour or tg.on_touch is not None or tg.unless or tg.business:
             return None
