@@ -23,6 +23,7 @@ _STR = json.encoder.encode_basestring  # the C encoder's string quoting when it 
 _FLOAT = float.__repr__
 _INT = int.__repr__
 _INF = float("inf")
+_JOIN_LEVEL = 2  # containers this deep are joined on their own (see dumps_indented.joined)
 
 
 def _float(o: float) -> str:
@@ -59,7 +60,7 @@ def dumps_indented(obj: Any, indent: int = 2) -> str:
             pad.append("\n" + " " * (indent * len(pad)))
         return pad[level]
 
-    def enc(o: Any, level: int) -> None:
+    def write(o: Any, level: int) -> None:
         if isinstance(o, str):
             put(_STR(o))
         elif o is None:
@@ -78,10 +79,11 @@ def dumps_indented(obj: Any, indent: int = 2) -> str:
                 return
             inner = newline(level + 1)
             sep = "[" + inner
+            child = joined if level + 1 == _JOIN_LEVEL else write
             for v in o:
                 put(sep)
                 sep = "," + inner
-                enc(v, level + 1)
+                child(v, level + 1)
             put(newline(level) + "]")
         elif isinstance(o, dict):
             if not o:
@@ -89,15 +91,33 @@ def dumps_indented(obj: Any, indent: int = 2) -> str:
                 return
             inner = newline(level + 1)
             sep = "{" + inner
+            child = joined if level + 1 == _JOIN_LEVEL else write
             for k, v in o.items():
                 put(sep)
                 sep = "," + inner
                 put(_STR(_key(k)))
                 put(": ")
-                enc(v, level + 1)
+                child(v, level + 1)
             put(newline(level) + "}")
         else:
             raise TypeError(f"Object of type {o.__class__.__name__} is not JSON serializable")
 
-    enc(obj, 0)
+    def joined(o: Any, level: int) -> None:
+        """``o`` written into a list of its own, put as one string: the pieces of one
+        subtree at a time are alive, not those of the whole text (which would take
+        several times the text's size)."""
+        nonlocal put
+        if not (o and isinstance(o, (list, tuple, dict))):
+            write(o, level)
+            return
+        outer = put
+        own: list[str] = []
+        put = own.append
+        try:
+            write(o, level)
+        finally:
+            put = outer
+        put("".join(own))
+
+    write(obj, 0)
     return "".join(out)
