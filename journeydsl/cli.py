@@ -14,7 +14,6 @@ import difflib
 import math
 import os
 import sys
-import traceback
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
@@ -624,23 +623,28 @@ def cmd_attribute(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from journeydsl.outputs.htmlreport import build_report
+    from journeydsl.outputs.report_worker import ReportWorker
 
     check_output(args.output, [args.file])
     journey = _load(args.file, quiet=args.quiet)
-    with _executor(args) as executor:  # one connection for the run and the forecast
-        results = _simulate(args, journey, None, executor)
-        fc = None
-        if journey.plans:  # the first plan's month-by-month forecast gets its own section
-            from journeydsl.analysis.forecast import forecast
+    # the page is drawn by a process that imports matplotlib while this one simulates
+    worker = ReportWorker.start()
+    try:
+        with _executor(args) as executor:  # one connection for the run and the forecast
+            results = _simulate(args, journey, None, executor)
+            fc = None
+            if journey.plans:  # the first plan's month-by-month forecast gets its own section
+                from journeydsl.analysis.forecast import forecast
 
-            progress = _progress(args, "forecasting")
-            try:
-                fc = forecast(journey, None, customers=args.customers, seed=args.seed, progress=progress,
-                              workers=args.workers, executor=executor)
-            finally:
-                progress.close()
-    report = build_report(journey, results, fc, lang=_lang(args, journey), ids=args.ids)
+                progress = _progress(args, "forecasting")
+                try:
+                    fc = forecast(journey, None, customers=args.customers, seed=args.seed, progress=progress,
+                                  workers=args.workers, executor=executor)
+                finally:
+                    progress.close()
+        report = worker.build(journey, results, fc, lang=_lang(args, journey), ids=args.ids)
+    finally:
+        worker.close()
     _write(args, args.output, report, [args.file])
     return EXIT_OK
 
@@ -1077,6 +1081,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     except Exception as exc:
         if args.debug:
+            import traceback
+
             traceback.print_exc()
         else:
             _err(

@@ -370,3 +370,36 @@ def test_map_drawn_beside_the_charts_gives_the_same_page(planned_text: str, monk
     in_order = build_report(journey, results, fc)
     assert '<section id="map">' in beside and "<svg" in beside.split('<section id="map">')[1][:20000]
     assert beside == in_order
+
+
+def test_page_drawn_by_the_report_worker_is_the_same_page(planned_text: str) -> None:
+    """`journeydsl report` draws the page in a forked process that imports matplotlib while the
+    simulation runs: a pure speed-up, so the page (Russian, with targets, forecast and tornado) is
+    byte for byte the one built here; and a worker that is gone leaves the page to this process."""
+    import sys
+
+    from journeydsl.analysis.forecast import forecast
+    from journeydsl.outputs.report_worker import ReportWorker
+
+    journey = loads(planned_text, "planned.journey")
+    worker = ReportWorker.start()  # before any thread of this test runs
+    results = simulate(journey, customers=1500, seed=1, scenarios=None)
+    fc = forecast(journey, None, customers=1500, seed=1)
+    if sys.platform.startswith("linux") and worker._proc is None:
+        pytest.skip("another thread is running in this test process: the worker is not forked")
+    assert worker.build(journey, results, fc, lang="ru") == build_report(journey, results, fc, lang="ru")
+
+    gone = ReportWorker.start()
+    if gone._proc is not None:
+        gone._proc.kill()
+        gone._proc.join()
+    assert gone.build(journey, results, fc, ids=True) == build_report(journey, results, fc, ids=True)
+
+
+def test_report_worker_is_stopped_when_the_page_is_not_needed() -> None:
+    from journeydsl.outputs.report_worker import ReportWorker
+
+    worker = ReportWorker.start()
+    proc = worker._proc
+    worker.close()
+    assert worker._proc is None and (proc is None or not proc.is_alive())

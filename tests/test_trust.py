@@ -17,7 +17,10 @@ import numpy as np
 import pytest
 
 import journeydsl as jd
-from journeydsl.engine.montecarlo import run
+from journeydsl.engine.montecarlo import _shape, run
+from journeydsl.engine.montecarlo.engine import _Block
+from journeydsl.engine.montecarlo.plan import compile_plan
+from journeydsl.engine.montecarlo.sampling import make_rng
 
 HERE = Path(__file__).parent
 MONTH = 365.0 / 12.0
@@ -148,6 +151,57 @@ def test_ltv_does_not_depend_on_when_customers_convert() -> None:
     # value per customer keeps the entry horizon: the late half earns 65 days' worth
     revenue = 0.5 * _monthly_ltv(365.0) + 0.5 * _monthly_ltv(65.0)
     _close(m["revenue_per_customer"]["mean"], revenue, _se(m["revenue_per_customer"]))
+
+
+DAY0 = """
+journey "Everyone converts on entry" {
+    horizon 1 year
+    discount 10% per year
+    stage first {
+        entry
+        goal
+        active
+        revenue 20 EUR on enter
+        cost 2 EUR on enter
+        purchases 1 per month worth gamma(shape 2, mean 30 EUR)
+    }
+    stage member { active; revenue 5 EUR every month; cost 1 EUR every month }
+    stage gone { terminal }
+    touchpoint thanks { channel email; cost 0.10 EUR }
+    first  -> first  20% after uniform(3 days, 30 days)
+    first  -> member 30% after 30 days via thanks
+    first  -> gone   otherwise after 30 days
+    member -> gone   10% per month
+}
+"""
+
+
+def test_ltv_of_customers_converting_at_day_0_is_their_value() -> None:
+    """Converting on entry, with the LTV window the horizon: each converter's LTV is exactly
+    its value in the run (nothing is booked before converting), with no second follow-up."""
+    journey = jd.loads(DAY0)
+    block = _Block(compile_plan(journey, _shape([journey], journey.horizon_days)), 3000, make_rng(2))
+    block.run()
+    ci = np.flatnonzero(block.conv_t < math.inf)
+    assert ci.size == 3000
+    np.testing.assert_array_equal(block.lifetime_values(ci), (block.rev - block.cost)[ci])
+    m = jd.simulate(journey, customers=20_000, seed=4).baseline.metrics
+    assert m["ltv"]["mean"] == pytest.approx(m["value_per_customer"]["mean"], rel=1e-12)
+
+
+def test_ltv_of_customers_converting_at_day_0_in_closed_form() -> None:
+    """A weekly charge for 100 days, discounted: 15 charges, the k-th at 7k days."""
+    journey = jd.loads("""
+journey "Weekly" {
+    horizon 100 days
+    discount 10% per year
+    stage paying { entry; goal; active; revenue 10 EUR every week }
+}
+""")
+    exact = sum(10.0 * 1.1 ** (-7.0 * k / 365.0) for k in range(15))
+    ltv = jd.simulate(journey, customers=2_000, seed=1).baseline.metrics["ltv"]
+    for key in ("mean", "p10", "p50", "p90"):
+        assert ltv[key] == pytest.approx(exact, rel=1e-6), key
 
 
 def test_ltv_window_setting_changes_ltv_only() -> None:

@@ -22,7 +22,6 @@ import contextlib
 import os
 import stat
 import sys
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -125,6 +124,8 @@ def atomic_write(path: str | Path, data: str | bytes) -> Path:
                 fh.write(payload)
             return target
         mode = stat.S_IMODE(info.st_mode)
+    import tempfile  # here: most commands never write a file
+
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:

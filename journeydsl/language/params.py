@@ -10,10 +10,9 @@ same place in the distribution whatever its width: a scenario that moves a
 parameter's mean moves every draw with it, and the 2.5% and 97.5% points the
 tornado uses are the very quantiles the draws reproduce.
 
-The incomplete beta and gamma functions are computed here (continued
-fractions and series, vectorised with numpy, inverted by safeguarded Newton
-steps) rather than imported from scipy, so that every command works with the
-base install; their accuracy (about 1e-12) is tested against closed forms.
+The incomplete beta and gamma functions the quantiles need are in
+:mod:`journeydsl.language.special` (numpy, imported only when a distribution
+is drawn from, so that compiling a journey does not import numpy).
 
 >>> d = from_written("pm", "share", (0.25, 0.05))
 >>> d.family, round(d.mean(), 12), round(d.sd() * 1.96, 12)
@@ -29,10 +28,10 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from statistics import NormalDist
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = [
     "PARAM_STREAM",
@@ -122,20 +121,24 @@ class Distribution:
 
     def quantile(self, q: Sequence[float] | np.ndarray) -> np.ndarray:
         """The values below which a share ``q`` of draws fall (vectorised)."""
+        import numpy as np
+
+        from journeydsl.language.special import beta_ppf, gamma_ppf, norm_ppf
+
         qs = np.clip(np.asarray(q, dtype=float), 0.0, 1.0)
         f, a = self.family, self.args
         if f == "fixed":
             out = np.full(qs.shape, a[0])
         elif f == "beta":
-            out = _beta_ppf(qs, a[0], a[1])
+            out = beta_ppf(qs, a[0], a[1])
         elif f == "gamma":
-            out = _gamma_ppf(qs, a[0]) * a[1]
+            out = gamma_ppf(qs, a[0]) * a[1]
         elif f == "lognormal":
-            out = np.exp(a[0] + a[1] * _norm_ppf(qs))
+            out = np.exp(a[0] + a[1] * norm_ppf(qs))
         elif f == "uniform":
             out = a[0] + qs * (a[1] - a[0])
         elif f == "normal":
-            out = a[0] + a[1] * _norm_ppf(qs)
+            out = a[0] + a[1] * norm_ppf(qs)
         else:
             lo, mo, hi = a
             cut = (mo - lo) / (hi - lo) if hi > lo else 0.5
@@ -358,157 +361,8 @@ def draw_uniforms(seed: int, name: str, draws: int) -> np.ndarray:
     ``(PARAM_STREAM, crc32(name))``: adding a parameter never changes the others'
     draws, and the customers' streams (keys ``0, 1, ...``) are never touched.
     """
+    import numpy as np
+
     key = (PARAM_STREAM, zlib.crc32(name.encode("utf-8")))
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
     return rng.random(draws)
-
-
-# --- special functions (vectorised) ---------------------------------------------------
-
-_NORMAL = NormalDist()
-
-
-def _norm_ppf(q: np.ndarray) -> np.ndarray:
-    flat = [(-math.inf if x <= 0 else math.inf if x >= 1 else _NORMAL.inv_cdf(float(x))) for x in q.ravel()]
-    return np.array(flat, dtype=float).reshape(q.shape)
-
-
-def _betacf(a: float, b: float, x: np.ndarray) -> np.ndarray:
-    """The continued fraction of the incomplete beta function (modified Lentz)."""
-    tiny = 1e-300
-    qab, qap, qam = a + b, a + 1.0, a - 1.0
-    c = np.ones_like(x)
-    d = 1.0 - qab * x / qap
-    d = np.where(np.abs(d) < tiny, tiny, d)
-    d = 1.0 / d
-    h = d.copy()
-    for m in range(1, 1000):
-        m2 = 2 * m
-        aa = m * (b - m) * x / ((qam + m2) * (a + m2))
-        d = 1.0 + aa * d
-        d = np.where(np.abs(d) < tiny, tiny, d)
-        c = 1.0 + aa / c
-        c = np.where(np.abs(c) < tiny, tiny, c)
-        d = 1.0 / d
-        h *= d * c
-        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
-        d = 1.0 + aa * d
-        d = np.where(np.abs(d) < tiny, tiny, d)
-        c = 1.0 + aa / c
-        c = np.where(np.abs(c) < tiny, tiny, c)
-        d = 1.0 / d
-        delta = d * c
-        h *= delta
-        if np.all(np.abs(delta - 1.0) < 1e-15):
-            break
-    return h
-
-
-def beta_cdf(x: np.ndarray, a: float, b: float) -> np.ndarray:
-    """The regularised incomplete beta function I_x(a, b)."""
-    x = np.clip(np.asarray(x, dtype=float), 0.0, 1.0)
-    inner = (x > 0) & (x < 1)
-    xi = np.where(inner, x, 0.5)
-    lbt = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * np.log(xi) + b * np.log1p(-xi)
-    bt = np.exp(lbt)
-    direct = xi < (a + 1) / (a + b + 2)
-    left = bt * _betacf(a, b, np.where(direct, xi, 0.5)) / a
-    right = 1.0 - bt * _betacf(b, a, np.where(direct, 0.5, 1 - xi)) / b
-    out = np.where(direct, left, right)
-    return np.where(x <= 0, 0.0, np.where(x >= 1, 1.0, out))
-
-
-def _beta_pdf(x: np.ndarray, a: float, b: float) -> np.ndarray:
-    xi = np.clip(x, 1e-300, 1 - 1e-16)
-    return np.exp(math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b)
-                  + (a - 1) * np.log(xi) + (b - 1) * np.log1p(-xi))
-
-
-def gamma_cdf(x: np.ndarray, a: float) -> np.ndarray:
-    """The regularised lower incomplete gamma function P(a, x) (scale 1)."""
-    x = np.maximum(np.asarray(x, dtype=float), 0.0)
-    out = np.zeros_like(x)
-    gln = math.lgamma(a)
-    series = (x > 0) & (x < a + 1)
-    if series.any():
-        xs = x[series]
-        ap = np.full_like(xs, a)
-        term = np.full_like(xs, 1.0 / a)
-        total = term.copy()
-        for _ in range(10000):
-            ap += 1
-            term *= xs / ap
-            total += term
-            if np.all(np.abs(term) < np.abs(total) * 1e-15):
-                break
-        out[series] = total * np.exp(-xs + a * np.log(xs) - gln)
-    frac = x >= a + 1
-    if frac.any():
-        xf = x[frac]
-        tiny = 1e-300
-        b = xf + 1.0 - a
-        c = np.full_like(xf, 1.0 / tiny)
-        d = 1.0 / b
-        h = d.copy()
-        for i in range(1, 10000):
-            an = -i * (i - a)
-            b = b + 2.0
-            d = an * d + b
-            d = np.where(np.abs(d) < tiny, tiny, d)
-            c = b + an / c
-            c = np.where(np.abs(c) < tiny, tiny, c)
-            d = 1.0 / d
-            delta = d * c
-            h *= delta
-            if np.all(np.abs(delta - 1.0) < 1e-15):
-                break
-        out[frac] = 1.0 - np.exp(-xf + a * np.log(xf) - gln) * h
-    return out
-
-
-def _gamma_pdf(x: np.ndarray, a: float) -> np.ndarray:
-    xi = np.maximum(x, 1e-300)
-    return np.exp((a - 1) * np.log(xi) - xi - math.lgamma(a))
-
-
-def _invert(cdf: Any, pdf: Any, q: np.ndarray, lo: np.ndarray, hi: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Safeguarded Newton: each step stays inside the bracket, else bisects it."""
-    for _ in range(200):
-        f = cdf(x) - q
-        if np.all(np.abs(f) < 1e-14):
-            return x
-        lo = np.where(f < 0, x, lo)
-        hi = np.where(f > 0, x, hi)
-        p = pdf(x)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            step = x - f / p
-        bad = ~np.isfinite(step) | (step < lo) | (step > hi)
-        new = np.where(np.abs(f) < 1e-15, x, np.where(bad, (lo + hi) / 2, step))
-        if np.all(np.abs(new - x) <= 1e-13 * np.maximum(1.0, np.abs(x))):
-            return new
-        x = new
-    return x
-
-
-def _beta_ppf(q: np.ndarray, a: float, b: float) -> np.ndarray:
-    flat = q.ravel()
-    mean = a / (a + b)
-    sd = math.sqrt(a * b / ((a + b) ** 2 * (a + b + 1)))
-    start = np.clip(mean + sd * _norm_ppf(np.clip(flat, 1e-12, 1 - 1e-12)), 1e-9, 1 - 1e-9)
-    x = _invert(lambda v: beta_cdf(v, a, b), lambda v: _beta_pdf(v, a, b), flat,
-                np.zeros_like(flat), np.ones_like(flat), start)
-    x = np.where(flat <= 0, 0.0, np.where(flat >= 1, 1.0, x))
-    return x.reshape(q.shape)
-
-
-def _gamma_ppf(q: np.ndarray, a: float) -> np.ndarray:
-    flat = q.ravel()
-    hi = np.full_like(flat, a + 50 * math.sqrt(a) + 200)
-    z = _norm_ppf(np.clip(flat, 1e-12, 1 - 1e-12))
-    start = a * np.maximum(1 - 1 / (9 * a) + z / (3 * math.sqrt(a)), 1e-3) ** 3  # Wilson-Hilferty
-    if a > 2000:  # as good as exact here (relative error below 1e-7), and the series would be slow
-        return np.where(flat <= 0, 0.0, np.where(flat >= 1, math.inf, start)).reshape(q.shape)
-    x = _invert(lambda v: gamma_cdf(v, a), lambda v: _gamma_pdf(v, a), flat,
-                np.zeros_like(flat), hi, np.clip(start, 1e-12, hi / 2))
-    x = np.where(flat <= 0, 0.0, np.where(flat >= 1, math.inf, x))
-    return x.reshape(q.shape)

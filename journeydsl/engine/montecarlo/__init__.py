@@ -35,7 +35,7 @@ import numpy as np
 from journeydsl.engine.montecarlo.engine import STAY_OVERHEAD, OverBudget, WorkBudget, simulate_block
 from journeydsl.engine.montecarlo.executors import Shared, share_each
 from journeydsl.engine.montecarlo.executors import executor_width as _executor_width
-from journeydsl.engine.montecarlo.gate import gate_draws
+from journeydsl.engine.montecarlo.gate import GateDraws, gate_draws
 from journeydsl.engine.montecarlo.plan import Plan, StageMemo, compile_plan
 from journeydsl.engine.montecarlo.queues import QueueFigures, simulate_queue
 from journeydsl.engine.montecarlo.sampling import make_rng
@@ -144,12 +144,15 @@ def _run_block(
     """
     out: list[list[Tally]] = []
     n_arms = len(arm_plans)
+    shared: GateDraws | None = None  # the same for every arm (made once: nothing writes to them)
     for a, (_names, cum, plans) in enumerate(arm_plans):
         rng = make_rng(seed)
         budget = budgets[a] if budgets is not None else None
         tell = None if on_pass is None else (lambda f, a=a: on_pass((a + f) / n_arms))
         # each customer's policy and rollout draws, from a stream of the block's seed of its own
-        draws = gate_draws(seed, n) if any(p.needs_draws for p in plans) else None
+        draws = None
+        if any(p.needs_draws for p in plans):
+            draws = shared = shared if shared is not None else gate_draws(seed, n)
         if len(plans) == 1:
             out.append([simulate_block(plans[0], n, rng, budget, tell, draws)])
             continue
@@ -768,18 +771,23 @@ def _with_waits(
     """The plans with each task's waits: its queue in a first run of the same journeys (up to
     :data:`QUEUE_PILOT` customers, the same seed) where nobody waits. One step towards the queue
     the waits themselves make: what waiting changes in who asks for tasks is left out."""
-    if not any(j.arrivals_per_day is not None and any(t.capacity_per_day for t in j.touchpoints)
-               for _n, j in arms):
+    # only arms whose customers may ask for a task run (each arm's run is its own: the same
+    # generator whatever the others), and only as far as their requests
+    asking = [a for a, ((_n, j), (_names, _cum, plans)) in enumerate(zip(arms, arm_plans, strict=True))
+              if j.arrivals_per_day is not None and any(t.capacity_per_day for t in j.touchpoints)
+              and any(p.asks_for_tasks for p in plans)]
+    if not asking:
         return arm_plans
+    pilots = [(names, cum, _requests_only(plans)) for names, cum, plans in (arm_plans[a] for a in asking)]
     n = min(customers, QUEUE_PILOT)
     sizes = block_sizes(n)
     seeds = np.random.SeedSequence(seed).spawn(len(sizes))
-    merger = _Merger(arm_plans, shape)
+    merger = _Merger(pilots, shape)
     for b, (size, s) in enumerate(zip(sizes, seeds, strict=True)):
-        merger.add(b, _run_block(arm_plans, size, s))
+        merger.add(b, _run_block(pilots, size, s))
     out: list[_ArmPlan] = []
     for a, ((_name, journey), (names, cum, plans)) in enumerate(zip(arms, arm_plans, strict=True)):
-        found = _queues(journey, merger.totals[a], shape, seed)
+        found = _queues(journey, merger.totals[asking.index(a)], shape, seed) if a in asking else {}
         if not found:
             out.append((names, cum, plans))
             continue
@@ -790,6 +798,18 @@ def _with_waits(
             waits[shape.touchpoints.index(task)] = ordered[keep]
         out.append((names, cum, [replace(p, tp_waits=tuple(waits)) for p in plans]))
     return out
+
+
+def _requests_only(plans: list[Plan]) -> list[Plan]:
+    """An arm's plans for a queue's first run: its blocks stop once the customers' stays are
+    simulated. The segments of an arm, and the two parts of a rollout, draw from one generator
+    one after the other: only the last to run may stop early (the others' LTV draws come first)."""
+    last = plans[-1]
+    if last.rollout_base is not None:
+        last = replace(last, rollout_base=replace(last.rollout_base, requests_only=True))
+    else:
+        last = replace(last, requests_only=True)
+    return [*plans[:-1], last]
 
 
 def _phase_labels(journey: Journey) -> tuple[str, ...]:

@@ -86,6 +86,7 @@ class _Workspace:
                 "cost": np.empty(n),
                 "conv_t": np.empty(n),
                 "cost_pre": np.empty(n),
+                "rev_pre": np.empty(n),
                 "conv_stage": np.empty(n, np.int64),
                 "active_h": np.empty(n, bool),
                 "zeros": np.zeros(n),  # never written: entry times of the first group
@@ -93,7 +94,7 @@ class _Workspace:
             }
             sets[key] = (size, arrays)
         out = {k: v[:n] for k, v in arrays.items()}
-        for k in ("rev", "cost", "cost_pre"):
+        for k in ("rev", "cost", "cost_pre", "rev_pre"):
             out[k].fill(0.0)
         out["conv_t"].fill(_INF)
         out["conv_stage"].fill(-1)

@@ -20,7 +20,7 @@ from journeydsl.engine.montecarlo.blockdata import (
     _slot_dtype,
     _Workspace,
 )
-from journeydsl.engine.montecarlo.gate import ContactGate, GateDraws, gate_draws
+from journeydsl.engine.montecarlo.gate import ContactGate, GateDraws, StayGate, gate_draws
 from journeydsl.engine.montecarlo.plan import Plan, TriggerPlan
 from journeydsl.engine.results import Tally
 
@@ -99,6 +99,18 @@ class _BlockState:
                                     t.tp_held, t.tp_capped, t.tp_delayed)
         # per remembered (touchpoint, step): each customer's first response, in days since entry
         self.resp_at = np.full((len(plan.tracked), n), _INF) if plan.tracked else None
+        # per touchpoint, for send: its counted steps (step, counter), cost and cost on response,
+        # remembered steps (slot, step), the waits of its task (None: done at once) and whether
+        # its requests are logged (plain Python values: send runs once per firing)
+        nt = int(plan.tp_cost.size)
+        self._steps_at = [[(k, int(at)) for k, at in enumerate(plan.tp_step_pos[t].tolist()) if at >= 0]
+                          if t < len(plan.tp_step_pos) else [] for t in range(nt)]
+        self._money = [(float(plan.tp_cost[t]), float(plan.tp_resp_cost[t]) if t < plan.tp_resp_cost.size else 0.0)
+                       for t in range(nt)]
+        self._tracked = [[(slot, k) for slot, (tp, k) in enumerate(plan.tracked) if tp == t] for t in range(nt)]
+        self._waits = [plan.tp_waits[t] if t < len(plan.tp_waits) and plan.tp_waits[t].size else None
+                       for t in range(nt)]
+        self._logged = [t < plan.tp_queue.size and bool(plan.tp_queue[t]) and not follow_up for t in range(nt)]
 
     def contact(self, touch: int, count: int, cost: float) -> None:
         """Count ``count`` contacts of a touchpoint and their discounted cost;
@@ -154,19 +166,17 @@ class _BlockState:
             return np.zeros(0), u, shares, None
         request = when
         done: np.ndarray | None = None
-        waits = plan.tp_waits[touch] if touch < len(plan.tp_waits) else None
-        if waits is not None and waits.size:
+        waits = self._waits[touch]
+        if waits is not None:
             done = when + waits[self.rng.integers(0, waits.size, m)]
             when = done
         resp = u < shares[-1]
         nresp = int(np.count_nonzero(resp))
         tal.tp_contacts[touch] += m
         tal.tp_responses[touch] += nresp
-        pos = plan.tp_step_pos[touch] if touch < len(plan.tp_step_pos) else np.zeros(0, np.int64)
-        for k, at in enumerate(pos):
-            if at >= 0:
-                tal.tp_steps[at] += int(np.count_nonzero(u < shares[k]))
-        base, extra = float(plan.tp_cost[touch]), float(plan.tp_resp_cost[touch])
+        for k, at in self._steps_at[touch]:
+            tal.tp_steps[at] += int(np.count_nonzero(u < shares[k]))
+        base, extra = self._money[touch]
         if base or extra:
             disc = np.exp(when * -plan.delta) if plan.delta else np.ones(m)
             cost = disc * base
@@ -178,12 +188,11 @@ class _BlockState:
         else:
             cost = np.zeros(m)
         if self.resp_at is not None:
-            for slot, (tp, k) in enumerate(plan.tracked):
-                if tp == touch:
-                    hit = u < shares[k]
-                    ids, t = who[hit], when[hit]
-                    self.resp_at[slot, ids] = np.minimum(self.resp_at[slot, ids], t)
-        if plan.tp_queue[touch] and not self.follow_up:
+            for slot, k in self._tracked[touch]:
+                hit = u < shares[k]
+                ids, t = who[hit], when[hit]
+                self.resp_at[slot, ids] = np.minimum(self.resp_at[slot, ids], t)
+        if self._logged[touch]:
             tal.task_tp.append(np.full(m, touch, np.int32))
             tal.task_who.append(who)
             tal.task_base.append(0)
@@ -197,26 +206,34 @@ class _BlockState:
                 self.ages.cost(self.conv_t, who[resp], when[resp], extra)
         return cost, u, shares, done
 
-    def _send_gated(self, touch: int, who: np.ndarray, when: np.ndarray, shares: np.ndarray
-                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    def _send_gated(self, touch: int, who: np.ndarray, when: np.ndarray, shares: np.ndarray,
+                    stay: StayGate | None = None, pos: np.ndarray | None = None,
+                    ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
         """:meth:`send` for a trigger's contact, through the contact policy (caps, quiet hours, holdout).
 
-        A contact the policy holds out or skips is not made: no cost and no response (its
-        ``u`` is 1), so a ``when no response`` trigger answering it still fires. A delayed
-        contact is made when the policy lets it go, and takes effect then (returned as its
-        moment, like a task's wait). Without a policy this is :meth:`send`.
+        A contact the policy holds out or skips is not made: no cost and no response, so a
+        ``when no response`` trigger answering it still fires. A delayed contact is made when
+        the policy lets it go, and takes effect then (returned as its moment, like a task's
+        wait). Without a policy this is :meth:`send`.
+
+        Returns the positions (into ``who``) of the contacts made (None: all of them) and, for
+        those alone, :meth:`send`'s cost, uniform draw ``u``, shares and moments (None: at
+        ``when``; never None when the policy decided something): the caller works on the
+        contacts made only, without arrays the size of ``who``. ``stay``: the gate's state of the
+        stay's customers, ``who`` being those at positions ``pos`` of the stay.
         """
         if self.gate is None:
-            return self.send(touch, who, when, shares)
-        keep, at = self.gate.admit(touch, who, when)
+            return None, *self.send(touch, who, when, shares)
+        if stay is not None and pos is not None:
+            keep, at = stay.admit(touch, pos, when)
+        else:
+            keep, at = self.gate.admit(touch, who, when)
         if keep is None and at is when:
-            return self.send(touch, who, when, shares)
-        m = who.size
-        sent = slice(None) if keep is None else keep
-        cv, u, sh, done = self.send(touch, who[sent], at, shares)
-        cost, u_all, moment = np.zeros(m), np.ones(m), np.array(when, dtype=float)
-        cost[sent], u_all[sent], moment[sent] = cv, u, at if done is None else done
-        return cost, u_all, sh, moment
+            return None, *self.send(touch, who, when, shares)
+        if keep is not None and keep.size == 0:  # nothing sent (held out or capped): no draw either
+            return keep, np.zeros(0), np.zeros(0), shares, at
+        cv, u, sh, done = self.send(touch, who if keep is None else who[keep], at, shares)
+        return keep, cv, u, sh, at if done is None else done
 
     def path(self, touch: int, ids: np.ndarray, t: np.ndarray, k: np.ndarray | None = None,
              t_last: np.ndarray | None = None) -> None:

@@ -43,7 +43,7 @@ import numpy as np
 from journeydsl.engine.montecarlo.blockdata import _INF
 from journeydsl.engine.montecarlo.gate import GateDraws, gate_draws
 from journeydsl.engine.montecarlo.plan import Plan
-from journeydsl.engine.montecarlo.stays import _Stays
+from journeydsl.engine.montecarlo.stays import _edges_upto, _Stays
 from journeydsl.engine.results import K, Tally
 
 __all__ = ["STAY_OVERHEAD", "OverBudget", "WorkBudget", "simulate_block"]
@@ -158,7 +158,7 @@ class _Block(_Stays):
                 if ids.size:
                     self._enter(int(s), ids, zeros[: ids.size])
         self._advance()
-        return self.finish()
+        return self.tally if plan.requests_only else self.finish()
 
     def _advance(self) -> None:
         """Simulate stays, stage by stage, until nobody is left inside the horizon."""
@@ -233,8 +233,25 @@ class _Block(_Stays):
         What happens after conversion depends only on that stage (the engine keeps no
         other memory that changes money), so this is the same in distribution as following
         each customer on past the horizon, and it does not depend on when they converted.
+
+        A converter who converted at day 0, when the window is the horizon, has already been
+        followed for exactly the window from the moment of conversion, in this block: their
+        LTV is what the block booked them after converting (their revenue and costs less
+        those booked before), and they are not followed again.
         """
         plan = self.plan
+        later: np.ndarray | None = None  # positions in ci of the converters to follow (None: all)
+        ltv = np.zeros(0)
+        if plan.ltv_window == plan.horizon:
+            at0 = self.conv_t[ci] == 0.0
+            if at0.any():
+                ltv = np.empty(ci.size)
+                now = ci[at0]
+                ltv[at0] = (self.rev[now] - self.rev_pre[now]) - (self.cost[now] - self.cost_pre[now])
+                later = np.flatnonzero(~at0)
+                if not later.size:
+                    return ltv
+                ci = ci.take(later)
         fplan = plan.follow_up
         follow = _Block(fplan, ci.size, self.rng, follow_up=True, budget=self.budget)  # its work counts too
         if self.week is not None:  # the same week, from the moment of conversion on
@@ -250,7 +267,10 @@ class _Block(_Stays):
             ids = np.flatnonzero(where == g)
             follow.pending[int(g)].append((ids, np.zeros(ids.size), True))
         follow._advance()
-        return follow.rev - follow.cost
+        if later is None:
+            return follow.rev - follow.cost
+        ltv[later] = follow.rev - follow.cost
+        return ltv
 
     def _enter(self, s: int, ids: np.ndarray, t0: np.ndarray) -> None:
         sp = self.plan.stages[s]
@@ -273,6 +293,10 @@ class _Block(_Stays):
         exactly.
         """
         tal, H = self.tally, self.plan.horizon
+        for s, seen in self.seen.items():  # the customers who stayed in a stage they may enter again
+            tal.reached[s] += np.count_nonzero(seen)
+        if self.km:
+            tal.km_act += np.cumsum(self.km_diff[:-1])
         rev, cost = self.rev, self.cost
         ci = np.flatnonzero(self.conv_t < _INF)
         sums = tal.sums
@@ -313,7 +337,7 @@ class _Block(_Stays):
             # converters followed to each retention edge: those with that long left in the horizon
             edges = tal.shape.km_edges
             ne = edges.size
-            last = np.searchsorted(edges, H - ct + 1e-9, side="right")  # edges 0 .. last-1 are followed
+            last = _edges_upto(edges, self.km_unit, H - ct + 1e-9)  # edges 0 .. last-1 are followed
             tal.km_obs += np.cumsum(np.bincount(last, minlength=ne + 1)[::-1])[::-1][1:]
         sums[K["pre"]] = acq.sum()
         sums[K["pre2"]] = _dot(acq, acq)

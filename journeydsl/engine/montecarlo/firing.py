@@ -242,23 +242,36 @@ class _Firing(_BlockState):
                 heap.append((first, order, 1, len(heap), None))
         heapq.heapify(heap)
         seq = len(heap)
+        # the policy's state of this stay's customers, by position (`alive`), while it lasts
+        stay = self.gate.for_stay(ids) if self.gate is not None else None
         while heap:
             off, order, k, _seq, subset = heapq.heappop(heap)
             tr = trigs[order]
+            # alive: positions in the stay of those it fires for; when: their firing times
             if subset is None and tr.when == "enter":  # everyone not yet moved by an earlier trigger at entry
                 alive = np.flatnonzero(slot < n_edges)
+                when = t0[alive] + off
             elif subset is None:  # still in the stage (and inside the horizon) at the firing time
-                alive = np.flatnonzero((te - t0 > off) & (t0 + off < H))
+                at = t0 + off
+                alive = np.flatnonzero((te - t0 > off) & (at < H))
+                when = at[alive]
             elif off == 0:
                 alive = subset[slot[subset] < n_edges]
-            else:
-                alive = subset[(te[subset] - t0[subset] > off) & (t0[subset] + off < H)]
-            if tr.unless and alive.size and self.resp_at is not None:
                 when = t0[alive] + off
-                keep = np.ones(alive.size, bool)
-                for s in tr.unless:
-                    keep &= self.resp_at[s, ids[alive]] > when
-                alive = alive[keep]
+            else:
+                t0s = t0.take(subset)
+                at = t0s + off
+                still = np.flatnonzero((te.take(subset) - t0s > off) & (at < H))
+                alive = subset.take(still)
+                when = at.take(still)
+            who = ids.take(alive)
+            if tr.unless and alive.size and self.resp_at is not None:
+                keep = self.resp_at[tr.unless[0]].take(who) > when
+                for s in tr.unless[1:]:
+                    keep &= self.resp_at[s].take(who) > when
+                if not keep.all():
+                    sel = np.flatnonzero(keep)
+                    alive, who, when = alive.take(sel), who.take(sel), when.take(sel)
             na = alive.size
             if na == 0:  # nobody is left for this trigger's later firings either
                 continue
@@ -270,36 +283,68 @@ class _Firing(_BlockState):
             if self.budget is not None:
                 self.budget.spend(na)
             tal.trig_fired[tr.index] += na
-            when = t0[alive] + off
             responded = np.zeros(na, bool)
             answered: np.ndarray | None = None  # the first response's moment, when a task waited
             cost = np.zeros(na)
+            made = answering = False  # whether any contact was made; whether any was answered yet
             for touch, shares in zip(tr.sends, tr.send_steps, strict=True):
-                cv, u, sh, done = self._send_gated(touch, ids[alive], when, shares)
-                cost += cv
-                resp = u < sh[-1]
-                if done is not None or answered is not None:
+                # the contacts made (positions `sent` into alive, None: all) and theirs alone
+                sent, cv, u, sh, moment = self._send_gated(touch, who, when, shares, stay, alive)
+                if sent is None:
+                    made = True
+                    cost += cv
+                    resp = u < sh[-1]
+                    if moment is not None or answered is not None:
+                        if answered is None:
+                            answered = np.where(responded, when, _INF) if answering else np.full(na, _INF)
+                        np.minimum(answered, np.where(resp, when if moment is None else moment, _INF), out=answered)
+                    responded |= resp
+                    answering = True
+                else:  # the policy decided: only `sent` were contacted, at `moment`
                     if answered is None:
-                        answered = np.where(responded, when, _INF)
-                    np.minimum(answered, np.where(resp, when if done is None else done, _INF), out=answered)
-                responded |= resp
+                        answered = np.where(responded, when, _INF) if answering else np.full(na, _INF)
+                    if sent.size:
+                        assert moment is not None
+                        made = True
+                        cost[sent] += cv
+                        resp = u < sh[-1]
+                        hit = sent[resp]
+                        if hit.size:
+                            answered[hit] = np.minimum(answered[hit], moment[resp])
+                            responded[hit] = True
+                            answering = True
                 for child in answers.get(touch, ()):
                     ctr = trigs[child]
-                    reached = u < sh[ctr.parent[1]]
+                    if sent is not None and sent.size == 0:  # nobody contacted: nobody reached any step
+                        if ctr.behaviour == "response":
+                            heapq.heappush(heap, (off, child, 1, seq, alive[:0]))
+                        elif off + ctr.days < latest:
+                            heapq.heappush(heap, (off + ctr.days, child, 1, seq, alive))
+                        seq += 1
+                        continue
+                    if sent is None:
+                        reached = u < sh[ctr.parent[1]]
+                    else:
+                        reached = np.zeros(na, bool)
+                        reached[sent[u < sh[ctr.parent[1]]]] = True
                     if ctr.behaviour == "response":
                         heapq.heappush(heap, (off, child, 1, seq, alive[reached]))
                     elif off + ctr.days < latest:
                         heapq.heappush(heap, (off + ctr.days, child, 1, seq, alive[~reached]))
                     seq += 1
-            if cost.any():
-                cv_full = np.zeros(m)
-                cv_full[alive] = cost
+            if made and cost.any():  # added in place (alive is unique: fancy-index add is exact)
                 if off == 0:
-                    c_entry = cv_full if c_entry is None else c_entry + cv_full
+                    if c_entry is None:
+                        c_entry = np.zeros(m)
+                    c_entry[alive] += cost
                 else:
-                    c_later = cv_full if c_later is None else c_later + cv_full
+                    if c_later is None:
+                        c_later = np.zeros(m)
+                    c_later[alive] += cost
             if tr.then_target >= 0:
                 draw = rng.random(na)
+                if tr.sends and (not answering or not responded.any()):  # nobody answered: nobody moves
+                    continue
                 if answered is not None:
                     # moved when the first answer comes (after a task's wait), if still here then;
                     # an earlier move found later in time order still wins (te only comes closer)
@@ -318,4 +363,6 @@ class _Firing(_BlockState):
                     tal.trig_rerouted[tr.index] += moved.size
                     te[moved] = t0[moved] + off
                     slot[moved] = tr.slot
+        if stay is not None:
+            stay.close()
         return c_entry, c_later

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["GATE_KEY", "ContactGate", "GateDraws", "GatePlan", "gate_draws"]
+__all__ = ["GATE_KEY", "ContactGate", "GateDraws", "GatePlan", "StayGate", "gate_draws"]
 
 #: Slack in days when comparing a send with a window's end (sums of day counts round).
 _EPS = 1e-9
@@ -97,7 +97,10 @@ class ContactGate:
         self.draws = draws
         self.horizon = horizon
         self.held = draws.held < plan.holdout
+        self.sendable = ~self.held
         self.any_held = bool(self.held.any())
+        self.all_held = self.any_held and bool(self.held.all())  # the holdout's twin: no marketing contact
+        self.exempt = plan.exempt.tolist()
         # the customer's clock: time of day (in days) at time 0 of this block
         self.phase = draws.phase if shift is None else (draws.phase + shift) % 1.0
         # quiet hours as (time since they began, their length): a contact at time t is in them
@@ -131,24 +134,37 @@ class ContactGate:
         Returns the positions (into ``ids``) of the contacts sent (None: all of them) and
         their send times (``due`` itself when nothing changes).
         """
+        return self._admit(self.sendable, self.since_quiet, self.rings, touch, ids, due)
+
+    def for_stay(self, ids: np.ndarray) -> StayGate:
+        """The gate's state of the customers ``ids`` of one stay, copied out (see :class:`StayGate`)."""
+        return StayGate(self, ids)
+
+    def _admit(self, sendable: np.ndarray, since_quiet: np.ndarray | None, rings: list[list[np.ndarray]],
+               touch: int, ids: np.ndarray, due: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+        """:meth:`admit` on the state ``sendable``, ``since_quiet`` and ``rings``, which ``ids`` index."""
         plan = self.plan
-        if touch < 0 or plan.exempt[touch] or ids.size == 0:
+        if touch < 0 or ids.size == 0 or self.exempt[touch]:
             return None, due
         pos: np.ndarray | None = None
         if self.any_held:
-            h = self.held[ids]
-            nh = int(np.count_nonzero(h))
+            if self.all_held:
+                self.held_out[touch] += ids.size
+                return np.zeros(0, np.intp), due[:0]
+            pos = np.flatnonzero(sendable[ids])
+            nh = ids.size - pos.size
             if nh:
                 self.held_out[touch] += nh
-                pos = np.flatnonzero(~h)
                 ids, due = ids[pos], due[pos]
+            else:
+                pos = None
         send = due
         caps = self.caps_of[touch]
         dropped: np.ndarray | None = None
         if caps and ids.size:
             lower = None
             for k, window in caps:
-                edge = self.rings[k][0][ids]
+                edge = rings[k][0][ids]
                 edge += window
                 lower = edge if lower is None else np.maximum(lower, edge, out=lower)
             assert lower is not None
@@ -158,8 +174,8 @@ class ContactGate:
                 over = lower > send + _EPS
                 if over.any():
                     dropped = over
-        if self.since_quiet is not None and ids.size:
-            x = self.since_quiet[ids]
+        if since_quiet is not None and ids.size:
+            x = since_quiet[ids]
             x += send
             x -= np.floor(x)  # time since the last start of quiet hours, in days
             if plan.quiet_delay:  # wait to their end: length - x when x < length
@@ -185,7 +201,7 @@ class ContactGate:
         if send is not due:
             self.delayed[touch] += int(np.count_nonzero(send > due + _EPS))
         for k, _w in caps:  # book the sends: keep each customer's last N, oldest first
-            cols = self.rings[k]
+            cols = rings[k]
             if len(cols) == 1 and plan.delay_on_cap:  # delayed behind its cap: later than the one kept
                 cols[0][ids] = send
                 continue
@@ -195,3 +211,36 @@ class ContactGate:
                 cols[i][ids] = np.maximum(old[i], np.minimum(old[i + 1], send))
             cols[last][ids] = np.maximum(old[last], send)
         return pos, send
+
+
+class StayGate:
+    """A :class:`ContactGate`'s state for the customers of one stay, copied out while the stay's
+    triggers fire and written back by :meth:`close`.
+
+    Nothing else contacts a customer through the gate during their stay, so the decisions are
+    the gate's own; what changes is where the state lives: arrays the size of the stay, indexed
+    by positions in it (which firings take in increasing order), instead of the block's arrays
+    indexed by customer, so each send reads and writes memory close together.
+    """
+
+    def __init__(self, gate: ContactGate, ids: np.ndarray) -> None:
+        self.gate = gate
+        self.ids = ids
+        # a whole holdout decides before reading any state (nor writing it: nothing is sent)
+        self.copied = not gate.all_held
+        self.sendable = gate.sendable[ids] if gate.any_held and self.copied else gate.sendable
+        self.since_quiet = None if gate.since_quiet is None or not self.copied else gate.since_quiet[ids]
+        self.rings = [[col[ids] for col in ring] for ring in gate.rings] if self.copied else gate.rings
+
+    def admit(self, touch: int, pos: np.ndarray, due: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+        """:meth:`ContactGate.admit` for the customers at positions ``pos`` of the stay."""
+        return self.gate._admit(self.sendable, self.since_quiet, self.rings, touch, pos, due)
+
+    def close(self) -> None:
+        """Write the stay's recent contacts back to the block's gate."""
+        if not self.copied:
+            return
+        ids = self.ids
+        for ring, local in zip(self.gate.rings, self.rings, strict=True):
+            for col, mine in zip(ring, local, strict=True):
+                col[ids] = mine

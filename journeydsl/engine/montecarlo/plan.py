@@ -171,6 +171,9 @@ class Plan:
     # a scenario rolled out to a share of the customers: the share, and the plan the others stay on
     rollout: float | None = None
     rollout_base: Plan | None = None
+    # a queue's first run (montecarlo._with_waits): only the task requests are wanted, so a block
+    # stops after its customers' stays (no LTV follow-up, no final tallies)
+    requests_only: bool = False
 
     @functools.cached_property
     def follow_up(self) -> Plan:
@@ -193,6 +196,24 @@ class Plan:
         """Whether customers need their policy, rollout or week draws (see ``gate.gate_draws``)."""
         return (self.gate is not None or self.rollout_base is not None
                 or any(t.business is not None for sp in self.stages for t in sp.triggers))
+
+    @property
+    def asks_for_tasks(self) -> bool:
+        """Whether a customer may ask for a task with a queue: a stage's or a move's contact, or a
+        trigger's that the policy lets through (a whole holdout stops every one not transactional)."""
+        queue = self.tp_queue
+        if not queue.any():
+            return False
+        gate = self.gate
+        shut = gate is not None and gate.holdout >= 1.0
+        for sp in self.stages:
+            if any(queue[t] for t in sp.rich_touches) or any(v >= 0 and queue[v] for v in sp.via.tolist()):
+                return True
+            if any(queue[t] and (not shut or (gate is not None and gate.exempt[t])) for tr in sp.triggers
+                   for t in tr.sends):
+                return True
+        return self.rollout_base is not None and self.rollout_base.asks_for_tasks
+
     # per touchpoint: the shares of those contacted who reach each step of its response (the
     # last is the response), the cost per responder, whether each contact is made one by one
     # (engine._Block.send: a cost on response, a response some trigger waits for or a task

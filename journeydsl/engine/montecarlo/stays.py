@@ -8,6 +8,7 @@ sends the customers on (``_leave``).
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -23,6 +24,28 @@ from journeydsl.engine.montecarlo.sampling import Sampler
 
 class _Stays(_Firing):
     """Stays in a stage."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.rev_pre = self.ws["rev_pre"]  # each customer's revenue before converting (see lifetime_values)
+        edges = self.tally.shape.km_edges
+        # retention edges 0, 1, ..., H (whole days): bins by arithmetic (see _edges_below)
+        self.km_unit = self.km and unit_edges(edges) and float(edges[-1]) == self.plan.horizon
+        # converters in an active stage, as a difference array over the edges (its running sum
+        # goes into Tally.km_act when the block finishes)
+        self.km_diff = np.zeros(edges.size + 1, np.int64)
+        self._exit_delays: dict[int, tuple[np.ndarray, tuple[tuple[int, Sampler], ...]]] = {}
+
+    def _delay_table(self, sp: StagePlan) -> tuple[np.ndarray, tuple[tuple[int, Sampler], ...]]:
+        """Per exit slot, its delay when it is the same for everyone (none, fixed; never for the
+        slot past the last, which stays forever), and the slots whose delays are drawn."""
+        got = self._exit_delays.get(sp.index)
+        if got is None:
+            fixed = [0.0 if d is None else d.a if d.kind == "fixed" else 0.0 for d in sp.delays]
+            drawn = tuple((k, d) for k, d in enumerate(sp.delays) if d is not None and d.kind != "fixed")
+            got = (np.array([*fixed, _INF]), drawn)
+            self._exit_delays[sp.index] = got
+        return got
 
     def draw_exits(self, sp: StagePlan, t0: np.ndarray, t0_zero: bool) -> tuple[np.ndarray, np.ndarray]:
         """Exit time and exit slot (int8) of each customer (slot -1: never leaves)."""
@@ -42,18 +65,21 @@ class _Stays(_Firing):
             first = sp.delays[0]
             if all(d is first for d in sp.delays):
                 te = first.draw(rng, m) if first is not None else np.zeros(m)
+                if sp.stay_forever:
+                    stuck = slot >= nb
+                    te[stuck] = _INF
+                    slot[stuck] = -1
             else:
-                te = np.zeros(m)
-                for k, d in enumerate(sp.delays):
-                    if d is None:
-                        continue
-                    sel = np.flatnonzero(slot == k)
+                # the same delays as drawing slot by slot: the fixed ones (and "forever") from a
+                # table, then the drawn ones in slot order, as many as each slot has
+                table, drawn = self._delay_table(sp)
+                te = table.take(slot)
+                for k, d in drawn:
+                    sel = (slot == k).nonzero()[0]
                     if sel.size:
                         te[sel] = d.draw(rng, sel.size)
-            if sp.stay_forever:
-                stuck = slot >= nb
-                te[stuck] = _INF
-                slot[stuck] = -1
+                if sp.stay_forever:
+                    slot[slot >= nb] = -1
         if not t0_zero:
             te += t0
         wide = _slot_dtype(sp.out_targets.size)
@@ -70,9 +96,7 @@ class _Stays(_Firing):
         m = idx.size
         tal.visits[s] += m
         if sp.revisitable:
-            seen = self.seen[s]
-            tal.reached[s] += m - int(np.count_nonzero(seen[idx]))
-            seen[idx] = True
+            self.seen[s][idx] = True  # its customers are counted once, when the block finishes
         else:
             tal.reached[s] += m
         if sp.flag >= 0:
@@ -80,16 +104,22 @@ class _Stays(_Firing):
         # discount factors at entry (None: all ones)
         d0 = np.exp(t0 * -delta) if (sp.needs_d0 and delta and not t0_zero) else None
 
+        # the customers' conversion times, for retention (None: not needed)
+        track = self.km
+        conv: np.ndarray | None = None
         if sp.goal and not self.follow_up:
             conv = self.conv_t[idx]
-            newc = np.flatnonzero(conv == _INF)
+            newc = (conv == _INF).nonzero()[0]
             if newc.size:
                 # acquisition cost: everything before this stage, `via` on the move here included,
                 # but not this stage's own costs (cost to serve)
-                ci = idx[newc]
-                self.conv_t[ci] = t0[newc]
+                ci = idx.take(newc)
+                conv[newc] = self.conv_t[ci] = t0.take(newc)
                 self.conv_stage[ci] = s
                 self.cost_pre[ci] = self.cost[ci]
+                self.rev_pre[ci] = self.rev[ci]  # (for the LTV of those converting at day 0)
+        elif track and (sp.active or sp.km_moves):
+            conv = self.conv_t[idx]
 
         te, slot = self.draw_exits(sp, t0, t0_zero)
 
@@ -182,33 +212,35 @@ class _Stays(_Firing):
             tal.stage_rev[s] += float(r_add.sum())
 
         # exits that happen inside the horizon
-        track = self.km
         if sp.mode == "none" and not then_trigs:
             tal.at_horizon[s] += m
-            tal.stage_days[s] += m * H - (0.0 if t0_zero else float(t0.sum()))
+            tal.stage_days[s] += m * H - (0.0 if t0_zero else float(np.add.reduce(t0)))
             if sp.active and track:
-                self._retention(idx, t0, te, np.zeros(m, bool))
+                assert conv is not None
+                self._retention(idx, t0, te, np.zeros(m, bool), 0, conv)
             return
         done = te < H
         nd = int(np.count_nonzero(done))
         tal.completed[s] += nd
         tal.at_horizon[s] += m - nd
         if sp.active and track:
-            self._retention(idx, t0, te, done)
+            assert conv is not None
+            self._retention(idx, t0, te, done, nd, conv)
         if sp.km_moves and track and nd:
-            self._moves(sp, idx, t0, te, slot, done)
+            assert conv is not None
+            self._moves(sp, t0, te, slot, done, conv)
         if nd == 0:
-            tal.stage_days[s] += m * H - (0.0 if t0_zero else float(t0.sum()))
+            tal.stage_days[s] += m * H - (0.0 if t0_zero else float(np.add.reduce(t0)))
             return
         if nd == m:
             ids, te_d, sl_d = idx, te, slot
-            t0_sum = t0_all = 0.0 if t0_zero else float(t0.sum())
+            t0_sum = t0_all = 0.0 if t0_zero else float(np.add.reduce(t0))
         else:
-            sel = np.flatnonzero(done)
+            sel = done.nonzero()[0]
             ids, te_d, sl_d = idx.take(sel), te.take(sel), slot.take(sel)
-            t0_sum = 0.0 if t0_zero else float(t0.take(sel).sum())
-            t0_all = 0.0 if t0_zero else float(t0.sum())
-        te_sum = float(te_d.sum())
+            t0_sum = 0.0 if t0_zero else float(np.add.reduce(t0.take(sel)))
+            t0_all = 0.0 if t0_zero else float(np.add.reduce(t0))
+        te_sum = float(np.add.reduce(te_d))
         tal.dwell_sum[s] += te_sum - t0_sum
         # days in the stage: to the exit for those who left, to the horizon for the others
         tal.stage_days[s] += te_sum + (m - nd) * H - t0_all
@@ -261,7 +293,7 @@ class _Stays(_Firing):
                 c = int(np.count_nonzero(slot == k))  # only counted there: no need to gather
                 ids_k = te_k = None
             else:
-                sel = np.flatnonzero(slot == k)  # then take: faster than a boolean gather
+                sel = (slot == k).nonzero()[0]  # then take: faster than a boolean gather
                 c = sel.size
                 ids_k, te_k = ids.take(sel), te.take(sel)
             if c == 0:
@@ -274,7 +306,7 @@ class _Stays(_Firing):
             if ids_k is None or te_k is None:
                 ungathered.append((k, j, c))
                 continue
-            te_k_sum = te_sum if nslots == 1 else float(te_k.sum()) if to_sink else 0.0
+            te_k_sum = te_sum if nslots == 1 else float(np.add.reduce(te_k)) if to_sink else 0.0
             te_left -= te_k_sum
             if has_via and plan.tp_rich[via_tp]:
                 cv, _u, _s, _at = self.send(via_tp, ids_k, te_k)
@@ -358,49 +390,106 @@ class _Stays(_Firing):
                 values *= np.exp(when)
         return np.bincount(owner, weights=values, minlength=t0.size)
 
-    def _retention(self, idx: np.ndarray, t0: np.ndarray, te: np.ndarray, done: np.ndarray) -> None:
-        """Converters in an active stage at each retention edge during this stay (while followed)."""
-        tal, H = self.tally, self.plan.horizon
-        conv = self.conv_t[idx]
-        still = ~done
-        if still.any():
-            self.active_h[idx[still]] = True
-        cm = np.flatnonzero(conv <= t0)
-        if not cm.size:
-            return
-        c = conv[cm]
-        a = t0[cm] - c
-        b = np.where(still[cm], _INF, te[cm] - c)
-        edges = tal.shape.km_edges
-        ne = edges.size
-        k0 = np.searchsorted(edges, a, side="left")  # first edge in the stay
-        k1 = np.minimum(
-            np.searchsorted(edges, b, side="left"),  # first edge after it
-            np.searchsorted(edges, H - c + 1e-9, side="right"),  # first edge no longer followed
-        )
-        ok = k1 > k0
-        if ok.any():
-            tal.km_act += np.cumsum(
-                np.bincount(k0[ok], minlength=ne + 1)[:ne] - np.bincount(k1[ok], minlength=ne + 1)[:ne]
-            )
-
-    def _moves(
-        self, sp: StagePlan, idx: np.ndarray, t0: np.ndarray, te: np.ndarray, slot: np.ndarray, done: np.ndarray
+    def _retention(
+        self, idx: np.ndarray, t0: np.ndarray, te: np.ndarray, done: np.ndarray, nd: int, conv: np.ndarray
     ) -> None:
+        """Converters in an active stage at each retention edge during this stay (while followed).
+
+        ``nd`` customers are ``done`` (leave inside the horizon); ``conv`` are the customers'
+        conversion times.
+        """
+        H = self.plan.horizon
+        m = idx.size
+        if nd < m:
+            self.active_h[idx[~done]] = True
+        before = conv <= t0
+        nc = int(np.count_nonzero(before))
+        if not nc:
+            return
+        if nc == m:
+            c, a, b = conv, t0 - conv, te - conv
+            if nd < m:
+                b[~done] = _INF
+        else:
+            cm = before.nonzero()[0]
+            c = conv.take(cm)
+            a = t0.take(cm) - c
+            b = np.where(done.take(cm), te.take(cm) - c, _INF)
+        edges = self.tally.shape.km_edges
+        ne = edges.size
+        lim = H - c + 1e-9  # followed up to here
+        if self.km_unit:
+            # the edges are 0, 1, ..., H: a searchsorted to the left is a ceil, to the right a floor
+            # plus one, clipped to 0 .. ne. No clipping is needed: 0 <= a <= H (t0 >= c, t0 <= H),
+            # and floor(lim) + 1 lies in 1 .. ne (0 <= c <= H), which bounds the minimum.
+            k0 = np.ceil(a)  # first edge in the stay
+            k1 = np.ceil(b)  # first edge after it
+            np.floor(lim, out=lim)
+            lim += 1.0  # first edge no longer followed
+            np.minimum(k1, lim, out=k1)
+        else:
+            k0 = np.searchsorted(edges, a, side="left")
+            k1 = np.minimum(np.searchsorted(edges, b, side="left"), np.searchsorted(edges, lim, side="right"))
+        ok = k1 > k0
+        n_ok = int(np.count_nonzero(ok))
+        if not n_ok:
+            return
+        if n_ok < k0.size:
+            k0, k1 = k0[ok], k1[ok]
+        if self.km_unit:
+            k0, k1 = k0.astype(np.intp), k1.astype(np.intp)
+        diff = self.km_diff
+        diff += np.bincount(k0, minlength=ne + 1)
+        diff -= np.bincount(k1, minlength=ne + 1)
+
+    def _moves(self, sp: StagePlan, t0: np.ndarray, te: np.ndarray, slot: np.ndarray, done: np.ndarray,
+               conv: np.ndarray) -> None:
         """Converters moving out of the active stages (from an active stage) or back into them
         (from an inactive one), by the retention bin of their days since conversion."""
-        conv = self.conv_t[idx]
-        sel = np.flatnonzero(done & (conv <= t0))
+        sel = (done & (conv <= t0)).nonzero()[0]
         if not sel.size:
             return
-        crossing = sel[sp.out_active[slot[sel]] != sp.active]
+        crossing = sel[sp.out_active[slot.take(sel)] != sp.active]
         if not crossing.size:
             return
         edges = self.tally.shape.km_edges
-        k = np.searchsorted(edges, te[crossing] - conv[crossing], side="left")
+        # days since conversion: 0 <= te - conv < H (a move inside the horizon, after converting)
+        k = _edges_below(edges, self.km_unit, te.take(crossing) - conv.take(crossing))
         counts = np.bincount(k, minlength=edges.size)[: edges.size]
         counts[0] = 0  # a move at the moment of conversion is already in the state at day 0
         if sp.active:
             self.tally.km_out += counts
         else:
             self.tally.km_back += counts
+
+
+def unit_edges(edges: np.ndarray) -> bool:
+    """Whether the retention edges are the whole days ``0, 1, ..., size - 1`` (horizons of whole
+    days up to ten years): then :func:`_edges_below` and :func:`_edges_upto` need no search."""
+    return bool(edges.size) and bool(np.array_equal(edges, np.arange(edges.size, dtype=edges.dtype)))
+
+
+def _edges_below(edges: np.ndarray, unit: bool, x: np.ndarray) -> np.ndarray:
+    """``np.searchsorted(edges, x, side="left")``: how many edges are below each ``x``.
+
+    With whole-day edges ``0 .. E-1`` (``unit``) that is ``ceil(x)`` clipped to ``0 .. E``,
+    exactly (``ceil`` is exact in floating point, and infinities clip to the ends).
+    """
+    if not unit:
+        return np.searchsorted(edges, x, side="left")
+    k = np.ceil(x)
+    np.maximum(k, 0.0, out=k)
+    np.minimum(k, float(edges.size), out=k)
+    return k.astype(np.intp)
+
+
+def _edges_upto(edges: np.ndarray, unit: bool, x: np.ndarray) -> np.ndarray:
+    """``np.searchsorted(edges, x, side="right")``: how many edges are at or below each ``x``
+    (with whole-day edges, ``floor(x) + 1`` clipped to ``0 .. E``)."""
+    if not unit:
+        return np.searchsorted(edges, x, side="right")
+    k = np.floor(x)
+    k += 1.0
+    np.maximum(k, 0.0, out=k)
+    np.minimum(k, float(edges.size), out=k)
+    return k.astype(np.intp)
