@@ -9,7 +9,10 @@ few journeys written by ``big_journey.py`` (many stages, segments and scenarios)
 and ``journeydsl compare`` of each example with the next one that has the same
 stages (and of each file with itself), and saves the JSON (``save``) or compares
 it byte for byte with what was saved (``check``, exit 1 on any difference).
-Not part of the test suite: it takes about a minute.
+Not part of the test suite: it takes about a minute. The runs are ``python -m
+journeydsl`` in the current folder, which Python searches first: run it from the
+work tree whose code is to be compared (``cd /other/tree && python
+/this/tree/benchmarks/same_results.py save DIR`` saves that tree's results).
 """
 
 from __future__ import annotations
