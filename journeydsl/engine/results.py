@@ -714,10 +714,15 @@ def phase_figures(
     """
     n = max(t.n, 1)
     idx = {name: i for i, name in enumerate(t.shape.stages)}
+    by_phase: dict[str | None, list[int]] = {}  # each phase's stages, in the order of stage_info
+    for s, info in stage_info.items():
+        if s in idx:
+            by_phase.setdefault(info[1], []).append(idx[s])
+    pos = {label: p for p, label in reversed(list(enumerate(t.shape.phases)))}
     out: dict[str, Any] = {}
     for label in order:
-        members = [idx[s] for s, info in stage_info.items() if info[1] == label and s in idx]
-        p = t.shape.phases.index(label) if label in t.shape.phases else -1
+        members = by_phase.get(label, [])
+        p = pos.get(label, -1)
         rev = float(t.stage_rev[members].sum())
         cost = float(t.stage_cost[members].sum())
         out[label] = {

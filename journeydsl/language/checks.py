@@ -153,11 +153,22 @@ def _edge(t: Transition) -> str:
 
 
 def _out_edges(journey: Journey) -> dict[str, list[Transition]]:
-    """Transitions by source stage, in file order (one pass, not one scan per stage)."""
+    """Transitions by source stage, in file order (one pass, not one scan per stage).
+
+    Kept for the last tuple of transitions asked about: the checks of one journey ask
+    three times. Callers only read it.
+    """
+    done = _OUT_EDGES[0]
+    if done is not None and done[0] is journey.transitions:
+        return done[1]
     out: dict[str, list[Transition]] = {}
     for t in journey.transitions:
         out.setdefault(t.source, []).append(t)
+    _OUT_EDGES[0] = (journey.transitions, out)
     return out
+
+
+_OUT_EDGES: list[tuple[tuple[Transition, ...], dict[str, list[Transition]]] | None] = [None]
 
 
 def _line(span: Span | None) -> str:
@@ -322,17 +333,25 @@ def check_share_ranges(journey: Journey) -> list[Diagnostic]:
     """Shares, rates, responses and entry shares lie within 0..100%."""
     out: list[Diagnostic] = []
 
+    def bad(v: float | None) -> bool:
+        return v is not None and not (-_EPS <= v <= 1 + _EPS and math.isfinite(v))
+
     def within(v: float | None, what: str, span: Span | None) -> None:
-        if v is not None and not (-_EPS <= v <= 1 + _EPS and math.isfinite(v)):
+        if bad(v):
+            assert v is not None
             out.append(_diag(journey, span, "E301",
                              f"{what} is {_pct(v)}, outside 0% to 100%",
                              "a share is a percentage from 0% to 100%"))
 
+    # (the message is written only for a value out of range: a big journey has thousands)
     for s in journey.stages:
-        within(s.entry, f"the entry share of '{s.name}'", s.span)
+        if bad(s.entry):
+            within(s.entry, f"the entry share of '{s.name}'", s.span)
     for t in journey.transitions:
-        within(t.share, f"the share of {_edge(t)}", t.span)
-        within(t.rate, f"the rate of {_edge(t)}", t.span)
+        if bad(t.share):
+            within(t.share, f"the share of {_edge(t)}", t.span)
+        if bad(t.rate):
+            within(t.rate, f"the rate of {_edge(t)}", t.span)
     for tp in journey.touchpoints:
         within(tp.response, f"the response of touchpoint '{tp.name}'", tp.span)
     for g in journey.triggers:
@@ -353,6 +372,8 @@ def check_branch_shares(journey: Journey) -> list[Diagnostic]:
             continue
         total = sum(t.share or 0.0 for t in branches)
         others = [t for t in branches if t.otherwise]
+        if len(others) == 1 and total < 1 - _EPS:
+            continue  # the usual case: shares under 100% and one 'otherwise' (nothing to say)
         listing = ", ".join(
             f"{t.target} {'otherwise' if t.otherwise else _pct(t.share or 0)}{_line(t.span)}"
             for t in branches

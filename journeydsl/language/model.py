@@ -17,6 +17,7 @@ and never builds an item from a partial change.
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Iterator
 from typing import Any, Literal, TypeVar
 
@@ -853,22 +854,26 @@ def apply_overrides(base: Journey, ov: Overrides, *, baseline: Journey | None = 
     """
     known = base if baseline is None else baseline
     known_tgs = {t.name for t in known.triggers}
-    known_keys = {t.key for t in known.transitions}
 
-    stages = {s.name: s for s in base.stages}
-    for sp in ov.stages:
-        if sp.name in stages:
-            stages[sp.name] = stages[sp.name].model_copy(update=_patched(stages[sp.name], sp))
+    stages: dict[str, Stage] | tuple[Stage, ...] = base.stages  # the same tuple when nothing changes
+    if ov.stages:
+        stages = {s.name: s for s in base.stages}
+        for sp in ov.stages:
+            if sp.name in stages:
+                stages[sp.name] = stages[sp.name].model_copy(update=_patched(stages[sp.name], sp))
 
     transitions = list(base.transitions)
+    known_keys: set[tuple[str, str]] | None = None  # made when first needed
     for tr in ov.transitions:
-        for i, old in enumerate(transitions):
-            if old.key == tr.key:
-                transitions[i] = tr
-                break
-        else:
-            if tr.key not in known_keys:
-                transitions.append(tr)
+        src, dst = tr.source, tr.target
+        i = next((i for i, old in enumerate(transitions) if old.source == src and old.target == dst), -1)
+        if i >= 0:
+            transitions[i] = tr
+            continue
+        if known_keys is None:
+            known_keys = {t.key for t in known.transitions}
+        if tr.key not in known_keys:
+            transitions.append(tr)
 
     touchpoints = {t.name: t for t in base.touchpoints}
     for tp in ov.touchpoints:
@@ -899,7 +904,7 @@ def apply_overrides(base: Journey, ov: Overrides, *, baseline: Journey | None = 
 
     return base.model_copy(
         update={
-            "stages": tuple(stages.values()),
+            "stages": stages if isinstance(stages, tuple) else tuple(stages.values()),
             "transitions": tuple(transitions),
             "touchpoints": tuple(touchpoints.values()),
             "triggers": tuple(triggers.values()),
@@ -919,9 +924,16 @@ def _value(v: Any) -> Any:
 
 def _changes(old: BaseModel, new: BaseModel) -> dict[str, Any]:
     """The fields of ``new`` whose values differ from ``old``'s (name and span aside)."""
+    if old is new:  # an item no layer changed is the same object in both journeys
+        return {}
     return {
         k: v for k, v in new if k not in ("name", "span") and _value(v) != _value(getattr(old, k))
     }
+
+
+def _same_items(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
+    """Whether two tuples hold the very same objects in the same order (so nothing differs)."""
+    return a is b or (len(a) == len(b) and all(map(operator.is_, a, b)))
 
 
 def overrides_between(before: Journey, after: Journey) -> Overrides:
@@ -943,23 +955,32 @@ def overrides_between(before: Journey, after: Journey) -> Overrides:
         return changes
 
     stages: list[StagePatch] = []
-    olds = {s.name: s for s in before.stages}
-    if set(olds) != {s.name for s in after.stages}:
-        raise ValueError("overrides cannot add or remove stages")
-    for st in after.stages:
-        ch = unset(_changes(olds[st.name], st), f"stage '{st.name}'")
-        if ch:
-            stages.append(StagePatch(name=st.name, span=st.span, **ch))
+    if not _same_items(before.stages, after.stages):
+        olds = {s.name: s for s in before.stages}
+        if set(olds) != {s.name for s in after.stages}:
+            raise ValueError("overrides cannot add or remove stages")
+        for st in after.stages:
+            ch = unset(_changes(olds[st.name], st), f"stage '{st.name}'")
+            if ch:
+                stages.append(StagePatch(name=st.name, span=st.span, **ch))
 
-    old_tr = {t.key: t for t in before.transitions}
-    new_keys = {t.key for t in after.transitions}
-    transitions = tuple(
-        t for t in after.transitions if t.key not in old_tr or _value(t) != _value(old_tr[t.key])
-    )
-    removals = [
-        Removal(kind="transition", names=t.key, span=t.span)
-        for t in before.transitions if t.key not in new_keys
-    ]
+    transitions: tuple[Transition, ...] = ()
+    removals: list[Removal] = []
+    changed = [(a, b) for a, b in zip(before.transitions, after.transitions, strict=False) if a is not b]
+    if len(before.transitions) == len(after.transitions) and all(a.key == b.key for a, b in changed):
+        # the same edges in the same order (the usual case): only the changed ones are compared
+        transitions = tuple(b for a, b in changed if _value(a) != _value(b))
+    else:
+        old_tr = {t.key: t for t in before.transitions}
+        new_keys = {t.key for t in after.transitions}
+        transitions = tuple(
+            t for t in after.transitions
+            if t.key not in old_tr or (t is not old_tr[t.key] and _value(t) != _value(old_tr[t.key]))
+        )
+        removals = [
+            Removal(kind="transition", names=t.key, span=t.span)
+            for t in before.transitions if t.key not in new_keys
+        ]
 
     old_tp = {t.name: t for t in before.touchpoints}
     touchpoints: list[TouchpointPatch] = []

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from journeydsl.language.sanitize import for_csv, for_markdown, for_terminal
 from journeydsl.outputs.i18n import N_, Lang, Np_, get_lang
+from journeydsl.outputs.jsontext import dumps_indented
 
 if TYPE_CHECKING:
     from journeydsl.engine.results import Results
@@ -63,7 +64,7 @@ _EN = get_lang("en")
 
 def to_json(results: Results) -> str:
     """The results contract as indented JSON (never NaN: undefined figures are null)."""
-    return json.dumps(results.to_dict(), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    return dumps_indented(results.to_dict()) + "\n"  # json.dumps(indent=2, ensure_ascii=False, allow_nan=False)
 
 
 def _get(metrics: dict[str, Any], key: str) -> Any:

@@ -36,7 +36,7 @@ from journeydsl.engine.montecarlo.engine import STAY_OVERHEAD, OverBudget, WorkB
 from journeydsl.engine.montecarlo.executors import Shared, share_each
 from journeydsl.engine.montecarlo.executors import executor_width as _executor_width
 from journeydsl.engine.montecarlo.gate import GateDraws, gate_draws
-from journeydsl.engine.montecarlo.plan import Plan, compile_plan
+from journeydsl.engine.montecarlo.plan import Plan, StageMemo, compile_plan
 from journeydsl.engine.montecarlo.queues import QueueFigures, simulate_queue
 from journeydsl.engine.montecarlo.sampling import make_rng
 from journeydsl.engine.results import ArmResult, Results, Tally, TallyShape, compare, headline_pairs, retention_batch
@@ -117,16 +117,16 @@ def _shape(journeys: Sequence[Journey], horizon: float, n_blocks: int = MIN_BLOC
     )
 
 
-def _arm_plan(journey: Journey, shape: TallyShape) -> _ArmPlan:
+def _arm_plan(journey: Journey, shape: TallyShape, memo: StageMemo | None = None) -> _ArmPlan:
     segs = journey.segment_journeys()
     names = [name for name, _s, _j in segs]
     shares = np.array([max(share, 0.0) for _n, share, _j in segs])
     cum = np.cumsum(shares) / shares.sum()
-    plans = [compile_plan(sj, shape) for _n, _s, sj in segs]
+    plans = [compile_plan(sj, shape, memo) for _n, _s, sj in segs]
     if journey.rollout_base is not None and journey.rollout is not None:
         # rolled out to a share: each segment's customers outside it stay on the base's segment
         base = {name: sj for name, _s, sj in journey.rollout_base.segment_journeys()}
-        plans = [replace(p, rollout=journey.rollout, rollout_base=compile_plan(base[name], shape))
+        plans = [replace(p, rollout=journey.rollout, rollout_base=compile_plan(base[name], shape, memo))
                  if name in base else p for name, p in zip(names, plans, strict=True)]
     return names, cum, plans
 
@@ -337,7 +337,8 @@ def run_many(
         if not (horizon > 0 and math.isfinite(horizon)):
             raise ValueError(f"the horizon must be a positive number of days, got {horizon}")
         shape = _shape([j for _n, j in arms], horizon, nb)
-        arm_plans = [_arm_plan(j, shape) for _n, j in arms]
+        memo: StageMemo = {}  # stage plans shared by arms and segments
+        arm_plans = [_arm_plan(j, shape, memo) for _n, j in arms]
         if touch_paths:  # first/last/linear touch: keep each customer's contacts (see attribution)
             arm_plans = [(names, cum, [replace(p, touch_paths=True) for p in plans])
                          for names, cum, plans in arm_plans]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -39,6 +40,27 @@ class _Queue(list[_Chunk]):
     def append(self, chunk: _Chunk) -> None:
         super().append(chunk)
         self.busy.add(self.stage)
+
+
+class _Queues:
+    """The queues of a block's stages (``pending[s]``), each made when first asked for: a
+    journey of a thousand stages whose customers see a few dozen of them makes a few dozen.
+    Iterating gives the queues made so far."""
+
+    __slots__ = ("busy", "queues")
+
+    def __init__(self, busy: set[int]) -> None:
+        self.busy = busy
+        self.queues: dict[int, _Queue] = {}
+
+    def __getitem__(self, stage: int) -> _Queue:
+        q = self.queues.get(stage)
+        if q is None:
+            q = self.queues[stage] = _Queue(stage, self.busy)
+        return q
+
+    def __iter__(self) -> Iterator[_Queue]:
+        return iter(self.queues.values())
 
 
 class _Workspace:

@@ -16,7 +16,7 @@ import numpy as np
 from journeydsl.engine.montecarlo.blockdata import (
     _INF,
     _AgeLog,
-    _Queue,
+    _Queues,
     _slot_dtype,
     _Workspace,
 )
@@ -61,7 +61,7 @@ class _BlockState:
         self.active_h = ws["active_h"]
         if follow_up:
             self.conv_t.fill(0.0)  # converted at the start: nothing converts again
-        self.seen: dict[int, np.ndarray] = {s.index: np.zeros(n, bool) for s in plan.stages if s.revisitable}
+        self.seen: dict[int, np.ndarray] = {s: np.zeros(n, bool) for s in plan.revisitable_stages}
         # phases a customer may leave and re-enter: who has entered them, per customer
         self.phase_seen: dict[int, np.ndarray] = {
             p: np.zeros(n, bool) for p, how in enumerate(plan.phase_method) if how == "flags"
@@ -79,7 +79,7 @@ class _BlockState:
         ns = len(plan.stages)
         self.ns = ns
         self.busy: set[int] = set()  # stages with customers waiting (the work list)
-        self.pending: list[_Queue] = [_Queue(k, self.busy) for k in range(ns)]
+        self.pending = _Queues(self.busy)
         self._stay_ids: np.ndarray = np.zeros(0, np.int64)  # the customers of the stay being simulated
         self.ages: _AgeLog | None = None
         if plan.shape.age_days and not follow_up:

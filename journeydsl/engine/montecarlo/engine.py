@@ -252,7 +252,7 @@ class _Block(_Stays):
                 if not later.size:
                     return ltv
                 ci = ci.take(later)
-        fplan = replace(plan, horizon=plan.ltv_window)
+        fplan = plan.follow_up
         follow = _Block(fplan, ci.size, self.rng, follow_up=True, budget=self.budget)  # its work counts too
         if self.week is not None:  # the same week, from the moment of conversion on
             follow.week = (self.week[ci] + self.conv_t[ci]) % 7.0
@@ -366,20 +366,19 @@ class _Block(_Stays):
 
     def _phase_reach(self) -> None:
         """Customers of this block who entered each phase (any of its stages, counted once)."""
-        tal, plan = self.tally, self.plan
-        for p, how in enumerate(plan.phase_method):
-            members = plan.phase_members[p]
-            if how == "flags":
-                tal.phase_reached[p] = np.count_nonzero(self.phase_seen[p])
-            elif members.size == 0:
-                continue
-            elif how == "stage":
-                tal.phase_reached[p] = tal.reached[int(members[0])]
-            else:
-                # never re-entered once left: its entrants are the visits to its stages that
-                # did not come from one of them (the entries at day 0 and the moves from outside)
-                inner = float(sum(tal.exits[k] for k in plan.phase_inner[p]))
-                tal.phase_reached[p] = float(tal.visits[members].sum()) - inner
+        tal, pc = self.tally, self.plan.phase_counts
+        reached = tal.phase_reached
+        for p in pc.flag_phases:
+            reached[p] = np.count_nonzero(self.phase_seen[p])
+        if pc.stage_phases.size:
+            reached[pc.stage_phases] = tal.reached[pc.stage_of]
+        if pc.entry_phases.size:
+            # never re-entered once left: its entrants are the visits to its stages that
+            # did not come from one of them (the entries at day 0 and the moves from outside)
+            nph = reached.size
+            entered = np.bincount(pc.entry_stage_phase, weights=tal.visits[pc.entry_stages], minlength=nph)
+            inner = np.bincount(pc.inner_edge_phase, weights=tal.exits[pc.inner_edges], minlength=nph)
+            reached[pc.entry_phases] = (entered - inner)[pc.entry_phases]
 
 
 def simulate_block(

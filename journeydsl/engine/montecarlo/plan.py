@@ -6,8 +6,11 @@ picklable value (workers receive it), free of pydantic objects.
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
@@ -15,9 +18,9 @@ from journeydsl.engine.montecarlo.gate import GatePlan
 from journeydsl.engine.montecarlo.sampling import Sampler, sampler
 from journeydsl.engine.results import TallyShape
 from journeydsl.language.digraph import Adjacency, adjacency, reach, strongly_connected
-from journeydsl.language.model import Calendar, Journey, Transition, Trigger
+from journeydsl.language.model import Calendar, Journey, Stage, Transition, Trigger
 
-__all__ = ["Plan", "StagePlan", "TriggerPlan", "compile_plan", "gate_plan"]
+__all__ = ["PhaseCounts", "Plan", "StagePlan", "TriggerPlan", "compile_plan", "gate_plan"]
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,58 @@ class StagePlan:
     to_sink: bool = False
 
 
+@dataclass(frozen=True)
+class PhaseCounts:
+    """A plan's phases by how a block counts the customers who reached them (``Plan.phase_method``).
+
+    ``stage`` phases (one stage): that stage's reach. ``entries`` phases: the visits to
+    their stages less the moves between two of their stages, summed per phase
+    (``bincount`` of counts, which are whole numbers: exact in any order). ``flags``
+    phases: the block's per-customer flags.
+    """
+
+    stage_phases: np.ndarray  # "stage" phases with a stage, and that stage
+    stage_of: np.ndarray
+    entry_phases: np.ndarray  # "entries" phases
+    entry_stages: np.ndarray  # their stages, and the phase of each
+    entry_stage_phase: np.ndarray
+    inner_edges: np.ndarray  # the counters of the moves inside them, and the phase of each
+    inner_edge_phase: np.ndarray
+    flag_phases: tuple[int, ...]
+
+    @classmethod
+    def of(cls, plan: Plan) -> PhaseCounts:
+        stage_p: list[int] = []
+        stage_of: list[int] = []
+        entry_p: list[int] = []
+        e_st: list[int] = []
+        e_st_p: list[int] = []
+        e_in: list[int] = []
+        e_in_p: list[int] = []
+        flags: list[int] = []
+        for p, how in enumerate(plan.phase_method):
+            members = plan.phase_members[p]
+            if how == "flags":
+                flags.append(p)
+            elif members.size == 0:
+                continue
+            elif how == "stage":
+                stage_p.append(p)
+                stage_of.append(int(members[0]))
+            else:
+                entry_p.append(p)
+                e_st.extend(members.tolist())
+                e_st_p.extend([p] * members.size)
+                e_in.extend(plan.phase_inner[p])
+                e_in_p.extend([p] * len(plan.phase_inner[p]))
+
+        def ints(x: list[int]) -> np.ndarray:
+            return np.array(x, np.int64)
+
+        return cls(ints(stage_p), ints(stage_of), ints(entry_p), ints(e_st), ints(e_st_p), ints(e_in),
+                   ints(e_in_p), tuple(flags))
+
+
 @dataclass
 class Plan:
     """A journey ready to simulate: stages by index, entry shares, settings."""
@@ -120,7 +175,23 @@ class Plan:
     # stops after its customers' stays (no LTV follow-up, no final tallies)
     requests_only: bool = False
 
-    @property
+    @functools.cached_property
+    def follow_up(self) -> Plan:
+        """The plan converters are followed on for their LTV: this one over the LTV window
+        (made once, with what it works out once)."""
+        return replace(self, horizon=self.ltv_window)
+
+    @functools.cached_property
+    def revisitable_stages(self) -> tuple[int, ...]:
+        """The stages a customer can enter more than once (each block remembers who has)."""
+        return tuple(sp.index for sp in self.stages if sp.revisitable)
+
+    @functools.cached_property
+    def phase_counts(self) -> PhaseCounts:
+        """How each block counts who reached each phase, as index arrays (see :class:`PhaseCounts`)."""
+        return PhaseCounts.of(self)
+
+    @functools.cached_property
     def needs_draws(self) -> bool:
         """Whether customers need their policy, rollout or week draws (see ``gate.gate_draws``)."""
         return (self.gate is not None or self.rollout_base is not None
@@ -159,11 +230,20 @@ class Plan:
     tracked: tuple[tuple[int, int], ...] = ()
 
 
-def compile_plan(journey: Journey, shape: TallyShape) -> Plan:
+#: Stage plans already made in a run (see :func:`compile_plan`'s ``memo``), and graph facts
+StageMemo = dict[tuple[object, ...], tuple[tuple[object, ...], Any]]
+
+
+def compile_plan(journey: Journey, shape: TallyShape, memo: StageMemo | None = None) -> Plan:
     """Turn a (segment's or scenario's) journey into a :class:`Plan` over ``shape``'s names.
 
     ``shape`` fixes the index of every stage, touchpoint and trigger so that
     the tallies of all segments of an arm line up.
+
+    ``memo`` (one dict for the plans of a run): a stage whose stage, transitions and
+    triggers are the very objects of a stage compiled before (arms and segments share
+    every item their changes leave alone), with the same figures of the touchpoints it
+    uses, reuses that stage's plan instead of compiling it again.
     """
     sidx = {name: i for i, name in enumerate(shape.stages)}
     eidx = shape.edge_index()
@@ -205,17 +285,28 @@ def compile_plan(journey: Journey, shape: TallyShape) -> Plan:
     for i, _k in tracked:
         tp_rich[i] = True
 
-    # which stages can be entered more than once (on a cycle, trigger reroutes included)
-    g = adjacency(
-        [*(t.key for t in journey.transitions),
-         *((tg.stage, tg.then_stage) for tg in journey.triggers if tg.then_stage is not None)],
-        (s.name for s in journey.stages),
-    )
-    cyclic: set[str] = set()
-    for comp in strongly_connected(g):
-        if len(comp) > 1:
-            cyclic.update(comp)
-    cyclic |= {u for u, succ in g.items() if u in succ}
+    # which stages can be entered more than once (on a cycle, trigger reroutes included), and
+    # which phases can be left and entered again: worked out once per shape of the graph
+    in_phase: dict[str | None, list[str]] = {}
+    for st in journey.stages:
+        in_phase.setdefault(st.phase, []).append(st.name)
+    groups = tuple(tuple(in_phase.get(label, ())) for label in shape.phases)
+    names = tuple(s.name for s in journey.stages)
+    rerouting = tuple(tg for tg in journey.triggers if tg.then_stage is not None)
+    # in a run, by the identity of the transitions (arms and segments share most of them):
+    # cheaper than the key of the cache below, which is made of every edge's names
+    graph_key = ("graph", tuple(map(id, journey.transitions)), tuple(map(id, rerouting)), names, groups)
+    graph_done = memo.get(graph_key) if memo is not None else None
+    if graph_done is not None:
+        cyclic, reenter = graph_done[1]
+    else:
+        cyclic, reenter = _graph_facts(
+            (*(t.key for t in journey.transitions), *((tg.stage, tg.then_stage) for tg in rerouting)),
+            names,
+            groups,
+        )
+        if memo is not None:
+            memo[graph_key] = ((journey.transitions, rerouting), (cyclic, reenter))
 
     # transitions and triggers by stage, gathered once (not a scan of all of them per stage)
     out_edges: dict[str, list[Transition]] = {}
@@ -229,6 +320,14 @@ def compile_plan(journey: Journey, shape: TallyShape) -> Plan:
     for st in sorted(journey.stages, key=lambda s: sidx[s.name]):
         i = sidx[st.name]
         edges = out_edges.get(st.name, [])
+        key = None
+        if memo is not None:
+            key = _stage_key(st, edges, triggers_of.get(st.name, ()), shape, st.name in cyclic,
+                             tidx, tp_cost, tp_resp, tp_rich, tp_steps)
+            done = memo.get(key) if key is not None else None
+            if done is not None:
+                plans.append(_copied(done[1]))
+                continue
         sp = StagePlan(index=i, name=st.name, goal=st.goal, active=st.active, mode="none")
         if edges and edges[0].kind == "rate":
             sp.mode = "rate"
@@ -329,22 +428,27 @@ def compile_plan(journey: Journey, shape: TallyShape) -> Plan:
             sp.goal or sp.active or sp.revisitable or sp.needs_d0 or sp.purchases or sp.touches or sp.refers
             or sp.rich_touches
         )
+        if memo is not None and key is not None:
+            # the memo keeps the objects of its key alive, so that their ids stay theirs
+            memo[key] = ((st, tuple(edges), tuple(triggers_of.get(st.name, ())), shape), sp)
+            sp = _copied(sp)
         plans.append(sp)
 
     members: list[np.ndarray] = []
+    flagged: dict[str, int] = {}
     methods: list[str] = []
-    for p, label in enumerate(shape.phases):
-        names = {st.name for st in journey.stages if st.phase == label}
+    for p, names in enumerate(groups):
         members.append(np.array(sorted(sidx[x] for x in names), np.int64))
         if len(names) <= 1:
             methods.append("stage")
-        elif not _reenterable(g, names):
+        elif not reenter[p]:
             methods.append("entries")
         else:
             methods.append("flags")
-            for sp in plans:
-                if sp.name in names:
-                    sp.flag = p
+            for x in names:
+                flagged[x] = p
+    for sp in plans:
+        sp.flag = flagged.get(sp.name, -1)
 
     entries = journey.entries
     entry_shares: np.ndarray = np.array([float(s.entry or 0.0) for s in entries])
@@ -356,16 +460,27 @@ def compile_plan(journey: Journey, shape: TallyShape) -> Plan:
         if i not in present:
             plans.append(StagePlan(index=i, name=name, goal=False, active=False, mode="none", sink=True))
     plans.sort(key=lambda sp: sp.index)
-    active = np.array([sp.active for sp in plans], bool)
+    is_active = [sp.active for sp in plans]
+    is_sink = [sp.sink for sp in plans]
+    flag_of = [sp.flag for sp in plans]
+    active = np.array(is_active, bool)
     for sp in plans:
-        sp.out_active = active[sp.out_targets] if sp.out_targets.size else np.zeros(0, bool)
-        sp.km_moves = bool(sp.out_active.size) and bool((sp.out_active != sp.active).any())
-        nb = sp.via.size
+        targets = sp.out_targets.tolist()
+        if not targets:
+            sp.out_active = np.zeros(0, bool)
+            sp.km_moves = False
+            sp.exit_slots = ()
+            sp.to_sink = False
+            continue
+        sp.out_active = active[sp.out_targets]
+        sp.km_moves = any(is_active[j] != sp.active for j in targets)
+        counters = sp.out_edges.tolist()
+        via = sp.via.tolist()
+        nb = len(via)
         sp.exit_slots = tuple(
-            (j, int(sp.out_edges[k]), plans[j].sink, int(sp.via[k]) if k < nb else -1, plans[j].flag)
-            for k, j in enumerate(sp.out_targets.tolist())
+            (j, counters[k], is_sink[j], via[k] if k < nb else -1, flag_of[j]) for k, j in enumerate(targets)
         )
-        sp.to_sink = len(sp.exit_slots) > 1 and any(e[2] for e in sp.exit_slots)
+        sp.to_sink = len(targets) > 1 and any(is_sink[j] for j in targets)
     return Plan(
         gate=gate_plan(journey, shape),
         name=journey.name,
@@ -381,10 +496,7 @@ def compile_plan(journey: Journey, shape: TallyShape) -> Plan:
         has_active=any(s.active for s in journey.stages),
         phase_members=tuple(members),
         phase_method=tuple(methods),
-        phase_inner=tuple(
-            tuple(k for k, (a, b) in enumerate(shape.edges) if a in inside and b in inside)
-            for inside in (set(m.tolist()) for m in members)
-        ),
+        phase_inner=_phase_inner(shape.edges, members),
         tp_steps=tuple(tp_steps),
         tp_resp_cost=tp_resp_cost,
         tp_rich=tp_rich,
@@ -412,6 +524,63 @@ def gate_plan(journey: Journey, shape: TallyShape) -> GatePlan | None:
     quiet = None if pol.quiet is None else (pol.quiet[0] / 1440.0, pol.quiet[1] / 1440.0)
     return GatePlan(caps=caps, delay_on_cap=pol.on_cap == "delay", quiet=quiet,
                     quiet_delay=pol.quiet_action == "delay", holdout=pol.holdout, exempt=exempt)
+
+
+def _stage_key(st: Stage, edges: Sequence[Transition], trigs: Sequence[Trigger], shape: TallyShape,
+               cyclic: bool, tidx: dict[str, int], tp_cost: np.ndarray, tp_resp: np.ndarray,
+               tp_rich: np.ndarray, tp_steps: list[np.ndarray]) -> tuple[object, ...] | None:
+    """What a stage's plan is made of, as a memo key (None: not memoised).
+
+    Items by identity; of the touchpoints, the figures the stage's plan reads. Stages with
+    triggers that answer contacts, wait for business days or leave out responders read more
+    of the journey, and are compiled every time.
+    """
+    tps: list[int] = [tidx[t] for t in st.touches] if st.touches else []
+    for tg in trigs:
+        if tg.behaviour or tg.on_touch is not None or tg.unless or tg.business:
+            return None
+        tps.extend(tidx[x] for x in tg.send)
+    facts = tuple((float(tp_cost[t]), float(tp_resp[t]), bool(tp_rich[t]), tp_steps[t].tobytes()) for t in tps) \
+        if tps else ()
+    return (id(shape), id(st), tuple(map(id, edges)), tuple(map(id, trigs)), cyclic, facts)
+
+
+def _copied(sp: StagePlan) -> StagePlan:
+    """A shallow copy (the fields :func:`compile_plan` sets once all stages are made are set anew)."""
+    out = object.__new__(StagePlan)
+    out.__dict__.update(sp.__dict__)
+    return out
+
+
+@functools.lru_cache(maxsize=32)
+def _graph_facts(
+    edges: tuple[tuple[str, str], ...], nodes: tuple[str, ...], groups: tuple[tuple[str, ...], ...]
+) -> tuple[frozenset[str], tuple[bool, ...]]:
+    """The nodes on a cycle of the graph of ``edges``, and per group of nodes (a phase's stages)
+    whether a customer can leave it and come back (for groups of 2 or more; False otherwise).
+
+    Cached: the arms and segments of a run mostly share one graph and differ in numbers.
+    """
+    g = adjacency(edges, nodes)
+    cyclic: set[str] = set()
+    for comp in strongly_connected(g):
+        if len(comp) > 1:
+            cyclic.update(comp)
+    cyclic |= {u for u, succ in g.items() if u in succ}
+    return frozenset(cyclic), tuple(len(m) > 1 and _reenterable(g, set(m)) for m in groups)
+
+
+def _phase_inner(edges: tuple[tuple[int, int], ...], members: list[np.ndarray]) -> tuple[tuple[int, ...], ...]:
+    """Per phase: the counters (positions in ``edges``) of the moves between two of its stages."""
+    phase_of: dict[int, int] = {}
+    for p, m in enumerate(members):
+        phase_of.update(dict.fromkeys(m.tolist(), p))
+    inner: list[list[int]] = [[] for _ in members]
+    for k, (a, b) in enumerate(edges):
+        p = phase_of.get(a, -1)
+        if p >= 0 and phase_of.get(b, -1) == p:
+            inner[p].append(k)
+    return tuple(tuple(x) for x in inner)
 
 
 def _reenterable(g: Adjacency, members: set[str]) -> bool:
