@@ -1,11 +1,11 @@
-"""Check that an engine change leaves every number byte-identical (a pure speed-up), policy and automation included.
+"""Check that a change leaves every number byte-identical (a pure speed-up).
 
-    python benchmarks/golden_automation.py save /tmp/golden      # before the change
-    python benchmarks/golden_automation.py check /tmp/golden     # after: exit 1 on any difference
+    python benchmarks/golden.py save /tmp/golden      # before the change
+    python benchmarks/golden.py check /tmp/golden     # after: exit 1 on any difference
 
-A wider net than ``golden_check.py`` (which compares ``simulate`` of the example
-and benchmark journeys against another commit): also the commands below and
-the policy and automation tests' journeys.
+    git worktree add /tmp/base main                   # or: against another commit's code
+    python benchmarks/golden.py save /tmp/golden --code /tmp/base
+    python benchmarks/golden.py check /tmp/golden
 
 Runs, in this process, the commands a user runs with a pinned seed and writes
 their JSON: `journeydsl simulate FILE --customers 20000 --seed 3 --format json`
@@ -15,7 +15,11 @@ a plan, `compare` of the three benchmark journeys, `attribute --by channel` of
 the automation benchmarks, and the journeys written inline in the policy and
 automation tests (their placeholders filled with several policies). A few
 runs use 300,000 customers so that blocks past the first and the task queue's
-pilot run are covered too. ``--only SUBSTRING`` runs the matching cases.
+pilot run are covered too; and ``simulate`` and ``compare FILE FILE`` of journeys
+of 40, 120 and 300 stages written by ``big_journey.py`` (segments, many
+scenarios). ``--only SUBSTRING`` runs the matching cases; ``--code DIR`` runs the
+package found in DIR (another checkout) instead of this one. Not part of the
+test suite: it takes a few minutes.
 """
 
 from __future__ import annotations
@@ -29,12 +33,29 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+HERE = ROOT / "benchmarks"
+
+
+def _code_dir(argv: list[str]) -> Path:
+    """The checkout whose package is run (``--code DIR``), read before journeydsl is imported."""
+    for i, a in enumerate(argv):
+        if a == "--code" and i + 1 < len(argv):
+            return Path(argv[i + 1]).resolve()
+        if a.startswith("--code="):
+            return Path(a.split("=", 1)[1]).resolve()
+    return ROOT
+
+
+sys.path[:0] = [str(_code_dir(sys.argv)), str(HERE)]
+
+from big_journey import big_journey  # noqa: E402
 
 from journeydsl.api import loads  # noqa: E402
 from journeydsl.cli import main as cli  # noqa: E402
 
 N = 20_000
+#: Big journeys written by big_journey.py: (stages, scenarios, segments).
+BIG = {"big40": (40, 3, 2), "big120": (120, 5, 4), "big300": (300, 16, 5)}
 
 #: Placeholders of the tests' inline journeys and what they are filled with (one case each).
 FILLS = {
@@ -105,6 +126,12 @@ def cases(workdir: Path) -> list[tuple[str, list[str]]]:
         p = workdir / f"{name}.journey"
         p.write_text(text)
         files.append((name, p, n))
+    big = []
+    for name, (stages, scenarios, segments) in BIG.items():
+        p = workdir / f"{name}.journey"
+        p.write_text(big_journey(stages, scenarios=scenarios, segments=segments), encoding="utf-8")
+        files.append((name, p, N))
+        big.append((name, p))
     out: list[tuple[str, list[str]]] = []
     common = ["--seed", "3", "--quiet"]
     for name, p, n in files:
@@ -116,6 +143,9 @@ def cases(workdir: Path) -> list[tuple[str, list[str]]]:
                                               *common, "--format", "json"]))
         if j.plans:
             out.append((f"forecast {name}", ["forecast", str(p), *size, *common, "--format", "json"]))
+    for name, p in big:
+        out.append((f"compare {name} {name}", ["compare", str(p), str(p), "--customers", str(N), *common,
+                                                "--format", "json"]))
     bench = [str(ROOT / "benchmarks" / f) for f in ("reference.journey", "automation.journey",
                                                      "every_feature.journey")]
     out.append(("compare benchmarks", ["compare", *bench, "--customers", str(N), *common, "--format", "json"]))
@@ -131,6 +161,7 @@ def main() -> int:
     ap.add_argument("mode", choices=["save", "check"])
     ap.add_argument("folder", type=Path)
     ap.add_argument("--only", default="")
+    ap.add_argument("--code", type=Path, default=ROOT, help="the checkout whose package is run")
     args = ap.parse_args()
     args.folder.mkdir(parents=True, exist_ok=True)
     bad = 0
