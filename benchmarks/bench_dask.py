@@ -167,7 +167,7 @@ def main() -> None:
     for addr in sorted(w0):
         cpu = w1[addr][0] - w0[addr][0]
         print(f"  worker              {cpu:.2f} CPU s, {w1[addr][1] - w0[addr][1]:,} page faults")
-    print(f"  this process        {d1 - d0:.2f} CPU s (first block, scheduler, merging, results)")
+    print(f"  this process        {d1 - d0:.2f} CPU s (scheduler, handing out tasks, merging, results)")
     print(f"speed-up              {t_one / t_dask:.2f}x (goal >= 1.7x)")
     print(f"ceiling               {t_one / t_two:.2f}x: two plain processes, half the customers each side by side,"
           f" {t_two:.2f} s")
