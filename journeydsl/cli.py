@@ -435,7 +435,6 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
-    import json
 
     from journeydsl.analysis.sensitivity import tornado
     from journeydsl.outputs.sensitivity_report import tornado_svg, tornado_table
@@ -472,16 +471,12 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
             raise UsageError("--format png writes bytes: give -o FILE (or -o - to pipe them)")
         _write(args, args.output, data if fmt == "png" else data.decode("utf-8"), [args.file])
         return EXIT_OK
-    if fmt == "json":
-        text = json.dumps(t.to_dict(), indent=2, ensure_ascii=False) + "\n"
-    else:
-        text = tornado_table(t, journey, _lang(args, journey))
+    text = _json_text(t.to_dict()) if fmt == "json" else tornado_table(t, journey, _lang(args, journey))
     _write(args, args.output, text, [args.file])
     return EXIT_OK
 
 
 def cmd_breakeven(args: argparse.Namespace) -> int:
-    import json
 
     from journeydsl.analysis.sensitivity import breakeven
     from journeydsl.engine.montecarlo import TooMuchWork
@@ -501,7 +496,7 @@ def cmd_breakeven(args: argparse.Namespace) -> int:
     finally:
         progress.close()
     if args.format == "json":
-        sys.stdout.write(json.dumps(b.to_dict(), indent=2, ensure_ascii=False) + "\n")
+        sys.stdout.write(_json_text(b.to_dict()))
         return EXIT_OK
     from journeydsl.outputs.sensitivity_report import breakeven_text
 
@@ -537,7 +532,6 @@ def _arrivals_arg(text: str) -> float:
 
 
 def cmd_plan_test(args: argparse.Namespace) -> int:
-    import json
 
     from journeydsl.analysis.abtest import plan_test
     from journeydsl.engine.montecarlo import TooMuchWork
@@ -575,7 +569,7 @@ def cmd_plan_test(args: argparse.Namespace) -> int:
     finally:
         progress.close()
     if args.format == "json":
-        text = json.dumps(tp.to_dict(), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+        text = _json_text(tp.to_dict(), strict=True)
     else:
         from journeydsl.outputs.report import format_test_plan
 
@@ -591,7 +585,6 @@ def _better_higher(figure: str) -> bool:
 
 
 def cmd_attribute(args: argparse.Namespace) -> int:
-    import json
 
     from journeydsl.analysis.attribution import attribute, items_of
 
@@ -613,7 +606,7 @@ def cmd_attribute(args: argparse.Namespace) -> int:
     finally:
         progress.close()
     if args.format == "json":
-        text = json.dumps(a.to_dict(), indent=2, ensure_ascii=False) + "\n"
+        text = _json_text(a.to_dict())
     else:
         from journeydsl.outputs.sensitivity_report import attribution_table
 
@@ -841,6 +834,13 @@ def _add_work_options(p: argparse.ArgumentParser) -> None:
                         " (default 15_000_000_000, about 15 minutes on one core)")
     p.add_argument("--force", action="store_true",
                    help="run however long the estimate says it takes")
+
+
+def _json_text(data: object, *, strict: bool = False) -> str:
+    """A command's JSON output: indented, non-ASCII kept, one final newline; ``strict`` refuses NaN."""
+    import json
+
+    return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=not strict) + "\n"
 
 
 def _add_lang_option(p: argparse.ArgumentParser) -> None:
