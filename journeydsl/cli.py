@@ -200,17 +200,23 @@ def _emit(args: argparse.Namespace, results: Results, inputs: Sequence[str], jou
     _write(args, args.output, text, inputs)
 
 
-def _horizon(args: argparse.Namespace) -> float | None:
+def _positive_duration(flag: str, text: str) -> float:
+    """The days of a duration option (``--horizon 2 years``); a usage error unless positive."""
     from journeydsl.api import parse_duration
 
+    try:
+        days = parse_duration(text)
+    except ValueError as exc:
+        raise UsageError(f"{flag}: {exc}") from None
+    if days <= 0:
+        raise UsageError(f"{flag} must be positive")
+    return days
+
+
+def _horizon(args: argparse.Namespace) -> float | None:
     if args.horizon is None:
         return None
-    try:
-        days = parse_duration(args.horizon)
-    except ValueError as exc:
-        raise UsageError(f"--horizon: {exc}") from None
-    if days <= 0:
-        raise UsageError("--horizon must be positive")
+    days = _positive_duration("--horizon", args.horizon)
     from journeydsl.language.checks import MAX_HORIZON_DAYS
 
     if days > MAX_HORIZON_DAYS:
@@ -545,16 +551,7 @@ def cmd_plan_test(args: argparse.Namespace) -> int:
         raise UsageError(f"--scenario: no scenario '{args.scenario}' in {args.file}" + (f"; {hint}" if hint else ""))
     if args.plan is not None and args.plan not in {p.name for p in journey.plans}:
         raise UsageError(f"--plan: no plan '{args.plan}' in {args.file}")
-    window = None
-    if args.window is not None:
-        from journeydsl.api import parse_duration
-
-        try:
-            window = parse_duration(args.window)
-        except ValueError as exc:
-            raise UsageError(f"--window: {exc}") from None
-        if window <= 0:
-            raise UsageError("--window must be positive")
+    window = None if args.window is None else _positive_duration("--window", args.window)
     if args.output:
         check_output(args.output, [args.file])
     progress = _progress(args, "simulating")
