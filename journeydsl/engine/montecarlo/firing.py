@@ -21,6 +21,16 @@ from journeydsl.engine.montecarlo.contacts import _BlockState
 from journeydsl.engine.montecarlo.plan import StagePlan, TriggerPlan
 
 
+def _add_at(buf: np.ndarray | None, m: int, alive: np.ndarray, vals: np.ndarray) -> np.ndarray:
+    """``vals`` added at positions ``alive`` of a per-customer buffer of ``m`` (made on first use).
+
+    ``alive`` holds no position twice, so the fancy-index add is exact."""
+    if buf is None:
+        buf = np.zeros(m)
+    buf[alive] += vals
+    return buf
+
+
 class _Firing(_BlockState):
     """Triggers of a stay."""
 
@@ -157,7 +167,7 @@ class _Firing(_BlockState):
                     if na == 0:
                         continue
             if tr.cost:
-                # added in place to one buffer per kind (alive is unique: fancy-index add is exact)
+                # added in place to one buffer per kind (see _add_at)
                 if when is None:
                     vals = tr.cost * math.exp(-delta * off) * (d0[alive] if d0 is not None else np.ones(na))
                 else:
@@ -166,13 +176,9 @@ class _Firing(_BlockState):
                     sent_at = t0.take(alive) + off if when is None else when
                     self.ages.cost(self.conv_t, self._stay_ids.take(alive), sent_at, tr.cost)
                 if off == 0 and when is None:
-                    if c_entry is None:
-                        c_entry = np.zeros(m)
-                    c_entry[alive] += vals
+                    c_entry = _add_at(c_entry, m, alive, vals)
                 else:
-                    if c_later is None:
-                        c_later = np.zeros(m)
-                    c_later[alive] += vals
+                    c_later = _add_at(c_later, m, alive, vals)
                 cost_total = float(vals.sum())
             else:
                 cost_total = 0.0
@@ -332,15 +338,11 @@ class _Firing(_BlockState):
                     elif off + ctr.days < latest:
                         heapq.heappush(heap, (off + ctr.days, child, 1, seq, alive[~reached]))
                     seq += 1
-            if made and cost.any():  # added in place (alive is unique: fancy-index add is exact)
+            if made and cost.any():
                 if off == 0:
-                    if c_entry is None:
-                        c_entry = np.zeros(m)
-                    c_entry[alive] += cost
+                    c_entry = _add_at(c_entry, m, alive, cost)
                 else:
-                    if c_later is None:
-                        c_later = np.zeros(m)
-                    c_later[alive] += cost
+                    c_later = _add_at(c_later, m, alive, cost)
             if tr.then_target >= 0:
                 draw = rng.random(na)
                 if tr.sends and (not answering or not responded.any()):  # nobody answered: nobody moves
