@@ -91,6 +91,15 @@ class StagePlan:
     exit_slots: tuple[tuple[int, int, bool, int, int], ...] = ()
     to_sink: bool = False
 
+    @functools.cached_property
+    def delay_table(self) -> tuple[np.ndarray, tuple[tuple[int, Sampler], ...]]:
+        """Per branch, its delay when it is the same for everyone (none or fixed), then ``inf`` for
+        the slot past the last (stays forever); and the branches whose delays are drawn, in order.
+        Worked out once per stage plan (blocks and arms sharing the plan share it)."""
+        fixed = [0.0 if d is None else d.a if d.kind == "fixed" else 0.0 for d in self.delays]
+        drawn = tuple((k, d) for k, d in enumerate(self.delays) if d is not None and d.kind != "fixed")
+        return np.array([*fixed, math.inf]), drawn
+
 
 @dataclass(frozen=True)
 class PhaseCounts:

@@ -34,18 +34,6 @@ class _Stays(_Firing):
         # converters in an active stage, as a difference array over the edges (its running sum
         # goes into Tally.km_act when the block finishes)
         self.km_diff = np.zeros(edges.size + 1, np.int64)
-        self._exit_delays: dict[int, tuple[np.ndarray, tuple[tuple[int, Sampler], ...]]] = {}
-
-    def _delay_table(self, sp: StagePlan) -> tuple[np.ndarray, tuple[tuple[int, Sampler], ...]]:
-        """Per exit slot, its delay when it is the same for everyone (none, fixed; never for the
-        slot past the last, which stays forever), and the slots whose delays are drawn."""
-        got = self._exit_delays.get(sp.index)
-        if got is None:
-            fixed = [0.0 if d is None else d.a if d.kind == "fixed" else 0.0 for d in sp.delays]
-            drawn = tuple((k, d) for k, d in enumerate(sp.delays) if d is not None and d.kind != "fixed")
-            got = (np.array([*fixed, _INF]), drawn)
-            self._exit_delays[sp.index] = got
-        return got
 
     def draw_exits(self, sp: StagePlan, t0: np.ndarray, t0_zero: bool) -> tuple[np.ndarray, np.ndarray]:
         """Exit time and exit slot (int8) of each customer (slot -1: never leaves)."""
@@ -72,7 +60,7 @@ class _Stays(_Firing):
             else:
                 # the same delays as drawing slot by slot: the fixed ones (and "forever") from a
                 # table, then the drawn ones in slot order, as many as each slot has
-                table, drawn = self._delay_table(sp)
+                table, drawn = sp.delay_table
                 te = table.take(slot)
                 for k, d in drawn:
                     sel = (slot == k).nonzero()[0]
