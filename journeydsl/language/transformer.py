@@ -87,31 +87,8 @@ def _unit(text: str) -> str:
 
 
 @v_args(meta=True)
-class ToSyntax(Transformer[Token, Any]):
-    """The transformer itself; use :func:`to_syntax`."""
-
-    # --- file ---------------------------------------------------------------
-
-    def start(self, meta: Any, children: list[Any]) -> sx.JourneyNode:
-        node: sx.JourneyNode = children[0]
-        return node
-
-    def journey(self, meta: Any, children: list[Any]) -> sx.JourneyNode:
-        name: str | None = None
-        label: str | None = None
-        items: list[Any] = []
-        for c in children:
-            if isinstance(c, Token):
-                if c.type == "STRING":
-                    label = unquote(str(c))
-            elif isinstance(c, tuple):
-                name, label = c
-            else:
-                items.append(c)
-        return sx.JourneyNode(name, label, tuple(items), _span(meta))
-
-    def name_label(self, meta: Any, children: list[Any]) -> tuple[str, str | None]:
-        return str(_tokens(children, "NAME")[0]), _label(children)
+class _ValueRules(Transformer[Token, Any]):
+    """Values as written: shares, money, durations, distributions, parameters."""
 
     # --- values -------------------------------------------------------------
 
@@ -217,6 +194,11 @@ class ToSyntax(Transformer[Token, Any]):
         if isinstance(value, sx.Amount):
             value = sx.Uncertain("fixed", (value,), span=value.span)
         return sx.ParamDecl(_name(_tokens(children, "NAME")[0]), _label(children), value, _span(meta))
+
+
+@v_args(meta=True)
+class _StatementRules(Transformer[Token, Any]):
+    """Settings, stages, transitions, segments and scenarios."""
 
     # --- settings -----------------------------------------------------------
 
@@ -357,6 +339,32 @@ class ToSyntax(Transformer[Token, Any]):
     def via_mod(self, meta: Any, children: list[Any]) -> tuple[str, sx.Name]:
         return ("via", _name(_tokens(children, "NAME")[0]))
 
+    # --- segments, scenarios ----------------------------------------------------
+
+    def overrides(self, meta: Any, children: list[Any]) -> tuple[Any, ...]:
+        return tuple(children)
+
+    def segment(self, meta: Any, children: list[Any]) -> sx.SegmentNode:
+        return sx.SegmentNode(
+            _name(_tokens(children, "NAME")[0]),
+            _label(children),
+            _nodes(children)[0],
+            children[-1],
+            _span(meta),
+        )
+
+    def scenario(self, meta: Any, children: list[Any]) -> sx.ScenarioNode:
+        values = _nodes(children)[:-1]  # the rollout share, if written, then the overrides
+        return sx.ScenarioNode(
+            _name(_tokens(children, "NAME")[0]), _label(children), children[-1], _span(meta),
+            rollout=values[0] if values else None,
+        )
+
+
+@v_args(meta=True)
+class _AutomationRules(Transformer[Token, Any]):
+    """Touchpoints, triggers, the calendar and the contact policy."""
+
     # --- touchpoints ----------------------------------------------------------
 
     def touchpoint(self, meta: Any, children: list[Any]) -> sx.TouchpointNode:
@@ -454,27 +462,6 @@ class ToSyntax(Transformer[Token, Any]):
         tok = _tokens(children, "NUMBER")[0]
         return sx.LimitProp(sx.Number(number_value(str(tok)), _tok_span(tok)), _span(meta))
 
-    # --- segments, scenarios ----------------------------------------------------
-
-    def overrides(self, meta: Any, children: list[Any]) -> tuple[Any, ...]:
-        return tuple(children)
-
-    def segment(self, meta: Any, children: list[Any]) -> sx.SegmentNode:
-        return sx.SegmentNode(
-            _name(_tokens(children, "NAME")[0]),
-            _label(children),
-            _nodes(children)[0],
-            children[-1],
-            _span(meta),
-        )
-
-    def scenario(self, meta: Any, children: list[Any]) -> sx.ScenarioNode:
-        values = _nodes(children)[:-1]  # the rollout share, if written, then the overrides
-        return sx.ScenarioNode(
-            _name(_tokens(children, "NAME")[0]), _label(children), children[-1], _span(meta),
-            rollout=values[0] if values else None,
-        )
-
     # --- the calendar ----------------------------------------------------------------
 
     def calendar(self, meta: Any, children: list[Any]) -> sx.CalendarNode:
@@ -518,6 +505,11 @@ class ToSyntax(Transformer[Token, Any]):
     def without_transition(self, meta: Any, children: list[Any]) -> sx.WithoutTransition:
         src, dst = _tokens(children, "NAME")
         return sx.WithoutTransition(_name(src), _name(dst), _span(meta))
+
+
+@v_args(meta=True)
+class _PlanRules(Transformer[Token, Any]):
+    """Calendar plans and targets."""
 
     # --- plans, targets ------------------------------------------------------------
 
@@ -600,6 +592,36 @@ class ToSyntax(Transformer[Token, Any]):
             return sx.Share(number_value(str(tok)), True, _span(meta))
         cur = _tokens(children, "CURRENCY")
         return sx.Money(number_value(str(tok)), str(cur[0]) if cur else None, _span(meta))
+
+
+@v_args(meta=True)
+class ToSyntax(_ValueRules, _StatementRules, _AutomationRules, _PlanRules):
+    """The transformer itself; use :func:`to_syntax`. One method per grammar rule, grouped by
+    the part of the language they read. Each group is a transformer of its own because lark's
+    ``v_args`` wraps only a class's own methods, not those it inherits."""
+
+    # --- file ---------------------------------------------------------------
+
+    def start(self, meta: Any, children: list[Any]) -> sx.JourneyNode:
+        node: sx.JourneyNode = children[0]
+        return node
+
+    def journey(self, meta: Any, children: list[Any]) -> sx.JourneyNode:
+        name: str | None = None
+        label: str | None = None
+        items: list[Any] = []
+        for c in children:
+            if isinstance(c, Token):
+                if c.type == "STRING":
+                    label = unquote(str(c))
+            elif isinstance(c, tuple):
+                name, label = c
+            else:
+                items.append(c)
+        return sx.JourneyNode(name, label, tuple(items), _span(meta))
+
+    def name_label(self, meta: Any, children: list[Any]) -> tuple[str, str | None]:
+        return str(_tokens(children, "NAME")[0]), _label(children)
 
 
 def _valued(node: Any) -> Any:
