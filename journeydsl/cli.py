@@ -566,7 +566,7 @@ def cmd_plan_test(args: argparse.Namespace) -> int:
     finally:
         progress.close()
     if args.format == "json":
-        text = _json_text(tp.to_dict(), strict=True)
+        text = _json_text(tp.to_dict())
     else:
         from journeydsl.outputs.report import format_test_plan
 
@@ -833,11 +833,12 @@ def _add_work_options(p: argparse.ArgumentParser) -> None:
                    help="run however long the estimate says it takes")
 
 
-def _json_text(data: object, *, strict: bool = False) -> str:
-    """A command's JSON output: indented, non-ASCII kept, one final newline; ``strict`` refuses NaN."""
+def _json_text(data: object) -> str:
+    """A command's JSON output: indented, non-ASCII kept, one final newline; NaN is refused (metrics.md: an
+    undefined figure is ``null``, never ``NaN``, which strict JSON readers reject)."""
     import json
 
-    return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=not strict) + "\n"
+    return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
 def _add_lang_option(p: argparse.ArgumentParser) -> None:

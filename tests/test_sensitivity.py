@@ -70,7 +70,52 @@ def test_breakeven_on_common_random_numbers() -> None:
     assert b.value == pytest.approx(0.27 * 94.7 / 95, abs=0.003)
     assert b.interval is not None and b.interval[0] <= b.value <= b.interval[1]
     never = breakeven(j, "check", "reminder", customers=4000, seed=3)
-    assert never.value is None and never.difference_low > 0 and never.difference_high > 0
+    assert never.value is None and never.difference_low is not None and never.difference_high is not None
+    assert never.difference_low > 0 and never.difference_high > 0
+
+
+NO_CONVERTERS = """journey "Rare" {
+    currency EUR
+    param close "Close rate" = 0.1% ± 0.05%
+    stage lead { entry; touch ads on enter }
+    stage won { goal; terminal; revenue 95 EUR on enter }
+    stage lost { terminal }
+    touchpoint ads { channel paid; cost 1 EUR }
+    lead -> won close
+    lead -> lost otherwise
+    scenario doubled "Doubled" { lead -> won 0.2% }
+}
+"""
+
+
+def _refuse_nan(text: str) -> object:
+    raise AssertionError(f"{text} in the JSON")
+
+
+def test_breakeven_of_an_undefined_figure_says_so_and_writes_null(tmp_path: Path) -> None:
+    # 100 customers at a 0.1% close rate: most likely nobody converts, so CAC is undefined at both ends.
+    # The JSON must hold null (metrics.md: never NaN), and the sentence must not claim that one arm wins.
+    path = tmp_path / "rare.journey"
+    path.write_text(NO_CONVERTERS, encoding="utf-8")
+    b = breakeven(api.load(path), "close", "doubled", "cac", customers=100, seed=1)
+    assert b.value is None and b.difference_low is None and b.difference_high is None
+    base = [sys.executable, "-m", "journeydsl", "breakeven", str(path), "--param", "close", "--scenario", "doubled",
+            "--figure", "cac", "-n", "100", "--seed", "1", "-q"]
+    out = subprocess.run([*base, "-f", "json"], capture_output=True, text=True, check=True).stdout
+    d = json.loads(out, parse_constant=_refuse_nan)
+    assert d["value"] is None and d["difference_at_low"] is None and d["difference_at_high"] is None
+    text = subprocess.run(base, capture_output=True, text=True, check=True).stdout
+    assert "No break-even to look for" in text and "beats" not in text
+
+
+@pytest.mark.parametrize("command", [["sensitivity", "--figure", "cac"], ["sensitivity", "--figure", "ltv_to_cac",
+                                      "--scenario", "doubled"], ["attribute"], ["attribute", "--by", "channel"]])
+def test_commands_json_holds_no_nan_when_figures_are_undefined(tmp_path: Path, command: list[str]) -> None:
+    path = tmp_path / "rare.journey"
+    path.write_text(NO_CONVERTERS, encoding="utf-8")
+    out = subprocess.run([sys.executable, "-m", "journeydsl", command[0], str(path), *command[1:], "-n", "100",
+                          "-q", "-f", "json"], capture_output=True, text=True, check=True).stdout
+    json.loads(out, parse_constant=_refuse_nan)
 
 
 def test_the_svg_keeps_dollar_signs_as_text() -> None:

@@ -175,8 +175,8 @@ class Breakeven:
     high: float
     value: float | None  # None: no crossing within the range
     interval: tuple[float, float] | None
-    difference_low: float
-    difference_high: float
+    difference_low: float | None  # None: the figure is undefined in an arm there (a CAC with no converters)
+    difference_high: float | None
     kind: str
 
     @property
@@ -237,7 +237,8 @@ def breakeven(
 
     done = [0]
 
-    def diff(v: float) -> tuple[float, float]:
+    def diff(v: float) -> tuple[float | None, float]:
+        """The scenario's difference at ``v`` and its interval's half-width; None where the figure is undefined."""
         res = run(_arms_for(journey, scenario, values={param: v}), n, seed, workers=workers, executor=executor)
         done[0] += 1
         if progress is not None:
@@ -245,22 +246,26 @@ def breakeven(
         cmp = (res.arms[1].versus_baseline or {}).get(figure) or {}
         delta = cmp.get("delta")
         ci = cmp.get("ci95") or [delta, delta]
-        if delta is None:
-            return math.nan, math.nan
+        if delta is None or not math.isfinite(float(delta)):
+            return None, math.nan
         half = (float(ci[1]) - float(ci[0])) / 2 if None not in ci else 0.0
         return float(delta), half
 
     d_lo, _ = diff(lo)
     d_hi, _ = diff(hi)
     out = Breakeven(p.name, p.title, scenario, figure, lo, hi, None, None, d_lo, d_hi, p.kind)
-    if not (math.isfinite(d_lo) and math.isfinite(d_hi)) or d_lo * d_hi > 0 or (d_lo == 0 and d_hi == 0):
+    if d_lo is None or d_hi is None or d_lo * d_hi > 0 or (d_lo == 0 and d_hi == 0):
         return out
     a, b, fa = lo, hi, d_lo
     slope = (d_hi - d_lo) / (hi - lo)
     half = 0.0
     for step in range(steps):
         mid = (a + b) / 2
-        fm, half = diff(mid)
+        got, half = diff(mid)
+        if got is None:
+            raise ValueError(f"{figure} is undefined at {param} = {mid:g} (an arm has nothing to divide by, such as"
+                             " no converters); give the run more customers with --customers")
+        fm = got
         if step == 3:
             slope = (fm - fa) / (mid - a) if mid != a and fm != fa else slope
         if fm == 0:

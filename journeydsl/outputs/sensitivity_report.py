@@ -194,6 +194,10 @@ def breakeven_text(b: Breakeven, journey: Journey, better_higher: bool, lang: La
 
     words = {"scenario": _scenario_label(journey, b.scenario), "figure": figure_name(b.figure, lang, in_sentence=True),
              "param": b.label, "low": show(b.low), "high": show(b.high)}
+    if b.difference_low is None or b.difference_high is None:
+        return lang._("No break-even to look for: {figure} is undefined for '{scenario}' or the baseline at an end of "
+                      "'{param}' ({low} to {high}), where an arm has nothing to divide it by (no converters, say); "
+                      "run more customers with --customers").format(**words)
     if b.value is None:
         if (b.difference_low > 0) == better_higher:
             return lang._("'{scenario}' beats the baseline on {figure} for every '{param}' from {low} to {high}: "
