@@ -90,8 +90,8 @@ class TestPlan:
     enrol_days: float | None
     total_days: float | None
     reason: str | None = None  # why a size or a duration is missing (English, as in the JSON)
-    # the same reason for reports in other languages: "no_difference", "no_arrivals" or
-    # "plan_too_small" (with plan, arrivals, months and needed in reason_args)
+    # the same reason for reports in other languages: "no_variation" (with customers in reason_args),
+    # "no_difference", "no_arrivals" or "plan_too_small" (with plan, arrivals, months and needed)
     reason_key: str | None = None
     reason_args: dict[str, Any] = field(default_factory=dict)
 
@@ -186,7 +186,14 @@ def plan_test(
     reason_key: str | None = None
     reason_args: dict[str, Any] = {}
     control = treated = None
-    if not math.isfinite(total):
+    if not math.isfinite(total) and sd_a == 0.0 and sd_b == 0.0:
+        # every simulated customer has the same figure in both arms (nobody converted, say): the run
+        # is too small to see the scenario, which is not the same as the scenario changing nothing
+        reason_key = "no_variation"
+        reason_args = {"customers": n}
+        reason = (f"all {n:,} simulated customers have the same figure in both arms (none converted, say), so the"
+                  " forecast cannot see the scenario's effect: run more customers with --customers")
+    elif not math.isfinite(total):
         reason_key = "no_difference"
         reason = "the scenario does not change this figure in the forecast: there is no difference to detect"
     else:

@@ -1026,6 +1026,10 @@ def _test_reason(tp: Any, lang: Lang) -> str:
     """Why ``plan-test`` has no size or no duration, in the reader's language (the JSON keeps English)."""
     _ = lang._
     a = tp.reason_args
+    if tp.reason_key == "no_variation":
+        return _("all {n} simulated customers have the same figure in both arms (none converted, say), so the forecast"
+                 " cannot see the scenario's effect: run more customers with --customers").format(
+            n=lang.decimal(a["customers"], 0))
     if tp.reason_key == "no_difference":
         return _("the scenario does not change this figure in the forecast: there is no difference to detect")
     if tp.reason_key == "no_arrivals":
