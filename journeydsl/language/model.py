@@ -88,7 +88,9 @@ LANGUAGES: tuple[str, ...] = ("en", "ru", "bg")
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+    # defer_build: a model's validator is built when the model is first used, not at import, so a
+    # command pays only for the models its journey uses (policy, plans, patches... often none)
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True, defer_build=True)
 
 
 DistKind = Literal["fixed", "exponential", "gamma", "lognormal", "uniform", "weibull", "normal"]
@@ -584,7 +586,7 @@ class Segment(_Model):
     name: str
     label: str | None = None
     share: float
-    overrides: Overrides = Overrides()
+    overrides: Overrides = Field(default_factory=Overrides)
     span: Span | None = _span_field()
 
     @property
@@ -597,7 +599,7 @@ class Scenario(_Model):
 
     name: str
     label: str | None = None
-    overrides: Overrides = Overrides()
+    overrides: Overrides = Field(default_factory=Overrides)
     rollout: float | None = Field(default=None, gt=0.0, le=1.0)  # `scenario s 50% {...}`; None: everyone
     span: Span | None = _span_field()
 

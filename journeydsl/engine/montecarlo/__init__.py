@@ -19,14 +19,13 @@ only on (journey, N, seed, horizon), whatever the number of workers.
 from __future__ import annotations
 
 import math
-import multiprocessing
 import os
 import signal
 import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -489,6 +488,11 @@ def run_units(
         _run_units_on(executor, plans, customers, seed, ordered, progress, run_of, groups, total_blocks,
                       parallel=_executor_width(executor))
         return
+    # imported here: the process pool's modules (multiprocessing, subprocess, sockets) are a few
+    # milliseconds of every command's start-up, and most runs use one process
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     width = min(workers, len(plans) * nb, os.cpu_count() or 1)
     # forked workers start at once with every module and the plans already in memory;
     # elsewhere (spawn) they import journeydsl and receive the plans once each

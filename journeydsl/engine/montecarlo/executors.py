@@ -8,7 +8,7 @@ so journeydsl has no cluster code of its own; ``distributed`` is an optional ext
 from __future__ import annotations
 
 import os
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
 from typing import Any
 
 __all__ = ["DASK_SETTINGS", "MALLOC_SETTINGS", "SCHEDULER_ENV", "Shared", "dask_executor", "executor_width",
@@ -98,6 +98,8 @@ def executor_width(ex: Executor) -> int:
             return max(1, sum(client.nthreads().values()))
         except Exception:  # the scheduler may be out of reach for a moment: guess
             return os.cpu_count() or 1
+    from concurrent.futures import ProcessPoolExecutor  # here: its modules are slow to import
+
     if isinstance(ex, ProcessPoolExecutor):
         return getattr(ex, "_max_workers", None) or os.cpu_count() or 1
     return os.cpu_count() or 1
