@@ -187,12 +187,13 @@ def plan_test(
     reason_args: dict[str, Any] = {}
     control = treated = None
     if not math.isfinite(total) and sd_a == 0.0 and sd_b == 0.0:
-        # every simulated customer has the same figure in both arms (nobody converted, say): the run
-        # is too small to see the scenario, which is not the same as the scenario changing nothing
+        # every simulated customer has the same figure in both arms (nobody converted, or everybody did):
+        # either the scenario changes nothing, or what it changes is too rare for this many customers
         reason_key = "no_variation"
         reason_args = {"customers": n}
-        reason = (f"all {n:,} simulated customers have the same figure in both arms (none converted, say), so the"
-                  " forecast cannot see the scenario's effect: run more customers with --customers")
+        reason = (f"all {n:,} simulated customers have the same figure in both arms, so the forecast shows no"
+                  f" difference to detect; if the scenario changes something rarer than one customer in {n:,},"
+                  " run more customers with --customers")
     elif not math.isfinite(total):
         reason_key = "no_difference"
         reason = "the scenario does not change this figure in the forecast: there is no difference to detect"

@@ -1027,8 +1027,9 @@ def _test_reason(tp: Any, lang: Lang) -> str:
     _ = lang._
     a = tp.reason_args
     if tp.reason_key == "no_variation":
-        return _("all {n} simulated customers have the same figure in both arms (none converted, say), so the forecast"
-                 " cannot see the scenario's effect: run more customers with --customers").format(
+        return _("all {n} simulated customers have the same figure in both arms, so the forecast shows no difference"
+                 " to detect; if the scenario changes something rarer than one customer in {n}, run more customers"
+                 " with --customers").format(
             n=lang.decimal(a["customers"], 0))
     if tp.reason_key == "no_difference":
         return _("the scenario does not change this figure in the forecast: there is no difference to detect")
