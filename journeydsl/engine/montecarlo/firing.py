@@ -289,36 +289,57 @@ class _Firing(_BlockState):
             if self.budget is not None:
                 self.budget.spend(na)
             tal.trig_fired[tr.index] += na
-            responded = np.zeros(na, bool)
+            # who answered (and when) matters only to a `then` after contacts: else only the costs
+            track = tr.then_target >= 0 and bool(tr.sends)
+            responded = np.zeros(na, bool) if track else None
             answered: np.ndarray | None = None  # the first response's moment, when a task waited
-            cost = np.zeros(na)
-            made = answering = False  # whether any contact was made; whether any was answered yet
+            pending = False  # answered is due (from `responded` as it is now) but not made yet
+            cost: np.ndarray | None = None  # the contacts' costs (None: no contact made)
+            answering = False  # whether any contact was answered yet
             for touch, shares in zip(tr.sends, tr.send_steps, strict=True):
                 # the contacts made (positions `sent` into alive, None: all) and theirs alone
                 sent, cv, u, sh, moment = self._send_gated(touch, who, when, shares, stay, alive)
                 if sent is None:
-                    made = True
-                    cost += cv
-                    resp = u < sh[-1]
-                    if moment is not None or answered is not None:
-                        if answered is None:
-                            answered = np.where(responded, when, _INF) if answering else np.full(na, _INF)
-                        np.minimum(answered, np.where(resp, when if moment is None else moment, _INF), out=answered)
-                    responded |= resp
+                    if cost is None:
+                        cost = cv  # (send's own array: added to below, never read by send again)
+                    else:
+                        cost += cv
+                    if responded is not None:
+                        resp = u < sh[-1]
+                        if moment is not None or answered is not None or pending:
+                            if answered is None:
+                                if answering:
+                                    answered = np.where(responded, when, _INF)
+                                    np.minimum(answered, np.where(resp, when if moment is None else moment, _INF),
+                                               out=answered)
+                                else:  # min(inf, x) is x: the first answers themselves
+                                    answered = np.where(resp, when if moment is None else moment, _INF)
+                                pending = False
+                            else:
+                                np.minimum(answered, np.where(resp, when if moment is None else moment, _INF),
+                                           out=answered)
+                        responded |= resp
                     answering = True
                 else:  # the policy decided: only `sent` were contacted, at `moment`
-                    if answered is None:
-                        answered = np.where(responded, when, _INF) if answering else np.full(na, _INF)
+                    if responded is not None and answered is None:
+                        if sent.size:
+                            answered = np.where(responded, when, _INF) if answering else np.full(na, _INF)
+                            pending = False
+                        else:
+                            pending = True
                     if sent.size:
                         assert moment is not None
-                        made = True
+                        if cost is None:
+                            cost = np.zeros(na)
                         cost[sent] += cv
-                        resp = u < sh[-1]
-                        hit = sent[resp]
-                        if hit.size:
-                            answered[hit] = np.minimum(answered[hit], moment[resp])
-                            responded[hit] = True
-                            answering = True
+                        if responded is not None:
+                            assert answered is not None
+                            resp = u < sh[-1]
+                            hit = sent[resp]
+                            if hit.size:
+                                answered[hit] = np.minimum(answered[hit], moment[resp])
+                                responded[hit] = True
+                                answering = True
                 for child in answers.get(touch, ()):
                     ctr = trigs[child]
                     if sent is not None and sent.size == 0:  # nobody contacted: nobody reached any step
@@ -338,29 +359,32 @@ class _Firing(_BlockState):
                     elif off + ctr.days < latest:
                         heapq.heappush(heap, (off + ctr.days, child, 1, seq, alive[~reached]))
                     seq += 1
-            if made and cost.any():
+            if cost is not None and cost.any():
                 if off == 0:
                     c_entry = _add_at(c_entry, m, alive, cost)
                 else:
                     c_later = _add_at(c_later, m, alive, cost)
             if tr.then_target >= 0:
                 draw = rng.random(na)
-                if tr.sends and (not answering or not responded.any()):  # nobody answered: nobody moves
-                    continue
-                if answered is not None:
-                    # moved when the first answer comes (after a task's wait), if still here then;
-                    # an earlier move found later in time order still wins (te only comes closer)
-                    go = responded & (draw < tr.then_share) & (answered < te[alive]) & (answered < H)
-                    moved = alive[go]
-                    if moved.size:
-                        tal.trig_rerouted[tr.index] += moved.size
-                        te[moved] = answered[go]
-                        slot[moved] = tr.slot
-                    continue
-                if tr.sends:
-                    moved = alive[responded & (draw < tr.then_share)]
-                else:
+                if not tr.sends:
                     moved = alive[draw < tr.response * tr.then_share]
+                else:
+                    assert responded is not None  # (tracked: a `then` after contacts)
+                    if not answering or not responded.any():  # nobody answered: nobody moves
+                        continue
+                    if answered is None and pending:
+                        answered = np.where(responded, when, _INF)  # (answering: see above)
+                    if answered is not None:
+                        # moved when the first answer comes (after a task's wait), if still here then;
+                        # an earlier move found later in time order still wins (te only comes closer)
+                        go = responded & (draw < tr.then_share) & (answered < te[alive]) & (answered < H)
+                        moved = alive[go]
+                        if moved.size:
+                            tal.trig_rerouted[tr.index] += moved.size
+                            te[moved] = answered[go]
+                            slot[moved] = tr.slot
+                        continue
+                    moved = alive[responded & (draw < tr.then_share)]
                 if moved.size:
                     tal.trig_rerouted[tr.index] += moved.size
                     te[moved] = t0[moved] + off

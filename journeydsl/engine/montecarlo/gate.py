@@ -161,11 +161,17 @@ class ContactGate:
         send = due
         caps = self.caps_of[touch]
         dropped: np.ndarray | None = None
+        # per cap whose booking below reads the old times: its oldest kept time, read once here
+        oldest: dict[int, np.ndarray] = {}
         if caps and ids.size:
             lower = None
             for k, window in caps:
                 edge = rings[k][0][ids]
-                edge += window
+                if len(rings[k]) > 1 or not plan.delay_on_cap:
+                    oldest[k] = edge
+                    edge = edge + window
+                else:
+                    edge += window
                 lower = edge if lower is None else np.maximum(lower, edge, out=lower)
             assert lower is not None
             if plan.delay_on_cap:  # (a shift under _EPS is not counted as a delay below)
@@ -198,6 +204,7 @@ class ContactGate:
             keep = np.flatnonzero(~dropped)
             pos = keep if pos is None else pos[keep]
             ids, due, send = ids[keep], due[keep], send[keep]
+            oldest = {k: col.take(keep) for k, col in oldest.items()}
         if send is not due:
             self.delayed[touch] += int(np.count_nonzero(send > due + _EPS))
         for k, _w in caps:  # book the sends: keep each customer's last N, oldest first
@@ -205,7 +212,7 @@ class ContactGate:
             if len(cols) == 1 and plan.delay_on_cap:  # delayed behind its cap: later than the one kept
                 cols[0][ids] = send
                 continue
-            old = [c[ids] for c in cols]
+            old = [oldest[k] if k in oldest else cols[0][ids], *(c[ids] for c in cols[1:])]
             last = len(cols) - 1
             for i in range(last):  # the (i+2)-th smallest of the N old times and the new one
                 cols[i][ids] = np.maximum(old[i], np.minimum(old[i + 1], send))
