@@ -224,16 +224,24 @@ class _BlockState:
         """
         if self.gate is None:
             return None, *self.send(touch, who, when, shares)
-        if stay is not None and pos is not None:
-            keep, at = stay.admit(touch, pos, when)
-        else:
-            keep, at = self.gate.admit(touch, who, when)
+        keep, at = self._admit(touch, who, when, stay, pos)
         if keep is None and at is when:
             return None, *self.send(touch, who, when, shares)
         if keep is not None and keep.size == 0:  # nothing sent (held out or capped): no draw either
             return keep, np.zeros(0), np.zeros(0), shares, at
         cv, u, sh, done = self.send(touch, who if keep is None else who[keep], at, shares)
         return keep, cv, u, sh, at if done is None else done
+
+    def _admit(self, touch: int, who: np.ndarray, when: np.ndarray, stay: StayGate | None = None,
+               pos: np.ndarray | None = None) -> tuple[np.ndarray | None, np.ndarray]:
+        """The contact policy's decision on contacts of ``touch`` falling due for customers ``who``
+        at times ``when``: the one place a trigger's contact asks the gate (see
+        :meth:`ContactGate.admit`). ``stay``: the gate's state of the stay's customers, ``who``
+        being those at positions ``pos`` of the stay."""
+        assert self.gate is not None
+        if stay is not None and pos is not None:
+            return stay.admit(touch, pos, when)
+        return self.gate.admit(touch, who, when)
 
     def path(self, touch: int, ids: np.ndarray, t: np.ndarray, k: np.ndarray | None = None,
              t_last: np.ndarray | None = None) -> None:

@@ -18,6 +18,7 @@ from journeydsl.engine.montecarlo.blockdata import (
     _expand,
 )
 from journeydsl.engine.montecarlo.contacts import _BlockState
+from journeydsl.engine.montecarlo.gate import _NONE
 from journeydsl.engine.montecarlo.plan import StagePlan, TriggerPlan
 
 
@@ -29,6 +30,19 @@ def _add_at(buf: np.ndarray | None, m: int, alive: np.ndarray, vals: np.ndarray)
         buf = np.zeros(m)
     buf[alive] += vals
     return buf
+
+
+def _by_wait(tr: TriggerPlan, wait: np.ndarray) -> list[tuple[float, np.ndarray]]:
+    """The distinct values of a business-days trigger's waits ``wait`` in increasing order, each
+    with the positions that wait it: ``np.unique`` without sorting the customers (each wait is
+    one of the trigger's few ``business`` values)."""
+    assert tr.business is not None
+    found = []
+    for v in sorted(set(tr.business)):
+        sel = np.flatnonzero(wait == v)
+        if sel.size:
+            found.append((v, sel))
+    return found
 
 
 class _Firing(_BlockState):
@@ -132,7 +146,7 @@ class _Firing(_BlockState):
             if tr.when == "every" and tr.limit == 0:
                 continue
             if tr.index in waits:  # business days: one firing time per distinct wait, for its customers
-                heap.extend((float(v), order, 1) for v in np.unique(waits[tr.index]) if v < latest)
+                heap.extend((v, order, 1) for v, _who in _by_wait(tr, waits[tr.index]) if v < latest)
             elif first < latest:
                 heap.append((first, order, 1))
         heapq.heapify(heap)
@@ -159,8 +173,8 @@ class _Firing(_BlockState):
             tal.trig_fired[tr.index] += na
             when: np.ndarray | None = None  # send times, when the policy may move them
             if self.gate is not None and tr.touch >= 0 and ids is not None:
-                # the contact gate (caps, quiet hours, holdout): the one place a send is decided
-                keep, when = self.gate.admit(tr.touch, ids[alive], t0[alive] + off)
+                # the contact policy (caps, quiet hours, holdout), asked as _events' contacts ask it
+                keep, when = self._admit(tr.touch, ids[alive], t0[alive] + off)
                 if keep is not None:
                     alive = alive[keep]
                     na = alive.size
@@ -236,10 +250,9 @@ class _Firing(_BlockState):
                 answers.setdefault(tr.parent[0], []).append(order)
                 continue
             if waits and tr.index in waits:  # business days: one firing time per distinct wait, for its customers
-                wait = waits[tr.index]
-                for v in np.unique(wait):
+                for v, sel in _by_wait(tr, waits[tr.index]):
                     if v < latest:
-                        heap.append((float(v), order, 1, len(heap), np.flatnonzero(wait == v)))
+                        heap.append((v, order, 1, len(heap), sel))
                 continue
             first = 0.0 if tr.when == "enter" else tr.days
             if tr.when == "every" and tr.limit == 0:
@@ -270,7 +283,9 @@ class _Firing(_BlockState):
                 still = np.flatnonzero((te.take(subset) - t0s > off) & (at < H))
                 alive = subset.take(still)
                 when = at.take(still)
-            who = ids.take(alive)
+            # the customers themselves matter to `unless` and to contacts made: none under a whole holdout
+            silent = stay is not None and stay.silences(tr.sends)
+            who = ids.take(alive) if tr.unless or (tr.sends and not silent) else alive[:0]
             if tr.unless and alive.size and self.resp_at is not None:
                 keep = self.resp_at[tr.unless[0]].take(who) > when
                 for s in tr.unless[1:]:
@@ -298,7 +313,13 @@ class _Firing(_BlockState):
             answering = False  # whether any contact was answered yet
             for touch, shares in zip(tr.sends, tr.send_steps, strict=True):
                 # the contacts made (positions `sent` into alive, None: all) and theirs alone
-                sent, cv, u, sh, moment = self._send_gated(touch, who, when, shares, stay, alive)
+                sent: np.ndarray | None
+                moment: np.ndarray | None
+                if silent:  # all held out: none made, no draw
+                    assert stay is not None
+                    sent, cv, u, sh, moment = stay.held(touch, na), _NONE, _NONE, shares, None
+                else:
+                    sent, cv, u, sh, moment = self._send_gated(touch, who, when, shares, stay, alive)
                 if sent is None:
                     if cost is None:
                         cost = cv  # (send's own array: added to below, never read by send again)

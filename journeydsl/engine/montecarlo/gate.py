@@ -31,6 +31,10 @@ import numpy as np
 
 __all__ = ["GATE_KEY", "ContactGate", "GateDraws", "GatePlan", "StayGate", "gate_draws"]
 
+#: The positions of the contacts sent when none is (read only: shared).
+_NONE = np.zeros(0, np.intp)
+_NONE.flags.writeable = False
+
 #: Slack in days when comparing a send with a window's end (sums of day counts round).
 _EPS = 1e-9
 
@@ -242,6 +246,18 @@ class StayGate:
     def admit(self, touch: int, pos: np.ndarray, due: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
         """:meth:`ContactGate.admit` for the customers at positions ``pos`` of the stay."""
         return self.gate._admit(self.sendable, self.since_quiet, self.rings, touch, pos, due)
+
+    def silences(self, touches: tuple[int, ...]) -> bool:
+        """Whether the gate holds out every contact of ``touches`` (the holdout's twin: everyone
+        held out, and none of them transactional). Then :meth:`held` decides each of them."""
+        gate = self.gate
+        return gate.all_held and bool(touches) and not any(gate.exempt[t] for t in touches)
+
+    def held(self, touch: int, n: int) -> np.ndarray:
+        """:meth:`admit` of ``n`` contacts of ``touch`` that :meth:`silences` holds out: none is
+        sent (the positions of those sent, empty), all are counted held out."""
+        self.gate.held_out[touch] += n
+        return _NONE
 
     def close(self) -> None:
         """Write the stay's recent contacts back to the block's gate."""
