@@ -99,6 +99,8 @@ class _BlockState:
                                     t.tp_held, t.tp_capped, t.tp_delayed)
         # per remembered (touchpoint, step): each customer's first response, in days since entry
         self.resp_at = np.full((len(plan.tracked), n), _INF) if plan.tracked else None
+        # the remembered steps some contact of the block has reached (the others' rows are all inf)
+        self.reached_steps: set[int] = set()
         # per touchpoint, for send: its counted steps (step, counter), cost and cost on response,
         # remembered steps (slot, step), the waits of its task (None: done at once) and whether
         # its requests are logged (plain Python values: send runs once per firing)
@@ -189,6 +191,7 @@ class _BlockState:
             cost = np.zeros(m)
         if self.resp_at is not None:
             for slot, k in self._tracked[touch]:
+                self.reached_steps.add(slot)
                 hit = u < shares[k]
                 ids, t = who[hit], when[hit]
                 self.resp_at[slot, ids] = np.minimum(self.resp_at[slot, ids], t)

@@ -32,6 +32,11 @@ def _add_at(buf: np.ndarray | None, m: int, alive: np.ndarray, vals: np.ndarray)
     return buf
 
 
+#: The firing times of a firing that needs none (no `unless`, no contact made).
+_NO_TIMES = np.zeros(0)
+_NO_TIMES.flags.writeable = False
+
+
 def _by_wait(tr: TriggerPlan, wait: np.ndarray) -> list[tuple[float, np.ndarray]]:
     """The distinct values of a business-days trigger's waits ``wait`` in increasing order, each
     with the positions that wait it: ``np.unique`` without sorting the customers (each wait is
@@ -266,29 +271,38 @@ class _Firing(_BlockState):
         while heap:
             off, order, k, _seq, subset = heapq.heappop(heap)
             tr = trigs[order]
-            # alive: positions in the stay of those it fires for; when: their firing times
+            # the customers and their firing times matter to `unless` and to contacts made: under a
+            # whole holdout (silent) no contact is made
+            silent = stay is not None and stay.silences(tr.sends)
+            timed = bool(tr.unless) or (bool(tr.sends) and not silent)
+            # alive: positions in the stay of those it fires for; when: their firing times (if timed)
+            when = _NO_TIMES
             if subset is None and tr.when == "enter":  # everyone not yet moved by an earlier trigger at entry
                 alive = np.flatnonzero(slot < n_edges)
-                when = t0[alive] + off
+                if timed:
+                    when = t0[alive] + off
             elif subset is None:  # still in the stage (and inside the horizon) at the firing time
                 at = t0 + off
                 alive = np.flatnonzero((te - t0 > off) & (at < H))
-                when = at[alive]
+                if timed:
+                    when = at[alive]
             elif off == 0:
                 alive = subset[slot[subset] < n_edges]
-                when = t0[alive] + off
+                if timed:
+                    when = t0[alive] + off
             else:
                 t0s = t0.take(subset)
                 at = t0s + off
                 still = np.flatnonzero((te.take(subset) - t0s > off) & (at < H))
                 alive = subset.take(still)
-                when = at.take(still)
-            # the customers themselves matter to `unless` and to contacts made: none under a whole holdout
-            silent = stay is not None and stay.silences(tr.sends)
-            who = ids.take(alive) if tr.unless or (tr.sends and not silent) else alive[:0]
-            if tr.unless and alive.size and self.resp_at is not None:
-                keep = self.resp_at[tr.unless[0]].take(who) > when
-                for s in tr.unless[1:]:
+                if timed:
+                    when = at.take(still)
+            who = ids.take(alive) if timed else alive[:0]
+            # (a step no contact of the block has reached yet leaves everyone in)
+            unless = [s for s in tr.unless if s in self.reached_steps]
+            if unless and alive.size and self.resp_at is not None:
+                keep = self.resp_at[unless[0]].take(who) > when
+                for s in unless[1:]:
                     keep &= self.resp_at[s].take(who) > when
                 if not keep.all():
                     sel = np.flatnonzero(keep)
