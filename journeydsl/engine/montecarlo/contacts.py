@@ -20,7 +20,7 @@ from journeydsl.engine.montecarlo.blockdata import (
     _slot_dtype,
     _Workspace,
 )
-from journeydsl.engine.montecarlo.gate import ContactGate, GateDraws, StayGate, gate_draws
+from journeydsl.engine.montecarlo.gate import ContactGate, Decision, GateDraws, StayGate, gate_draws
 from journeydsl.engine.montecarlo.plan import Plan, TriggerPlan
 from journeydsl.engine.results import Tally
 
@@ -210,24 +210,24 @@ class _BlockState:
         return cost, u, shares, done
 
     def _send_gated(self, touch: int, who: np.ndarray, when: np.ndarray, shares: np.ndarray,
-                    stay: StayGate | None = None, pos: np.ndarray | None = None,
+                    decision: Decision | None = None,
                     ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
         """:meth:`send` for a trigger's contact, through the contact policy (caps, quiet hours, holdout).
 
         A contact the policy holds out or skips is not made: no cost and no response, so a
         ``when no response`` trigger answering it still fires. A delayed contact is made when
         the policy lets it go, and takes effect then (returned as its moment, like a task's
-        wait). Without a policy this is :meth:`send`.
+        wait). Without a policy this is :meth:`send`. ``decision``: the policy's on these
+        contacts when asked already (:meth:`_admit`, for all the contacts of a firing at once).
 
         Returns the positions (into ``who``) of the contacts made (None: all of them) and, for
         those alone, :meth:`send`'s cost, uniform draw ``u``, shares and moments (None: at
         ``when``; never None when the policy decided something): the caller works on the
-        contacts made only, without arrays the size of ``who``. ``stay``: the gate's state of the
-        stay's customers, ``who`` being those at positions ``pos`` of the stay.
+        contacts made only, without arrays the size of ``who``.
         """
         if self.gate is None:
             return None, *self.send(touch, who, when, shares)
-        keep, at = self._admit(touch, who, when, stay, pos)
+        keep, at = decision if decision is not None else self._admit((touch,), who, when)[0]
         if keep is None and at is when:
             return None, *self.send(touch, who, when, shares)
         if keep is not None and keep.size == 0:  # nothing sent (held out or capped): no draw either
@@ -235,16 +235,16 @@ class _BlockState:
         cv, u, sh, done = self.send(touch, who if keep is None else who[keep], at, shares)
         return keep, cv, u, sh, at if done is None else done
 
-    def _admit(self, touch: int, who: np.ndarray, when: np.ndarray, stay: StayGate | None = None,
-               pos: np.ndarray | None = None) -> tuple[np.ndarray | None, np.ndarray]:
-        """The contact policy's decision on contacts of ``touch`` falling due for customers ``who``
-        at times ``when``: the one place a trigger's contact asks the gate (see
-        :meth:`ContactGate.admit`). ``stay``: the gate's state of the stay's customers, ``who``
-        being those at positions ``pos`` of the stay."""
+    def _admit(self, touches: tuple[int, ...], who: np.ndarray, when: np.ndarray, stay: StayGate | None = None,
+               pos: np.ndarray | None = None) -> list[Decision]:
+        """The contact policy's decisions on contacts of each of ``touches`` (in that order) falling
+        due together for customers ``who`` at times ``when``: the one place a trigger's contacts ask
+        the gate (see :meth:`ContactGate.admit`). ``stay``: the gate's state of the stay's
+        customers, ``who`` being those at positions ``pos`` of the stay."""
         assert self.gate is not None
         if stay is not None and pos is not None:
-            return stay.admit(touch, pos, when)
-        return self.gate.admit(touch, who, when)
+            return stay.admit(touches, pos, when)
+        return self.gate.admit(touches, who, when)
 
     def path(self, touch: int, ids: np.ndarray, t: np.ndarray, k: np.ndarray | None = None,
              t_last: np.ndarray | None = None) -> None:

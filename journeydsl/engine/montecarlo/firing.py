@@ -179,7 +179,7 @@ class _Firing(_BlockState):
             when: np.ndarray | None = None  # send times, when the policy may move them
             if self.gate is not None and tr.touch >= 0 and ids is not None:
                 # the contact policy (caps, quiet hours, holdout), asked as _events' contacts ask it
-                keep, when = self._admit(tr.touch, ids[alive], t0[alive] + off)
+                (keep, when), = self._admit((tr.touch,), ids[alive], t0[alive] + off)
                 if keep is not None:
                     alive = alive[keep]
                     na = alive.size
@@ -325,7 +325,9 @@ class _Firing(_BlockState):
             pending = False  # answered is due (from `responded` as it is now) but not made yet
             cost: np.ndarray | None = None  # the contacts' costs (None: no contact made)
             answering = False  # whether any contact was answered yet
-            for touch, shares in zip(tr.sends, tr.send_steps, strict=True):
+            # the policy's decisions on the firing's contacts, made together (they share the customers)
+            decided = self._admit(tr.sends, who, when, stay, alive) if stay is not None and not silent else None
+            for n_send, (touch, shares) in enumerate(zip(tr.sends, tr.send_steps, strict=True)):
                 # the contacts made (positions `sent` into alive, None: all) and theirs alone
                 sent: np.ndarray | None
                 moment: np.ndarray | None
@@ -333,7 +335,8 @@ class _Firing(_BlockState):
                     assert stay is not None
                     sent, cv, u, sh, moment = stay.held(touch, na), _NONE, _NONE, shares, None
                 else:
-                    sent, cv, u, sh, moment = self._send_gated(touch, who, when, shares, stay, alive)
+                    sent, cv, u, sh, moment = self._send_gated(touch, who, when, shares,
+                                                               None if decided is None else decided[n_send])
                 if sent is None:
                     if cost is None:
                         cost = cv  # (send's own array: added to below, never read by send again)
