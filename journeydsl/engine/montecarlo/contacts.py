@@ -180,10 +180,15 @@ class _BlockState:
             tal.tp_steps[at] += int(np.count_nonzero(u < shares[k]))
         base, extra = self._money[touch]
         if base or extra:
-            disc = np.exp(when * -plan.delta) if plan.delta else np.ones(m)
-            cost = disc * base
-            if extra:
-                on_resp = disc * (resp * extra)
+            if plan.delta:
+                disc = when * -plan.delta
+                np.exp(disc, out=disc)
+            else:
+                disc = np.ones(m)
+            on_resp = disc * (resp * extra) if extra else None
+            cost = disc  # (scaled in place: disc is read above only)
+            cost *= base
+            if on_resp is not None:
                 cost += on_resp
                 tal.tp_resp_cost[touch] += float(on_resp.sum())
             tal.tp_cost[touch] += float(cost.sum())
