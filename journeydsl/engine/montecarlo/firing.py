@@ -25,10 +25,14 @@ from journeydsl.engine.montecarlo.plan import StagePlan, TriggerPlan
 def _add_at(buf: np.ndarray | None, m: int, alive: np.ndarray, vals: np.ndarray) -> np.ndarray:
     """``vals`` added at positions ``alive`` of a per-customer buffer of ``m`` (made on first use).
 
-    ``alive`` holds no position twice, so the fancy-index add is exact."""
+    ``alive`` holds no position twice, in increasing order, so the fancy-index add is exact
+    (and with every position, a plain add)."""
     if buf is None:
         buf = np.zeros(m)
-    buf[alive] += vals
+    if alive.size == m:  # every position, in order
+        buf += vals
+    else:
+        buf[alive] += vals
     return buf
 
 
@@ -280,12 +284,12 @@ class _Firing(_BlockState):
             if subset is None and tr.when == "enter":  # everyone not yet moved by an earlier trigger at entry
                 alive = np.flatnonzero(slot < n_edges)
                 if timed:
-                    when = t0[alive] + off
+                    when = t0 + off if alive.size == m else t0[alive] + off
             elif subset is None:  # still in the stage (and inside the horizon) at the firing time
                 at = t0 + off
                 alive = np.flatnonzero((te - t0 > off) & (at < H))
                 if timed:
-                    when = at[alive]
+                    when = at if alive.size == m else at[alive]
             elif off == 0:
                 alive = subset[slot[subset] < n_edges]
                 if timed:

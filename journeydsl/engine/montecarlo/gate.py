@@ -143,19 +143,20 @@ class ContactGate:
         Returns per touchpoint the positions (into ``ids``) of the contacts sent (None: all of
         them) and their send times (``due`` itself when nothing changes).
         """
-        return self._admit(self.sendable, self.since_quiet, self.rings, touches, ids, due)
+        return self._admit(self.sendable, self.since_quiet, self.rings, touches, ids, due, whole=False)
 
     def for_stay(self, ids: np.ndarray) -> StayGate:
         """The gate's state of the customers ``ids`` of one stay, copied out (see :class:`StayGate`)."""
         return StayGate(self, ids)
 
     def _admit(self, sendable: np.ndarray, since_quiet: np.ndarray | None, rings: list[list[np.ndarray]],
-               touches: tuple[int, ...], ids: np.ndarray, due: np.ndarray) -> list[Decision]:
+               touches: tuple[int, ...], ids: np.ndarray, due: np.ndarray, *, whole: bool) -> list[Decision]:
         """:meth:`admit` on the state ``sendable``, ``since_quiet`` and ``rings``, which ``ids`` index.
 
         What the contacts share is read once: who is held out, the customers' clock, and each
         cap's recent sends (kept here as the contacts before have left them, and written back
-        once at the end).
+        once at the end). ``whole``: ``ids`` are all the state's positions in order (0, 1, ...),
+        so the state is read as it is, not gathered.
         """
         out: list[Decision] = []
         pos: np.ndarray | None = None  # those not held out (None: all), their ids and due times
@@ -173,9 +174,10 @@ class ContactGate:
             if mine is None:
                 mine = ids, due
                 if self.any_held:
-                    pos = np.flatnonzero(sendable[ids])
+                    pos = np.flatnonzero(sendable if whole else sendable[ids])
                     if pos.size < ids.size:
                         mine = ids[pos], due[pos]
+                        whole = False
                     else:
                         pos = None
             if pos is not None:
@@ -183,17 +185,18 @@ class ContactGate:
             if not mine[0].size:
                 out.append((pos, mine[1]))
                 continue
-            out.append(self._decide(touch, pos, *mine, since_quiet, clock, rings, cols))
+            out.append(self._decide(touch, pos, *mine, since_quiet, clock, rings, cols, whole))
         if cols:
             assert mine is not None
+            at = Ellipsis if whole else mine[0]
             for k, local in cols.items():
                 for col, vals in zip(rings[k], local, strict=True):
-                    col[mine[0]] = vals
+                    col[at] = vals
         return out
 
     def _decide(self, touch: int, pos: np.ndarray | None, ids: np.ndarray, due: np.ndarray,
                 since_quiet: np.ndarray | None, clock: list[np.ndarray], rings: list[list[np.ndarray]],
-                cols: dict[int, list[np.ndarray]]) -> Decision:
+                cols: dict[int, list[np.ndarray]], whole: bool) -> Decision:
         """One contact of :meth:`_admit` for customers ``ids`` (at positions ``pos``, None: all)
         not held out. ``clock`` and ``cols`` hold what the contacts share (filled on first use);
         the arrays in ``cols`` are replaced, never written into."""
@@ -206,7 +209,7 @@ class ContactGate:
             for k, window in caps:
                 local = cols.get(k)
                 if local is None:
-                    local = cols[k] = [col[ids] for col in rings[k]]
+                    local = cols[k] = list(rings[k]) if whole else [col[ids] for col in rings[k]]
                 edge = local[0] + window
                 lower = edge if lower is None else np.maximum(lower, edge, out=lower)
             assert lower is not None
@@ -218,7 +221,7 @@ class ContactGate:
                     dropped = over
         if since_quiet is not None:
             if not clock:
-                clock.append(since_quiet[ids])
+                clock.append(since_quiet if whole else since_quiet[ids])
             x = clock[0] + send
             x -= np.floor(x)  # time since the last start of quiet hours, in days
             if plan.quiet_delay:  # wait to their end: length - x when x < length
@@ -284,7 +287,9 @@ class StayGate:
 
     def admit(self, touches: tuple[int, ...], pos: np.ndarray, due: np.ndarray) -> list[Decision]:
         """:meth:`ContactGate.admit` for the customers at positions ``pos`` of the stay."""
-        return self.gate._admit(self.sendable, self.since_quiet, self.rings, touches, pos, due)
+        # positions in increasing order, as many as the stay's: all of them
+        whole = pos.size == self.ids.size
+        return self.gate._admit(self.sendable, self.since_quiet, self.rings, touches, pos, due, whole=whole)
 
     def silences(self, touches: tuple[int, ...]) -> bool:
         """Whether the gate holds out every contact of ``touches`` (the holdout's twin: everyone
