@@ -20,7 +20,7 @@ from journeydsl.engine.montecarlo.blockdata import (
     _slot_dtype,
     _Workspace,
 )
-from journeydsl.engine.montecarlo.gate import ContactGate, GateDraws, StayGate, gate_draws
+from journeydsl.engine.montecarlo.gate import ContactGate, Decision, GateDraws, StayGate, gate_draws
 from journeydsl.engine.montecarlo.plan import Plan, TriggerPlan
 from journeydsl.engine.results import Tally
 
@@ -99,6 +99,8 @@ class _BlockState:
                                     t.tp_held, t.tp_capped, t.tp_delayed)
         # per remembered (touchpoint, step): each customer's first response, in days since entry
         self.resp_at = np.full((len(plan.tracked), n), _INF) if plan.tracked else None
+        # the remembered steps some contact of the block has reached (the others' rows are all inf)
+        self.reached_steps: set[int] = set()
         # per touchpoint, for send: its counted steps (step, counter), cost and cost on response,
         # remembered steps (slot, step), the waits of its task (None: done at once) and whether
         # its requests are logged (plain Python values: send runs once per firing)
@@ -178,10 +180,15 @@ class _BlockState:
             tal.tp_steps[at] += int(np.count_nonzero(u < shares[k]))
         base, extra = self._money[touch]
         if base or extra:
-            disc = np.exp(when * -plan.delta) if plan.delta else np.ones(m)
-            cost = disc * base
-            if extra:
-                on_resp = disc * (resp * extra)
+            if plan.delta:
+                disc = when * -plan.delta
+                np.exp(disc, out=disc)
+            else:
+                disc = np.ones(m)
+            on_resp = disc * (resp * extra) if extra else None
+            cost = disc  # (scaled in place: disc is read above only)
+            cost *= base
+            if on_resp is not None:
                 cost += on_resp
                 tal.tp_resp_cost[touch] += float(on_resp.sum())
             tal.tp_cost[touch] += float(cost.sum())
@@ -189,6 +196,7 @@ class _BlockState:
             cost = np.zeros(m)
         if self.resp_at is not None:
             for slot, k in self._tracked[touch]:
+                self.reached_steps.add(slot)
                 hit = u < shares[k]
                 ids, t = who[hit], when[hit]
                 self.resp_at[slot, ids] = np.minimum(self.resp_at[slot, ids], t)
@@ -207,33 +215,41 @@ class _BlockState:
         return cost, u, shares, done
 
     def _send_gated(self, touch: int, who: np.ndarray, when: np.ndarray, shares: np.ndarray,
-                    stay: StayGate | None = None, pos: np.ndarray | None = None,
+                    decision: Decision | None = None,
                     ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
         """:meth:`send` for a trigger's contact, through the contact policy (caps, quiet hours, holdout).
 
         A contact the policy holds out or skips is not made: no cost and no response, so a
         ``when no response`` trigger answering it still fires. A delayed contact is made when
         the policy lets it go, and takes effect then (returned as its moment, like a task's
-        wait). Without a policy this is :meth:`send`.
+        wait). Without a policy this is :meth:`send`. ``decision``: the policy's on these
+        contacts when asked already (:meth:`_admit`, for all the contacts of a firing at once).
 
         Returns the positions (into ``who``) of the contacts made (None: all of them) and, for
         those alone, :meth:`send`'s cost, uniform draw ``u``, shares and moments (None: at
         ``when``; never None when the policy decided something): the caller works on the
-        contacts made only, without arrays the size of ``who``. ``stay``: the gate's state of the
-        stay's customers, ``who`` being those at positions ``pos`` of the stay.
+        contacts made only, without arrays the size of ``who``.
         """
         if self.gate is None:
             return None, *self.send(touch, who, when, shares)
-        if stay is not None and pos is not None:
-            keep, at = stay.admit(touch, pos, when)
-        else:
-            keep, at = self.gate.admit(touch, who, when)
+        keep, at = decision if decision is not None else self._admit((touch,), who, when)[0]
         if keep is None and at is when:
             return None, *self.send(touch, who, when, shares)
         if keep is not None and keep.size == 0:  # nothing sent (held out or capped): no draw either
             return keep, np.zeros(0), np.zeros(0), shares, at
         cv, u, sh, done = self.send(touch, who if keep is None else who[keep], at, shares)
         return keep, cv, u, sh, at if done is None else done
+
+    def _admit(self, touches: tuple[int, ...], who: np.ndarray, when: np.ndarray, stay: StayGate | None = None,
+               pos: np.ndarray | None = None) -> list[Decision]:
+        """The contact policy's decisions on contacts of each of ``touches`` (in that order) falling
+        due together for customers ``who`` at times ``when``: the one place a trigger's contacts ask
+        the gate (see :meth:`ContactGate.admit`). ``stay``: the gate's state of the stay's
+        customers, ``who`` being those at positions ``pos`` of the stay."""
+        assert self.gate is not None
+        if stay is not None and pos is not None:
+            return stay.admit(touches, pos, when)
+        return self.gate.admit(touches, who, when)
 
     def path(self, touch: int, ids: np.ndarray, t: np.ndarray, k: np.ndarray | None = None,
              t_last: np.ndarray | None = None) -> None:

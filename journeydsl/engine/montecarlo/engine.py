@@ -262,6 +262,7 @@ class _Block(_Stays):
                                            ft.tp_delayed)
         if self.resp_at is not None and follow.resp_at is not None:  # responses before converting still count
             follow.resp_at[:] = self.resp_at[:, ci] - self.conv_t[ci]
+            follow.reached_steps = set(self.reached_steps)
         where = self.conv_stage[ci]
         for g in np.unique(where):
             ids = np.flatnonzero(where == g)

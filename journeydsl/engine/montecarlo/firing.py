@@ -18,17 +18,40 @@ from journeydsl.engine.montecarlo.blockdata import (
     _expand,
 )
 from journeydsl.engine.montecarlo.contacts import _BlockState
+from journeydsl.engine.montecarlo.gate import _NONE
 from journeydsl.engine.montecarlo.plan import StagePlan, TriggerPlan
 
 
 def _add_at(buf: np.ndarray | None, m: int, alive: np.ndarray, vals: np.ndarray) -> np.ndarray:
     """``vals`` added at positions ``alive`` of a per-customer buffer of ``m`` (made on first use).
 
-    ``alive`` holds no position twice, so the fancy-index add is exact."""
+    ``alive`` holds no position twice, in increasing order, so the fancy-index add is exact
+    (and with every position, a plain add)."""
     if buf is None:
         buf = np.zeros(m)
-    buf[alive] += vals
+    if alive.size == m:  # every position, in order
+        buf += vals
+    else:
+        buf[alive] += vals
     return buf
+
+
+#: The firing times of a firing that needs none (no `unless`, no contact made).
+_NO_TIMES = np.zeros(0)
+_NO_TIMES.flags.writeable = False
+
+
+def _by_wait(tr: TriggerPlan, wait: np.ndarray) -> list[tuple[float, np.ndarray]]:
+    """The distinct values of a business-days trigger's waits ``wait`` in increasing order, each
+    with the positions that wait it: ``np.unique`` without sorting the customers (each wait is
+    one of the trigger's few ``business`` values)."""
+    assert tr.business is not None
+    found = []
+    for v in sorted(set(tr.business)):
+        sel = np.flatnonzero(wait == v)
+        if sel.size:
+            found.append((v, sel))
+    return found
 
 
 class _Firing(_BlockState):
@@ -132,7 +155,7 @@ class _Firing(_BlockState):
             if tr.when == "every" and tr.limit == 0:
                 continue
             if tr.index in waits:  # business days: one firing time per distinct wait, for its customers
-                heap.extend((float(v), order, 1) for v in np.unique(waits[tr.index]) if v < latest)
+                heap.extend((v, order, 1) for v, _who in _by_wait(tr, waits[tr.index]) if v < latest)
             elif first < latest:
                 heap.append((first, order, 1))
         heapq.heapify(heap)
@@ -159,8 +182,8 @@ class _Firing(_BlockState):
             tal.trig_fired[tr.index] += na
             when: np.ndarray | None = None  # send times, when the policy may move them
             if self.gate is not None and tr.touch >= 0 and ids is not None:
-                # the contact gate (caps, quiet hours, holdout): the one place a send is decided
-                keep, when = self.gate.admit(tr.touch, ids[alive], t0[alive] + off)
+                # the contact policy (caps, quiet hours, holdout), asked as _events' contacts ask it
+                (keep, when), = self._admit((tr.touch,), ids[alive], t0[alive] + off)
                 if keep is not None:
                     alive = alive[keep]
                     na = alive.size
@@ -236,10 +259,9 @@ class _Firing(_BlockState):
                 answers.setdefault(tr.parent[0], []).append(order)
                 continue
             if waits and tr.index in waits:  # business days: one firing time per distinct wait, for its customers
-                wait = waits[tr.index]
-                for v in np.unique(wait):
+                for v, sel in _by_wait(tr, waits[tr.index]):
                     if v < latest:
-                        heap.append((float(v), order, 1, len(heap), np.flatnonzero(wait == v)))
+                        heap.append((v, order, 1, len(heap), sel))
                 continue
             first = 0.0 if tr.when == "enter" else tr.days
             if tr.when == "every" and tr.limit == 0:
@@ -253,27 +275,38 @@ class _Firing(_BlockState):
         while heap:
             off, order, k, _seq, subset = heapq.heappop(heap)
             tr = trigs[order]
-            # alive: positions in the stay of those it fires for; when: their firing times
+            # the customers and their firing times matter to `unless` and to contacts made: under a
+            # whole holdout (silent) no contact is made
+            silent = stay is not None and stay.silences(tr.sends)
+            timed = bool(tr.unless) or (bool(tr.sends) and not silent)
+            # alive: positions in the stay of those it fires for; when: their firing times (if timed)
+            when = _NO_TIMES
             if subset is None and tr.when == "enter":  # everyone not yet moved by an earlier trigger at entry
                 alive = np.flatnonzero(slot < n_edges)
-                when = t0[alive] + off
+                if timed:
+                    when = t0 + off if alive.size == m else t0[alive] + off
             elif subset is None:  # still in the stage (and inside the horizon) at the firing time
                 at = t0 + off
                 alive = np.flatnonzero((te - t0 > off) & (at < H))
-                when = at[alive]
+                if timed:
+                    when = at if alive.size == m else at[alive]
             elif off == 0:
                 alive = subset[slot[subset] < n_edges]
-                when = t0[alive] + off
+                if timed:
+                    when = t0[alive] + off
             else:
                 t0s = t0.take(subset)
                 at = t0s + off
                 still = np.flatnonzero((te.take(subset) - t0s > off) & (at < H))
                 alive = subset.take(still)
-                when = at.take(still)
-            who = ids.take(alive)
-            if tr.unless and alive.size and self.resp_at is not None:
-                keep = self.resp_at[tr.unless[0]].take(who) > when
-                for s in tr.unless[1:]:
+                if timed:
+                    when = at.take(still)
+            who = ids.take(alive) if timed else alive[:0]
+            # (a step no contact of the block has reached yet leaves everyone in)
+            unless = [s for s in tr.unless if s in self.reached_steps]
+            if unless and alive.size and self.resp_at is not None:
+                keep = self.resp_at[unless[0]].take(who) > when
+                for s in unless[1:]:
                     keep &= self.resp_at[s].take(who) > when
                 if not keep.all():
                     sel = np.flatnonzero(keep)
@@ -289,36 +322,66 @@ class _Firing(_BlockState):
             if self.budget is not None:
                 self.budget.spend(na)
             tal.trig_fired[tr.index] += na
-            responded = np.zeros(na, bool)
+            # who answered (and when) matters only to a `then` after contacts: else only the costs
+            track = tr.then_target >= 0 and bool(tr.sends)
+            responded = np.zeros(na, bool) if track else None
             answered: np.ndarray | None = None  # the first response's moment, when a task waited
-            cost = np.zeros(na)
-            made = answering = False  # whether any contact was made; whether any was answered yet
-            for touch, shares in zip(tr.sends, tr.send_steps, strict=True):
+            pending = False  # answered is due (from `responded` as it is now) but not made yet
+            cost: np.ndarray | None = None  # the contacts' costs (None: no contact made)
+            answering = False  # whether any contact was answered yet
+            # the policy's decisions on the firing's contacts, made together (they share the customers)
+            decided = self._admit(tr.sends, who, when, stay, alive) if stay is not None and not silent else None
+            for n_send, (touch, shares) in enumerate(zip(tr.sends, tr.send_steps, strict=True)):
                 # the contacts made (positions `sent` into alive, None: all) and theirs alone
-                sent, cv, u, sh, moment = self._send_gated(touch, who, when, shares, stay, alive)
+                sent: np.ndarray | None
+                moment: np.ndarray | None
+                if silent:  # all held out: none made, no draw
+                    assert stay is not None
+                    sent, cv, u, sh, moment = stay.held(touch, na), _NONE, _NONE, shares, None
+                else:
+                    sent, cv, u, sh, moment = self._send_gated(touch, who, when, shares,
+                                                               None if decided is None else decided[n_send])
                 if sent is None:
-                    made = True
-                    cost += cv
-                    resp = u < sh[-1]
-                    if moment is not None or answered is not None:
-                        if answered is None:
-                            answered = np.where(responded, when, _INF) if answering else np.full(na, _INF)
-                        np.minimum(answered, np.where(resp, when if moment is None else moment, _INF), out=answered)
-                    responded |= resp
+                    if cost is None:
+                        cost = cv  # (send's own array: added to below, never read by send again)
+                    else:
+                        cost += cv
+                    if responded is not None:
+                        resp = u < sh[-1]
+                        if moment is not None or answered is not None or pending:
+                            if answered is None:
+                                if answering:
+                                    answered = np.where(responded, when, _INF)
+                                    np.minimum(answered, np.where(resp, when if moment is None else moment, _INF),
+                                               out=answered)
+                                else:  # min(inf, x) is x: the first answers themselves
+                                    answered = np.where(resp, when if moment is None else moment, _INF)
+                                pending = False
+                            else:
+                                np.minimum(answered, np.where(resp, when if moment is None else moment, _INF),
+                                           out=answered)
+                        responded |= resp
                     answering = True
                 else:  # the policy decided: only `sent` were contacted, at `moment`
-                    if answered is None:
-                        answered = np.where(responded, when, _INF) if answering else np.full(na, _INF)
+                    if responded is not None and answered is None:
+                        if sent.size:
+                            answered = np.where(responded, when, _INF) if answering else np.full(na, _INF)
+                            pending = False
+                        else:
+                            pending = True
                     if sent.size:
                         assert moment is not None
-                        made = True
+                        if cost is None:
+                            cost = np.zeros(na)
                         cost[sent] += cv
-                        resp = u < sh[-1]
-                        hit = sent[resp]
-                        if hit.size:
-                            answered[hit] = np.minimum(answered[hit], moment[resp])
-                            responded[hit] = True
-                            answering = True
+                        if responded is not None:
+                            assert answered is not None
+                            resp = u < sh[-1]
+                            hit = sent[resp]
+                            if hit.size:
+                                answered[hit] = np.minimum(answered[hit], moment[resp])
+                                responded[hit] = True
+                                answering = True
                 for child in answers.get(touch, ()):
                     ctr = trigs[child]
                     if sent is not None and sent.size == 0:  # nobody contacted: nobody reached any step
@@ -338,29 +401,32 @@ class _Firing(_BlockState):
                     elif off + ctr.days < latest:
                         heapq.heappush(heap, (off + ctr.days, child, 1, seq, alive[~reached]))
                     seq += 1
-            if made and cost.any():
+            if cost is not None and cost.any():
                 if off == 0:
                     c_entry = _add_at(c_entry, m, alive, cost)
                 else:
                     c_later = _add_at(c_later, m, alive, cost)
             if tr.then_target >= 0:
                 draw = rng.random(na)
-                if tr.sends and (not answering or not responded.any()):  # nobody answered: nobody moves
-                    continue
-                if answered is not None:
-                    # moved when the first answer comes (after a task's wait), if still here then;
-                    # an earlier move found later in time order still wins (te only comes closer)
-                    go = responded & (draw < tr.then_share) & (answered < te[alive]) & (answered < H)
-                    moved = alive[go]
-                    if moved.size:
-                        tal.trig_rerouted[tr.index] += moved.size
-                        te[moved] = answered[go]
-                        slot[moved] = tr.slot
-                    continue
-                if tr.sends:
-                    moved = alive[responded & (draw < tr.then_share)]
-                else:
+                if not tr.sends:
                     moved = alive[draw < tr.response * tr.then_share]
+                else:
+                    assert responded is not None  # (tracked: a `then` after contacts)
+                    if not answering or not responded.any():  # nobody answered: nobody moves
+                        continue
+                    if answered is None and pending:
+                        answered = np.where(responded, when, _INF)  # (answering: see above)
+                    if answered is not None:
+                        # moved when the first answer comes (after a task's wait), if still here then;
+                        # an earlier move found later in time order still wins (te only comes closer)
+                        go = responded & (draw < tr.then_share) & (answered < te[alive]) & (answered < H)
+                        moved = alive[go]
+                        if moved.size:
+                            tal.trig_rerouted[tr.index] += moved.size
+                            te[moved] = answered[go]
+                            slot[moved] = tr.slot
+                        continue
+                    moved = alive[responded & (draw < tr.then_share)]
                 if moved.size:
                     tal.trig_rerouted[tr.index] += moved.size
                     te[moved] = t0[moved] + off

@@ -31,6 +31,14 @@ import numpy as np
 
 __all__ = ["GATE_KEY", "ContactGate", "GateDraws", "GatePlan", "StayGate", "gate_draws"]
 
+#: The policy's decision on contacts falling due: the positions of those sent (None: all) and
+#: their send times.
+Decision = tuple[np.ndarray | None, np.ndarray]
+
+#: The positions of the contacts sent when none is (read only: shared).
+_NONE = np.zeros(0, np.intp)
+_NONE.flags.writeable = False
+
 #: Slack in days when comparing a send with a window's end (sums of day counts round).
 _EPS = 1e-9
 
@@ -128,44 +136,81 @@ class ContactGate:
         return ContactGate(self.plan, self.draws.take(ids), horizon, held_out, capped, delayed,
                            shift=start, rings=rings)
 
-    def admit(self, touch: int, ids: np.ndarray, due: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
-        """Contacts of ``touch`` falling due for customers ``ids`` (of this block) at times ``due``.
+    def admit(self, touches: tuple[int, ...], ids: np.ndarray, due: np.ndarray) -> list[Decision]:
+        """Contacts of each of ``touches`` falling due together for customers ``ids`` (of this
+        block) at times ``due``, decided in that order (the contacts of one firing).
 
-        Returns the positions (into ``ids``) of the contacts sent (None: all of them) and
-        their send times (``due`` itself when nothing changes).
+        Returns per touchpoint the positions (into ``ids``) of the contacts sent (None: all of
+        them) and their send times (``due`` itself when nothing changes).
         """
-        return self._admit(self.sendable, self.since_quiet, self.rings, touch, ids, due)
+        return self._admit(self.sendable, self.since_quiet, self.rings, touches, ids, due, whole=False)
 
     def for_stay(self, ids: np.ndarray) -> StayGate:
         """The gate's state of the customers ``ids`` of one stay, copied out (see :class:`StayGate`)."""
         return StayGate(self, ids)
 
     def _admit(self, sendable: np.ndarray, since_quiet: np.ndarray | None, rings: list[list[np.ndarray]],
-               touch: int, ids: np.ndarray, due: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
-        """:meth:`admit` on the state ``sendable``, ``since_quiet`` and ``rings``, which ``ids`` index."""
-        plan = self.plan
-        if touch < 0 or ids.size == 0 or self.exempt[touch]:
-            return None, due
-        pos: np.ndarray | None = None
-        if self.any_held:
+               touches: tuple[int, ...], ids: np.ndarray, due: np.ndarray, *, whole: bool) -> list[Decision]:
+        """:meth:`admit` on the state ``sendable``, ``since_quiet`` and ``rings``, which ``ids`` index.
+
+        What the contacts share is read once: who is held out, the customers' clock, and each
+        cap's recent sends (kept here as the contacts before have left them, and written back
+        once at the end). ``whole``: ``ids`` are all the state's positions in order (0, 1, ...),
+        so the state is read as it is, not gathered.
+        """
+        out: list[Decision] = []
+        pos: np.ndarray | None = None  # those not held out (None: all), their ids and due times
+        mine: tuple[np.ndarray, np.ndarray] | None = None
+        clock: list[np.ndarray] = []  # their time since quiet hours began, at time 0
+        cols: dict[int, list[np.ndarray]] = {}  # per cap: its columns at `mine`'s ids
+        for touch in touches:
+            if touch < 0 or ids.size == 0 or self.exempt[touch]:
+                out.append((None, due))
+                continue
             if self.all_held:
                 self.held_out[touch] += ids.size
-                return np.zeros(0, np.intp), due[:0]
-            pos = np.flatnonzero(sendable[ids])
-            nh = ids.size - pos.size
-            if nh:
-                self.held_out[touch] += nh
-                ids, due = ids[pos], due[pos]
-            else:
-                pos = None
+                out.append((_NONE, due[:0]))
+                continue
+            if mine is None:
+                mine = ids, due
+                if self.any_held:
+                    pos = np.flatnonzero(sendable if whole else sendable[ids])
+                    if pos.size < ids.size:
+                        mine = ids[pos], due[pos]
+                        whole = False
+                    else:
+                        pos = None
+            if pos is not None:
+                self.held_out[touch] += ids.size - pos.size
+            if not mine[0].size:
+                out.append((pos, mine[1]))
+                continue
+            out.append(self._decide(touch, pos, *mine, since_quiet, clock, rings, cols, whole))
+        if cols:
+            assert mine is not None
+            at = Ellipsis if whole else mine[0]
+            for k, local in cols.items():
+                for col, vals in zip(rings[k], local, strict=True):
+                    col[at] = vals
+        return out
+
+    def _decide(self, touch: int, pos: np.ndarray | None, ids: np.ndarray, due: np.ndarray,
+                since_quiet: np.ndarray | None, clock: list[np.ndarray], rings: list[list[np.ndarray]],
+                cols: dict[int, list[np.ndarray]], whole: bool) -> Decision:
+        """One contact of :meth:`_admit` for customers ``ids`` (at positions ``pos``, None: all)
+        not held out. ``clock`` and ``cols`` hold what the contacts share (filled on first use);
+        the arrays in ``cols`` are replaced, never written into."""
+        plan = self.plan
         send = due
         caps = self.caps_of[touch]
         dropped: np.ndarray | None = None
-        if caps and ids.size:
+        if caps:
             lower = None
             for k, window in caps:
-                edge = rings[k][0][ids]
-                edge += window
+                local = cols.get(k)
+                if local is None:
+                    local = cols[k] = list(rings[k]) if whole else [col[ids] for col in rings[k]]
+                edge = local[0] + window
                 lower = edge if lower is None else np.maximum(lower, edge, out=lower)
             assert lower is not None
             if plan.delay_on_cap:  # (a shift under _EPS is not counted as a delay below)
@@ -174,9 +219,10 @@ class ContactGate:
                 over = lower > send + _EPS
                 if over.any():
                     dropped = over
-        if since_quiet is not None and ids.size:
-            x = since_quiet[ids]
-            x += send
+        if since_quiet is not None:
+            if not clock:
+                clock.append(since_quiet if whole else since_quiet[ids])
+            x = clock[0] + send
             x -= np.floor(x)  # time since the last start of quiet hours, in days
             if plan.quiet_delay:  # wait to their end: length - x when x < length
                 wait = np.subtract(self.quiet_length, x, out=x)
@@ -193,23 +239,30 @@ class ContactGate:
         if send.size and float(send.max()) >= self.horizon:
             late = send >= self.horizon
             dropped = late if dropped is None else dropped | late
+        keep: np.ndarray | None = None
         if dropped is not None and dropped.any():
             self.capped[touch] += int(np.count_nonzero(dropped))
             keep = np.flatnonzero(~dropped)
             pos = keep if pos is None else pos[keep]
-            ids, due, send = ids[keep], due[keep], send[keep]
+            due, send = due[keep], send[keep]
         if send is not due:
             self.delayed[touch] += int(np.count_nonzero(send > due + _EPS))
         for k, _w in caps:  # book the sends: keep each customer's last N, oldest first
-            cols = rings[k]
-            if len(cols) == 1 and plan.delay_on_cap:  # delayed behind its cap: later than the one kept
-                cols[0][ids] = send
-                continue
-            old = [c[ids] for c in cols]
-            last = len(cols) - 1
-            for i in range(last):  # the (i+2)-th smallest of the N old times and the new one
-                cols[i][ids] = np.maximum(old[i], np.minimum(old[i + 1], send))
-            cols[last][ids] = np.maximum(old[last], send)
+            local = cols[k]
+            if len(local) == 1 and plan.delay_on_cap:  # delayed behind its cap: later than the one kept
+                new = [send]
+            else:
+                old = local if keep is None else [c[keep] for c in local]
+                last = len(old) - 1
+                # the (i+2)-th smallest of the N old times and the new one
+                new = [np.maximum(old[i], np.minimum(old[i + 1], send)) for i in range(last)]
+                new.append(np.maximum(old[last], send))
+            if keep is not None:  # the others' times stay as they were
+                for i, vals in enumerate(new):
+                    col = local[i].copy()
+                    col[keep] = vals
+                    new[i] = col
+            cols[k] = new
         return pos, send
 
 
@@ -232,9 +285,23 @@ class StayGate:
         self.since_quiet = None if gate.since_quiet is None or not self.copied else gate.since_quiet[ids]
         self.rings = [[col[ids] for col in ring] for ring in gate.rings] if self.copied else gate.rings
 
-    def admit(self, touch: int, pos: np.ndarray, due: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+    def admit(self, touches: tuple[int, ...], pos: np.ndarray, due: np.ndarray) -> list[Decision]:
         """:meth:`ContactGate.admit` for the customers at positions ``pos`` of the stay."""
-        return self.gate._admit(self.sendable, self.since_quiet, self.rings, touch, pos, due)
+        # positions in increasing order, as many as the stay's: all of them
+        whole = pos.size == self.ids.size
+        return self.gate._admit(self.sendable, self.since_quiet, self.rings, touches, pos, due, whole=whole)
+
+    def silences(self, touches: tuple[int, ...]) -> bool:
+        """Whether the gate holds out every contact of ``touches`` (the holdout's twin: everyone
+        held out, and none of them transactional). Then :meth:`held` decides each of them."""
+        gate = self.gate
+        return gate.all_held and bool(touches) and not any(gate.exempt[t] for t in touches)
+
+    def held(self, touch: int, n: int) -> np.ndarray:
+        """:meth:`admit` of ``n`` contacts of ``touch`` that :meth:`silences` holds out: none is
+        sent (the positions of those sent, empty), all are counted held out."""
+        self.gate.held_out[touch] += n
+        return _NONE
 
     def close(self) -> None:
         """Write the stay's recent contacts back to the block's gate."""
