@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import ast
 import difflib
+import os
 import sys
 import tempfile
 import time
@@ -116,6 +117,14 @@ def _variants_of_every_feature() -> list[tuple[str, str, int]]:
     ]
 
 
+def _same_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` by renaming a finished file over it: another golden.py run
+    reading the same inline journey never sees it half-written."""
+    part = path.with_name(f"{path.name}.{os.getpid()}")
+    part.write_text(text, encoding="utf-8")
+    os.replace(part, path)
+
+
 def cases(workdir: Path) -> list[tuple[str, list[str]]]:
     """(name, CLI arguments) of every run."""
     files: list[tuple[str, Path, int]] = []
@@ -124,12 +133,12 @@ def cases(workdir: Path) -> list[tuple[str, list[str]]]:
             files.append((f"{folder}/{p.name}", p, N))
     for name, text, n in _inline_journeys() + _variants_of_every_feature():
         p = workdir / f"{name}.journey"
-        p.write_text(text)
+        _same_text(p, text)
         files.append((name, p, n))
     big = []
     for name, (stages, scenarios, segments) in BIG.items():
         p = workdir / f"{name}.journey"
-        p.write_text(big_journey(stages, scenarios=scenarios, segments=segments), encoding="utf-8")
+        _same_text(p, big_journey(stages, scenarios=scenarios, segments=segments))
         files.append((name, p, N))
         big.append((name, p))
     out: list[tuple[str, list[str]]] = []
@@ -169,14 +178,17 @@ def main() -> int:
     tmp = Path(tempfile.gettempdir()) / "journeydsl-golden-journeys"
     tmp.mkdir(exist_ok=True)
     todo = [c for c in cases(tmp) if args.only in c[0]]
+    # each run's outputs in a folder of its own: runs side by side must not delete each other's
+    own = Path(tempfile.mkdtemp(prefix="journeydsl-golden-out-"))
     for name, argv in todo:
         key = name.replace("/", "_").replace(" ", "__")
         target = args.folder / f"{key}.json"
-        got = tmp / "out.json"
+        got = own / "out.json"
         t = time.perf_counter()
         code = cli([*argv, "--output", str(got)])
         took = time.perf_counter() - t
-        text = f"exit {code}\n" + (got.read_text() if got.exists() else "")
+        # the checkout's own path reads <repo>: a baseline saved in one work tree checks in another
+        text = (f"exit {code}\n" + (got.read_text() if got.exists() else "")).replace(str(ROOT), "<repo>")
         got.unlink(missing_ok=True)
         if args.mode == "save":
             target.write_text(text)
@@ -191,6 +203,7 @@ def main() -> int:
         diff = difflib.unified_diff(want.splitlines(), text.splitlines(), "before", "after", lineterm="", n=1)
         for line in list(diff)[:40]:
             print("   ", line)
+    own.rmdir()
     if args.mode == "check":
         print(f"{len(todo) - bad} of {len(todo)} the same" + ("" if not bad else f"; {bad} DIFFER"))
     return 1 if bad else 0
