@@ -89,15 +89,18 @@ class _Workspace:
                 "rev_pre": np.empty(n),
                 "conv_stage": np.empty(n, np.int64),
                 "active_h": np.empty(n, bool),
+                "value": np.empty(n),  # scratch of Block.finish
+                "acq": np.empty(n),
                 "zeros": np.zeros(n),  # never written: entry times of the first group
                 "arange": np.arange(n),  # never written: the first group's indices
             }
             sets[key] = (size, arrays)
         out = {k: v[:n] for k, v in arrays.items()}
-        for k in ("rev", "cost", "cost_pre", "rev_pre"):
+        # cost_pre, rev_pre and conv_stage are read only at converters, each written when its
+        # customer converts: they keep what the last block left (no refill, as "value" and "acq")
+        for k in ("rev", "cost"):
             out[k].fill(0.0)
         out["conv_t"].fill(_INF)
-        out["conv_stage"].fill(-1)
         out["active_h"].fill(False)
         return out
 

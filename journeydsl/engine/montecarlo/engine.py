@@ -304,13 +304,14 @@ class _Block(_Stays):
         sums[K["rev2"]] = _dot(rev, rev)
         sums[K["cost"]] = cost.sum()
         sums[K["cost2"]] = _dot(cost, cost)
-        value = rev - cost
+        value = np.subtract(rev, cost, out=self.ws["value"])
         sums[K["value"]] = value.sum()
         sums[K["value2"]] = _dot(value, value)
         nconv = ci.size
         sums[K["conv"]] = nconv
         # acquisition cost: converters' cost before conversion, everyone else's whole cost
-        acq = cost.copy()
+        acq = self.ws["acq"]
+        np.copyto(acq, cost)
         if nconv:
             cp = self.cost_pre[ci]
             acq[ci] = cp

@@ -86,6 +86,7 @@ class StagePlan:
     flag: int = -1  # the phase whose per-customer "entered" flag a visit here sets (-1: none)
     out_active: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # per exit slot: into an active stage
     km_moves: bool = False  # some exit crosses between active and inactive stages (retention counts it)
+    after_conv: bool = False  # a converter can be here: a goal stage, or one reachable from one
     # per exit slot, worked out once: (target stage, its counter in Tally.exits, the target is a sink,
     # the `via` touchpoint or -1, the target's phase flag or -1); and whether some slot leads to a sink
     exit_slots: tuple[tuple[int, int, bool, int, int], ...] = ()
@@ -473,7 +474,9 @@ def compile_plan(journey: Journey, shape: TallyShape, memo: StageMemo | None = N
     is_sink = [sp.sink for sp in plans]
     flag_of = [sp.flag for sp in plans]
     active = np.array(is_active, bool)
+    after = _after_conversion(plans)
     for sp in plans:
+        sp.after_conv = sp.index in after
         targets = sp.out_targets.tolist()
         if not targets:
             sp.out_active = np.zeros(0, bool)
@@ -482,7 +485,8 @@ def compile_plan(journey: Journey, shape: TallyShape, memo: StageMemo | None = N
             sp.to_sink = False
             continue
         sp.out_active = active[sp.out_targets]
-        sp.km_moves = any(is_active[j] != sp.active for j in targets)
+        # (only converters' moves count: a stage no converter can be in has none)
+        sp.km_moves = sp.after_conv and any(is_active[j] != sp.active for j in targets)
         counters = sp.out_edges.tolist()
         via = sp.via.tolist()
         nb = len(via)
@@ -513,6 +517,19 @@ def compile_plan(journey: Journey, shape: TallyShape, memo: StageMemo | None = N
         tp_step_pos=tuple(tp_step_pos),
         tracked=tracked,
     )
+
+
+def _after_conversion(plans: list[StagePlan]) -> set[int]:
+    """The stages a customer can be in after converting: the goal stages and every stage
+    reachable from one (by its edges and its triggers' reroutes)."""
+    todo = [sp.index for sp in plans if sp.goal]
+    seen = set(todo)
+    while todo:
+        for j in plans[todo.pop()].out_targets.tolist():
+            if j not in seen:
+                seen.add(j)
+                todo.append(j)
+    return seen
 
 
 def gate_plan(journey: Journey, shape: TallyShape) -> GatePlan | None:
