@@ -88,6 +88,10 @@ class _Workspace:
                 "cost_pre": np.empty(n),
                 "rev_pre": np.empty(n),
                 "conv_stage": np.empty(n, np.int64),
+                "at_h": np.empty(n, np.int32),  # for the LTV of converters: see _Stays._at_horizon
+                "h_t0": np.empty(n),
+                "h_te": np.empty(n),
+                "h_slot": np.empty(n, np.int16),
                 "active_h": np.empty(n, bool),
                 "value": np.empty(n),  # scratch of Block.finish
                 "acq": np.empty(n),
@@ -96,7 +100,7 @@ class _Workspace:
             }
             sets[key] = (size, arrays)
         out = {k: v[:n] for k, v in arrays.items()}
-        # cost_pre, rev_pre and conv_stage are read only at converters, each written when its
+        # cost_pre, rev_pre, conv_stage and the h_ arrays are read only at converters, each written when its
         # customer converts: they keep what the last block left (no refill, as "value" and "acq")
         for k in ("rev", "cost"):
             out[k].fill(0.0)

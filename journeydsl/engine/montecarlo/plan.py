@@ -192,6 +192,17 @@ class Plan:
         return replace(self, horizon=self.ltv_window)
 
     @functools.cached_property
+    def ltv_goes_on(self) -> bool:
+        """Whether converters' LTV goes on from where each one is at the horizon (see
+        ``engine._Block._resumed_values``) instead of following them afresh from conversion:
+        when the window is the horizon, and neither a contact policy nor an ``unless`` keeps
+        memory of contacts, and no stage a converter can be in has triggers (whose firings
+        past the horizon the stay at the horizon would have to take up)."""
+        if self.ltv_window != self.horizon or self.gate is not None or self.tracked:
+            return False
+        return not any(sp.triggers for sp in self.stages if sp.after_conv)
+
+    @functools.cached_property
     def revisitable_stages(self) -> tuple[int, ...]:
         """The stages a customer can enter more than once (each block remembers who has)."""
         return tuple(sp.index for sp in self.stages if sp.revisitable)

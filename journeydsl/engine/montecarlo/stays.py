@@ -105,7 +105,9 @@ class _Stays(_Firing):
                 conv[newc] = self.conv_t[ci] = t0.take(newc)
                 self.conv_stage[ci] = s
                 self.cost_pre[ci] = self.cost[ci]
-                self.rev_pre[ci] = self.rev[ci]  # (for the LTV of those converting at day 0)
+                self.rev_pre[ci] = self.rev[ci]  # (for LTV: what they earn from here on)
+                if self.goes_on:
+                    self.at_h[ci] = -1  # until they stay in a stage to the horizon
         elif track and (sp.active or sp.km_moves):
             conv = self.conv_t[idx]
 
@@ -201,6 +203,8 @@ class _Stays(_Firing):
 
         # exits that happen inside the horizon
         if sp.mode == "none" and not then_trigs:
+            if self.goes_on and sp.after_conv:
+                self._at_horizon(s, idx, t0, te, slot)
             tal.at_horizon[s] += m
             tal.stage_days[s] += m * H - (0.0 if t0_zero else float(np.add.reduce(t0)))
             if sp.active and track:
@@ -211,6 +215,9 @@ class _Stays(_Firing):
         nd = int(np.count_nonzero(done))
         tal.completed[s] += nd
         tal.at_horizon[s] += m - nd
+        if self.goes_on and sp.after_conv and nd < m:
+            left = (~done).nonzero()[0]
+            self._at_horizon(s, idx.take(left), t0.take(left), te.take(left), slot.take(left))
         if sp.active and track:
             assert conv is not None
             self._retention(idx, t0, te, done, nd, conv)
@@ -233,6 +240,70 @@ class _Stays(_Firing):
         # days in the stage: to the exit for those who left, to the horizon for the others
         tal.stage_days[s] += te_sum + (m - nd) * H - t0_all
         self._leave(sp, ids, te_d, sl_d, nd, te_sum)
+
+    def _at_horizon(self, s: int, idx: np.ndarray, t0: np.ndarray, te: np.ndarray, slot: np.ndarray) -> None:
+        """Remember the stays of customers ``idx`` in stage ``s`` that go on past the horizon:
+        entered at ``t0``, leaving at ``te`` by ``slot`` (drawn when they entered). A converter's
+        LTV goes on from there (``engine._Block._resumed_values``)."""
+        self.at_h[idx] = s
+        self.h_t0[idx] = t0
+        self.h_te[idx] = te
+        self.h_slot[idx] = slot
+
+    def resume(self, sp: StagePlan, idx: np.ndarray, shift: np.ndarray, t0: np.ndarray, te: np.ndarray,
+               slot: np.ndarray) -> None:
+        """The LTV follow-up: the rest of stays in ``sp`` that went on past the horizon of the
+        block the customers ``idx`` come from. They entered at ``t0`` and leave at ``te`` by exit
+        ``slot`` (times in that block, where they converted at ``shift``; here time 0 is the
+        moment of conversion, and the horizon is the LTV window, the same length). Books what
+        comes after that block's horizon: the periodic flows of the periods begun from then
+        until the stay ends (or the window does), the purchases, and the exit. The stage has no
+        triggers (see :attr:`Plan.ltv_goes_on`); its money on entry was booked there.
+        """
+        plan = self.plan
+        H, delta = plan.horizon, plan.delta
+        start = H - shift  # the block's horizon, in days since conversion
+        end = np.minimum(te - shift, H)
+        r_add: np.ndarray | None = None
+        c_add: np.ndarray | None = None
+        if sp.periodic_cost or sp.periodic_revenue:
+            # the periods the block charged, counted as it did (on its clock), and those begun by
+            # the end of the stay or of the window, counted on the clock from conversion, as when
+            # following afresh (for the stage converted in, entered at 0 exactly: a window of
+            # whole periods ends after the same number whatever the day of conversion)
+            lead = t0 - shift  # entry, in days since conversion (0 in the stage converted in)
+            stayed = end - lead
+            for kind, flows in ((0, sp.periodic_revenue), (1, sp.periodic_cost)):
+                for amount, period in flows:
+                    charged = np.maximum(np.ceil((H - t0) / period), 1.0)
+                    due = np.maximum(np.ceil(stayed / period), 1.0) - charged
+                    np.maximum(due, 0.0, out=due)
+                    if delta:
+                        lq = -delta * period
+                        # sum over k = charged .. charged + due - 1 of exp(-delta (lead + k period))
+                        val = np.expm1(due * lq) * np.exp(charged * lq - delta * lead) * (amount / math.expm1(lq))
+                    else:
+                        val = due * amount
+                    if kind == 0:
+                        r_add = val if r_add is None else r_add + val
+                    else:
+                        c_add = val if c_add is None else c_add + val
+        for rate, worth in sp.purchases:
+            self._stay_ids = idx
+            bought = self._purchases(rate, worth, start, end - start, False)
+            if bought is not None:
+                r_add = bought if r_add is None else r_add + bought
+        if r_add is not None:
+            self.rev[idx] += r_add
+        if c_add is not None:
+            self.cost[idx] += c_add
+        te = te - shift
+        done = te < H
+        nd = int(np.count_nonzero(done))
+        if nd:
+            sel = done.nonzero()[0]
+            te_d = te.take(sel)
+            self._leave(sp, idx.take(sel), te_d, slot.take(sel), nd, float(np.add.reduce(te_d)))
 
     def _log_stay(self, sp: StagePlan, idx: np.ndarray, t0: np.ndarray, te: np.ndarray, span: np.ndarray) -> None:
         """Calendar forecasts: this stay's on-enter and periodic flows and its active days, by age."""
