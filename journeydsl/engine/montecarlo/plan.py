@@ -91,6 +91,9 @@ class StagePlan:
     # the `via` touchpoint or -1, the target's phase flag or -1); and whether some slot leads to a sink
     exit_slots: tuple[tuple[int, int, bool, int, int], ...] = ()
     to_sink: bool = False
+    # a stage where a stay is nothing but its exit: per exit slot, whether the delays of those
+    # leaving by it are only summed (see _Stays._quick_stay); () when the stage is not such
+    quick_skip: tuple[bool, ...] = ()
 
     @functools.cached_property
     def delay_table(self) -> tuple[np.ndarray, tuple[tuple[int, Sampler], ...]]:
@@ -505,6 +508,7 @@ def compile_plan(journey: Journey, shape: TallyShape, memo: StageMemo | None = N
             (j, counters[k], is_sink[j], via[k] if k < nb else -1, flag_of[j]) for k, j in enumerate(targets)
         )
         sp.to_sink = len(targets) > 1 and any(is_sink[j] for j in targets)
+        sp.quick_skip = _quick_skip(sp, is_sink, flag_of)
     return Plan(
         gate=gate_plan(journey, shape),
         name=journey.name,
@@ -528,6 +532,20 @@ def compile_plan(journey: Journey, shape: TallyShape, memo: StageMemo | None = N
         tp_step_pos=tuple(tp_step_pos),
         tracked=tracked,
     )
+
+
+def _quick_skip(sp: StagePlan, is_sink: list[bool], flag_of: list[int]) -> tuple[bool, ...]:
+    """For a stage where a stay is nothing but its exit (branches without contacts, no money,
+    triggers, goal, retention, phase flag or second visit): per exit slot, whether the delays
+    of those leaving by it need only be summed: it leads to a terminal stage that sets no
+    phase flag, and its delay's sum is one draw (:attr:`Sampler.summable`). () otherwise."""
+    if (sp.mode != "branch" or sp.stay_forever or sp.goal or sp.active or sp.revisitable or sp.needs_d0
+            or sp.purchases or sp.touches or sp.rich_touches or sp.triggers or sp.flag >= 0 or sp.km_moves
+            or bool((sp.via >= 0).any())):
+        return ()
+    skip = tuple(is_sink[j] and flag_of[j] < 0 and (d is None or d.summable)
+                 for j, d in zip(sp.targets.tolist(), sp.delays, strict=True))
+    return skip if any(skip) else ()
 
 
 def _after_conversion(plans: list[StagePlan]) -> set[int]:

@@ -77,6 +77,8 @@ class _Stays(_Firing):
 
     def stay(self, sp: StagePlan, idx: np.ndarray, t0: np.ndarray, t0_zero: bool) -> None:
         """Simulate one stay in ``sp`` for customers ``idx`` entering at times ``t0``."""
+        if sp.quick_skip and self.ages is None and self._quick_stay(sp, idx, t0, t0_zero):
+            return
         plan, tal = self.plan, self.tally
         H = plan.horizon
         delta = plan.delta
@@ -240,6 +242,99 @@ class _Stays(_Firing):
         # days in the stage: to the exit for those who left, to the horizon for the others
         tal.stage_days[s] += te_sum + (m - nd) * H - t0_all
         self._leave(sp, ids, te_d, sl_d, nd, te_sum)
+
+    def _quick_stay(self, sp: StagePlan, idx: np.ndarray, t0: np.ndarray, t0_zero: bool) -> bool:
+        """A stay in a stage where nothing happens but the exit (:attr:`StagePlan.quick_skip`).
+
+        Those leaving by a summed slot (to a terminal stage) need their delays only for sums:
+        the stage's dwell and the terminal stage's days. When none of them can reach the
+        horizon (a chance under :data:`~journeydsl.engine.montecarlo.sampling.NEGLIGIBLE`
+        each), their delays are not drawn one by one: the exits are drawn, then each other
+        slot's delays for its customers, then each summed slot's sum in one draw. Returns
+        False, having drawn nothing, when one could reach the horizon (the stay is then
+        simulated in full).
+        """
+        H = self.plan.horizon
+        room = H if t0_zero else H - float(t0.max())
+        skip, delays = sp.quick_skip, sp.delays
+        if not all(d is None or d.below(room) for d, summed in zip(delays, skip, strict=True) if summed):
+            return False
+        rng, tal, s, m = self.rng, self.tally, sp.index, idx.size
+        tal.visits[s] += m
+        tal.reached[s] += m
+        nb = sp.cum.size
+        slot = None if nb == 1 else self._pick(sp.cum[:-1], rng.random(m))
+        t0_all = 0.0 if t0_zero else float(np.add.reduce(t0))
+        nd = 0  # customers who leave inside the horizon,
+        te_done = t0_done = 0.0  # their exit and entry times, summed
+        drawn = 0  # customers of the slots drawn one by one, and their entry times, summed
+        t0_drawn = 0.0
+        for k, (j, edge, sink, _via, flag) in enumerate(sp.exit_slots):
+            if skip[k]:
+                continue
+            if slot is None:
+                ids, t0_k = idx, t0
+            else:
+                sel = (slot == k).nonzero()[0]
+                ids, t0_k = idx.take(sel), t0.take(sel)
+            c = ids.size
+            drawn += c
+            if not c:
+                continue
+            d = delays[k]
+            te = np.zeros(c) if d is None else d.draw(rng, c)
+            if not t0_zero:
+                te += t0_k
+                t0_drawn += float(np.add.reduce(t0_k))
+            done = te < H
+            c_done = int(np.count_nonzero(done))
+            if c_done < c:
+                keep = done.nonzero()[0]
+                ids, te, t0_k = ids.take(keep), te.take(keep), t0_k.take(keep)
+            if not c_done:
+                continue
+            te_k = float(np.add.reduce(te))
+            nd += c_done
+            te_done += te_k
+            t0_done += 0.0 if t0_zero else float(np.add.reduce(t0_k))
+            tal.exits[edge] += c_done
+            if sink:
+                tal.visits[j] += c_done
+                tal.reached[j] += c_done
+                tal.at_horizon[j] += c_done
+                tal.stage_days[j] += c_done * H - te_k
+                if flag >= 0:
+                    self.phase_seen[flag][ids] = True
+            else:
+                self.pending[j].append((ids, te, False))
+        summed = [k for k in range(len(skip)) if skip[k]]
+        for k in summed:
+            j, edge = sp.exit_slots[k][:2]
+            if slot is None:
+                c, t0_k_sum = m, t0_all
+            elif len(summed) == 1:  # everyone else
+                c, t0_k_sum = m - drawn, t0_all - t0_drawn
+            else:
+                mine = slot == k
+                c = int(np.count_nonzero(mine))
+                t0_k_sum = 0.0 if t0_zero else float(np.add.reduce(t0, where=mine))
+            if not c:
+                continue
+            d = delays[k]
+            te_k = t0_k_sum + (0.0 if d is None else d.draw_sum(rng, c))  # all inside the horizon
+            nd += c
+            te_done += te_k
+            t0_done += t0_k_sum
+            tal.exits[edge] += c
+            tal.visits[j] += c
+            tal.reached[j] += c
+            tal.at_horizon[j] += c
+            tal.stage_days[j] += c * H - te_k
+        tal.completed[s] += nd
+        tal.at_horizon[s] += m - nd
+        tal.dwell_sum[s] += te_done - t0_done
+        tal.stage_days[s] += te_done + (m - nd) * H - t0_all
+        return True
 
     def _at_horizon(self, s: int, idx: np.ndarray, t0: np.ndarray, te: np.ndarray, slot: np.ndarray) -> None:
         """Remember the stays of customers ``idx`` in stage ``s`` that go on past the horizon:
