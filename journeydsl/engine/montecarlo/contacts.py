@@ -78,6 +78,8 @@ class _BlockState:
             self.tp_counts = np.zeros((n, max(nt, 1)))
         ns = len(plan.stages)
         self.ns = ns
+        self.converted: list[np.ndarray] = []  # the customers who converted, group by group
+        self.first: np.ndarray | None = None  # the indices 0 .. n-1 of the first group (see _run)
         self.busy: set[int] = set()  # stages with customers waiting (the work list)
         self.pending = _Queues(self.busy)
         self._stay_ids: np.ndarray = np.zeros(0, np.int64)  # the customers of the stay being simulated

@@ -149,6 +149,7 @@ class _Block(_Stays):
         if n == 0:
             return self.tally
         zeros, arange = self.ws["zeros"], self.ws["arange"]
+        self.first = arange
         if plan.entry_stages.size == 1:
             self._enter(int(plan.entry_stages[0]), arange, zeros)
         else:
@@ -349,7 +350,8 @@ class _Block(_Stays):
         if self.km:
             tal.km_act += np.cumsum(self.km_diff[:-1])
         rev, cost = self.rev, self.cost
-        ci = np.flatnonzero(self.conv_t < _INF)
+        # the converters in index order (each converts once: as flatnonzero(conv_t < inf))
+        ci = np.sort(np.concatenate(self.converted)) if self.converted else np.zeros(0, np.intp)
         sums = tal.sums
         sums[K["rev"]] = rev.sum()
         sums[K["rev2"]] = _dot(rev, rev)

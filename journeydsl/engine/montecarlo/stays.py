@@ -105,7 +105,9 @@ class _Stays(_Firing):
                 # but not this stage's own costs (cost to serve)
                 ci = idx.take(newc)
                 conv[newc] = self.conv_t[ci] = t0.take(newc)
-                self.conv_stage[ci] = s
+                self.converted.append(ci)
+                if not self.goes_on:  # (where the follow-up starts afresh)
+                    self.conv_stage[ci] = s
                 self.cost_pre[ci] = self.cost[ci]
                 self.rev_pre[ci] = self.rev[ci]  # (for LTV: what they earn from here on)
                 if self.goes_on:
@@ -276,7 +278,9 @@ class _Stays(_Firing):
                 ids, t0_k = idx, t0
             else:
                 sel = (slot == k).nonzero()[0]
-                ids, t0_k = idx.take(sel), t0.take(sel)
+                # (the block's first group is everyone in index order, entering at 0)
+                ids = sel if idx is self.first else idx.take(sel)
+                t0_k = t0 if t0_zero else t0.take(sel)  # (unread when zero)
             c = ids.size
             drawn += c
             if not c:
@@ -290,7 +294,9 @@ class _Stays(_Firing):
             c_done = int(np.count_nonzero(done))
             if c_done < c:
                 keep = done.nonzero()[0]
-                ids, te, t0_k = ids.take(keep), te.take(keep), t0_k.take(keep)
+                ids, te = ids.take(keep), te.take(keep)
+                if not t0_zero:
+                    t0_k = t0_k.take(keep)
             if not c_done:
                 continue
             te_k = float(np.add.reduce(te))
