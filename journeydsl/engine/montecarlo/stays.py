@@ -7,6 +7,7 @@ sends the customers on (``_leave``).
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any
 
@@ -265,7 +266,17 @@ class _Stays(_Firing):
         tal.visits[s] += m
         tal.reached[s] += m
         nb = sp.cum.size
-        slot = None if nb == 1 else self._pick(sp.cum[:-1], rng.random(m))
+        slot: np.ndarray | None = None  # each one's exit (None: all take the one, or see `counts`)
+        counts: list[int] | None = None
+        if nb > 1 and idx is self.first and t0_zero:
+            # everyone of the block in index order, entering at 0: they are alike (nothing has
+            # happened to them, and what is drawn per customer, such as a holdout, is drawn
+            # alike for each), so which of them take which exit is immaterial: only how many
+            # is drawn, and they take the exits in index order
+            counts = rng.multinomial(m, np.diff(sp.cum, prepend=0.0)).tolist()
+            starts = [0, *itertools.accumulate(counts)]
+        elif nb > 1:
+            slot = self._pick(sp.cum[:-1], rng.random(m))
         t0_all = 0.0 if t0_zero else float(np.add.reduce(t0))
         nd = 0  # customers who leave inside the horizon,
         te_done = t0_done = 0.0  # their exit and entry times, summed
@@ -274,12 +285,13 @@ class _Stays(_Firing):
         for k, (j, edge, sink, _via, flag) in enumerate(sp.exit_slots):
             if skip[k]:
                 continue
-            if slot is None:
+            if counts is not None:
+                ids, t0_k = idx[starts[k]:starts[k + 1]], t0  # (entry times unread: all zero)
+            elif slot is None:
                 ids, t0_k = idx, t0
             else:
                 sel = (slot == k).nonzero()[0]
-                # (the block's first group is everyone in index order, entering at 0)
-                ids = sel if idx is self.first else idx.take(sel)
+                ids = idx.take(sel)
                 t0_k = t0 if t0_zero else t0.take(sel)  # (unread when zero)
             c = ids.size
             drawn += c
@@ -316,7 +328,9 @@ class _Stays(_Firing):
         summed = [k for k in range(len(skip)) if skip[k]]
         for k in summed:
             j, edge = sp.exit_slots[k][:2]
-            if slot is None:
+            if counts is not None:
+                c, t0_k_sum = counts[k], 0.0
+            elif slot is None:
                 c, t0_k_sum = m, t0_all
             elif len(summed) == 1:  # everyone else
                 c, t0_k_sum = m - drawn, t0_all - t0_drawn
