@@ -273,7 +273,9 @@ class _Stays(_Firing):
             # happened to them, and what is drawn per customer, such as a holdout, is drawn
             # alike for each), so which of them take which exit is immaterial: only how many
             # is drawn, and they take the exits in index order
-            counts = rng.multinomial(m, np.diff(sp.cum, prepend=0.0)).tolist()
+            # (the last exit takes what the others leave, as in _pick: a cumulative share that
+            # rounds past 1 is clipped, since multinomial checks every share)
+            counts = rng.multinomial(m, np.diff(np.minimum(sp.cum, 1.0), prepend=0.0)).tolist()
             starts = [0, *itertools.accumulate(counts)]
         elif nb > 1:
             slot = self._pick(sp.cum[:-1], rng.random(m))
