@@ -24,9 +24,12 @@ from journeydsl.engine.montecarlo.plan import StagePlan, TriggerPlan
 def _add_at(buf: np.ndarray | None, m: int, alive: np.ndarray, vals: np.ndarray) -> np.ndarray:
     """``vals`` added at positions ``alive`` of a per-customer buffer of ``m`` (made on first use).
 
-    ``alive`` holds no position twice, so the fancy-index add is exact."""
+    ``alive`` holds no position twice, so the fancy-index add is exact (into a new buffer, an
+    assignment: the same values, without reading the zeros first)."""
     if buf is None:
         buf = np.zeros(m)
+        buf[alive] = vals
+        return buf
     buf[alive] += vals
     return buf
 
