@@ -88,16 +88,23 @@ class _Workspace:
                 "cost_pre": np.empty(n),
                 "rev_pre": np.empty(n),
                 "conv_stage": np.empty(n, np.int64),
+                "at_h": np.empty(n, np.int32),  # for the LTV of converters: see _Stays._at_horizon
+                "h_t0": np.empty(n),
+                "h_te": np.empty(n),
+                "h_slot": np.empty(n, np.int16),
                 "active_h": np.empty(n, bool),
+                "value": np.empty(n),  # scratch of Block.finish
+                "acq": np.empty(n),
                 "zeros": np.zeros(n),  # never written: entry times of the first group
                 "arange": np.arange(n),  # never written: the first group's indices
             }
             sets[key] = (size, arrays)
         out = {k: v[:n] for k, v in arrays.items()}
-        for k in ("rev", "cost", "cost_pre", "rev_pre"):
+        # cost_pre, rev_pre, conv_stage and the h_ arrays are read only at converters, each written when its
+        # customer converts: they keep what the last block left (no refill, as "value" and "acq")
+        for k in ("rev", "cost"):
             out[k].fill(0.0)
         out["conv_t"].fill(_INF)
-        out["conv_stage"].fill(-1)
         out["active_h"].fill(False)
         return out
 

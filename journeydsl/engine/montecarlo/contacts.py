@@ -78,6 +78,8 @@ class _BlockState:
             self.tp_counts = np.zeros((n, max(nt, 1)))
         ns = len(plan.stages)
         self.ns = ns
+        self.converted: list[np.ndarray] = []  # the customers who converted, group by group
+        self.first: np.ndarray | None = None  # the indices 0 .. n-1 of the first group (see _run)
         self.busy: set[int] = set()  # stages with customers waiting (the work list)
         self.pending = _Queues(self.busy)
         self._stay_ids: np.ndarray = np.zeros(0, np.int64)  # the customers of the stay being simulated
@@ -89,6 +91,10 @@ class _BlockState:
         # retention by days since conversion (not for the LTV follow-up, nor for calendar forecasts,
         # which read the active time by age instead)
         self.km = not follow_up and self.ages is None
+        # converters' LTV goes on from where they are at the horizon (Plan.ltv_goes_on): keep
+        # each converter's stay at the horizon (stage, entry, exit and its slot; stage -1: none)
+        self.goes_on = plan.ltv_goes_on and not follow_up and self.ages is None
+        self.at_h, self.h_t0, self.h_te, self.h_slot = ws["at_h"], ws["h_t0"], ws["h_te"], ws["h_slot"]
         # each customer's time of week at time 0, for business days (None until needed)
         self.week: np.ndarray | None = draws.week if draws is not None else None
         # the contact policy (the LTV follow-up gets its block's gate, see lifetime_values)

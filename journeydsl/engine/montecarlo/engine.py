@@ -149,6 +149,7 @@ class _Block(_Stays):
         if n == 0:
             return self.tally
         zeros, arange = self.ws["zeros"], self.ws["arange"]
+        self.first = arange
         if plan.entry_stages.size == 1:
             self._enter(int(plan.entry_stages[0]), arange, zeros)
         else:
@@ -160,9 +161,12 @@ class _Block(_Stays):
         self._advance()
         return self.tally if plan.requests_only else self.finish()
 
-    def _advance(self) -> None:
-        """Simulate stays, stage by stage, until nobody is left inside the horizon."""
+    def _advance(self, first: Callable[[], None] | None = None) -> None:
+        """Simulate stays, stage by stage, until nobody is left inside the horizon (after the
+        stays ``first`` simulates, if given)."""
         try:
+            if first is not None:
+                first()
             self._advance_all()
         except OverBudget as exc:
             if exc.reached >= 0:  # located already (by a follow-up block inside this one)
@@ -238,8 +242,13 @@ class _Block(_Stays):
         followed for exactly the window from the moment of conversion, in this block: their
         LTV is what the block booked them after converting (their revenue and costs less
         those booked before), and they are not followed again.
+
+        Where the stages after conversion have no triggers (:attr:`Plan.ltv_goes_on`), the
+        converters are followed on from the horizon instead (:meth:`_resumed_values`).
         """
         plan = self.plan
+        if self.goes_on:
+            return self._resumed_values(ci)
         later: np.ndarray | None = None  # positions in ci of the converters to follow (None: all)
         ltv = np.zeros(0)
         if plan.ltv_window == plan.horizon:
@@ -273,6 +282,49 @@ class _Block(_Stays):
         ltv[later] = follow.rev - follow.cost
         return ltv
 
+    def _resumed_values(self, ci: np.ndarray) -> np.ndarray:
+        """LTV of the converters ``ci`` when it goes on from the horizon (:attr:`Plan.ltv_goes_on`,
+        the window is the horizon): what the block booked each one from conversion to the
+        horizon, then the rest of the stay each one is in at the horizon and what follows, up
+        to the end of the window, in a follow-up block; money discounted to the moment of
+        conversion.
+
+        This is following each converter on past the horizon, for the window: the same in
+        distribution as following them afresh from conversion, with only the part of the
+        window past the horizon simulated again. A stay at the horizon goes on with the exit
+        drawn when it began (its triggers would have to go on too: stages with triggers are
+        followed afresh instead). Converters who converted at day 0, or who are in no stage
+        at the horizon (a terminal one), are not followed again.
+        """
+        plan = self.plan
+        ct = self.conv_t[ci]
+        ltv = (self.rev[ci] - self.rev_pre[ci]) - (self.cost[ci] - self.cost_pre[ci])
+        if plan.delta:
+            ltv *= np.exp(ct * plan.delta)  # to the moment of conversion (1 at day 0: exact)
+        where = self.at_h[ci]
+        go = np.flatnonzero((where >= 0) & (ct > 0.0))
+        if not go.size:
+            return ltv
+        cg = ci.take(go)
+        shift = ct.take(go)
+        where = where.take(go)
+        t0, te, slot = self.h_t0.take(cg), self.h_te.take(cg), self.h_slot.take(cg)
+        follow = _Block(plan.follow_up, go.size, self.rng, follow_up=True, budget=self.budget)  # its work counts too
+        if self.week is not None:  # the same week, from the moment of conversion on
+            follow.week = (self.week[cg] + shift) % 7.0
+        stages = plan.stages
+
+        def stays() -> None:  # each converter's stay at the horizon, stage by stage
+            for g in np.unique(where).tolist():
+                ids = np.flatnonzero(where == g)
+                if follow.budget is not None:
+                    follow.budget.spend(ids.size, 1)
+                follow.resume(stages[g], ids, shift.take(ids), t0.take(ids), te.take(ids), slot.take(ids))
+
+        follow._advance(stays)
+        ltv[go] += follow.rev - follow.cost
+        return ltv
+
     def _enter(self, s: int, ids: np.ndarray, t0: np.ndarray) -> None:
         sp = self.plan.stages[s]
         if sp.sink:
@@ -299,19 +351,21 @@ class _Block(_Stays):
         if self.km:
             tal.km_act += np.cumsum(self.km_diff[:-1])
         rev, cost = self.rev, self.cost
-        ci = np.flatnonzero(self.conv_t < _INF)
+        # the converters in index order (each converts once: as flatnonzero(conv_t < inf))
+        ci = np.sort(np.concatenate(self.converted)) if self.converted else np.zeros(0, np.intp)
         sums = tal.sums
         sums[K["rev"]] = rev.sum()
         sums[K["rev2"]] = _dot(rev, rev)
         sums[K["cost"]] = cost.sum()
         sums[K["cost2"]] = _dot(cost, cost)
-        value = rev - cost
+        value = np.subtract(rev, cost, out=self.ws["value"])
         sums[K["value"]] = value.sum()
         sums[K["value2"]] = _dot(value, value)
         nconv = ci.size
         sums[K["conv"]] = nconv
         # acquisition cost: converters' cost before conversion, everyone else's whole cost
-        acq = cost.copy()
+        acq = self.ws["acq"]
+        np.copyto(acq, cost)
         if nconv:
             cp = self.cost_pre[ci]
             acq[ci] = cp

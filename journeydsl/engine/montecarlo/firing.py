@@ -26,9 +26,12 @@ def _add_at(buf: np.ndarray | None, m: int, alive: np.ndarray, vals: np.ndarray)
     """``vals`` added at positions ``alive`` of a per-customer buffer of ``m`` (made on first use).
 
     ``alive`` holds no position twice, in increasing order, so the fancy-index add is exact
-    (and with every position, a plain add)."""
+    (and with every position, a plain add); into a new buffer, an assignment: the same values,
+    without reading the zeros first."""
     if buf is None:
         buf = np.zeros(m)
+        buf[alive] = vals
+        return buf
     if alive.size == m:  # every position, in order
         buf += vals
     else:

@@ -86,10 +86,14 @@ class StagePlan:
     flag: int = -1  # the phase whose per-customer "entered" flag a visit here sets (-1: none)
     out_active: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # per exit slot: into an active stage
     km_moves: bool = False  # some exit crosses between active and inactive stages (retention counts it)
+    after_conv: bool = False  # a converter can be here: a goal stage, or one reachable from one
     # per exit slot, worked out once: (target stage, its counter in Tally.exits, the target is a sink,
     # the `via` touchpoint or -1, the target's phase flag or -1); and whether some slot leads to a sink
     exit_slots: tuple[tuple[int, int, bool, int, int], ...] = ()
     to_sink: bool = False
+    # a stage where a stay is nothing but its exit: per exit slot, whether the delays of those
+    # leaving by it are only summed (see _Stays._quick_stay); () when the stage is not such
+    quick_skip: tuple[bool, ...] = ()
 
     @functools.cached_property
     def delay_table(self) -> tuple[np.ndarray, tuple[tuple[int, Sampler], ...]]:
@@ -189,6 +193,17 @@ class Plan:
         """The plan converters are followed on for their LTV: this one over the LTV window
         (made once, with what it works out once)."""
         return replace(self, horizon=self.ltv_window)
+
+    @functools.cached_property
+    def ltv_goes_on(self) -> bool:
+        """Whether converters' LTV goes on from where each one is at the horizon (see
+        ``engine._Block._resumed_values``) instead of following them afresh from conversion:
+        when the window is the horizon, and neither a contact policy nor an ``unless`` keeps
+        memory of contacts, and no stage a converter can be in has triggers (whose firings
+        past the horizon the stay at the horizon would have to take up)."""
+        if self.ltv_window != self.horizon or self.gate is not None or self.tracked:
+            return False
+        return not any(sp.triggers for sp in self.stages if sp.after_conv)
 
     @functools.cached_property
     def revisitable_stages(self) -> tuple[int, ...]:
@@ -473,7 +488,9 @@ def compile_plan(journey: Journey, shape: TallyShape, memo: StageMemo | None = N
     is_sink = [sp.sink for sp in plans]
     flag_of = [sp.flag for sp in plans]
     active = np.array(is_active, bool)
+    after = _after_conversion(plans)
     for sp in plans:
+        sp.after_conv = sp.index in after
         targets = sp.out_targets.tolist()
         if not targets:
             sp.out_active = np.zeros(0, bool)
@@ -482,7 +499,8 @@ def compile_plan(journey: Journey, shape: TallyShape, memo: StageMemo | None = N
             sp.to_sink = False
             continue
         sp.out_active = active[sp.out_targets]
-        sp.km_moves = any(is_active[j] != sp.active for j in targets)
+        # (only converters' moves count: a stage no converter can be in has none)
+        sp.km_moves = sp.after_conv and any(is_active[j] != sp.active for j in targets)
         counters = sp.out_edges.tolist()
         via = sp.via.tolist()
         nb = len(via)
@@ -490,6 +508,7 @@ def compile_plan(journey: Journey, shape: TallyShape, memo: StageMemo | None = N
             (j, counters[k], is_sink[j], via[k] if k < nb else -1, flag_of[j]) for k, j in enumerate(targets)
         )
         sp.to_sink = len(targets) > 1 and any(is_sink[j] for j in targets)
+        sp.quick_skip = _quick_skip(sp, is_sink, flag_of)
     return Plan(
         gate=gate_plan(journey, shape),
         name=journey.name,
@@ -513,6 +532,33 @@ def compile_plan(journey: Journey, shape: TallyShape, memo: StageMemo | None = N
         tp_step_pos=tuple(tp_step_pos),
         tracked=tracked,
     )
+
+
+def _quick_skip(sp: StagePlan, is_sink: list[bool], flag_of: list[int]) -> tuple[bool, ...]:
+    """For a stage where a stay is nothing but its exit (branches without contacts, no money,
+    triggers, goal, retention, phase flag or second visit): per exit slot, whether the delays
+    of those leaving by it need only be summed: it leads to a terminal stage that sets no
+    phase flag, and its delay's sum is one draw (:attr:`Sampler.summable`). () otherwise."""
+    if (sp.mode != "branch" or sp.stay_forever or sp.goal or sp.active or sp.revisitable or sp.needs_d0
+            or sp.purchases or sp.touches or sp.rich_touches or sp.triggers or sp.flag >= 0 or sp.km_moves
+            or bool((sp.via >= 0).any())):
+        return ()
+    skip = tuple(is_sink[j] and flag_of[j] < 0 and (d is None or d.summable)
+                 for j, d in zip(sp.targets.tolist(), sp.delays, strict=True))
+    return skip if any(skip) else ()
+
+
+def _after_conversion(plans: list[StagePlan]) -> set[int]:
+    """The stages a customer can be in after converting: the goal stages and every stage
+    reachable from one (by its edges and its triggers' reroutes)."""
+    todo = [sp.index for sp in plans if sp.goal]
+    seen = set(todo)
+    while todo:
+        for j in plans[todo.pop()].out_targets.tolist():
+            if j not in seen:
+                seen.add(j)
+                todo.append(j)
+    return seen
 
 
 def gate_plan(journey: Journey, shape: TallyShape) -> GatePlan | None:

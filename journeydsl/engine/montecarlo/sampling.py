@@ -19,6 +19,11 @@ __all__ = ["Sampler", "make_rng", "sampler"]
 
 FloatArray = np.ndarray
 
+#: A chance below which a delay is taken never to reach a time (:meth:`Sampler.below`): numpy's
+#: own draws resolve no finer (an exponential draw, say, is a function of a 53-bit uniform).
+NEGLIGIBLE = 2.0**-53
+_LOG_NEGLIGIBLE = math.log(NEGLIGIBLE)
+
 
 def make_rng(seed: int | np.random.SeedSequence) -> np.random.Generator:
     """The one place a numpy Generator is made from a seed (PCG64).
@@ -70,6 +75,46 @@ class Sampler:
                 bad = bad[redraw < 0]
             return out
         raise ValueError(f"unknown distribution kind '{k}'")
+
+    @property
+    def summable(self) -> bool:
+        """Whether :meth:`draw_sum` can draw the sum of many draws at once."""
+        return self.kind in ("fixed", "exponential", "gamma")
+
+    def draw_sum(self, rng: np.random.Generator, n: int) -> float:
+        """The sum of ``n`` independent draws, in one draw: a sum of exponentials or of gammas
+        of one scale is a gamma (``summable`` kinds only).
+
+        >>> Sampler("fixed", 2.0).draw_sum(make_rng(1), 3)
+        6.0
+        """
+        if n == 0:
+            return 0.0
+        k = self.kind
+        if k == "fixed":
+            return n * self.a
+        if k == "exponential":
+            return float(rng.gamma(n, self.a))
+        if k == "gamma":
+            return float(rng.gamma(n * self.a, self.b))
+        raise ValueError(f"no sum of '{k}' draws in one draw")
+
+    def below(self, x: float) -> bool:
+        """Whether a draw reaches ``x`` or more with a chance under :data:`NEGLIGIBLE` (by a bound:
+        False when unsure).
+
+        >>> Sampler("exponential", 2.0).below(365.0), Sampler("exponential", 2.0).below(30.0)
+        (True, False)
+        """
+        k = self.kind
+        if k == "fixed":
+            return self.a < x
+        if k == "exponential":
+            return -x / self.a < _LOG_NEGLIGIBLE
+        if k == "gamma":
+            z, shape = x / self.b, self.a  # Chernoff: P(X >= z) <= (z/k)^k e^(k - z) for z > k
+            return z > shape and shape * math.log(z / shape) + shape - z < _LOG_NEGLIGIBLE
+        return False
 
 
 def sampler(dist: Dist) -> Sampler:
