@@ -10,7 +10,7 @@ import numpy as np
 from journeydsl.engine.montecarlo import _shape as _shape_of
 from journeydsl.engine.montecarlo import compile_plan, simulate
 from journeydsl.engine.montecarlo.sampling import sampler
-from journeydsl.engine.montecarlo.stays import _edges_below, _edges_upto, unit_edges
+from journeydsl.engine.montecarlo.stay_books import _edges_below, _edges_upto, unit_edges
 from journeydsl.engine.results import TallyShape
 from journeydsl.language.model import DAYS, CashFlow, Dist, Journey, Stage, Transition
 

@@ -43,7 +43,8 @@ import numpy as np
 from journeydsl.engine.montecarlo.blockdata import _INF
 from journeydsl.engine.montecarlo.gate import GateDraws, gate_draws
 from journeydsl.engine.montecarlo.plan import Plan
-from journeydsl.engine.montecarlo.stays import _edges_upto, _Stays
+from journeydsl.engine.montecarlo.stay_books import _edges_upto
+from journeydsl.engine.montecarlo.stays import _Stays
 from journeydsl.engine.results import K, Tally
 
 __all__ = ["STAY_OVERHEAD", "OverBudget", "WorkBudget", "simulate_block"]
