@@ -12,8 +12,9 @@ import signal
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -35,6 +36,34 @@ def test_any_executor_gives_the_numbers_of_one_process() -> None:
     assert threads == one
     two = _json(jd.simulate(journey, customers=30_000, seed=3, scenarios=None, workers=2))
     assert two == one
+
+
+class _LosesTasks(ThreadPoolExecutor):
+    """Cancels its first ``lose`` tasks, as Dask does when the worker holding their scattered
+    plans dies (dask/distributed#3149)."""
+
+    def __init__(self, lose: int) -> None:
+        super().__init__(max_workers=2)
+        self.lose = lose
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+        if self.lose > 0:
+            self.lose -= 1
+            fut: Future[Any] = Future()
+            fut.cancel()
+            fut.set_running_or_notify_cancel()
+            return fut
+        return super().submit(fn, *args, **kwargs)
+
+
+def test_tasks_cancelled_by_a_lost_worker_are_handed_out_again() -> None:
+    journey = jd.load(EXAMPLES / "saas_trial.journey")
+    one = _json(jd.simulate(journey, customers=30_000, seed=3, scenarios=None))
+    with _LosesTasks(lose=3) as ex:
+        again = _json(jd.simulate(journey, customers=30_000, seed=3, scenarios=None, executor=ex))
+    assert again == one
+    with _LosesTasks(lose=1000) as ex, pytest.raises(CancelledError):  # a cluster that keeps losing: give up
+        jd.simulate(journey, customers=30_000, seed=3, scenarios=None, executor=ex)
 
 
 def test_task_sizes_do_not_change_the_numbers(monkeypatch: pytest.MonkeyPatch) -> None:

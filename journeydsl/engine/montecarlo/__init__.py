@@ -25,7 +25,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
+from concurrent.futures import FIRST_COMPLETED, CancelledError, Executor, Future, wait
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -563,13 +563,21 @@ def _run_units_on(
     nb = len(sizes)
     n_units = len(plans) * nb
     blocks_done = 0.0
+    broadcast = len(plans) <= SCATTER_EVERYWHERE
     shared: Sequence[Any] | None = None
     if not in_workers:
-        shared = share_each(ex, list(plans), broadcast=len(plans) <= SCATTER_EVERYWHERE)
+        shared = share_each(ex, list(plans), broadcast=broadcast)
+    generation = 0  # how many times the plans were shared again after a worker took them down
     out_at_once = max(1, parallel) * TASKS_PER_WORKER
-    pending: dict[Future[tuple[float, list[list[Tally]]]], int] = {}
+    # each task out: its first and past-the-last unit, and the generation of plans it was given
+    pending: dict[Future[tuple[float, list[list[Tally]]]], tuple[int, int, int]] = {}
     handed = 0  # units handed out so far (tasks hold consecutive units, in order)
     timed_units, timed_seconds = 0, 0.0
+
+    def submit(i0: int, i1: int) -> None:
+        k0, k1 = i0 // nb, (i1 - 1) // nb + 1
+        task_plans = None if shared is None else shared[k0:k1]
+        pending[ex.submit(_run_units, task_plans, k0, i0, i1, customers, seed)] = (i0, i1, generation)
 
     def hand_out() -> None:
         nonlocal handed
@@ -577,9 +585,7 @@ def _run_units_on(
             per_unit = timed_seconds / timed_units if timed_units else None
             i0 = handed
             i1 = i0 + task_units(n_units - i0, per_unit, parallel)
-            k0, k1 = i0 // nb, (i1 - 1) // nb + 1
-            task_plans = None if shared is None else shared[k0:k1]
-            pending[ex.submit(_run_units, task_plans, k0, i0, i1, customers, seed)] = i0
+            submit(i0, i1)
             handed = i1
 
     hand_out()
@@ -587,8 +593,21 @@ def _run_units_on(
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for fut in done:
-                i0 = pending.pop(fut)
-                seconds, units = fut.result()
+                i0, i1, given = pending.pop(fut)
+                try:
+                    seconds, units = fut.result()
+                except CancelledError:
+                    # Dask cancels the tasks whose scattered plans went down with a worker
+                    # (dask/distributed#3149) instead of computing them elsewhere: share the
+                    # plans again (once per loss) and hand the same units out anew. Units are
+                    # seeded by their index, so the numbers do not change.
+                    if shared is None or generation >= RESHARES:
+                        raise
+                    if given == generation:
+                        generation += 1
+                        shared = share_each(ex, list(plans), broadcast=broadcast)
+                    submit(i0, i1)
+                    continue
                 timed_units += len(units)
                 timed_seconds += seconds
                 hand_out()  # the next task first: the workers need not wait for the merging below
@@ -602,6 +621,9 @@ def _run_units_on(
         for fut in pending:
             fut.cancel()
 
+
+#: How many times a run shares its plans again when workers holding them die (see _run_units_on).
+RESHARES = 5
 
 #: Up to this many plans are scattered to every worker at once; more (parameter draws)
 #: go where their tasks run, each to a worker at most once.
