@@ -28,9 +28,15 @@ def _json(results: jd.Results) -> str:
     return json.dumps(results.to_dict(), sort_keys=True)
 
 
-def test_any_executor_gives_the_numbers_of_one_process() -> None:
+@pytest.fixture(scope="module")
+def saas_one() -> tuple[jd.Journey, str]:
+    """saas_trial and its JSON at 30,000 customers, seed 3, in this process."""
     journey = jd.load(EXAMPLES / "saas_trial.journey")
-    one = _json(jd.simulate(journey, customers=30_000, seed=3, scenarios=None))
+    return journey, _json(jd.simulate(journey, customers=30_000, seed=3, scenarios=None))
+
+
+def test_any_executor_gives_the_numbers_of_one_process(saas_one: tuple[jd.Journey, str]) -> None:
+    journey, one = saas_one
     with ThreadPoolExecutor(max_workers=3) as ex:
         threads = _json(jd.simulate(journey, customers=30_000, seed=3, scenarios=None, executor=ex))
     assert threads == one
@@ -56,9 +62,8 @@ class _LosesTasks(ThreadPoolExecutor):
         return super().submit(fn, *args, **kwargs)
 
 
-def test_tasks_cancelled_by_a_lost_worker_are_handed_out_again() -> None:
-    journey = jd.load(EXAMPLES / "saas_trial.journey")
-    one = _json(jd.simulate(journey, customers=30_000, seed=3, scenarios=None))
+def test_tasks_cancelled_by_a_lost_worker_are_handed_out_again(saas_one: tuple[jd.Journey, str]) -> None:
+    journey, one = saas_one
     with _LosesTasks(lose=3) as ex:
         again = _json(jd.simulate(journey, customers=30_000, seed=3, scenarios=None, executor=ex))
     assert again == one
