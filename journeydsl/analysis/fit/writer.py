@@ -133,10 +133,21 @@ def share_text(s: Share) -> str:
 # --- evidence comments ------------------------------------------------------------------------------
 
 
+def _count(n: float, one: str, many: str) -> str:
+    """``n`` and the word that goes with it, for the English evidence comments.
+
+    >>> _count(1, "entry", "entries"), _count(1_200, "entry", "entries"), _count(0.6, "day", "days")
+    ('1 entry', '1,200 entries', '1 day')
+    """
+    shown = f"{n:,.0f}"
+    return f"{shown} {one if shown == '1' else many}"
+
+
 def share_evidence(day: str, fit: StageFit, s: Share | None, *, otherwise: bool = False) -> str:
-    head = f"fitted {day} from {fit.entries:,} entries, {fit.open:,} still open"
+    entries = _count(fit.entries, "entry", "entries")
+    head = f"fitted {day} from {entries}, {fit.open:,} still open"
     if otherwise and s is not None and s.exits > 0:
-        return (f"fitted {day}: {pct(s.share)} from {fit.entries:,} entries, {fit.open:,} still open; "
+        return (f"fitted {day}: {pct(s.share)} from {entries}, {fit.open:,} still open; "
                 f"95% {_interval(s.low, s.high)}; beta({s.alpha:,.1f}, {s.beta:,.1f}); written as otherwise")
     if s is None or s.exits == 0:
         upper = -math.expm1(math.log(0.025) / max(fit.entries, 1))
@@ -147,16 +158,17 @@ def share_evidence(day: str, fit: StageFit, s: Share | None, *, otherwise: bool 
 def rate_evidence(day: str, fit: StageFit, r: Rate | None, per_days: float, unit: str) -> str:
     if r is None or r.exits == 0:
         upper = r.high if r else 0.0
-        return (f"fitted {day}: no exit seen in {fit.exposure_days:,.0f} days at risk "
+        return (f"fitted {day}: no exit seen in {_count(fit.exposure_days, 'day', 'days')} at risk "
                 f"(95% up to {pct(-math.expm1(-upper * per_days))} per {unit})")
-    return (f"fitted {day} from {r.exits:,} exits in {r.exposure_days:,.0f} days at risk, "
+    exits, days = _count(r.exits, "exit", "exits"), _count(r.exposure_days, "day", "days")
+    return (f"fitted {day} from {exits} in {days} at risk, "
             f"{fit.open:,} still in the stage; 95% {_interval(r.chance(per_days, r.low), r.chance(per_days, r.high))}"
             f" per {unit}")
 
 
 def dwell_evidence(day: str, fit: StageFit) -> str:
     best = fit.dwell[0]
-    return (f"time in stage fitted {day} from {fit.entries:,} stays, {fit.open:,} still open: "
+    return (f"time in stage fitted {day} from {_count(fit.entries, 'stay', 'stays')}, {fit.open:,} still open: "
             f"{_runners_up(fit.dwell)}; mean {format_number(_sig(best.mean))} days")
 
 
