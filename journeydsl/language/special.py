@@ -27,6 +27,18 @@ def norm_ppf(q: np.ndarray) -> np.ndarray:
     return np.array(flat, dtype=float).reshape(q.shape)
 
 
+def _lentz_step(an: float | np.ndarray, bn: float | np.ndarray, c: np.ndarray, d: np.ndarray,
+                tiny: float = 1e-300) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One step of the modified Lentz method for a continued fraction with terms ``an / bn``:
+    the new ``c`` and ``d`` (kept away from zero by ``tiny``) and the factor to multiply
+    the running value by."""
+    d = bn + an * d
+    d = 1.0 / np.where(np.abs(d) < tiny, tiny, d)
+    c = bn + an / c
+    c = np.where(np.abs(c) < tiny, tiny, c)
+    return c, d, d * c
+
+
 def _betacf(a: float, b: float, x: np.ndarray) -> np.ndarray:
     """The continued fraction of the incomplete beta function (modified Lentz)."""
     tiny = 1e-300
@@ -38,20 +50,9 @@ def _betacf(a: float, b: float, x: np.ndarray) -> np.ndarray:
     h = d.copy()
     for m in range(1, 1000):
         m2 = 2 * m
-        aa = m * (b - m) * x / ((qam + m2) * (a + m2))
-        d = 1.0 + aa * d
-        d = np.where(np.abs(d) < tiny, tiny, d)
-        c = 1.0 + aa / c
-        c = np.where(np.abs(c) < tiny, tiny, c)
-        d = 1.0 / d
-        h *= d * c
-        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
-        d = 1.0 + aa * d
-        d = np.where(np.abs(d) < tiny, tiny, d)
-        c = 1.0 + aa / c
-        c = np.where(np.abs(c) < tiny, tiny, c)
-        d = 1.0 / d
-        delta = d * c
+        c, d, delta = _lentz_step(m * (b - m) * x / ((qam + m2) * (a + m2)), 1.0, c, d)
+        h *= delta
+        c, d, delta = _lentz_step(-(a + m) * (qab + m) * x / ((a + m2) * (qap + m2)), 1.0, c, d)
         h *= delta
         if np.all(np.abs(delta - 1.0) < 1e-15):
             break
@@ -105,14 +106,8 @@ def gamma_cdf(x: np.ndarray, a: float) -> np.ndarray:
         d = 1.0 / b
         h = d.copy()
         for i in range(1, 10000):
-            an = -i * (i - a)
             b = b + 2.0
-            d = an * d + b
-            d = np.where(np.abs(d) < tiny, tiny, d)
-            c = b + an / c
-            c = np.where(np.abs(c) < tiny, tiny, c)
-            d = 1.0 / d
-            delta = d * c
+            c, d, delta = _lentz_step(-i * (i - a), b, c, d)
             h *= delta
             if np.all(np.abs(delta - 1.0) < 1e-15):
                 break
