@@ -352,17 +352,14 @@ class _Firing(_BlockState):
                     if responded is not None:
                         resp = u < sh[-1]
                         if moment is not None or answered is not None or pending:
-                            if answered is None:
-                                if answering:
-                                    answered = np.where(responded, when, _INF)
-                                    np.minimum(answered, np.where(resp, when if moment is None else moment, _INF),
-                                               out=answered)
-                                else:  # min(inf, x) is x: the first answers themselves
-                                    answered = np.where(resp, when if moment is None else moment, _INF)
-                                pending = False
+                            these = np.where(resp, when if moment is None else moment, _INF)
+                            if answered is None and not answering:  # min(inf, x) is x: these answers alone
+                                answered = these
                             else:
-                                np.minimum(answered, np.where(resp, when if moment is None else moment, _INF),
-                                           out=answered)
+                                if answered is None:
+                                    answered = np.where(responded, when, _INF)
+                                np.minimum(answered, these, out=answered)
+                            pending = False
                         responded |= resp
                     answering = True
                 else:  # the policy decided: only `sent` were contacted, at `moment`
