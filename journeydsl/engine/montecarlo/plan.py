@@ -551,14 +551,9 @@ def _quick_skip(sp: StagePlan, is_sink: list[bool], flag_of: list[int]) -> tuple
 def _after_conversion(plans: list[StagePlan]) -> set[int]:
     """The stages a customer can be in after converting: the goal stages and every stage
     reachable from one (by its edges and its triggers' reroutes)."""
-    todo = [sp.index for sp in plans if sp.goal]
-    seen = set(todo)
-    while todo:
-        for j in plans[todo.pop()].out_targets.tolist():
-            if j not in seen:
-                seen.add(j)
-                todo.append(j)
-    return seen
+    g = {sp.name: [plans[j].name for j in sp.out_targets.tolist()] for sp in plans}
+    after = reach(g, [sp.name for sp in plans if sp.goal])
+    return {sp.index for sp in plans if sp.name in after}
 
 
 def gate_plan(journey: Journey, shape: TallyShape) -> GatePlan | None:
