@@ -22,7 +22,9 @@ Cases (goal in brackets):
   and ``journeydsl check`` on an example [under 0.35 s];
 - ``loops``: engine time per customer of the loop-heavy examples (re-entry by
   recency, referrals) against the reference journey, at 20,000 customers
-  [within 3x];
+  [within 3x]; beside it, the work each journey is (workcount.py: steps, that is
+  customer-stays, firings and purchases, per customer, and passes per block)
+  against the reference's, and so the time per step of work;
 - ``growth``: a 1,000-stage journey with 16 scenarios and 5 segments against
   the reference journey with as many arms, time and peak memory
   [under 15 s and 400 MiB at 10^6 customers];
@@ -122,12 +124,25 @@ def _engine_seconds(path: Path, customers: int, repeat: int, cpu: bool = False) 
 
 
 def case_loops(a: argparse.Namespace) -> list[str]:
+    """Each loop journey's time against the reference's, and the work behind it (workcount.py):
+    its steps per customer and passes per block against the reference's, and so its time per step."""
+    from workcount import work_per_customer
+
+    from journeydsl import api
+
     n = 20_000
     ref = _engine_seconds(REFERENCE, n, a.repeat, a.cpu)
+    ref_work = work_per_customer(api.load(REFERENCE), n)
     rows = []
     for name in ("retail_recency", "loyalty_referral", "subscription_winback"):
-        t = _engine_seconds(EXAMPLES / f"{name}.journey", n, a.repeat, a.cpu)
-        rows.append(row(f"loops: {name}, 20,000 customers", t, ref, "reference.journey", goal="ratio < 3"))
+        path = EXAMPLES / f"{name}.journey"
+        t = _engine_seconds(path, n, a.repeat, a.cpu)
+        work = work_per_customer(api.load(path), n)
+        steps = work.steps / ref_work.steps
+        rows.append(row(f"loops: {name}, 20,000 customers", t, ref, "reference.journey",
+                        goal=f"ratio < 3; work {steps:.1f}x the reference's ({work.steps:.1f} steps a customer,"
+                             f" {work.passes:.0f} passes a block against {ref_work.passes:.0f}),"
+                             f" so {t / ref / steps:.2f}x its time per step"))
     return rows
 
 
