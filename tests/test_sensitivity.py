@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from journeydsl import api
@@ -62,6 +63,73 @@ def test_tornado_of_a_scenario_difference() -> None:
     # difference = 0.27 × (95 − 0.30) − close × 95 at the means: the close rate decides it
     assert t["parameters"][0]["name"] == "close"
     assert t["base"] == pytest.approx(0.27 * 94.7 - 0.25 * 95, abs=0.2)
+
+
+#: A call on day 1 of a three-day stay moves its responders to `won`; the others close at `close`.
+#: Conversion with the call is resp + (1 - resp) * close, without it close: the scenario's
+#: difference is resp * (1 - close), and its swings have closed forms.
+CALL = """journey "Call" {
+    param close "Close rate" = 25% ± 8%
+    param resp "Call response" = 30% ± 10%
+    stage lead { entry; dwell 3 days }
+    stage won { goal; terminal }
+    stage lost { terminal }
+    touchpoint call { channel phone; cost 1 EUR; response resp }
+    lead -> won close
+    lead -> lost otherwise
+    scenario call "Day-1 call" { trigger ring { when in lead for 1 day; send call; then 100% -> won } }
+}
+"""
+
+
+def test_a_swings_noise_covers_the_exact_swing_95_times_in_100() -> None:
+    # The scenario's difference moves who converts, so the variants' customers part ways and
+    # the swings carry noise that common random numbers do not cancel. Over 200 seeds, the
+    # swing ± its noise must hold the closed-form swing about 95% of the time (binomial 4 sigma:
+    # at least 89%), and the noise must match the swings' spread over the seeds (neither
+    # understated nor padded).
+    j = api.loads(CALL)
+    close, resp = (p.distribution() for p in j.params)
+    (c_lo, c_hi), (r_lo, r_hi) = close.interval95(), resp.interval95()
+    c_mean, r_mean = close.mean(), resp.mean()
+    exact = {"close": r_mean * (c_hi - c_lo), "resp": (r_hi - r_lo) * (1 - c_mean)}
+    covered = {k: 0 for k in exact}
+    swings: dict[str, list[float]] = {k: [] for k in exact}
+    halves: dict[str, list[float]] = {k: [] for k in exact}
+    seeds = 200
+    for seed in range(seeds):
+        t = tornado(j, "conversion_rate", "call", customers=2_000, seed=seed, max_work=None)
+        for r in t.parameters:
+            signed = r["figure_high"] - r["figure_low"]
+            half = t.swing_noise[r["name"]]
+            assert half is not None and half > 0
+            covered[r["name"]] += abs(abs(signed) - exact[r["name"]]) <= half
+            swings[r["name"]].append(abs(signed))
+            halves[r["name"]].append(half)
+    for k in exact:
+        assert covered[k] >= 0.89 * seeds, (k, covered[k])
+        spread = float(np.std(swings[k], ddof=1))
+        typical = float(np.mean(halves[k])) / 2.09  # t(0.975, 19): the noise's standard error
+        assert 0.7 < typical / spread < 1.4, (k, typical, spread)
+
+
+def test_the_table_and_chart_show_each_swings_noise() -> None:
+    j = api.loads(CALL)
+    t = tornado(j, "conversion_rate", "call", customers=2_000, seed=1)
+    from journeydsl.outputs.sensitivity_report import tornado_table
+
+    text = tornado_table(t, j, "en")
+    half = t.swing_noise["resp"]
+    assert half is not None
+    row = next(line for line in text.splitlines() if line.startswith("Call response"))
+    assert row.rstrip().endswith(f"± {100 * half:.1f} pp") or row.rstrip().endswith(f"± {100 * half:.2f} pp")
+    assert "base " in text.splitlines()[0] and " ± " in text.splitlines()[0]  # a difference's own noise
+    assert "simulation's noise" in text
+    assert b"swing " in tornado_svg(t, j)
+    # a figure without batch pairs (days to convert) has no noise to show, and says nothing of it
+    plain = tornado(j, "time_to_convert_days", customers=2_000, seed=1)
+    assert set(plain.swing_noise.values()) == {None}
+    assert "simulation's noise" not in tornado_table(plain, j, "en")
 
 
 def test_breakeven_on_common_random_numbers() -> None:

@@ -3,8 +3,9 @@
 :func:`tornado` sets each uncertain parameter (named or inline) to its 2.5%
 and then its 97.5% quantile, the others held at their means, and simulates
 every such journey as one arm of a single run: all of them see the same
-customers (common random numbers), so a parameter's swing is its own effect,
-not noise. With a scenario, the figure is the scenario's difference from the
+customers (common random numbers), so most of the noise cancels between a
+swing's two ends; what is left is measured (:func:`noise_of`) and shown beside
+each swing. With a scenario, the figure is the scenario's difference from the
 baseline (what decides whether the scenario pays off).
 
 :func:`breakeven` finds, by bisection on common random numbers, the value of
@@ -78,6 +79,11 @@ class Tornado:
     parameters: list[dict[str, Any]] = field(default_factory=list)
     currency: str | None = None
     versus_baseline: bool = False
+    # the simulation's noise: half the 95% interval of each parameter's figure_high - figure_low
+    # (by name) and of the base; None where the figure has no batch pairs (see noise_of). The JSON
+    # contract (to_dict) is the design's and leaves them out; the table and the chart show them.
+    swing_noise: dict[str, float | None] = field(default_factory=dict)
+    base_noise: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON contract ``journeydsl.sensitivity/1``."""
@@ -149,15 +155,46 @@ def tornado(
     def value(k: int) -> float | None:
         return figure_of(res, figure, k * per + 1, k * per) if scenario else figure_of(res, figure, k)
 
+    def noise(high: int, low: int | None) -> float | None:
+        """Half the 95% interval of variant ``high``'s figure minus variant ``low``'s (None: the figure alone)."""
+        pairs = [(high, 1.0)] if low is None else [(high, 1.0), (low, -1.0)]
+        if scenario:  # each variant's figure is its scenario arm minus its baseline arm
+            pairs = [(k * per + s, w * (1.0 if s else -1.0)) for k, w in pairs for s in (1, 0)]
+        return noise_of(res, figure, pairs)
+
     base = value(0)
     rows: list[dict[str, Any]] = []
+    swing_noise: dict[str, float | None] = {}
     for i, (p, lo, hi) in enumerate(ends):
         f_lo, f_hi = value(1 + 2 * i), value(2 + 2 * i)
         swing = abs(f_hi - f_lo) if f_lo is not None and f_hi is not None else None
         rows.append({"name": p.name, "label": p.title, "low": lo, "high": hi,
                      "figure_low": f_lo, "figure_high": f_hi, "swing": swing})
+        swing_noise[p.name] = noise(2 + 2 * i, 1 + 2 * i)
     rows.sort(key=lambda r: -(float(r["swing"]) if r["swing"] is not None else -1.0))
-    return Tornado(figure, scenario or "baseline", base, rows, journey.currency, scenario is not None)
+    return Tornado(figure, scenario or "baseline", base, rows, journey.currency, scenario is not None,
+                   swing_noise, noise(0, None) if scenario else None)
+
+
+def noise_of(results: Results, figure: str, arms: list[tuple[int, float]]) -> float | None:
+    """Half the 95% interval of ``sum(w * figure of arm k)`` over ``arms`` [(k, w)] of one run.
+
+    Every arm sees the same customers, so most of the noise cancels, but not all:
+    once a variant sends a customer elsewhere, the random numbers that follow fall
+    to other draws. The interval is the one the comparisons use (the t-interval
+    on the run's paired batches, :func:`~journeydsl.engine.results.contrast`).
+    None for a figure that is not a ratio of batch sums (retention, LTV : CAC,
+    days to convert, churn) or is undefined in an arm.
+    """
+    from journeydsl.engine.results import HEADLINE, contrast, t_quantile
+
+    if figure not in HEADLINE or figure == "retention_90":
+        return None
+    got = contrast([results.arms[k].batches for k, _w in arms], [w for _k, w in arms], figure)
+    nb = results.arms[0].batches.shape[0]
+    if got is None or nb < 2:
+        return None
+    return t_quantile(0.975, nb - 1) * got[1]
 
 
 # --- break-even ---------------------------------------------------------------------

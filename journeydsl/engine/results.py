@@ -856,20 +856,42 @@ def compare(
         if key == "retention_90":
             out[key] = _compare_retention(base_ret, other_ret, customers)
             continue
-        bn, bd = base[:, j, 0], base[:, j, 1]
-        on, od = other[:, j, 0], other[:, j, 1]
-        if bd.sum() <= 0 or od.sum() <= 0:
+        got = contrast([base, other], [-1.0, 1.0], key)
+        if got is None:
             reason = "no customer converted" if key in ("ltv", "cac") else "not measured"
             out[key] = {"delta": None, "reason": reason}
             continue
-        identical = bool(np.array_equal(bn, on) and np.array_equal(bd, od))
-        rb, ro = bn.sum() / bd.sum(), on.sum() / od.sum()
-        ub = nb * (bn - rb * bd) / bd.sum()
-        uo = nb * (on - ro * od) / od.sum()
-        diff = uo - ub
-        se = float(np.std(diff, ddof=1) / math.sqrt(nb)) if nb > 1 else math.inf
-        out[key] = _difference(key, float(ro - rb), se, float(rb), identical, nb, customers)
+        identical = bool(np.array_equal(base[:, j], other[:, j]))
+        rb = float(base[:, j, 0].sum() / base[:, j, 1].sum())
+        out[key] = _difference(key, got[0], got[1], rb, identical, nb, customers)
     return out
+
+
+def contrast(arms: Sequence[np.ndarray], weights: Sequence[float], key: str) -> tuple[float, float] | None:
+    """``sum(w_a * R_a)`` over arms of one run for a headline ratio figure, and its standard error.
+
+    Each arm's batches (shape (batches, len(HEADLINE), 2), the same customers in
+    each arm's batch b) give its ratio R = sum(num) / sum(den) and the delta
+    method's batch residuals ``u_b = B * (num_b - R * den_b) / sum(den)``; the
+    combination's residuals ``sum(w_a * u_b(a))``, paired by batch, give its
+    standard error (inf with one batch). :func:`compare` is the contrast
+    (-1, +1) of two arms; the tornado's swings are contrasts of two or four.
+    None when an arm has no denominator (an LTV with no converters).
+    """
+    j = HEADLINE.index(key)
+    nb = arms[0].shape[0]
+    value = 0.0
+    resid = np.zeros(nb)
+    for batches, w in zip(arms, weights, strict=True):
+        num, den = batches[:, j, 0], batches[:, j, 1]
+        total = den.sum()
+        if total <= 0:
+            return None
+        r = num.sum() / total
+        value += w * r
+        resid += w * nb * (num - r * den) / total
+    se = float(np.std(resid, ddof=1) / math.sqrt(nb)) if nb > 1 else math.inf
+    return float(value), se
 
 
 def _compare_retention(base: np.ndarray | None, other: np.ndarray | None, customers: int) -> dict[str, Any]:

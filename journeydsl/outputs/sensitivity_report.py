@@ -27,6 +27,9 @@ _PARAM_KINDS = {"share": "share", "money": "money", "duration": "days"}
 TORNADO_HEADER = (N_("parameter"), N_("2.5% – 97.5% of it"), N_("figure at low"), N_("figure at high"), N_("swing"))
 TORNADO_NOTE = N_("(each parameter at its 2.5% and 97.5% points, the others at their means, on common random "
                   "numbers)")
+NOISE_NOTE = N_("(± is the simulation's noise: half the 95% interval of the swing. The same customers cancel most "
+                "of it, not all: bars closer than that may change places in another run, and a swing within it "
+                "may be nothing; more customers (--customers) narrow it)")
 
 
 def _lang(lang: Lang | str | None) -> Lang:
@@ -97,8 +100,17 @@ def tornado_rows(t: Tornado, journey: Journey, lang: Lang | str | None = None) -
         rows.append([r["label"], f"{_value(r['low'], k, currency, lang)} – {_value(r['high'], k, currency, lang)}",
                      _value(r["figure_low"], fig_kind, currency, lang, places),
                      _value(r["figure_high"], fig_kind, currency, lang, places),
-                     _swing(r["swing"], fig_kind, currency, lang, places)])
+                     _noisy(r["swing"], t.swing_noise.get(r["name"]), fig_kind, currency, lang, places)])
     return rows
+
+
+def _noisy(v: float | None, noise: float | None, kind: str, currency: str, lang: Lang, places: int | None,
+           value: bool = False) -> str:
+    """A swing (or with ``value``, a figure) and, when known, its noise: '€1.25 ± €0.24'."""
+    shown = _value(v, kind, currency, lang, places) if value else _swing(v, kind, currency, lang, places)
+    if v is None or noise is None:
+        return shown
+    return f"{shown} ± {_swing(noise, kind, currency, lang, places)}"
 
 
 def _figure_places(t: Tornado) -> int | None:
@@ -124,10 +136,17 @@ def tornado_table(t: Tornado, journey: Journey, lang: Lang | str | None = None) 
     lang = _lang(lang)
     head = _title(t, journey, lang, _scenario_label(journey, t.scenario))
     if t.base is not None:
-        head += "; " + lang._("base {value}").format(
-            value=_value(t.base, _figure_kind(t.figure), t.currency or "", lang, _figure_places(t)))
+        head += "; " + lang._("base {value}").format(value=_base(t, lang))
+    note = lang._(TORNADO_NOTE) + "\n"
+    if any(x is not None for x in t.swing_noise.values()):
+        note += lang._(NOISE_NOTE) + "\n"
     return (for_terminal(head) + "\n\n" + _table(tornado_rows(t, journey, lang), [lang._(h) for h in TORNADO_HEADER])
-            + "\n" + lang._(TORNADO_NOTE) + "\n")
+            + "\n" + note)
+
+
+def _base(t: Tornado, lang: Lang) -> str:
+    """The base figure, with its noise when it is a scenario's difference from the baseline."""
+    return _noisy(t.base, t.base_noise, _figure_kind(t.figure), t.currency or "", lang, _figure_places(t), value=True)
 
 
 def tornado_svg(t: Tornado, journey: Journey, fmt: str = "svg", lang: Lang | str | None = None) -> bytes:
@@ -163,11 +182,12 @@ def _draw_tornado(plt: Any, t: Tornado, journey: Journey, rows: list[dict[str, A
             ax.annotate(_value(end, k, currency, lang), (v, i), xytext=(4 if v >= base else -4, 0),
                         textcoords="offset points", va="center", ha="left" if v >= base else "right", fontsize=8)
     ax.set_yticks(range(len(rows)))
-    ax.set_yticklabels([str(r["label"]) for r in reversed(rows)])
+    places = _figure_places(t)
+    ax.set_yticklabels([_bar_label(r, t, currency, lang, places) for r in reversed(rows)])
     ax.axvline(base, color="#111827", linewidth=1)
     _number_axis(ax.xaxis, lang)
     ax.set_title(_title(t, journey, lang, _scenario_label(journey, t.scenario)), fontsize=10)
-    shown_base = _value(t.base, _figure_kind(t.figure), currency, lang, _figure_places(t))
+    shown_base = _base(t, lang)
     ax.set_xlabel(lang._("{figure}; base {base}; blue: parameter at its 2.5% point, orange: at its 97.5% "
                          "point").format(figure=figure_name(t.figure, lang), base=shown_base), fontsize=8)
     ax.margins(x=0.25)
@@ -178,6 +198,15 @@ def _draw_tornado(plt: Any, t: Tornado, journey: Journey, rows: list[dict[str, A
     fig.savefig(buf, format=fmt, metadata={"Date": None} if fmt == "svg" else None)
     plt.close(fig)
     return buf.getvalue()
+
+
+def _bar_label(r: dict[str, Any], t: Tornado, currency: str, lang: Lang, places: int | None) -> str:
+    """A bar's label: the parameter, and under it the swing with its noise when that is known."""
+    noise = t.swing_noise.get(r["name"])
+    if noise is None:
+        return str(r["label"])
+    swing = _noisy(r["swing"], noise, _figure_kind(t.figure), currency, lang, places)
+    return str(r["label"]) + "\n" + lang._("swing {swing}").format(swing=swing)
 
 
 # --- break-even -----------------------------------------------------------------------
