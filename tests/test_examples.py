@@ -39,6 +39,7 @@ STRATEGIST_EXAMPLES = (
     "loyalty_referral",
     "retail_recency",
     "ru_onlineshkola",
+    "fitness_app_launch",
 )
 #: The pages whose links are checked here.
 LINKED_PAGES = [ROOT / "docs" / name for name in ("index.md", "tutorial.md", "recipes.md")]
