@@ -121,3 +121,23 @@ def test_first_last_and_linear_touch_credit_converters_as_a_crm_does() -> None:
     by_channel = attribute(j, "channel", customers=10_000, seed=3)
     email = next(it for it in by_channel.items if it["name"] == "email")
     assert email["crm"]["last"]["conversions"] == pytest.approx(conv)
+
+
+def test_a_contribution_and_its_noise_hold_the_exact_removal_effect() -> None:
+    # The late call's removal effect on conversion has a closed form (exact algebra). Over 60
+    # seeds the estimate ± its noise must hold it about 95% of the time (at least 51 of 60:
+    # binomial, 3.5 sigma): removing the call sends its responders elsewhere, and the random
+    # numbers after them fall to other draws. The sms draws nothing and moves nobody: its
+    # contribution and its noise are exactly zero.
+    j = api.loads(NUDGES)
+    exact_call = solve(j).conversion - solve(without(j, "touchpoint", frozenset({"call"}))).conversion
+    held = 0
+    for seed in range(60):
+        a = attribute(j, "touchpoint", customers=2000, seed=seed)
+        items = {it["name"]: it for it in a.items}
+        half = items["call"]["noise"]["removal"]["conversion_rate"]
+        assert half is not None and half > 0
+        held += abs(items["call"]["removal"]["conversion_rate"] - exact_call) <= half
+        assert items["sms"]["removal"]["conversion_rate"] == 0.0
+        assert items["sms"]["noise"]["removal"]["conversion_rate"] == 0.0
+    assert held >= 51, held

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from journeydsl.engine.results import noise_of
 from journeydsl.language.checks import DEFAULT_MAX_WORK
 from journeydsl.language.model import Journey
 
@@ -147,24 +148,33 @@ def attribute(
     own_cost = _own_costs(res.arms[0].to_dict(), base, by)
 
     shap: dict[str, dict[str, float]] = {i: dict.fromkeys(FIGURES, 0.0) for i in names}
+    # each Shapley value as a weighted sum of arms (arm index -> weight), for its noise
+    arm_of = {s: k for k, s in enumerate(subsets)}
+    weights: dict[str, dict[int, float]] = {i: {} for i in names}
+
+    def add(i: str, with_i: frozenset[str], without_i: frozenset[str], w: float, per: int = 1) -> None:
+        """Item ``i``'s marginal effect from ``without_i`` to ``with_i``, times ``w / per``."""
+        for f in FIGURES:
+            shap[i][f] += w * (value[with_i][f] - value[without_i][f]) / per
+        for k, sign in ((arm_of[with_i], w / per), (arm_of[without_i], -w / per)):
+            weights[i][k] = weights[i].get(k, 0.0) + sign
+
     if method == "exact":
         fact = math.factorial
         for i in names:
             for s in subsets:
-                if i in s:
-                    continue
-                w = fact(len(s)) * fact(n_items - len(s) - 1) / fact(n_items)
-                for f in FIGURES:
-                    shap[i][f] += w * (value[s | {i}][f] - value[s][f])
+                if i not in s:
+                    add(i, s | {i}, s, fact(len(s)) * fact(n_items - len(s) - 1) / fact(n_items))
     else:
         for order in orders:
             kept: frozenset[str] = frozenset()
             for i in order:
-                nxt = kept | {i}
-                for f in FIGURES:
-                    shap[i][f] += (value[nxt][f] - value[kept][f]) / len(orders)
-                kept = nxt
+                add(i, kept | {i}, kept, 1.0, len(orders))
+                kept = kept | {i}
     removal = {i: {f: value[full][f] - value[full - {i}][f] for f in FIGURES} for i in names}
+
+    def noise(arms: dict[int, float]) -> dict[str, float | None]:
+        return {f: noise_of(res, f, list(arms.items())) for f in FIGURES}
     total_removal = {f: sum(removal[i][f] for i in names) for f in FIGURES}
     out = Attribution(by, n, seed, journey.currency, method=method,
                       all_items=value[full], no_items=value[frozenset()])
@@ -177,6 +187,10 @@ def attribute(
             "removal": removal[name],
             "removal_share": {f: (removal[name][f] / total_removal[f] if total_removal[f] else None) for f in FIGURES},
             "shapley": shap[name],
+            # half the 95% interval of each, from the run's paired batches (common random numbers
+            # cancel most of the noise between variants, not all; see engine.results.noise_of)
+            "noise": {"removal": noise({arm_of[full]: 1.0, arm_of[full - {name}]: -1.0}),
+                      "shapley": noise(weights[name])},
             "cost_per_customer": cost,
             "roi": (revenue - cost) / cost if cost > 0 else None,
             **({"crm": crm[name]} if name in crm else {}),

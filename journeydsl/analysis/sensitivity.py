@@ -4,7 +4,8 @@
 and then its 97.5% quantile, the others held at their means, and simulates
 every such journey as one arm of a single run: all of them see the same
 customers (common random numbers), so most of the noise cancels between a
-swing's two ends; what is left is measured (:func:`noise_of`) and shown beside
+swing's two ends; what is left is measured
+(:func:`~journeydsl.engine.results.noise_of`) and shown beside
 each swing. With a scenario, the figure is the scenario's difference from the
 baseline (what decides whether the scenario pays off).
 
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from journeydsl.analysis.uncertainty import uncertain_params
-from journeydsl.engine.results import BETTER, Results
+from journeydsl.engine.results import BETTER, Results, noise_of
 from journeydsl.language.checks import DEFAULT_MAX_WORK
 from journeydsl.language.compile import recompile
 from journeydsl.language.model import Journey, Param
@@ -174,27 +175,6 @@ def tornado(
     rows.sort(key=lambda r: -(float(r["swing"]) if r["swing"] is not None else -1.0))
     return Tornado(figure, scenario or "baseline", base, rows, journey.currency, scenario is not None,
                    swing_noise, noise(0, None) if scenario else None)
-
-
-def noise_of(results: Results, figure: str, arms: list[tuple[int, float]]) -> float | None:
-    """Half the 95% interval of ``sum(w * figure of arm k)`` over ``arms`` [(k, w)] of one run.
-
-    Every arm sees the same customers, so most of the noise cancels, but not all:
-    once a variant sends a customer elsewhere, the random numbers that follow fall
-    to other draws. The interval is the one the comparisons use (the t-interval
-    on the run's paired batches, :func:`~journeydsl.engine.results.contrast`).
-    None for a figure that is not a ratio of batch sums (retention, LTV : CAC,
-    days to convert, churn) or is undefined in an arm.
-    """
-    from journeydsl.engine.results import HEADLINE, contrast, t_quantile
-
-    if figure not in HEADLINE or figure == "retention_90":
-        return None
-    got = contrast([results.arms[k].batches for k, _w in arms], [w for _k, w in arms], figure)
-    nb = results.arms[0].batches.shape[0]
-    if got is None or nb < 2:
-        return None
-    return t_quantile(0.975, nb - 1) * got[1]
 
 
 # --- break-even ---------------------------------------------------------------------

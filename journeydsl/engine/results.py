@@ -894,6 +894,26 @@ def contrast(arms: Sequence[np.ndarray], weights: Sequence[float], key: str) -> 
     return float(value), se
 
 
+def noise_of(results: Results, figure: str, arms: Sequence[tuple[int, float]]) -> float | None:
+    """Half the 95% interval of ``sum(w * figure of arm k)`` over ``arms`` [(k, w)] of one run.
+
+    The arms of one run see the same customers, so most of the noise cancels, but not all:
+    once a variant sends a customer elsewhere, the random numbers that follow fall
+    to other draws. The interval is the one the comparisons use (the t-interval
+    on the run's paired batches, :func:`contrast`): the tornado's swings and the
+    attribution's removal effects and Shapley values are such sums.
+    None for a figure that is not a ratio of batch sums (retention, LTV : CAC,
+    days to convert, churn) or is undefined in an arm.
+    """
+    if figure not in HEADLINE or figure == "retention_90":
+        return None
+    got = contrast([results.arms[k].batches for k, _w in arms], [w for _k, w in arms], figure)
+    nb = results.arms[0].batches.shape[0]
+    if got is None or nb < 2:
+        return None
+    return t_quantile(0.975, nb - 1) * got[1]
+
+
 def _compare_retention(base: np.ndarray | None, other: np.ndarray | None, customers: int) -> dict[str, Any]:
     """Retention at 90 days, other minus base, with a jackknife over the paired batches."""
     reason = {"delta": None, "reason": "no converter was followed 90 days"}

@@ -27,6 +27,8 @@ _PARAM_KINDS = {"share": "share", "money": "money", "duration": "days"}
 TORNADO_HEADER = (N_("parameter"), N_("2.5% – 97.5% of it"), N_("figure at low"), N_("figure at high"), N_("swing"))
 TORNADO_NOTE = N_("(each parameter at its 2.5% and 97.5% points, the others at their means, on common random "
                   "numbers)")
+ATTRIBUTE_NOISE_NOTE = N_("(± is the simulation's noise, half the 95% interval: a contribution within it may be "
+                          "nothing; more customers (--customers) narrow it)")
 NOISE_NOTE = N_("(± is the simulation's noise: half the 95% interval of the swing. The same customers cancel most "
                 "of it, not all: bars closer than that may change places in another run, and a swing within it "
                 "may be nothing; more customers (--customers) narrow it)")
@@ -271,15 +273,24 @@ def attribution_table(a: Attribution, journey: Journey, lang: Lang | str | None 
     def money(v: float) -> str:
         return _number(v, "money", cur, lang)
 
+    def noisy(shown: str, half: float | None, kind: str) -> str:
+        """A contribution and its noise, 'EUR 0.50 ± EUR 0.20' (percentage points for conversion)."""
+        if half is None:
+            return shown
+        return f"{shown} ± " + (_signed(half, "share", cur, lang, 2).lstrip("+") if kind == "share" else money(half))
+
     rows = []
     for it in a.items:
         sh, rm = it["shapley"], it["removal"]
+        nsh, nrm = (it.get("noise") or {}).get("shapley", {}), (it.get("noise") or {}).get("removal", {})
         roi, crm = it["roi"], it.get("crm")
         touch = _("n/a") if crm is None else " / ".join(
             lang.decimal(100 * crm[m]["conversions"], 2) for m in ("first", "last", "linear"))
-        rows.append([it["label"], pp(sh["conversion_rate"]), pp(rm["conversion_rate"]),
-                     money(sh["value_per_customer"]), money(rm["value_per_customer"]), money(it["cost_per_customer"]),
-                     _("n/a") if roi is None else lang.percent(roi, 0), touch])
+        rows.append([it["label"], noisy(pp(sh["conversion_rate"]), nsh.get("conversion_rate"), "share"),
+                     noisy(pp(rm["conversion_rate"]), nrm.get("conversion_rate"), "share"),
+                     noisy(money(sh["value_per_customer"]), nsh.get("value_per_customer"), "money"),
+                     noisy(money(rm["value_per_customer"]), nrm.get("value_per_customer"), "money"),
+                     money(it["cost_per_customer"]), _("n/a") if roi is None else lang.percent(roi, 0), touch])
     method = (_("({n} customers per variant, seed {seed}; exact Shapley values)") if a.method == "exact" else
               _("({n} customers per variant, seed {seed}; Shapley values from {k} sampled orders)"))
     head = (_(_ATTRIBUTE_TITLES[a.by]).format(journey=journey.name) + " "
@@ -289,4 +300,4 @@ def attribution_table(a: Attribution, journey: Journey, lang: Lang | str | None 
         conv=lang.percent(total["conversion_rate"], 2), value=money(total["value_per_customer"]),
         conv0=lang.percent(none["conversion_rate"], 2), value0=money(none["value_per_customer"]))
     return (for_terminal(head) + "\n\n" + _table(rows, [_(_ITEM_WORDS[a.by]), *[_(h) for h in ATTRIBUTE_HEADER]])
-            + "\n\n" + summary + "\n" + _(ATTRIBUTE_NOTE) + "\n")
+            + "\n\n" + summary + "\n" + _(ATTRIBUTE_NOTE) + "\n" + _(ATTRIBUTE_NOISE_NOTE) + "\n")
