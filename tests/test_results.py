@@ -10,6 +10,7 @@ import jsonschema
 import numpy as np
 import pytest
 
+from journeydsl import api
 from journeydsl.engine.montecarlo import _arm_plan, _collect, _Merger, _run_block, _shape, block_sizes, run, simulate
 from journeydsl.engine.results import (
     HEADLINE,
@@ -363,3 +364,24 @@ def test_the_float32_stable_argsort_is_the_stable_argsort() -> None:
         if n:
             x[rng.integers(0, n, 2 * (trial % 6))] = rng.choice(specials, 2 * (trial % 6))
         assert stable_argsort(x).tolist() == np.argsort(x, kind="stable").tolist(), trial
+
+
+def test_ltv_histogram_of_a_monthly_fee_has_one_bar_per_number_of_months() -> None:
+    # a fee every month and nothing else: the LTVs are a lattice (one value per months paid); 30
+    # equal bins aliased it into bars that caught two values and bars that caught none
+    text = """journey "Fee" {
+        horizon 2 years
+        stage trial { entry; dwell 7 days }
+        stage paid { goal; active; revenue 9.50 EUR every month }
+        stage gone { terminal }
+        trial -> paid 50%
+        trial -> gone otherwise
+        paid -> gone 11% per month
+    }"""
+    r = simulate(api.loads(text), customers=4000, seed=1)
+    edges, counts = r.baseline.ltv_histogram()
+    values = np.unique(r.baseline.tally.all_ltv())
+    assert 2 <= values.size <= 60 and len(counts) == values.size
+    assert all(c > 0 for c in counts)  # no empty bar between two values
+    assert all(a < v < b for a, v, b in zip(edges, values, edges[1:], strict=False))
+    assert sum(counts) == r.baseline.metrics["ltv"]["n"]

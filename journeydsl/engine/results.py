@@ -1089,7 +1089,14 @@ class ArmResult:
         return out
 
     def ltv_histogram(self, bins: int = 30) -> tuple[list[float], list[int]]:
-        """Bin edges and counts of the converters' LTV (empty lists when nobody converted)."""
+        """Bin edges and counts of the converters' LTV (empty lists when nobody converted).
+
+        ``bins`` equal bins from the least to the largest LTV; but when the LTVs take at most
+        ``2 * bins`` distinct values (a monthly fee: one value per number of months paid), one
+        bar per value, its edges halfway to its neighbours. Equal bins would alias such a
+        lattice: some bins catch two values, some none, and the chart shows a comb of gaps
+        that is not in the data.
+        """
         v = self.tally.all_ltv()
         if v.size == 0:
             return [], []
@@ -1097,10 +1104,17 @@ class ArmResult:
         # bins must be wider than the float32 values' rounding: LTVs that agree to 6 digits (all
         # converters earning the same large amount) are one bar of a wider range, not an error
         least = float(np.spacing(np.float32(max(abs(lo), abs(hi))))) * bins * 4
+        edges: np.ndarray | int = bins
         if hi - lo <= least:
             hi = lo + max(1.0, least)
-        counts, edges = np.histogram(v, bins=bins, range=(lo, hi), weights=self.tally.weights())
-        return [float(e) for e in edges], [round(float(c)) for c in counts]
+        else:
+            values = np.unique(v).astype(np.float64)
+            if values.size <= 2 * bins:
+                mids = (values[1:] + values[:-1]) / 2
+                edges = np.concatenate(([values[0] - (mids[0] - values[0])], mids,
+                                        [values[-1] + (values[-1] - mids[-1])]))
+        counts, out = np.histogram(v, bins=edges, range=(lo, hi), weights=self.tally.weights())
+        return [float(e) for e in out], [round(float(c)) for c in counts]
 
     def to_dict(self) -> dict[str, Any]:
         """This arm in the JSON contract."""
