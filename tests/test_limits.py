@@ -373,9 +373,9 @@ def test_the_estimate_counts_stays_per_customer() -> None:
 
 def test_progress_moves_within_a_block(monkeypatch: pytest.MonkeyPatch) -> None:
     """One block of a long run used to show 0% until it ended; now it reports fractions as it goes."""
-    from journeydsl.engine.montecarlo import engine
+    from journeydsl.engine.montecarlo import passes
 
-    monkeypatch.setattr(engine, "PROGRESS_SECONDS", 0.0)  # every pass reports: however fast the machine
+    monkeypatch.setattr(passes, "PROGRESS_SECONDS", 0.0)  # every pass reports: however fast the machine
     text = HOURLY_LOOP.replace("100 years", "1 year")
     seen: list[float] = []
     simulate(loads(text), customers=20, seed=1, progress=lambda done, total: seen.append(done))

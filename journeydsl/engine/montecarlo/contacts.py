@@ -9,7 +9,6 @@ arrays and tallies (``__init__``), contacts counted in aggregate (``contact``,
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -20,12 +19,10 @@ from journeydsl.engine.montecarlo.blockdata import (
     _slot_dtype,
     _Workspace,
 )
+from journeydsl.engine.montecarlo.budget import WorkBudget
 from journeydsl.engine.montecarlo.gate import ContactGate, Decision, GateDraws, StayGate, gate_draws
 from journeydsl.engine.montecarlo.plan import Plan, TriggerPlan
 from journeydsl.engine.results import Tally
-
-if TYPE_CHECKING:
-    from journeydsl.engine.montecarlo.engine import WorkBudget
 
 
 class _BlockState:

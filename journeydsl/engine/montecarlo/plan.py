@@ -197,7 +197,7 @@ class Plan:
     @functools.cached_property
     def ltv_goes_on(self) -> bool:
         """Whether converters' LTV goes on from where each one is at the horizon (see
-        ``engine._Block._resumed_values``) instead of following them afresh from conversion:
+        ``ltv._LifetimeValues._resumed_values``) instead of following them afresh from conversion:
         when the window is the horizon, and neither a contact policy nor an ``unless`` keeps
         memory of contacts, and no stage a converter can be in has triggers (whose firings
         past the horizon the stay at the horizon would have to take up)."""

@@ -134,7 +134,7 @@ class _StayShortcuts(_StayBooks):
     def _at_horizon(self, s: int, idx: np.ndarray, t0: np.ndarray, te: np.ndarray, slot: np.ndarray) -> None:
         """Remember the stays of customers ``idx`` in stage ``s`` that go on past the horizon:
         entered at ``t0``, leaving at ``te`` by ``slot`` (drawn when they entered). A converter's
-        LTV goes on from there (``engine._Block._resumed_values``)."""
+        LTV goes on from there (``ltv._LifetimeValues._resumed_values``)."""
         self.at_h[idx] = s
         self.h_t0[idx] = t0
         self.h_te[idx] = te
