@@ -181,7 +181,8 @@ def main() -> int:
     # each run's outputs in a folder of its own: runs side by side must not delete each other's
     own = Path(tempfile.mkdtemp(prefix="journeydsl-golden-out-"))
     for name, argv in todo:
-        key = name.replace("/", "_").replace(" ", "__")
+        # named without the checkout's path, so that a baseline saved in one work tree checks in another
+        key = name.replace(str(ROOT) + "/", "").replace("/", "_").replace(" ", "__")
         target = args.folder / f"{key}.json"
         got = own / "out.json"
         t = time.perf_counter()

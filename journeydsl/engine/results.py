@@ -412,7 +412,7 @@ def t_quantile(p: float, df: float) -> float:
     >>> round(t_quantile(0.975, 19), 4)
     2.093
     >>> round(t_quantile(0.8, 19), 4)
-    0.8610
+    0.861
     """
     z = _norm_ppf(p)
     g1 = (z**3 + z) / 4
@@ -432,14 +432,18 @@ def t_quantile(p: float, df: float) -> float:
 
 
 def chi2_quantile(p: float, df: float) -> float:
-    """Chi-square quantile by the Wilson-Hilferty cube (within 1% for df >= 10).
+    """Chi-square quantile: twice the gamma quantile of shape ``df / 2`` (language.special's, the one
+    the parameters' intervals use; it agrees with scipy to 1e-12 relative at df 1 to 400).
 
-    >>> round(chi2_quantile(0.975, 19), 1)
-    32.9
+    The Wilson-Hilferty cube it replaces was 0.2% low at df 19 (the customers-needed range's)
+    and below zero at df 1.
+
+    >>> round(chi2_quantile(0.975, 19), 4), round(chi2_quantile(0.025, 19), 4)
+    (32.8523, 8.9065)
     """
-    z = _norm_ppf(p)
-    h = 2.0 / (9.0 * df)
-    return df * (1.0 - h + z * math.sqrt(h)) ** 3
+    from journeydsl.language.special import gamma_ppf
+
+    return 2.0 * float(gamma_ppf(np.array([p]), df / 2.0)[0])
 
 
 def _norm_ppf(p: float) -> float:
@@ -534,7 +538,7 @@ def retention_estimate(
     which without returns is exactly Greenwood's formula. NaN where nobody is followed.
 
     >>> p, v = retention_estimate(np.array([10., 6.]), np.array([10., 3.]), np.array([0., 5.]), np.zeros(2))
-    >>> [round(x, 3) for x in p], [round(x, 4) for x in v]
+    >>> [round(float(x), 3) for x in p], [round(float(x), 4) for x in v]
     ([1.0, 0.5], [0.0, 0.025])
     """
     ne = obs.size

@@ -34,8 +34,8 @@ STDOUT = "-"
 class CannotWrite(Exception):
     """An output path that cannot or must not be written; the message says which and why.
 
-    >>> str(CannotWrite("out/x.json", "no such folder 'out'"))
-    'cannot write out/x.json: no such folder \\'out\\''
+    >>> print(CannotWrite("out/x.json", "no such folder 'out'"))
+    cannot write out/x.json: no such folder 'out'
     """
 
     def __init__(self, path: str | Path, reason: str) -> None:
