@@ -231,11 +231,12 @@ def _work_options(args: argparse.Namespace) -> dict[str, object]:
     from journeydsl.engine.montecarlo import NOTE_WORK, WorkEstimate
     from journeydsl.language.checks import DEFAULT_MAX_WORK
 
-    def note(estimate: WorkEstimate) -> None:
-        if estimate.steps > NOTE_WORK and not args.quiet:
-            _err(f"note: this run will take {estimate.describe()}")
-
     limit = None if args.force else (args.max_work or DEFAULT_MAX_WORK)
+
+    def note(estimate: WorkEstimate) -> None:
+        # (a run over the limit is refused with the same estimate: no note before the error)
+        if estimate.steps > NOTE_WORK and not args.quiet and (limit is None or estimate.steps <= limit):
+            _err(f"note: this run will take {estimate.describe()}")
     return {"max_work": limit, "on_estimate": note}
 
 
@@ -245,6 +246,8 @@ def _refuse(args: argparse.Namespace, exc: Exception) -> RunRefused:
     knobs = "fewer customers (-n), a shorter --horizon" if from_options else (
         "fewer customers (-n or 'customers'), a shorter 'horizon' or 'ltv window',"
         " slower loops or triggers in the journey")
+    if getattr(args, "draws", None):
+        knobs += ", fewer --draws"
     if hasattr(args, "max_work"):  # render --flows has neither
         knobs += "; or --max-work STEPS to allow more, or --force to run however long it takes"
     return RunRefused(f"{exc}\n   hint: {knobs}", EXIT_USAGE if from_options else EXIT_INVALID)

@@ -129,3 +129,23 @@ def test_drawn_ends_of_a_uniform_that_cross_are_swapped() -> None:
     dwell = recompile(j, values={"a dwell low": 9.0, "a dwell high": 4.0}).stage("a").dwell
     assert dwell is not None and (dwell.low, dwell.high) == (4.0, 9.0)
     assert simulate_draws(j, 30, customers=200, seed=0).to_dict()["draws"] == 30
+
+
+def test_the_work_limit_counts_every_draw_and_refuses_before_compiling_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    # --draws N runs the journey N + 1 times: the limit judged one run and let 100,000 draws through
+    from journeydsl.analysis import uncertainty
+    from journeydsl.engine.montecarlo import TooMuchWork, WorkEstimate
+
+    j = api.load(ROOT / "examples" / "journeys" / "fitness_app_launch.journey")
+    one: list[WorkEstimate] = []
+    api.simulate(j, customers=1_000, max_work=None, on_estimate=one.append)
+
+    def never(*_a: object, **_k: object) -> None:
+        raise AssertionError("a draw was compiled before the job's work was judged")
+
+    monkeypatch.setattr(uncertainty, "recompile", never)
+    with pytest.raises(TooMuchWork) as info:
+        api.simulate(j, customers=1_000, draws=100_000, max_work=1e9)
+    est = info.value.estimate
+    assert est.runs == 100_001 and est.steps == pytest.approx(100_001 * one[0].steps)
+    assert "in each of 100,001 runs" in str(info.value)

@@ -136,16 +136,20 @@ def simulate_draws(
     one job of (draw, arm, block) units for the engine (:func:`run_many`), spread
     over ``workers`` processes or ``executor``; each draw keeps only its figures.
     The result is the same whatever ``workers`` or ``executor``. ``max_work`` and
-    ``on_estimate`` concern one run (the plain one); ``progress`` counts the
-    blocks of all of them.
+    ``on_estimate`` concern the whole job (the plain run and every draw);
+    ``progress`` counts the blocks of all of them.
     """
     from journeydsl.analysis.runs import arms_of, check_horizon, judge_targets
-    from journeydsl.engine.montecarlo import run_many
+    from journeydsl.engine.montecarlo import check_job, run_many
 
     if draws < 1:
         raise ValueError(f"draws must be at least 1, got {draws}")
     n = journey.customers if customers is None else customers
     check_horizon(horizon_days)
+    # the whole job's work, judged on the plain run before a draw is compiled (a hundred thousand
+    # draws take half a minute to compile alone)
+    check_job(arms_of(journey, scenarios), n, seed, draws + 1, horizon_days=horizon_days, max_work=max_work,
+              on_estimate=on_estimate)
     values = draw_values(journey, seed, draws)
     journeys = [journey] + [recompile(journey, values={name: float(v[d]) for name, v in values.items()})
                             for d in range(draws)]
@@ -155,8 +159,7 @@ def simulate_draws(
         return res if r == 0 else figure_paths(res)
 
     out = run_many([arms_of(j, scenarios) for j in journeys], n, seed, horizon_days=horizon_days,
-                   workers=workers, progress=progress, executor=executor, max_work=max_work,
-                   on_estimate=on_estimate, finish=finish)
+                   workers=workers, progress=progress, executor=executor, max_work=None, finish=finish)
     base: Results = out[0]
     base.uncertainty = summarise(base, out[1:], journey)
     return base

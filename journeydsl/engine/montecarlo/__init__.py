@@ -182,11 +182,16 @@ NOTE_WORK = 1e9
 class WorkEstimate:
     """The estimated work of a run, from a pilot block of its first customers."""
 
-    steps: float  # the whole run (inf: simulated time does not move)
-    per_customer: float  # customer-stays, trigger firings and purchases per customer
+    steps: float  # the whole run (inf: simulated time does not move), all its runs together
+    per_customer: float  # customer-stays, trigger firings and purchases per customer (in one run)
     customers: int
     complete: bool  # False: the pilot ran out of steps and the figures are extrapolated (lower bounds)
     looping: tuple[str, ...] = ()  # when time does not move: the stages customers circle through
+    runs: int = 1  # runs of the journey in the job (parameter draws: the plain run and each draw)
+
+    def times(self, runs: int) -> WorkEstimate:
+        """This estimate of one run, for ``runs`` such runs (the plain forecast and its draws)."""
+        return replace(self, steps=self.steps * runs, runs=self.runs * runs)
 
     @property
     def seconds(self) -> float:
@@ -198,7 +203,8 @@ class WorkEstimate:
             where = ", ".join(repr(x) for x in self.looping) or "stages"
             return f"for ever: customers keep moving between {where} without time passing (a loop that takes no time)"
         at_least = "" if self.complete else "at least "
-        return (f"{at_least}{_count(self.steps)} steps ({_count(self.per_customer)} a customer:"
+        runs = f" in each of {self.runs:,} runs" if self.runs > 1 else ""
+        return (f"{at_least}{_count(self.steps)} steps ({_count(self.per_customer)} a customer{runs}:"
                 f" stays, trigger firings and purchases), {at_least}{_duration(self.seconds)} on one core")
 
 
@@ -314,8 +320,9 @@ def run_many(
     (:func:`run_units`). ``finish(r, results)`` is called once run ``r`` is
     complete, and its answer kept instead of the results (parameter draws keep
     a few figures, not every draw's tallies); the list is in run order.
-    ``max_work`` and ``on_estimate`` concern the first run (the runs of one job
-    are alike). ``progress`` counts blocks of all runs together.
+    ``max_work`` and ``on_estimate`` concern the whole job: a pilot of the first
+    run, times the number of runs (the runs of one job are alike), judged before
+    the other runs are set up. ``progress`` counts blocks of all runs together.
     """
     if not runs or any(not arms for arms in runs):
         raise ValueError("run needs at least one arm")
@@ -323,31 +330,16 @@ def run_many(
         raise ValueError(f"customers must be from 1 to {MAX_CUSTOMERS:,}, got {customers:,}")
     sizes = block_sizes(customers)
     nb = len(sizes)
-    setups = []
-    holdouts: list[tuple[int, list[tuple[int, tuple[str, Journey]]]]] = []  # per run: arms asked for, twins
-    for asked_arms in runs:
-        # an arm with a holdout runs beside its twin with everyone held out: the uplift is their difference
-        twins = [(a, (f"{name} (everyone held out)", no_marketing(j))) for a, (name, j) in enumerate(asked_arms)
-                 if j.policy is not None and 0.0 < j.policy.holdout < 1.0]
+    setups: list[tuple[list[tuple[str, Journey]], list[_ArmPlan], TallyShape, float]] = []
+    holdouts: list[tuple[int, _Twins]] = []  # per run: arms asked for, twins
+    for r, asked_arms in enumerate(runs):
+        if r == 1:  # the first run is set up: judge the whole job's work before setting up the others
+            _check_work(setups[0][1], customers, seed, nb, len(runs), max_work, on_estimate)
+        arms, arm_plans, shape, horizon, twins = _setup(asked_arms, horizon_days, nb, touch_paths)
         holdouts.append((len(asked_arms), twins))
-        arms = [*asked_arms, *(t for _a, t in twins)]
-        base = arms[0][1]
-        horizon = float(horizon_days if horizon_days is not None else base.horizon_days)
-        if not (horizon > 0 and math.isfinite(horizon)):
-            raise ValueError(f"the horizon must be a positive number of days, got {horizon}")
-        shape = _shape([j for _n, j in arms], horizon, nb)
-        memo: StageMemo = {}  # stage plans shared by arms and segments
-        arm_plans = [_arm_plan(j, shape, memo) for _n, j in arms]
-        if touch_paths:  # first/last/linear touch: keep each customer's contacts (see attribution)
-            arm_plans = [(names, cum, [replace(p, touch_paths=True) for p in plans])
-                         for names, cum, plans in arm_plans]
         setups.append((arms, arm_plans, shape, horizon))
-    if max_work is not None or on_estimate is not None:
-        estimate = estimate_work(setups[0][1], customers, block_seed(seed, 0), nb)
-        if on_estimate is not None:
-            on_estimate(estimate)
-        if max_work is not None and estimate.steps > max_work:
-            raise TooMuchWork(estimate, max_work)
+    if len(runs) == 1:
+        _check_work(setups[0][1], customers, seed, nb, 1, max_work, on_estimate)
     # tasks with a queue: the waits their requests are drawn from, from a first run (after the
     # estimate: it is work too)
     setups = [(arms, _with_waits(arms, arm_plans, shape, customers, seed), shape, h)
@@ -377,6 +369,50 @@ def run_many(
     run_units(flat, customers, seed, deliver, workers=workers, executor=executor, progress=progress,
               arms_per_run=[len(plans) for _a, plans, _s, _h in setups])
     return out
+
+
+_Twins = list[tuple[int, tuple[str, Journey]]]
+
+
+def _setup(asked_arms: Sequence[tuple[str, Journey]], horizon_days: float | None, n_blocks: int,
+           touch_paths: bool = False) -> tuple[list[tuple[str, Journey]], list[_ArmPlan], TallyShape, float, _Twins]:
+    """One run's arms (with each holdout arm's twin), their compiled plans, tally shape and horizon."""
+    # an arm with a holdout runs beside its twin with everyone held out: the uplift is their difference
+    twins = [(a, (f"{name} (everyone held out)", no_marketing(j))) for a, (name, j) in enumerate(asked_arms)
+             if j.policy is not None and 0.0 < j.policy.holdout < 1.0]
+    arms = [*asked_arms, *(t for _a, t in twins)]
+    base = arms[0][1]
+    horizon = float(horizon_days if horizon_days is not None else base.horizon_days)
+    if not (horizon > 0 and math.isfinite(horizon)):
+        raise ValueError(f"the horizon must be a positive number of days, got {horizon}")
+    shape = _shape([j for _n, j in arms], horizon, n_blocks)
+    memo: StageMemo = {}  # stage plans shared by arms and segments
+    arm_plans = [_arm_plan(j, shape, memo) for _n, j in arms]
+    if touch_paths:  # first/last/linear touch: keep each customer's contacts (see attribution)
+        arm_plans = [(names, cum, [replace(p, touch_paths=True) for p in plans]) for names, cum, plans in arm_plans]
+    return arms, arm_plans, shape, horizon, twins
+
+
+def check_job(arms: Sequence[tuple[str, Journey]], customers: int, seed: int, runs: int, *,
+              horizon_days: float | None = None, max_work: float | None = DEFAULT_MAX_WORK,
+              on_estimate: Callable[[WorkEstimate], None] | None = None) -> None:
+    """Judge a job of ``runs`` runs like ``arms`` before making them (parameter draws: before
+    compiling each draw), as :func:`run_many` would: ``on_estimate`` hears the estimate and
+    a job over ``max_work`` raises :class:`TooMuchWork`. Then give run_many no limit."""
+    nb = len(block_sizes(customers))
+    _check_work(_setup(arms, horizon_days, nb)[1], customers, seed, nb, runs, max_work, on_estimate)
+
+
+def _check_work(arm_plans: Sequence[_ArmPlan], customers: int, seed: int, n_blocks: int, runs: int,
+                max_work: float | None, on_estimate: Callable[[WorkEstimate], None] | None) -> None:
+    """The job's work from a pilot of its first run, times its runs; TooMuchWork over ``max_work``."""
+    if max_work is None and on_estimate is None:
+        return
+    estimate = estimate_work(arm_plans, customers, block_seed(seed, 0), n_blocks).times(runs)
+    if on_estimate is not None:
+        on_estimate(estimate)
+    if max_work is not None and estimate.steps > max_work:
+        raise TooMuchWork(estimate, max_work)
 
 
 def block_seed(seed: int, b: int) -> np.random.SeedSequence:
