@@ -422,3 +422,16 @@ def test_fit_prints_its_summary_in_the_lang_asked_for(cli: Any, tmp_path: Path) 
     assert "входов" in err and "entries," not in err
     page = (tmp_path / "fit.html").read_text(encoding="utf-8")
     assert "<html lang='ru'>" in page and "Проверка на истории" in page
+
+
+# --- a count in a sentence takes the form its number needs -------------------------------------------
+# English says '1 entry' but '2 entries'; Russian has three forms (1 and 21, 2-4, 5-20) and Bulgarian two.
+
+
+def test_counted_follows_the_number_as_shown() -> None:
+    en, ru = get_lang("en"), get_lang("ru")
+    assert en.counted("{n} day", "{n} days", 0.6) == "1 day"  # shown without decimals: '1'
+    assert en.counted("{n} day", "{n} days", 1, 1) == "1.0 days"  # shown with decimals: a fraction's form
+    assert [ru.counted("{n} day", "{n} days", n) for n in (1, 2, 5, 11, 21, 22, 1_000)] == [
+        "1 день", "2 дня", "5 дней", "11 дней", "21 день", "22 дня", "1\xa0000 дней"]
+    assert ru.counted("{n} day", "{n} days", 2.5, 1) == "2,5 дня"
