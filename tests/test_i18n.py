@@ -435,3 +435,35 @@ def test_counted_follows_the_number_as_shown() -> None:
     assert [ru.counted("{n} day", "{n} days", n) for n in (1, 2, 5, 11, 21, 22, 1_000)] == [
         "1 день", "2 дня", "5 дней", "11 дней", "21 день", "22 дня", "1\xa0000 дней"]
     assert ru.counted("{n} day", "{n} days", 2.5, 1) == "2,5 дня"
+
+
+def _export(tmp_path: Path, cases: int) -> Path:
+    """``cases`` leads that each enter 'lead' and reach 'won' 31 days later, none still open."""
+    rows = ["case_id,stage,entered_at"]
+    for i in range(cases):
+        rows += [f"C{i},lead,2026-05-{1 + i % 28:02d}T10:00:00Z", f"C{i},won,2026-06-{1 + i % 28:02d}T10:00:00Z"]
+    path = tmp_path / "export.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(("code", "cases", "counts", "head", "rate"), [
+    ("en", 1, "2 rows, 1 case, 2 stages", "lead: 1 entry, 0 still open", "1 exit in 31 days at risk"),
+    ("en", 2, "4 rows, 2 cases, 2 stages", "lead: 2 entries, 0 still open", "2 exits in 62 days at risk"),
+    ("ru", 1, "2 строки, 1 сделка, 2 этапа", "lead: 1 вход, 0 ещё на этапе", "1 выход за 31 день под риском"),
+    ("ru", 2, "4 строки, 2 сделки, 2 этапа", "lead: 2 входа, 0 ещё на этапе", "2 выхода за 62 дня под риском"),
+    ("ru", 5, "10 строк, 5 сделок, 2 этапа", "lead: 5 входов, 0 ещё на этапе", "5 выходов за 155 дней под риском"),
+    ("ru", 21, "42 строки, 21 сделка, 2 этапа", "lead: 21 вход, 0 ещё на этапе", "21 выход за 651 день под риском"),
+    ("bg", 1, "2 реда, 1 сделка, 2 етапа", "lead: 1 влизане, 0 още в етапа", "1 изход за 31 дни под риск"),
+    ("bg", 2, "4 реда, 2 сделки, 2 етапа", "lead: 2 влизания, 0 още в етапа", "2 изхода за 62 дни под риск"),
+])
+def test_fit_summary_says_each_count_in_the_form_its_number_takes(
+        code: str, cases: int, counts: str, head: str, rate: str, tmp_path: Path) -> None:
+    pytest.importorskip("scipy")
+    from journeydsl.analysis.fit import fit_export
+    from journeydsl.outputs.fit_report import summary_text
+
+    lines = summary_text(fit_export(_export(tmp_path, cases), goal="won"), code).splitlines()
+    assert f"; {counts}; " in lines[0], lines[0]
+    assert lines[2] == head
+    assert lines[4].endswith(f"), {rate}"), lines[4]
