@@ -467,3 +467,59 @@ def test_fit_summary_says_each_count_in_the_form_its_number_takes(
     assert f"; {counts}; " in lines[0], lines[0]
     assert lines[2] == head
     assert lines[4].endswith(f"), {rate}"), lines[4]
+
+
+@pytest.mark.parametrize(("code", "customers", "line"), [
+    ("en", 1, "Forecast: Запуск 2027 — Школа: план запуска (Jan 2027 to Jun 2027; one cohort of 1 customer simulated, "
+              "seed 1)"),
+    ("en", 2, "Forecast: Запуск 2027 — Школа: план запуска (Jan 2027 to Jun 2027; one cohort of 2 customers "
+              "simulated, seed 1)"),
+    ("ru", 1, "Прогноз: Запуск 2027 — Школа: план запуска (янв. 2027 – июнь 2027; симулирована одна когорта из "
+              "1 клиента, seed 1)"),
+    ("ru", 2, "Прогноз: Запуск 2027 — Школа: план запуска (янв. 2027 – июнь 2027; симулирована одна когорта из "
+              "2 клиентов, seed 1)"),
+    ("ru", 5, "Прогноз: Запуск 2027 — Школа: план запуска (янв. 2027 – июнь 2027; симулирована одна когорта из "
+              "5 клиентов, seed 1)"),
+    ("ru", 21, "Прогноз: Запуск 2027 — Школа: план запуска (янв. 2027 – июнь 2027; симулирована одна когорта из "
+               "21 клиента, seed 1)"),
+])
+def test_forecast_title_says_the_cohort_in_the_form_its_number_takes(
+        code: str, customers: int, line: str, planned: object) -> None:
+    from journeydsl.analysis.forecast import forecast
+    from journeydsl.outputs.forecast_report import format_forecast
+
+    fc = forecast(planned, None, customers=customers, seed=1)  # type: ignore[arg-type]
+    assert format_forecast(fc, "table", code).splitlines()[0] == line
+
+
+PURCHASES = """journey "Shop" {{
+    currency EUR
+    stage buyer "Buyer" {{ entry; active; purchases {n} per month worth 10 EUR }}
+}}"""
+
+
+@pytest.mark.parametrize(("n", "en", "ru"), [
+    ("1", "1 purchase/month × €10", "1 покупка в месяц × 10\xa0€"),
+    ("2", "2 purchases/month × €10", "2 покупки в месяц × 10\xa0€"),
+    ("5", "5 purchases/month × €10", "5 покупок в месяц × 10\xa0€"),
+    ("21", "21 purchases/month × €10", "21 покупка в месяц × 10\xa0€"),
+    ("2.5", "2.5 purchases/month × €10", "2,5 покупки в месяц × 10\xa0€"),
+])
+def test_map_says_purchases_in_the_form_their_number_takes(n: str, en: str, ru: str) -> None:
+    journey = loads(PURCHASES.format(n=n), "shop.journey")
+    assert en in to_dot(journey, lang="en")
+    assert ru in to_dot(journey, lang="ru")
+    assert ru in to_mermaid(journey, lang="ru")
+
+
+def test_a_forecast_note_with_a_count_takes_its_form() -> None:
+    from journeydsl.analysis.forecast import note_n_
+    from journeydsl.outputs.forecast_report import note_text
+
+    one, many = next(m for m in messages() if isinstance(m, tuple) and "the spread over {n} draw " in m[0])
+    notes = [note_n_(one, many, n=n) for n in (1, 2, 5, 21)]
+    assert [note.text().split(" of the")[0] for note in notes[:2]] == [  # the JSON's English
+        "intervals include the spread over 1 draw", "intervals include the spread over 2 draws"]
+    assert [note_text(note, get_lang("ru")).split(" неопределённых")[0] for note in notes] == [
+        "интервалы включают разброс по 1 выборке", "интервалы включают разброс по 2 выборкам",
+        "интервалы включают разброс по 5 выборкам", "интервалы включают разброс по 21 выборке"]
