@@ -422,3 +422,104 @@ def test_fit_prints_its_summary_in_the_lang_asked_for(cli: Any, tmp_path: Path) 
     assert "входов" in err and "entries," not in err
     page = (tmp_path / "fit.html").read_text(encoding="utf-8")
     assert "<html lang='ru'>" in page and "Проверка на истории" in page
+
+
+# --- a count in a sentence takes the form its number needs -------------------------------------------
+# English says '1 entry' but '2 entries'; Russian has three forms (1 and 21, 2-4, 5-20) and Bulgarian two.
+
+
+def test_counted_follows_the_number_as_shown() -> None:
+    en, ru = get_lang("en"), get_lang("ru")
+    assert en.counted("{n} day", "{n} days", 0.6) == "1 day"  # shown without decimals: '1'
+    assert en.counted("{n} day", "{n} days", 1, 1) == "1.0 days"  # shown with decimals: a fraction's form
+    assert [ru.counted("{n} day", "{n} days", n) for n in (1, 2, 5, 11, 21, 22, 1_000)] == [
+        "1 день", "2 дня", "5 дней", "11 дней", "21 день", "22 дня", "1\xa0000 дней"]
+    assert ru.counted("{n} day", "{n} days", 2.5, 1) == "2,5 дня"
+
+
+def _export(tmp_path: Path, cases: int) -> Path:
+    """``cases`` leads that each enter 'lead' and reach 'won' 31 days later, none still open."""
+    rows = ["case_id,stage,entered_at"]
+    for i in range(cases):
+        rows += [f"C{i},lead,2026-05-{1 + i % 28:02d}T10:00:00Z", f"C{i},won,2026-06-{1 + i % 28:02d}T10:00:00Z"]
+    path = tmp_path / "export.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(("code", "cases", "counts", "head", "rate"), [
+    ("en", 1, "2 rows, 1 case, 2 stages", "lead: 1 entry, 0 still open", "1 exit in 31 days at risk"),
+    ("en", 2, "4 rows, 2 cases, 2 stages", "lead: 2 entries, 0 still open", "2 exits in 62 days at risk"),
+    ("ru", 1, "2 строки, 1 сделка, 2 этапа", "lead: 1 вход, 0 ещё на этапе", "1 выход за 31 день под риском"),
+    ("ru", 2, "4 строки, 2 сделки, 2 этапа", "lead: 2 входа, 0 ещё на этапе", "2 выхода за 62 дня под риском"),
+    ("ru", 5, "10 строк, 5 сделок, 2 этапа", "lead: 5 входов, 0 ещё на этапе", "5 выходов за 155 дней под риском"),
+    ("ru", 21, "42 строки, 21 сделка, 2 этапа", "lead: 21 вход, 0 ещё на этапе", "21 выход за 651 день под риском"),
+    ("bg", 1, "2 реда, 1 сделка, 2 етапа", "lead: 1 влизане, 0 още в етапа", "1 изход за 31 дни под риск"),
+    ("bg", 2, "4 реда, 2 сделки, 2 етапа", "lead: 2 влизания, 0 още в етапа", "2 изхода за 62 дни под риск"),
+])
+def test_fit_summary_says_each_count_in_the_form_its_number_takes(
+        code: str, cases: int, counts: str, head: str, rate: str, tmp_path: Path) -> None:
+    pytest.importorskip("scipy")
+    from journeydsl.analysis.fit import fit_export
+    from journeydsl.outputs.fit_report import summary_text
+
+    lines = summary_text(fit_export(_export(tmp_path, cases), goal="won"), code).splitlines()
+    assert f"; {counts}; " in lines[0], lines[0]
+    assert lines[2] == head
+    assert lines[4].endswith(f"), {rate}"), lines[4]
+
+
+@pytest.mark.parametrize(("code", "customers", "line"), [
+    ("en", 1, "Forecast: Запуск 2027 — Школа: план запуска (Jan 2027 to Jun 2027; one cohort of 1 customer simulated, "
+              "seed 1)"),
+    ("en", 2, "Forecast: Запуск 2027 — Школа: план запуска (Jan 2027 to Jun 2027; one cohort of 2 customers "
+              "simulated, seed 1)"),
+    ("ru", 1, "Прогноз: Запуск 2027 — Школа: план запуска (янв. 2027 – июнь 2027; симулирована одна когорта из "
+              "1 клиента, seed 1)"),
+    ("ru", 2, "Прогноз: Запуск 2027 — Школа: план запуска (янв. 2027 – июнь 2027; симулирована одна когорта из "
+              "2 клиентов, seed 1)"),
+    ("ru", 5, "Прогноз: Запуск 2027 — Школа: план запуска (янв. 2027 – июнь 2027; симулирована одна когорта из "
+              "5 клиентов, seed 1)"),
+    ("ru", 21, "Прогноз: Запуск 2027 — Школа: план запуска (янв. 2027 – июнь 2027; симулирована одна когорта из "
+               "21 клиента, seed 1)"),
+])
+def test_forecast_title_says_the_cohort_in_the_form_its_number_takes(
+        code: str, customers: int, line: str, planned: object) -> None:
+    from journeydsl.analysis.forecast import forecast
+    from journeydsl.outputs.forecast_report import format_forecast
+
+    fc = forecast(planned, None, customers=customers, seed=1)  # type: ignore[arg-type]
+    assert format_forecast(fc, "table", code).splitlines()[0] == line
+
+
+PURCHASES = """journey "Shop" {{
+    currency EUR
+    stage buyer "Buyer" {{ entry; active; purchases {n} per month worth 10 EUR }}
+}}"""
+
+
+@pytest.mark.parametrize(("n", "en", "ru"), [
+    ("1", "1 purchase/month × €10", "1 покупка в месяц × 10\xa0€"),
+    ("2", "2 purchases/month × €10", "2 покупки в месяц × 10\xa0€"),
+    ("5", "5 purchases/month × €10", "5 покупок в месяц × 10\xa0€"),
+    ("21", "21 purchases/month × €10", "21 покупка в месяц × 10\xa0€"),
+    ("2.5", "2.5 purchases/month × €10", "2,5 покупки в месяц × 10\xa0€"),
+])
+def test_map_says_purchases_in_the_form_their_number_takes(n: str, en: str, ru: str) -> None:
+    journey = loads(PURCHASES.format(n=n), "shop.journey")
+    assert en in to_dot(journey, lang="en")
+    assert ru in to_dot(journey, lang="ru")
+    assert ru in to_mermaid(journey, lang="ru")
+
+
+def test_a_forecast_note_with_a_count_takes_its_form() -> None:
+    from journeydsl.analysis.forecast import note_n_
+    from journeydsl.outputs.forecast_report import note_text
+
+    one, many = next(m for m in messages() if isinstance(m, tuple) and "the spread over {n} draw " in m[0])
+    notes = [note_n_(one, many, n=n) for n in (1, 2, 5, 21)]
+    assert [note.text().split(" of the")[0] for note in notes[:2]] == [  # the JSON's English
+        "intervals include the spread over 1 draw", "intervals include the spread over 2 draws"]
+    assert [note_text(note, get_lang("ru")).split(" неопределённых")[0] for note in notes] == [
+        "интервалы включают разброс по 1 выборке", "интервалы включают разброс по 2 выборкам",
+        "интервалы включают разброс по 5 выборкам", "интервалы включают разброс по 21 выборке"]

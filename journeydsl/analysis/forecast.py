@@ -211,20 +211,34 @@ class Note:
 
     The JSON holds :meth:`text`; the tables and the report show the message in the reader's
     language (it is in the catalogues: ``note_`` marks it) with the values in its formats.
-    Values are numbers, or a calendar month ``YYYY-MM`` under the name ``month``.
+    Values are numbers, or a calendar month ``YYYY-MM`` under the name ``month``. A note with a
+    ``plural`` (made by ``note_n_``) has words that follow the count ``n``: ``message`` is its
+    singular.
     """
 
     message: str
     values: tuple[tuple[str, Any], ...] = ()
+    plural: str = ""
 
     def text(self) -> str:
-        """The note in English, numbers with thousands separators (as the JSON holds it)."""
-        return self.message.format(**{k: f"{v:,.0f}" if isinstance(v, int | float) else v for k, v in self.values})
+        """The note in English, numbers with thousands separators (as the JSON holds it).
+
+        >>> [note_n_("over {n} draw", "over {n} draws", n=n).text() for n in (1, 1_200)]
+        ['over 1 draw', 'over 1,200 draws']
+        """
+        shown = {k: f"{v:,.0f}" if isinstance(v, int | float) else v for k, v in self.values}
+        message = self.plural if self.plural and shown["n"] != "1" else self.message
+        return message.format(**shown)
 
 
 def note_(message: str, **values: Any) -> Note:
     """A :class:`Note` (the name marks ``message`` for the catalogues)."""
     return Note(message, tuple(values.items()))
+
+
+def note_n_(singular: str, plural: str, **values: Any) -> Note:
+    """A :class:`Note` whose words follow the count ``n`` among ``values`` ('1 draw', '21 выборке')."""
+    return Note(singular, tuple(values.items()), plural)
 
 
 @dataclass
@@ -456,9 +470,11 @@ def _from_blocks(journey: Journey, p: CalendarPlan, blocks: list[Tally], n: int,
             total_arrivals[j] = (arrivals[j] + float(total_arrivals[:j] @ ref[:j, j])) / own
         referred = total_arrivals - arrivals
         arrivals = total_arrivals
-        notes.append(note_("referrals ('refers') bring {referred} arrivals over the plan, on top of the {planned}"
-                           " planned; they are not held to a budget", referred=float(referred.sum()),
-                           planned=float(planned.sum())))
+        notes.append(note_n_("referrals ('refers') bring {n} arrival over the plan, on top of the {planned}"
+                             " planned; they are not held to a budget",
+                             "referrals ('refers') bring {n} arrivals over the plan, on top of the {planned}"
+                             " planned; they are not held to a budget", n=float(referred.sum()),
+                             planned=float(planned.sum())))
 
     mean: dict[str, np.ndarray] = {}
     var: dict[str, np.ndarray] = {}
@@ -570,6 +586,8 @@ def add_draws(
     if draws > 1:
         fc.draw_var = {key: np.var(np.stack(v), axis=0, ddof=1) for key, v in rows.items()}
     fc.draws = draws
-    fc.notes.append(note_("intervals include the spread over {n} draws of the uncertain parameters (the rows stay "
-                          "at the parameters' means)", n=draws))
+    fc.notes.append(note_n_("intervals include the spread over {n} draw of the uncertain parameters (the rows stay "
+                            "at the parameters' means)",
+                            "intervals include the spread over {n} draws of the uncertain parameters (the rows stay "
+                            "at the parameters' means)", n=draws))
     return fc

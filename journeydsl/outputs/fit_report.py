@@ -30,6 +30,10 @@ _WRITTEN_INTO = Np_("{n} figure written into a copy of {path}; fitted in {second
                     "{n} figures written into a copy of {path}; fitted in {seconds} s")
 _WRITTEN_NEW = Np_("{n} figure written into a new journey; fitted in {seconds} s",
                    "{n} figures written into a new journey; fitted in {seconds} s")
+#: Counts said inside other sentences (each count its own plural: '1 case', '21 сделка').
+_CASES = Np_("{n} case", "{n} cases")
+_DAYS = Np_("{n} day", "{n} days")
+_TIMES = Np_("{n} time", "{n} times")
 
 
 def _as_lang(lang: Lang | str | None) -> Lang:
@@ -59,11 +63,10 @@ def _head(r: FitResult, lang: Lang) -> str:
     from journeydsl.analysis.fit.readers import format_day
 
     ev = r.events
-    return lang._("{file}: {shape} export, {encoding}, {separated}; {rows} rows, {cases} cases, {stages} stages; "
-                  "cut-off {day}").format(
+    return lang._("{file}: {shape} export, {encoding}, {separated}; {rows}, {cases}, {stages}; cut-off {day}").format(
         file=Path(ev.path).name, shape=ev.shape, encoding=ev.encoding, separated=lang._(_SEPARATORS[ev.delimiter]),
-        rows=_int(lang, ev.rows), cases=_int(lang, len(ev.case_ids)), stages=_int(lang, len(ev.stage_names)),
-        day=format_day(r.as_of - 1e-3))
+        rows=lang.counted("{n} row", "{n} rows", ev.rows), cases=lang.counted(*_CASES, len(ev.case_ids)),
+        stages=lang.counted("{n} stage", "{n} stages", len(ev.stage_names)), day=format_day(r.as_of - 1e-3))
 
 
 def _stage_title(r: FitResult, name: str) -> str:
@@ -78,29 +81,32 @@ def _others(lang: Lang, fit: StageFit) -> str:
 
 def _stage_lines(r: FitResult, name: str, fit: StageFit, lang: Lang) -> list[str]:
     _ = lang._
-    head = _("{stage}: {entries} entries, {open} still open").format(
-        stage=_stage_title(r, name), entries=_int(lang, fit.entries), open=_int(lang, fit.open))
+    head = lang.counted("{stage}: {n} entry, {open} still open", "{stage}: {n} entries, {open} still open",
+                        fit.entries, stage=_stage_title(r, name), open=_int(lang, fit.open))
     if fit.unknown_start:
-        head += _(", {n} entered before the export (left out)").format(n=_int(lang, fit.unknown_start))
+        head += lang.counted(", {n} case entered before the export (left out)",
+                             ", {n} cases entered before the export (left out)", fit.unknown_start)
     lines = [head]
     width = max((len(r.names[t]) for t in fit.targets), default=4)
     for s in sorted(fit.shares, key=lambda s: -s.share):
         closed = fit.closed_only.get(s.target, 0.0)
         lines.append(f"    -> {r.names[s.target]:<{width}}  {_pct(lang, s.share):>7}  95% "
                      f"{_interval(lang, s.low, s.high):<15}  "
-                     + _("{exits} exits; closed cases alone would say {closed}").format(
-                         exits=f"{_int(lang, s.exits):>7}", closed=_pct(lang, closed)))
+                     + lang.counted("{n} exit; closed cases alone would say {closed}",
+                                    "{n} exits; closed cases alone would say {closed}", s.exits,
+                                    n=f"{_int(lang, s.exits):>7}", closed=_pct(lang, closed)))
     if fit.undecided > 0.005:
         lines.append("    " + _("{share} of stays outlast every exit seen; the shares assume they split alike").format(
             share=_pct(lang, fit.undecided)))
     for rt in fit.rates:
         if any(w.kind == "rate" and w.stage == name for w in r.written):
             month = 365 / 12
-            lines.append("    " + _("rate -> {target}: {chance} per month (95% {interval}), {exits} exits in {days} "
-                                    "days at risk").format(
+            lines.append("    " + lang.counted(
+                "rate -> {target}: {chance} per month (95% {interval}), {n} exit in {days} at risk",
+                "rate -> {target}: {chance} per month (95% {interval}), {n} exits in {days} at risk", rt.exits,
                 target=r.names[rt.target], chance=_pct(lang, rt.chance(month), 2),
                 interval=_interval(lang, rt.chance(month, rt.low), rt.chance(month, rt.high)),
-                exits=_int(lang, rt.exits), days=_int(lang, rt.exposure_days)))
+                days=lang.counted(*_DAYS, rt.exposure_days)))
     if fit.dwell:
         line = "    " + _("time in stage: {form}").format(form=dist_text(fit.dwell[0]))
         if len(fit.dwell) > 1:
@@ -143,13 +149,13 @@ def _convert_text(bt: Backtest, lang: Lang) -> str:
     if bt.convert_data.size == 0 or bt.convert_sim.size == 0:
         return _("No case reached a goal stage by the cut-off in the data or in the fitted journey.")
     d, s = bt.convert_data, bt.convert_sim
-    return _("Days to convert by the cut-off: data median {data_median} (mean {data_mean}, {data_cases} cases), "
-             "fitted journey median {fit_median} (mean {fit_mean}, {fit_cases} cases a run); earth mover's distance "
-             "{distance} days.").format(
+    return _("Days to convert by the cut-off: data median {data_median} (mean {data_mean}, {data_cases}), "
+             "fitted journey median {fit_median} (mean {fit_mean}, {fit_cases} a run); earth mover's distance "
+             "{distance}.").format(
         data_median=_num(lang, float(np.median(d))), data_mean=_num(lang, float(d.mean())),
-        data_cases=_int(lang, d.size), fit_median=_num(lang, float(np.median(s))),
-        fit_mean=_num(lang, float(s.mean())), fit_cases=_int(lang, s.size / bt.runs),
-        distance=_num(lang, bt.emd_days or 0.0))
+        data_cases=lang.counted(*_CASES, d.size), fit_median=_num(lang, float(np.median(s))),
+        fit_mean=_num(lang, float(s.mean())), fit_cases=lang.counted(*_CASES, s.size / bt.runs),
+        distance=lang.counted(*_DAYS, bt.emd_days or 0.0, 1))
 
 
 def _backtest_lines(r: FitResult, lang: Lang) -> list[str]:
@@ -161,10 +167,10 @@ def _backtest_lines(r: FitResult, lang: Lang) -> list[str]:
         return []
     worst = max(bt.funnel, key=lambda f: abs(f[2] - f[1]))
     goals = [f for f in bt.funnel if f[0] in r.goal]
-    text = _("backtest ({cases} cases re-run {runs} times to the cut-off): the largest gap in the share reaching a "
+    text = _("backtest ({cases} re-run {runs} to the cut-off): the largest gap in the share reaching a "
              "stage is '{stage}', {data} in the data against {fitted} fitted").format(
-        cases=_int(lang, bt.cases), runs=bt.runs, stage=worst[0], data=_pct(lang, worst[1]),
-        fitted=_pct(lang, worst[2]))
+        cases=lang.counted(*_CASES, bt.cases), runs=lang.counted(*_TIMES, bt.runs), stage=worst[0],
+        data=_pct(lang, worst[1]), fitted=_pct(lang, worst[2]))
     if goals:
         g = goals[0]
         text += _("; '{stage}' {data} against {fitted}").format(stage=g[0], data=_pct(lang, g[1]),
@@ -179,8 +185,8 @@ def _segment_lines(r: FitResult, lang: Lang) -> list[str]:
     _ = lang._
     lines = []
     for seg in r.segments:
-        head = _("segment '{name}': {cases} cases ({share})").format(
-            name=seg.name, cases=_int(lang, seg.cases), share=_pct(lang, seg.share))
+        head = lang.counted("segment '{name}': {n} case ({share})", "segment '{name}': {n} cases ({share})",
+                            seg.cases, name=seg.name, share=_pct(lang, seg.share))
         if not seg.differs:
             lines.append(head + _("; no share differs from everyone's beyond the 95% intervals"))
             continue
@@ -282,9 +288,12 @@ _BACKTEST_HEADER = [N_("stage"), N_("data reached"), N_("fitted journey reached"
 
 
 def _backtest_intro(bt: Backtest, lang: Lang) -> str:
-    return lang._("{cases} cases re-run {runs} times through the fitted journey from their own entry stage and date "
-                  "to the same cut-off, averaged (triggers, segments and money are not part of the backtest).").format(
-        cases=_int(lang, bt.cases), runs=bt.runs)
+    return lang.counted(
+        "{n} case re-run {runs} through the fitted journey from its own entry stage and date to the same cut-off, "
+        "averaged (triggers, segments and money are not part of the backtest).",
+        "{n} cases re-run {runs} through the fitted journey from their own entry stage and date to the same cut-off, "
+        "averaged (triggers, segments and money are not part of the backtest).", bt.cases,
+        runs=lang.counted(*_TIMES, bt.runs))
 
 
 def _backtest_rows(bt: Backtest, lang: Lang) -> list[list[str]]:

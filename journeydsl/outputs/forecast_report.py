@@ -100,9 +100,11 @@ def _scenario_words(fc: Forecast, lang: Lang) -> str:
 def _title(fc: Forecast, lang: Lang) -> str:
     _ = lang._
     months = fc.months
-    span = _("{start} to {end}; one cohort of {n} simulated, seed {seed}").format(
-        start=lang.month(months[0]), end=lang.month(months[-1]), n=lang.decimal(fc.customers, 0),
-        seed=fc.seed) if months else _("no months")
+    span = _("no months")
+    if months:
+        span = lang.counted("{start} to {end}; one cohort of {n} customer simulated, seed {seed}",
+                            "{start} to {end}; one cohort of {n} customers simulated, seed {seed}", fc.customers,
+                            start=lang.month(months[0]), end=lang.month(months[-1]), seed=fc.seed)
     return (_("Forecast: {plan} — {journey}").format(plan=fc.plan.title, journey=fc.journey)
             + _scenario_words(fc, lang) + f" ({span})")
 
@@ -111,9 +113,11 @@ def note_text(note: Note, lang: Lang | None = None, *, last_month: str | None = 
     """A forecast's note in ``lang``: its message translated, its months and numbers in that language's
     format (``last_month``: the note holds for every month from its own to that one)."""
     lang = lang or get_lang("en")
-    values = {k: lang.month(v) if k == "month" else lang.decimal(float(v), 0) for k, v in note.values}
+    values: dict[str, Any] = {k: lang.month(v) if k == "month" else lang.decimal(float(v), 0) for k, v in note.values}
     if last_month is not None and "month" in values:
         values["month"] += " – " + lang.month(last_month)
+    if note.plural:  # its words follow the count 'n'
+        return lang.counted(note.message, note.plural, float(dict(note.values)["n"]), **values)
     return lang._(note.message).format(**values)
 
 

@@ -367,8 +367,8 @@ def _stage_lines(journey: Journey, stage: Stage, flows: Flows | None) -> list[st
     for c in stage.costs:
         lines.append(_t("cost {amount}").format(amount=_cash(c, cur)))
     for p in stage.purchases:
-        lines.append(_t("{n} purchases{per} × {worth}").format(n=_num(p.rate), per=_per(p.per_days, p.unit),
-                                                               worth=_dist_money(p.worth, cur)))
+        lines.append(_lang().n_("{n} purchase{per} × {worth}", "{n} purchases{per} × {worth}", round(p.rate, 2))
+                     .format(n=_num(p.rate), per=_per(p.per_days, p.unit), worth=_dist_money(p.worth, cur)))
     for t in stage.touches:
         lines.append(_t("on enter: {touchpoint}").format(touchpoint=_touch_text(journey, t)))
     if flows is not None and stage.name in flows.stage_reach:

@@ -265,6 +265,9 @@ def _delta_cells(cmp: Any, kind: str, currency: str, lang: Lang | None = None) -
 _REASONS = (N_("no stage is marked active"), N_("no customer converted"), N_("not measured"),
             N_("the interval could not be computed"), N_("no conversions this month"))
 _FOLLOWED = re.compile(r"no converter was followed ([\d.]+) days")
+#: Counts said inside other sentences, each in the form its number takes ('1 day', '21 день').
+_DAYS = Np_("{n} day", "{n} days")
+_MONTHS = Np_("{n} month", "{n} months")
 
 
 def _reason(text: str, lang: Lang | None = None) -> str:
@@ -399,13 +402,17 @@ def _noise_notes(data: dict[str, Any], lang: Lang | None = None, ids: bool = Fal
             name = _arm_name(arm, lang, ids)
             if need:
                 span = cmp.get("customers_needed_range") or [need, need]
-                notes.append(lang._(
+                notes.append(lang.counted(
                     "'{arm}' vs baseline is too close to call on value per customer "
                     "(difference {delta}, interval spans zero); a difference this size needs "
-                    "about {need} customers per arm to show (80% power; this run's estimate "
-                    "of that need is itself uncertain: {low} to {high}): try --customers {raw}"
-                ).format(arm=name, delta=delta, need=lang.decimal(need, 0), low=lang.decimal(span[0], 0),
-                         high=lang.decimal(span[1], 0), raw=need))
+                    "about {n} customer per arm to show (80% power; this run's estimate "
+                    "of that need is itself uncertain: {low} to {high}): try --customers {raw}",
+                    "'{arm}' vs baseline is too close to call on value per customer "
+                    "(difference {delta}, interval spans zero); a difference this size needs "
+                    "about {n} customers per arm to show (80% power; this run's estimate "
+                    "of that need is itself uncertain: {low} to {high}): try --customers {raw}",
+                    need, arm=name, delta=delta, low=lang.decimal(span[0], 0), high=lang.decimal(span[1], 0),
+                    raw=need))
             else:
                 notes.append(lang._("'{arm}' makes no difference to value per customer").format(arm=name))
     return notes
@@ -626,8 +633,10 @@ def _draws_section(data: dict[str, Any], arms: list[dict[str, Any]], currency: s
     lang = lang or _EN
     _ = lang._
     draws = int(data["draws"])
-    out = ["", _("Over {n} draws of the uncertain parameters (95% range: where the figure falls in 95 of 100 "
-                 "draws)").format(n=lang.decimal(draws, 0))]
+    out = ["", lang.counted("Over {n} draw of the uncertain parameters (95% range: where the figure falls in 95 of "
+                            "100 draws)",
+                            "Over {n} draws of the uncertain parameters (95% range: where the figure falls in 95 of "
+                            "100 draws)", draws)]
     rows = []
     na = _("n/a")
     for key, label, kind in HEADLINE:
@@ -780,8 +789,8 @@ def format_markdown(data: dict[str, Any], lang: Lang | str | None = None, ids: b
         out += ["", for_markdown(ranking)] if ranking else []
         out += [f"> {for_markdown(n)}" for n in _noise_notes(data, lang, ids)]
     if data.get("draws"):
-        out += ["", "### " + _("Over {n} draws of the uncertain parameters").format(
-            n=lang.decimal(int(data["draws"]), 0)), "", "```"]
+        out += ["", "### " + lang.counted("Over {n} draw of the uncertain parameters",
+                                          "Over {n} draws of the uncertain parameters", int(data["draws"])), "", "```"]
         out += [for_terminal(line) for chunk in _draws_section(data, arms, currency, lang, ids)[2:]
                 for line in chunk.split("\n")]
         out += ["```"]
@@ -1006,10 +1015,10 @@ def format_test_plan(tp: Any, currency: str, lang: Lang | str | None = None) -> 
             rows.append((_("arrivals"), _("{n} a day ({source})").format(
                 n=lang.decimal(tp.arrivals_per_day, 1), source=for_terminal(source))))
         if tp.enrol_days is not None and tp.total_days is not None:
-            rows.append((_("duration"), _("enrol for {enrol} days, then follow the last customers {window} days"
-                                          " before reading the figure: {total} days in all").format(
-                enrol=lang.decimal(tp.enrol_days, 0), window=lang.decimal(tp.window_days, 0),
-                total=lang.decimal(tp.total_days, 0))))
+            rows.append((_("duration"), _("enrol for {enrol}, then follow the last customers {window}"
+                                          " before reading the figure: {total} in all").format(
+                enrol=lang.counted(*_DAYS, tp.enrol_days), window=lang.counted(*_DAYS, tp.window_days),
+                total=lang.counted(*_DAYS, tp.total_days))))
         else:
             rows.append((_("duration"), _("unknown: {reason}").format(reason=for_terminal(_test_reason(tp, lang)))))
     width = max(len(k) for k, _v in rows) + 2
@@ -1027,17 +1036,21 @@ def _test_reason(tp: Any, lang: Lang) -> str:
     _ = lang._
     a = tp.reason_args
     if tp.reason_key == "no_variation":
-        return _("all {n} simulated customers have the same figure in both arms, so the forecast shows no difference"
-                 " to detect; if the scenario changes something rarer than one customer in {n}, run more customers"
-                 " with --customers").format(
-            n=lang.decimal(a["customers"], 0))
+        return lang.counted(
+            "the {n} simulated customer has the same figure in both arms, so the forecast shows no difference"
+            " to detect; if the scenario changes something rarer than one customer in {n}, run more customers"
+            " with --customers",
+            "all {n} simulated customers have the same figure in both arms, so the forecast shows no difference"
+            " to detect; if the scenario changes something rarer than one customer in {n}, run more customers"
+            " with --customers", a["customers"])
     if tp.reason_key == "no_difference":
         return _("the scenario does not change this figure in the forecast: there is no difference to detect")
     if tp.reason_key == "no_arrivals":
         return _("the duration needs the arrivals: add a 'plan' to the journey, or give"
                  " --arrivals N per day|week|month")
     if tp.reason_key == "plan_too_small":
-        return _("plan '{plan}' brings {arrivals} customers in {months} months, fewer than the {needed}"
-                 " the test needs").format(plan=a["plan"], arrivals=lang.decimal(a["arrivals"], 0),
-                                          months=a["months"], needed=lang.decimal(a["needed"], 0))
+        return lang.counted("plan '{plan}' brings {n} customer in {months}, fewer than the {needed} the test needs",
+                            "plan '{plan}' brings {n} customers in {months}, fewer than the {needed} the test needs",
+                            a["arrivals"], plan=a["plan"], months=lang.counted(*_MONTHS, a["months"]),
+                            needed=lang.decimal(a["needed"], 0))
     return str(tp.reason or "")

@@ -291,10 +291,13 @@ def attribution_table(a: Attribution, journey: Journey, lang: Lang | str | None 
                      noisy(money(sh["value_per_customer"]), nsh.get("value_per_customer"), "money"),
                      noisy(money(rm["value_per_customer"]), nrm.get("value_per_customer"), "money"),
                      money(it["cost_per_customer"]), _("n/a") if roi is None else lang.percent(roi, 0), touch])
-    method = (_("({n} customers per variant, seed {seed}; exact Shapley values)") if a.method == "exact" else
-              _("({n} customers per variant, seed {seed}; Shapley values from {k} sampled orders)"))
+    method = (_("exact Shapley values") if a.method == "exact" else
+              lang.counted("Shapley values from {n} sampled order", "Shapley values from {n} sampled orders",
+                           PERMUTATIONS))
     head = (_(_ATTRIBUTE_TITLES[a.by]).format(journey=journey.name) + " "
-            + method.format(n=lang.decimal(a.customers, 0), seed=a.seed, k=lang.decimal(PERMUTATIONS, 0)))
+            + lang.counted("({n} customer per variant, seed {seed}; {method})",
+                           "({n} customers per variant, seed {seed}; {method})", a.customers, seed=a.seed,
+                           method=method))
     total, none = a.all_items, a.no_items
     summary = _("with all: conversion {conv}, value {value}; with none: conversion {conv0}, value {value0}").format(
         conv=lang.percent(total["conversion_rate"], 2), value=money(total["value_per_customer"]),

@@ -43,10 +43,15 @@ def uncertainty_sections(journey: Journey, results: Results, lang: Lang | None =
         if len(arms) > 1:
             rows.append([_e(_("P(best value per customer)")),
                          *[_e(lang.percent(float(a.get("p_best") or 0), 0)) for a in arms]])
-        text = _("Over {n} draws of the uncertain parameters, each simulated with the same customers: the mean of "
-                 "each figure over the draws and the range it falls in for 95 of 100 draws. This range is what is "
-                 "not known about the parameters; the brackets of the headline figures are only the simulation's "
-                 "own noise.").format(n=lang.decimal(int(data["draws"]), 0))
+        text = lang.counted(
+            "Over {n} draw of the uncertain parameters, each simulated with the same customers: the mean of "
+            "each figure over the draws and the range it falls in for 95 of 100 draws. This range is what is "
+            "not known about the parameters; the brackets of the headline figures are only the simulation's "
+            "own noise.",
+            "Over {n} draws of the uncertain parameters, each simulated with the same customers: the mean of "
+            "each figure over the draws and the range it falls in for 95 of 100 draws. This range is what is "
+            "not known about the parameters; the brackets of the headline figures are only the simulation's "
+            "own noise.", int(data["draws"]))
         out.append(f"<p>{_e(text)}</p>")
         out.append(_table([_("figure"), *[_arm_name(a, lang, ids) for a in arms]], rows, wide=True))
     t = tornado(journey, "value_per_customer", None, min(results.customers, 100_000), results.seed)

@@ -84,6 +84,25 @@ class Lang:
         count = int(n) if float(n).is_integer() else 2  # a fraction takes the form of "2" in ru
         return self.translations.ngettext(singular, plural, count)
 
+    def counted(self, singular: str, plural: str, count: float, /, decimals: int = 0, **values: Any) -> str:
+        """The form of ``singular``/``plural`` that the number *as shown* takes, its ``{n}`` filled in.
+
+        The form follows what the reader sees, not the raw value: 0.6 days shown with no decimals
+        reads '1 day', and a number shown with decimals ('1.0') takes the fraction's form
+        ('1,0 дня'). ``{n}`` is ``count`` in this language's format unless ``values`` gives it (a
+        padded column, say); the other placeholders come from ``values``.
+
+        >>> [get_lang("en").counted("{n} day", "{n} days", n) for n in (1, 0.6, 2)]
+        ['1 day', '1 day', '2 days']
+        >>> [get_lang("ru").counted("{n} day", "{n} days", n) for n in (1, 2, 5, 21, 111)]
+        ['1 день', '2 дня', '5 дней', '21 день', '111 дней']
+        >>> get_lang("ru").counted("{n} day", "{n} days", 1, decimals=1)
+        '1,0 дня'
+        """
+        values.setdefault("n", self.decimal(count, decimals))
+        form = _round(count, decimals) if decimals <= 0 else 0.5
+        return self.n_(singular, plural, form).format(**values)
+
     # --- numbers -----------------------------------------------------------
 
     def decimal(self, x: float, decimals: int) -> str:

@@ -1,7 +1,8 @@
 """Keep the catalogues in step with the code: ``python -m journeydsl.outputs.i18n extract|compile|check``.
 
 - ``extract`` writes ``journeydsl.pot``: every message the code marks (``_("...")``,
-  ``lang._("...")``, ``_t("...")``, ``N_("...")``, and the pairs of ``lang.n_`` and ``Np_``);
+  ``lang._("...")``, ``_t("...")``, ``N_("...")``, and the (singular, plural) pairs of ``lang.n_``,
+  ``lang.counted``, ``Np_`` and ``note_n_``);
 - ``compile`` turns each ``<lang>/LC_MESSAGES/journeydsl.po`` into the ``.mo`` that is read
   (the ``.mo`` files are committed, so a wheel needs no build step to ship them);
 - ``check`` exits 1 when a message has no translation in a catalogue or a ``.mo`` is stale.
@@ -17,14 +18,15 @@ from pathlib import Path
 from journeydsl.outputs.i18n import _HERE, DOMAIN, LANGUAGES
 
 #: The modules whose messages people read (paths inside the package). The analysis modules mark
-#: the notes they write for people with ``note_("...", **values)``; they are shown translated.
+#: the notes they write for people with ``note_("...", **values)`` (``note_n_`` for a note whose words
+#: follow a count); they are shown translated.
 SOURCES = ("outputs/report.py", "outputs/htmlreport.py", "outputs/maps.py", "outputs/uncertainty_html.py",
            "outputs/forecast_report.py", "outputs/sensitivity_report.py", "outputs/fit_report.py",
            "analysis/forecast.py")
 
 _PACKAGE = _HERE.parent.parent
 _SINGLE = {"_", "_t", "N_", "note_"}
-_PLURAL = {"n_", "Np_"}
+_PLURAL = {"n_", "Np_", "counted", "note_n_"}
 
 
 def messages() -> dict[str | tuple[str, str], str]:
