@@ -263,7 +263,7 @@ def _simulate(args: argparse.Namespace, journey: Journey, scenarios: list[str] |
     from journeydsl.engine.montecarlo import TooMuchWork
 
     draws = getattr(args, "draws", None)
-    progress = _progress(args, f"simulating {draws} draws" if draws else "simulating")
+    progress = _progress(args, f"simulating {draws} draw{'' if draws == 1 else 's'}" if draws else "simulating")
     try:
         return api.simulate(
             journey,
@@ -745,7 +745,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
         if args.draws:
             from journeydsl.analysis.forecast import add_draws
 
-            progress = _progress(args, f"forecasting {args.draws} draws")
+            progress = _progress(args, f"forecasting {args.draws} draw{'' if args.draws == 1 else 's'}")
             try:
                 add_draws(fc, journey, args.draws, customers=args.customers, seed=args.seed, progress=progress,
                           workers=args.workers, executor=executor)

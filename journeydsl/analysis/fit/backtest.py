@@ -38,22 +38,6 @@ class Backtest:
     emd_days: float | None
     runs: int = 1
 
-    @property
-    def intro(self) -> str:
-        return (f"{self.cases:,} cases re-run {self.runs} times through the fitted journey from their own entry "
-                "stage and date to the same cut-off, averaged (triggers, segments and money are not part of the "
-                "backtest).")
-
-    @property
-    def convert_text(self) -> str:
-        if self.convert_data.size == 0 or self.convert_sim.size == 0:
-            return "No case reached a goal stage by the cut-off in the data or in the fitted journey."
-        d, s = self.convert_data, self.convert_sim
-        return (f"Days to convert by the cut-off: data median {np.median(d):.1f} (mean {d.mean():.1f}, "
-                f"{d.size:,} cases), fitted journey median {np.median(s):.1f} (mean {s.mean():.1f}, "
-                f"{s.size / self.runs:,.0f} cases a run); "
-                f"earth mover's distance {self.emd_days:.1f} days.")
-
 
 def _simulate(r: FitResult, start_stage: np.ndarray, follow_days: np.ndarray, seed: int) -> tuple[np.ndarray, ...]:
     """Walk each case through the fitted journey; (reached[case, stage], goal_days[case] or NaN)."""
