@@ -152,6 +152,8 @@ def forecast(
     workers: int = 1,
     executor: Executor | None = None,
     draws: int | None = None,
+    max_work: float | None = DEFAULT_MAX_WORK,
+    on_estimate: Callable[[WorkEstimate], None] | None = None,
 ) -> Forecast:
     """The month-by-month forecast of the journey's plan ``plan`` (default: its first).
 
@@ -160,11 +162,15 @@ def forecast(
     the same customers and seed (so the status is the one ``simulate`` gives).
     ``draws=N`` widens the intervals by N draws of the uncertain parameters
     (:func:`journeydsl.analysis.forecast.add_draws`). ``workers`` and ``executor``
-    spread the work as in :func:`simulate`, with the same numbers.
+    spread the work as in :func:`simulate`, with the same numbers. A forecast (with
+    its draws) estimated at more than ``max_work`` engine steps raises
+    :class:`~journeydsl.engine.montecarlo.TooMuchWork` before it starts, as
+    :func:`simulate` does; ``on_estimate`` hears the estimate.
     """
-    from journeydsl.analysis.forecast import add_draws
+    from journeydsl.analysis.forecast import add_draws, check_work
     from journeydsl.analysis.forecast import forecast as _forecast
 
+    check_work(journey, plan, customers, seed, draws or 0, max_work=max_work, on_estimate=on_estimate)
     fc = _forecast(journey, plan, customers, seed, progress=progress, workers=workers, executor=executor)
     if draws:
         add_draws(fc, journey, draws, customers, seed, progress=progress, workers=workers, executor=executor)
@@ -172,7 +178,7 @@ def forecast(
         from journeydsl.analysis.targets import evaluate
 
         arm = journey.with_scenario(fc.plan.scenario or "baseline")
-        res = simulate(arm, customers, seed, workers=workers, executor=executor)
+        res = simulate(arm, customers, seed, workers=workers, executor=executor, max_work=max_work)
         fc.targets = evaluate(journey.targets, res.baseline)
     return fc
 

@@ -243,7 +243,8 @@ def _work_options(args: argparse.Namespace) -> dict[str, object]:
 def _refuse(args: argparse.Namespace, exc: Exception) -> RunRefused:
     """The message and exit code for a run over its work limit (montecarlo.TooMuchWork)."""
     from_options = args.customers is not None or getattr(args, "horizon", None) is not None
-    knobs = "fewer customers (-n), a shorter --horizon" if from_options else (
+    shorter = ", a shorter --horizon" if hasattr(args, "horizon") else ""
+    knobs = f"fewer customers (-n){shorter}" if from_options else (
         "fewer customers (-n or 'customers'), a shorter 'horizon' or 'ltv window',"
         " slower loops or triggers in the journey")
     if getattr(args, "draws", None):
@@ -735,11 +736,19 @@ def cmd_forecast(args: argparse.Namespace) -> int:
                 f"--draws: {args.file} has no uncertain parameters to draw; give a value a range, like"
                 " 'param close = 25% ± 5%' or 'trial -> customer 25% ± 5%'"
             )
+    from journeydsl.analysis.forecast import check_work
+    from journeydsl.engine.montecarlo import TooMuchWork
+
+    work = _work_options(args)
+    try:  # the forecast and its draws, judged together before either starts
+        check_work(journey, args.plan, args.customers, args.seed, args.draws or 0, **work)  # type: ignore[arg-type]
+    except TooMuchWork as exc:
+        raise _refuse(args, exc) from None
     with _executor(args) as executor:
         progress = _progress(args, "forecasting")
         try:
             fc = api.forecast(journey, args.plan, customers=args.customers, seed=args.seed, progress=progress,
-                              workers=args.workers, executor=executor)
+                              workers=args.workers, executor=executor, max_work=None)
         finally:
             progress.close()
         if args.draws:
@@ -903,6 +912,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_sample_options(p, customers="customers in the one cohort simulated (default: the file's 'customers')")
     p.add_argument("--draws", type=_positive_int, metavar="N",
                    help="also forecast N draws of the uncertain parameters; their spread widens the intervals")
+    _add_work_options(p)
     _add_lang_option(p)
     p.set_defaults(func=cmd_forecast)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -149,3 +150,20 @@ def test_the_work_limit_counts_every_draw_and_refuses_before_compiling_them(monk
     est = info.value.estimate
     assert est.runs == 100_001 and est.steps == pytest.approx(100_001 * one[0].steps)
     assert "in each of 100,001 runs" in str(info.value)
+
+
+def test_draws_in_chunks_give_the_same_numbers_as_one_job(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the draws go to the engine a chunk at a time (memory holds one chunk's compiled draws);
+    # each run's numbers are its own, so the chunk size changes nothing, progress included
+    from journeydsl.analysis import uncertainty
+
+    j = api.load(ROOT / "examples" / "journeys" / "fitness_app_launch.journey")
+    got = []
+    for chunk in (1_000, 3):
+        monkeypatch.setattr(uncertainty, "DRAW_CHUNK", chunk)
+        ticks: list[tuple[float, int]] = []
+        res = api.simulate(j, customers=300, seed=4, draws=7, scenarios=None,
+                           progress=lambda d, t, ticks=ticks: ticks.append((d, t)))
+        got.append(json.dumps(res.to_dict(), sort_keys=True))
+        assert ticks[-1] == (8 * 20, 8 * 20) and all(a[0] <= b[0] for a, b in itertools.pairwise(ticks))
+    assert got[0] == got[1]

@@ -217,3 +217,21 @@ def test_forecast_draws_widen_the_intervals_around_the_same_means(
             assert b[key]["ci95"][1] - b[key]["ci95"][0] > a[key]["ci95"][1] - a[key]["ci95"][0]
         assert b["arrivals"] == a["arrivals"]  # arrivals do not depend on the parameters here
     assert any("8 draws of the uncertain parameters" in n for n in drawn["notes"])
+
+
+def test_forecast_refuses_a_job_over_the_work_limit_before_it_starts(tmp_path: Path) -> None:
+    # forecast had no work limit: 100,000 draws of the fitness example ran out of memory after six
+    # minutes. It now judges the cohort and its draws together, like simulate, and says so at once.
+    import subprocess
+    import sys
+
+    example = Path(__file__).resolve().parent.parent / "examples" / "journeys" / "fitness_app_launch.journey"
+    proc = subprocess.run([sys.executable, "-m", "journeydsl", "forecast", str(example), "-n", "1000", "--draws",
+                           "5", "--max-work", "1000"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert "in each of 6 runs" in proc.stderr and "fewer --draws" in proc.stderr
+    assert "--horizon" not in proc.stderr  # forecast has none to shorten
+    ok = subprocess.run([sys.executable, "-m", "journeydsl", "forecast", str(example), "-n", "1000", "--draws",
+                         "5", "--max-work", "1000", "--force", "-q", "--format", "json"],
+                        capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0 and '"schema": "journeydsl.forecast/1"' in ok.stdout

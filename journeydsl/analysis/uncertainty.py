@@ -140,7 +140,7 @@ def simulate_draws(
     ``progress`` counts the blocks of all of them.
     """
     from journeydsl.analysis.runs import arms_of, check_horizon, judge_targets
-    from journeydsl.engine.montecarlo import check_job, run_many
+    from journeydsl.engine.montecarlo import block_sizes, check_job, run_many
 
     if draws < 1:
         raise ValueError(f"draws must be at least 1, got {draws}")
@@ -151,18 +151,33 @@ def simulate_draws(
     check_job(arms_of(journey, scenarios), n, seed, draws + 1, horizon_days=horizon_days, max_work=max_work,
               on_estimate=on_estimate)
     values = draw_values(journey, seed, draws)
-    journeys = [journey] + [recompile(journey, values={name: float(v[d]) for name, v in values.items()})
-                            for d in range(draws)]
+    nb = len(block_sizes(n))
+    out: list[Any] = []
+    # the plain run (0) and the draws (1..draws) go to the engine DRAW_CHUNK at a time: each run's
+    # numbers are its own whatever runs share its job, and memory holds one chunk's compiled draws
+    # (about 0.2 MB a draw for the fitness example), not all of them
+    for start in range(0, draws + 1, DRAW_CHUNK):
+        chunk = range(start, min(draws + 1, start + DRAW_CHUNK))
+        journeys = [journey if r == 0 else recompile(journey, values={k: float(v[r - 1]) for k, v in values.items()})
+                    for r in chunk]
 
-    def finish(r: int, res: Results) -> Results | dict[Path, float]:
-        judge_targets(journeys[r], res)
-        return res if r == 0 else figure_paths(res)
+        def finish(r: int, res: Results, journeys: list[Journey] = journeys, first: int = start) -> Any:
+            judge_targets(journeys[r], res)
+            return res if first + r == 0 else figure_paths(res)
 
-    out = run_many([arms_of(j, scenarios) for j in journeys], n, seed, horizon_days=horizon_days,
-                   workers=workers, progress=progress, executor=executor, max_work=None, finish=finish)
+        def tell(done: float, _total: int, first: int = start) -> None:
+            if progress is not None:
+                progress(first * nb + done, (draws + 1) * nb)
+
+        out += run_many([arms_of(j, scenarios) for j in journeys], n, seed, horizon_days=horizon_days,
+                        workers=workers, progress=tell, executor=executor, max_work=None, finish=finish)
     base: Results = out[0]
     base.uncertainty = summarise(base, out[1:], journey)
     return base
+
+
+#: Runs (the plain one and the draws) handed to the engine at once by :func:`simulate_draws`.
+DRAW_CHUNK = 500
 
 
 def summarise(base: Results, per_draw: list[dict[Path, float]], journey: Journey) -> dict[str, Any]:
