@@ -494,6 +494,32 @@ def test_plan_test_speaks_the_journeys_language(tmp_path, lang: str) -> None:
         # Latin words left: the names the author wrote, the option a user types, and 'A/B'
         latin = set(re.findall(r"[A-Za-z][A-Za-z_]*", done.stdout)) - {"better", "p", "A", "B", "plan",
                                                                         "arrivals", "N", "per", "day", "week",
-                                                                        "month", "n"}
+                                                                        "month", "n", "window", "days"}
         assert latin == set(), (reason, latin, done.stdout)
     assert "Live A/B test" in _plan_test(tmp_path, "--scenario", "better", "-n", "2000").stdout
+
+
+def test_plan_test_says_how_soon_a_conversion_test_could_be_read(tmp_path) -> None:
+    # a trial of uniform(7, 14) days: conversions come at the trial's end, so 99% of them within
+    # 7 + 0.99 x 7 = 13.93 days; a test read after the 365-day horizon waits 351 days for nothing
+    text = """journey t {
+        horizon 365 days
+        stage trial { entry; dwell uniform(7 days, 14 days) }
+        stage paid { goal; terminal }
+        stage lost { terminal }
+        trial -> paid 25%
+        trial -> lost otherwise
+        scenario better { trial -> paid 30% }
+    }"""
+    path = tmp_path / "t.journey"
+    path.write_text(text, encoding="utf-8")
+    run = [sys.executable, "-m", "journeydsl", "plan-test", str(path), "--scenario", "better", "-n", "20000",
+           "--arrivals", "100 per day"]
+    data = json.loads(subprocess.run([*run, "--format", "json"], capture_output=True, text=True).stdout)
+    assert data["window_hint_days"] == 14.0 and data["window_days"] == 365.0
+    text_out = subprocess.run(run, capture_output=True, text=True).stdout
+    assert "99% of this run's conversions came within 14 days of entry; --window '14 days'" in text_out
+    # given a window, or a money figure (which keeps accruing after conversion), no hint
+    for extra in (["--window", "14 days"], ["--metric", "value_per_customer"]):
+        got = json.loads(subprocess.run([*run, *extra, "--format", "json"], capture_output=True, text=True).stdout)
+        assert got["window_hint_days"] is None

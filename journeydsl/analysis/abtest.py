@@ -94,6 +94,9 @@ class TestPlan:
     # "no_difference", "no_arrivals" or "plan_too_small" (with plan, arrivals, months and needed)
     reason_key: str | None = None
     reason_args: dict[str, Any] = field(default_factory=dict)
+    # conversion tests read after the whole horizon by default: the whole days within which 99%
+    # of the run's conversions came, when that is under half the window (None otherwise)
+    window_hint_days: float | None = None
 
     @property
     def total(self) -> int | None:
@@ -122,7 +125,28 @@ class TestPlan:
             "enrol_days": num(self.enrol_days),
             "duration_days": num(self.total_days),
             "reason": self.reason,
+            "window_hint_days": num(self.window_hint_days),
         }
+
+
+#: Share of the run's conversions a suggested conversion window holds.
+HINT_SHARE = 0.99
+
+
+def _window_hint(tallies: list[Any], window: float) -> float | None:
+    """Whole days within which :data:`HINT_SHARE` of the converters of ``tallies`` converted,
+    when that is under half of ``window`` (a conversion test could be read that much sooner)."""
+    times = [t.all_conv_times() for t in tallies]
+    if sum(x.size for x in times) < 100:  # too few converters to say where 99% of them are
+        return None
+    weights = [t.weights() for t in tallies]
+    values = np.concatenate(times).astype(np.float64)
+    w = np.concatenate([np.ones(x.size) if wt is None else wt for x, wt in zip(times, weights, strict=True)])
+    order = np.argsort(values, kind="stable")
+    cum = np.cumsum(w[order])
+    at = values[order][int(np.searchsorted(cum, HINT_SHARE * cum[-1]))]
+    days = float(math.ceil(at + 1e-9))
+    return days if days <= window / 2 else None
 
 
 def _mean_sd(tally: Any, metric: str) -> tuple[float, float]:
@@ -226,7 +250,10 @@ def plan_test(
         reason_key = "no_arrivals"
         reason = ("the duration needs the arrivals: add a 'plan' to the journey, or give"
                   " --arrivals N per day|week|month")
+    hint = _window_hint([base.tally, other.tally], window) if metric == "conversion_rate" and \
+        window_days is None else None
     return TestPlan(
+        window_hint_days=hint,
         scenario=scenario,
         label=sc.title,
         metric=metric,

@@ -1028,6 +1028,11 @@ def format_test_plan(tp: Any, currency: str, lang: Lang | str | None = None) -> 
     if tp.total is not None and lo is not None and hi is not None and lo <= 0 <= hi:
         lines.append(_("note: the simulation cannot tell the difference from zero; simulate more customers (-n)"
                        " before trusting these sizes"))
+    if tp.window_hint_days is not None and tp.total is not None:
+        days = lang.counted(*_DAYS, tp.window_hint_days)
+        lines.append(_("note: 99% of this run's conversions came within {days} of entry; --window '{n} days' reads"
+                       " the test that much sooner, as conversion within {days} (its sizes then come from that"
+                       " run)").format(days=days, n=lang.decimal(tp.window_hint_days, 0)))
     return "\n".join(lines) + "\n"
 
 
