@@ -1067,6 +1067,10 @@ def _guess_render_format(args: argparse.Namespace) -> None:
     args.format = endings.get(Path(args.output).suffix.lower(), "svg") if args.output else "svg"
 
 
+#: Commands that run the engine (render only with --flows, fit for its backtest; all cheap to tune).
+SIMULATING = frozenset({"simulate", "forecast", "plan-test", "compare", "render", "report", "fit", "sensitivity",
+                        "breakeven", "attribute"})
+
 #: The cyclic garbage collector's thresholds for a command (Python's default: 700, 10, 10).
 GC_THRESHOLDS = (200_000, 30, 30)
 
@@ -1092,6 +1096,10 @@ def _main(argv: Sequence[str] | None) -> int:
     except SystemExit as exc:  # --help, --version, usage errors
         return int(exc.code or 0) if isinstance(exc.code, int) else EXIT_USAGE
     _guess_render_format(args)
+    if args.command in SIMULATING:
+        from journeydsl.engine.allocator import keep_heap
+
+        keep_heap()  # the blocks' arrays reuse their pages (see engine/allocator.py)
     try:
         return int(args.func(args))
     except JourneyError as exc:
