@@ -180,6 +180,10 @@ def _draw_tornado(plt: Any, t: Tornado, journey: Journey, rows: list[dict[str, A
         ax.barh(i, lo_v - base, left=base, color="#93C5FD", edgecolor="#1D4ED8", height=0.6)
         ax.barh(i, hi_v - base, left=base, color="#FDBA74", edgecolor="#C2410C", height=0.6)
         k = kinds.get(r["name"], "number")
+        if lo_v == hi_v:  # no effect: one label for both ends, not two written over each other
+            ax.annotate(f"{_value(r['low'], k, currency, lang)} – {_value(r['high'], k, currency, lang)}",
+                        (lo_v, i), xytext=(4, 0), textcoords="offset points", va="center", ha="left", fontsize=8)
+            continue
         for v, end in ((lo_v, r["low"]), (hi_v, r["high"])):
             ax.annotate(_value(end, k, currency, lang), (v, i), xytext=(4 if v >= base else -4, 0),
                         textcoords="offset points", va="center", ha="left" if v >= base else "right", fontsize=8)

@@ -22,7 +22,7 @@ def uncertainty_sections(journey: Journey, results: Results, lang: Lang | None =
     from journeydsl.outputs.htmlreport import _e, _strip_prolog, _table
     from journeydsl.outputs.i18n import get_lang
     from journeydsl.outputs.report import HEADLINE, _arm_name, _get, _range_cell
-    from journeydsl.outputs.sensitivity_report import tornado_rows, tornado_svg
+    from journeydsl.outputs.sensitivity_report import NOISE_NOTE, tornado_rows, tornado_svg
 
     if not uncertain_params(journey):
         return []
@@ -63,5 +63,7 @@ def uncertainty_sections(journey: Journey, results: Results, lang: Lang | None =
     out.append(f'<div class="figure">{_strip_prolog(tornado_svg(t, journey, lang=lang).decode("utf-8"))}</div>')
     out.append(_table([_("parameter"), _("2.5% – 97.5% of it"), _("value at low"), _("value at high"), _("swing")],
                       [[_e(c) for c in row] for row in tornado_rows(t, journey, lang)]))
+    if any(x is not None for x in t.swing_noise.values()):
+        out.append(f'<p class="note">{_e(_(NOISE_NOTE))}</p>')  # what the ± after each swing is
     out.append("</section>")
     return out
