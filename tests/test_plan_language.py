@@ -103,6 +103,19 @@ def test_stage_called_start_still_works_as_a_transition_source() -> None:
         ("targets { ltv 5 EUR }\n    targets { ltv 6 EUR }", "'targets' is given twice"),
         ("targets { retention 90 days 20%; retention 90 days 30% }", "the target for 'retention 90 days' is set twice"),
         ("targets { cac 10 USD }", "currency mismatch: 'USD' here, but the journey uses 'EUR'"),
+        # found by fuzzing the second wave's commands: each of these checked clean, then forecast
+        # wrote an infinity that JSON cannot hold (exit 3)
+        ("targets { value_per_customer 1" + "0" * 400 + " EUR }",
+         "the target for 'value_per_customer' is too large to count"),
+        ("targets { ltv 2_000_000_000_000 EUR }",
+         "the target for 'ltv' is 2e+12, more than the 1e+12 an amount can be"),
+        ("plan p { start 2027-01; months 3; arrivals 1 per month; seasonality jan 1" + "0" * 400 + "% }",
+         "seasonality is from 0% to 10000%, got a number too large to count"),
+        ("plan p { start 2027-01; months 600; arrivals 1000 per month growing 100% per month }",
+         "plan 'p' would bring 2.07476e+183 arrivals in its busiest month (growth compounded over 600 months,"
+         " times the largest seasonality), more than the 1e+12 a month can have"),
+        ("plan p { start 2027-01; months 3; arrivals 1 per month; arrivals 10_000_000_000_000 in 2027-02 }",
+         "1e+13 arrivals in a month is more than the 1e+12 a month can have"),
     ],
 )
 def test_plan_and_target_errors(extra: str, message: str) -> None:

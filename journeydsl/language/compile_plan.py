@@ -32,6 +32,10 @@ _FULL = {
 }  # fmt: skip
 
 _MONTH = DAYS["month"]
+#: Arrivals a plan may bring in one month (as money: sums up to a trillion stay exact).
+MAX_MONTH_ARRIVALS = 1e12
+#: The largest seasonality: a month with 100 times the usual arrivals (more is a one-off month).
+_MAX_SEASON = 100.0
 _MAX_MONTHS = 600
 
 
@@ -159,8 +163,10 @@ def _plan(c: _Compiler, node: sx.PlanNode, scenarios: dict[str, Span | None]) ->
                     ok = False
                     continue
                 f = it.share.value / 100.0 if it.share.percent else it.share.value
-                if f < 0:
-                    c.bag.error(it.share.span, "E325", f"seasonality must be at least 0%, got {_num(f * 100)}%", None)
+                if not 0 <= f <= _MAX_SEASON:
+                    got = f"{_num(f * 100)}%" if math.isfinite(f) else "a number too large to count"
+                    c.bag.error(it.share.span, "E325", f"seasonality is from 0% to {_MAX_SEASON:.0%}, got {got}",
+                                "a month with far more arrivals is a one-off: 'arrivals N in YYYY-MM'")
                     ok = False
                 season[m] = f
                 season_at[m] = it.month.span
@@ -191,6 +197,8 @@ def _plan(c: _Compiler, node: sx.PlanNode, scenarios: dict[str, Span | None]) ->
                     f"the plan runs from {start} to {last // 12:04d}-{last % 12 + 1:02d}",
                 )
                 ok = False
+    if ok and months:
+        ok = _arrivals_within_limit(c, node, owner, fields, months, season, one_offs)
     if not ok:
         return None
     fields["one_offs"] = tuple((ym, p_in.count.value) for p_in, ym in one_offs)
@@ -273,8 +281,37 @@ def compile_targets(c: _Compiler, nodes: list[sx.TargetsNode]) -> Targets | None
                 continue
             c.check_currency(t.value.currency, t.value.span)
             value = t.value.amount
+            if not math.isfinite(value):  # (a target may be below zero: value per customer at least -2 EUR)
+                c.bag.error(t.value.span, "E300", f"the target for '{kpi}' is too large to count", None)
+                continue
+            c.money_limit(value, t.value.span, f"the target for '{kpi}'")
         out.append(Target(kpi=kpi, bound=t.bound or TARGET_KPIS[kpi], value=value, days=days, span=t.span))
     return Targets(label=node.label, targets=tuple(out), span=node.span)
+
+
+def _arrivals_within_limit(c: Any, node: Any, owner: str, fields: dict[str, Any], months: int,
+                           season: dict[int, float], one_offs: list[tuple[Any, str]]) -> bool:
+    """No month of the plan brings more than :data:`MAX_MONTH_ARRIVALS` arrivals (growth compounded
+    over the months, the largest seasonality): beyond that the forecast's sums stop being exact,
+    and a large enough growth overflows to infinity."""
+    base, growth = float(fields.get("arrivals", 0.0)), float(fields.get("growth", 0.0))
+    peak_season = max([1.0, *season.values()])
+    try:
+        peak = base * max(1.0, (1.0 + growth) ** (months - 1)) * peak_season
+    except OverflowError:
+        peak = math.inf
+    ok = True
+    if peak > MAX_MONTH_ARRIVALS:
+        c.bag.error(node.name.span, "E325", f"{owner} would bring {_num(peak)} arrivals in its busiest month"
+                    f" (growth compounded over {months} months, times the largest seasonality), more than the"
+                    f" {MAX_MONTH_ARRIVALS:g} a month can have", "lower the growth or shorten 'months'")
+        ok = False
+    for p_in, _ym in one_offs:
+        if p_in.count.value > MAX_MONTH_ARRIVALS:
+            c.bag.error(p_in.count.span, "E325", f"{_num(p_in.count.value)} arrivals in a month is more than the"
+                        f" {MAX_MONTH_ARRIVALS:g} a month can have", None)
+            ok = False
+    return ok
 
 
 def _example(kpi: str) -> str:
