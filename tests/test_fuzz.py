@@ -4,9 +4,11 @@ Each mutant is an example journey with a few lines deleted, duplicated or
 swapped, numbers changed, or hostile text put in its labels. It goes through
 ``check``; when ``check`` accepts it, through ``simulate`` (a few hundred
 customers, half a year), ``simulate --exact``, ``render`` (DOT and Mermaid:
-no Graphviz needed) and ``fmt`` (which must be idempotent and keep the
-model). No command may end in an internal error (exit 3) or show a traceback,
-and nothing printed for a terminal may hold a raw control character.
+no Graphviz needed), ``plan-test``, ``forecast`` and ``sensitivity`` where the
+mutant has a scenario, a plan or an uncertain parameter (their JSON parsed
+strictly), and ``fmt`` (which must be idempotent and keep the model). No
+command may end in an internal error (exit 3) or show a traceback, and
+nothing printed for a terminal may hold a raw control character.
 
 Hypothesis runs derandomized (``tests/conftest.py``): the same mutants every
 run. ``JOURNEYDSL_FUZZ_EXAMPLES`` raises the number of mutants to hunt while
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 import re
 import tempfile
@@ -118,6 +121,26 @@ def _run(*argv: str) -> tuple[int, str, str]:
     return code, text_out, text_err
 
 
+def _second_wave(path: Path, text: str) -> None:
+    """The commands that need a scenario, a plan or an uncertain parameter, where the mutant has one:
+    each answers (0), or refuses with the work estimate or a usage error (2), never exit 3."""
+    journey, _ = compile_text(text, path.name)
+    runs: list[list[str]] = []
+    if journey.scenarios:
+        runs.append(["plan-test", str(path), "--scenario", journey.scenarios[0].name, "-n", "200", "-q",
+                     "-f", "json"])
+    if journey.plans:
+        runs.append(["forecast", str(path), "-n", "200", "-q", "-f", "json"])
+    if journey.params:
+        runs.append(["sensitivity", str(path), "-n", "200", "-q", "-f", "json"])
+    for argv in runs:
+        code, out, err = _run(*argv)
+        assert code in (0, 2), err
+        event(f"{argv[0]} exit {code}")
+        if code == 0:
+            json.loads(out)  # strict: no NaN or Infinity
+
+
 @settings(
     max_examples=int(os.environ.get("JOURNEYDSL_FUZZ_EXAMPLES", "60")),
     deadline=None,
@@ -156,6 +179,7 @@ def test_mutated_examples_never_crash(example: str, mutations: list[Mutation], o
             code, out, err = _run("render", str(path), "-f", fmt, "-o", "-", "-q")
             assert code == 0, err
             assert out.strip()
+        _second_wave(path, text)
 
         before, _ = compile_text(text, path.name)
         code, _, err = _run("fmt", "-q", str(path))
