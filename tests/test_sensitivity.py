@@ -228,3 +228,19 @@ def test_the_report_has_a_tornado_and_the_draws_ranges() -> None:
     assert "Which guess matters most" in html and "<svg" in html
     plain = api.loads(PRODUCT.replace("25% ± 5%", "25%").replace("95 EUR ± 20 EUR", "95 EUR"))
     assert "How sure" not in build_report(plain, api.simulate(plain, customers=500, seed=1))
+
+
+def test_retention_swings_carry_their_jackknife_noise_and_differences_read_in_points() -> None:
+    # retention at 90 days is a product-limit estimate: its noise is the jackknife over the paired
+    # batches that the scenario comparisons use; with a scenario the figures are differences of
+    # shares, so they read in percentage points ('+1.3 pp'), not as shares ('1.3%')
+    from journeydsl.outputs.sensitivity_report import tornado_table
+
+    j = api.load(ROOT / "examples" / "journeys" / "fitness_app_launch.journey")
+    t = tornado(j, "retention.90", customers=4_000, seed=2)
+    churn = t.swing_noise["churn"]
+    assert churn is not None and 0 < churn < t.parameters[0]["swing"]  # churn moves retention most, clearly
+    assert t.swing_noise["install_cost"] == 0.0  # money moves nobody: exactly no noise
+    diff = tornado(j, "retention.90", "onboarding_call", customers=4_000, seed=2)
+    head = tornado_table(diff, j, "en").splitlines()[0]
+    assert head.endswith(" pp") and "base " in head and " pp ± " in head

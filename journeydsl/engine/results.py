@@ -906,16 +906,36 @@ def noise_of(results: Results, figure: str, arms: Sequence[tuple[int, float]]) -
     to other draws. The interval is the one the comparisons use (the t-interval
     on the run's paired batches, :func:`contrast`): the tornado's swings and the
     attribution's removal effects and Shapley values are such sums.
-    None for a figure that is not a ratio of batch sums (retention, LTV : CAC,
-    days to convert, churn) or is undefined in an arm.
+    Retention at 90 days (``retention.90``) is a product-limit estimate: its
+    noise is the leave-one-batch-out jackknife :func:`compare` uses for it. None
+    for the figures that have no batch pairs (LTV : CAC, days to convert, churn,
+    retention at other days) or are undefined in an arm.
     """
-    if figure not in HEADLINE or figure == "retention_90":
+    nb = results.arms[0].batches.shape[0]
+    if figure in ("retention.90", "retention_90"):
+        return _retention_noise([results.arms[k].retention_batches for k, _w in arms], [w for _k, w in arms], nb)
+    if figure not in HEADLINE:
         return None
     got = contrast([results.arms[k].batches for k, _w in arms], [w for _k, w in arms], figure)
-    nb = results.arms[0].batches.shape[0]
     if got is None or nb < 2:
         return None
     return t_quantile(0.975, nb - 1) * got[1]
+
+
+def _retention_noise(batches: Sequence[np.ndarray | None], weights: Sequence[float], nb: int) -> float | None:
+    """Half the 95% interval of ``sum(w * retention at 90 days)``: a jackknife over the paired batches."""
+    if nb < 2 or any(b is None for b in batches):
+        return None
+    arms = [b for b in batches if b is not None]
+    totals = [b.sum(axis=0) for b in arms]
+    if not all(math.isfinite(_retention_at(t)) for t in totals):
+        return None
+    loo = np.array([sum(w * _retention_at(t - b[k]) for t, b, w in zip(totals, arms, weights, strict=True))
+                    for k in range(nb)])
+    if not np.isfinite(loo).all():
+        return None
+    se = math.sqrt((nb - 1) / nb * float(np.sum((loo - loo.mean()) ** 2)))
+    return t_quantile(0.975, nb - 1) * se
 
 
 def _compare_retention(base: np.ndarray | None, other: np.ndarray | None, customers: int) -> dict[str, Any]:

@@ -100,16 +100,15 @@ def tornado_rows(t: Tornado, journey: Journey, lang: Lang | str | None = None) -
     for r in t.parameters:
         k = kinds.get(r["name"], "number")
         rows.append([r["label"], f"{_value(r['low'], k, currency, lang)} – {_value(r['high'], k, currency, lang)}",
-                     _value(r["figure_low"], fig_kind, currency, lang, places),
-                     _value(r["figure_high"], fig_kind, currency, lang, places),
+                     _figure(t, r["figure_low"], lang, places),
+                     _figure(t, r["figure_high"], lang, places),
                      _noisy(r["swing"], t.swing_noise.get(r["name"]), fig_kind, currency, lang, places)])
     return rows
 
 
-def _noisy(v: float | None, noise: float | None, kind: str, currency: str, lang: Lang, places: int | None,
-           value: bool = False) -> str:
-    """A swing (or with ``value``, a figure) and, when known, its noise: '€1.25 ± €0.24'."""
-    shown = _value(v, kind, currency, lang, places) if value else _swing(v, kind, currency, lang, places)
+def _noisy(v: float | None, noise: float | None, kind: str, currency: str, lang: Lang, places: int | None) -> str:
+    """A swing and, when known, its noise: '€1.25 ± €0.24'."""
+    shown = _swing(v, kind, currency, lang, places)
     if v is None or noise is None:
         return shown
     return f"{shown} ± {_swing(noise, kind, currency, lang, places)}"
@@ -146,9 +145,21 @@ def tornado_table(t: Tornado, journey: Journey, lang: Lang | str | None = None) 
             + "\n" + note)
 
 
+def _figure(t: Tornado, v: float | None, lang: Lang, places: int | None) -> str:
+    """A figure of the tornado; with a scenario it is a difference, and a share's difference reads in
+    percentage points ('+1.4 pp', not '1.4%')."""
+    kind = _figure_kind(t.figure)
+    if t.versus_baseline and kind == "share" and v is not None:
+        return _signed(v, kind, t.currency or "", lang)
+    return _value(v, kind, t.currency or "", lang, places)
+
+
 def _base(t: Tornado, lang: Lang) -> str:
     """The base figure, with its noise when it is a scenario's difference from the baseline."""
-    return _noisy(t.base, t.base_noise, _figure_kind(t.figure), t.currency or "", lang, _figure_places(t), value=True)
+    shown = _figure(t, t.base, lang, _figure_places(t))
+    if t.base is None or t.base_noise is None:
+        return shown
+    return f"{shown} ± {_swing(t.base_noise, _figure_kind(t.figure), t.currency or '', lang, _figure_places(t))}"
 
 
 def tornado_svg(t: Tornado, journey: Journey, fmt: str = "svg", lang: Lang | str | None = None) -> bytes:
