@@ -156,10 +156,10 @@ def _mean_sd(tally: Any, metric: str) -> tuple[float, float]:
     if keys is None:
         p = tally.sum("conv") / n
         return p, math.sqrt(max(p * (1.0 - p), 0.0))
+    from journeydsl.engine.results import sample_variance
+
     s, s2 = tally.sum(keys[0]), tally.sum(keys[1])
-    mean = s / n
-    var = max(s2 / n - mean * mean, 0.0) * n / max(n - 1, 1)
-    return mean, math.sqrt(var)
+    return s / n, math.sqrt(sample_variance(s, s2, n))
 
 
 def plan_test(
