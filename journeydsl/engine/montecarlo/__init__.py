@@ -399,6 +399,8 @@ def check_job(arms: Sequence[tuple[str, Journey]], customers: int, seed: int, ru
     """Judge a job of ``runs`` runs like ``arms`` before making them (parameter draws: before
     compiling each draw), as :func:`run_many` would: ``on_estimate`` hears the estimate and
     a job over ``max_work`` raises :class:`TooMuchWork`. Then give run_many no limit."""
+    if max_work is None and on_estimate is None:  # nothing to judge: compile nothing
+        return
     nb = len(block_sizes(customers))
     _check_work(_setup(arms, horizon_days, nb)[1], customers, seed, nb, runs, max_work, on_estimate)
 
