@@ -949,15 +949,22 @@ def _retention_noise(batches: Sequence[np.ndarray | None], weights: Sequence[flo
     if nb < 2 or any(b is None for b in batches):
         return None
     arms = [b for b in batches if b is not None]
-    totals = [b.sum(axis=0) for b in arms]
-    if not all(math.isfinite(_retention_at(t)) for t in totals):
+    if not all(math.isfinite(_retention_at(b.sum(axis=0))) for b in arms):
         return None
+    se = _retention_jackknife(arms, weights)
+    return t_quantile(0.975, nb - 1) * se if math.isfinite(se) else None
+
+
+def _retention_jackknife(arms: Sequence[np.ndarray], weights: Sequence[float]) -> float:
+    """The leave-one-batch-out jackknife standard error of ``sum(w * retention at 90 days)`` over
+    arms of one run (each (batches, 4, edges), see :func:`retention_batch`); inf when it cannot be had."""
+    nb = arms[0].shape[0]
+    totals = [b.sum(axis=0) for b in arms]
     loo = np.array([sum(w * _retention_at(t - b[k]) for t, b, w in zip(totals, arms, weights, strict=True))
                     for k in range(nb)])
-    if not np.isfinite(loo).all():
-        return None
-    se = math.sqrt((nb - 1) / nb * float(np.sum((loo - loo.mean()) ** 2)))
-    return t_quantile(0.975, nb - 1) * se
+    if not np.isfinite(loo).all() or nb < 2:
+        return math.inf
+    return math.sqrt((nb - 1) / nb * float(np.sum((loo - loo.mean()) ** 2)))
 
 
 def _compare_retention(base: np.ndarray | None, other: np.ndarray | None, customers: int) -> dict[str, Any]:
@@ -971,11 +978,7 @@ def _compare_retention(base: np.ndarray | None, other: np.ndarray | None, custom
         return reason
     nb = base.shape[0]
     identical = bool(np.array_equal(base, other))
-    loo = np.array([_retention_at(to - other[b]) - _retention_at(tb - base[b]) for b in range(nb)])
-    if not np.isfinite(loo).all() or nb < 2:
-        se = math.inf
-    else:
-        se = math.sqrt((nb - 1) / nb * float(np.sum((loo - loo.mean()) ** 2)))
+    se = _retention_jackknife([base, other], [-1.0, 1.0])
     return _difference("retention_90", ro - rb, se, rb, identical, nb, customers)
 
 
