@@ -86,6 +86,11 @@ class Tornado:
     swing_noise: dict[str, float | None] = field(default_factory=dict)
     base_noise: float | None = None
 
+    @property
+    def noise_known(self) -> bool:
+        """Whether any swing has its noise (the figure has batch pairs): then the ± needs its note."""
+        return any(x is not None for x in self.swing_noise.values())
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON contract ``journeydsl.sensitivity/1``."""
         return {

@@ -108,10 +108,13 @@ def tornado_rows(t: Tornado, journey: Journey, lang: Lang | str | None = None) -
 
 def _noisy(v: float | None, noise: float | None, kind: str, currency: str, lang: Lang, places: int | None) -> str:
     """A swing and, when known, its noise: '€1.25 ± €0.24'."""
-    shown = _swing(v, kind, currency, lang, places)
-    if v is None or noise is None:
-        return shown
-    return f"{shown} ± {_swing(noise, kind, currency, lang, places)}"
+    return _with_noise(_swing(v, kind, currency, lang, places), None if v is None else noise, kind, currency, lang,
+                       places)
+
+
+def _with_noise(shown: str, noise: float | None, kind: str, currency: str, lang: Lang, places: int | None) -> str:
+    """``shown`` (a swing or a figure, written already) and, when known, the noise beside it, as a swing is."""
+    return shown if noise is None else f"{shown} ± {_swing(noise, kind, currency, lang, places)}"
 
 
 def _figure_places(t: Tornado) -> int | None:
@@ -139,7 +142,7 @@ def tornado_table(t: Tornado, journey: Journey, lang: Lang | str | None = None) 
     if t.base is not None:
         head += "; " + lang._("base {value}").format(value=_base(t, lang))
     note = lang._(TORNADO_NOTE) + "\n"
-    if any(x is not None for x in t.swing_noise.values()):
+    if t.noise_known:
         note += lang._(NOISE_NOTE) + "\n"
     return (for_terminal(head) + "\n\n" + _table(tornado_rows(t, journey, lang), [lang._(h) for h in TORNADO_HEADER])
             + "\n" + note)
@@ -156,10 +159,9 @@ def _figure(t: Tornado, v: float | None, lang: Lang, places: int | None) -> str:
 
 def _base(t: Tornado, lang: Lang) -> str:
     """The base figure, with its noise when it is a scenario's difference from the baseline."""
-    shown = _figure(t, t.base, lang, _figure_places(t))
-    if t.base is None or t.base_noise is None:
-        return shown
-    return f"{shown} ± {_swing(t.base_noise, _figure_kind(t.figure), t.currency or '', lang, _figure_places(t))}"
+    places = _figure_places(t)
+    noise = None if t.base is None else t.base_noise
+    return _with_noise(_figure(t, t.base, lang, places), noise, _figure_kind(t.figure), t.currency or "", lang, places)
 
 
 def tornado_svg(t: Tornado, journey: Journey, fmt: str = "svg", lang: Lang | str | None = None) -> bytes:

@@ -63,7 +63,7 @@ def uncertainty_sections(journey: Journey, results: Results, lang: Lang | None =
     out.append(f'<div class="figure">{_strip_prolog(tornado_svg(t, journey, lang=lang).decode("utf-8"))}</div>')
     out.append(_table([_("parameter"), _("2.5% – 97.5% of it"), _("value at low"), _("value at high"), _("swing")],
                       [[_e(c) for c in row] for row in tornado_rows(t, journey, lang)]))
-    if any(x is not None for x in t.swing_noise.values()):
+    if t.noise_known:
         out.append(f'<p class="note">{_e(_(NOISE_NOTE))}</p>')  # what the ± after each swing is
     out.append("</section>")
     return out
